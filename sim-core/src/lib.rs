@@ -1,0 +1,18 @@
+//! meshsim's engine: virtual time, seeded randomness, the event kernel, the model of
+//! services, links and workloads, and the scenario parser that builds it.
+//!
+//! sim-core reads no files and knows no terminal: it turns scenario text into a [`Model`]
+//! and a model plus a seed into [`RunResults`].
+
+pub mod dist;
+pub mod engine;
+pub mod kernel;
+pub mod model;
+pub mod results;
+pub mod rng;
+pub mod time;
+
+pub use engine::{RunError, run};
+pub use model::Model;
+pub use results::RunResults;
+pub use time::{SimDuration, SimTime};

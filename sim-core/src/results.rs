@@ -1,0 +1,204 @@
+//! What a finished run measured: plain data for the printers in the `reports` crate.
+//!
+//! Everything is in model order (ids), so anything iterating it for output has a fixed order.
+//! Latencies are HDR histograms in nanoseconds, so memory follows the number of distinct
+//! latency buckets, never the number of requests.
+
+use hdrhistogram::Histogram;
+
+use crate::time::{SimDuration, SimTime};
+
+/// Latency histogram: nanoseconds, 3 significant figures, from 1 ns to one hour.
+pub type LatencyHistogram = Histogram<u64>;
+/// Per-time-bucket latency histogram: 2 significant figures, enough for p50/p99 over time.
+pub type BucketHistogram = Histogram<u32>;
+
+/// Longest latency a histogram tracks exactly; longer values are clamped to it.
+pub const HISTOGRAM_MAX_NS: u64 = 3_600_000_000_000;
+
+pub fn new_latency_histogram() -> LatencyHistogram {
+    Histogram::new_with_bounds(1, HISTOGRAM_MAX_NS, 3).expect("valid histogram bounds")
+}
+
+pub fn new_bucket_histogram() -> BucketHistogram {
+    Histogram::new_with_bounds(1, HISTOGRAM_MAX_NS, 2).expect("valid histogram bounds")
+}
+
+/// Why a request or call failed. The cause travels up a call chain unchanged, so a client
+/// whose request failed because a hop three services down timed out sees `timeout`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Cause {
+    /// No reply within the caller's timeout (lost message, or too slow).
+    Timeout,
+    /// A replica's accept queue was full.
+    Rejected,
+    /// A circuit breaker refused the call without trying.
+    CircuitOpen,
+    /// No replica could take the call (crashed, bulkhead full).
+    Unavailable,
+    /// The endpoint answered with an error (`fail`, a business error).
+    Error,
+}
+
+impl Cause {
+    pub const ALL: [Cause; 5] =
+        [Cause::Timeout, Cause::Rejected, Cause::CircuitOpen, Cause::Unavailable, Cause::Error];
+
+    /// The JSON field name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cause::Timeout => "timeout",
+            Cause::Rejected => "rejected",
+            Cause::CircuitOpen => "circuit_open",
+            Cause::Unavailable => "unavailable",
+            Cause::Error => "error",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Counts of failures, one per [`Cause`], indexed by `Cause::index`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FailureCounts(pub [u64; 5]);
+
+impl FailureCounts {
+    pub fn add(&mut self, cause: Cause) {
+        self.0[cause.index()] += 1;
+    }
+    pub fn get(&self, cause: Cause) -> u64 {
+        self.0[cause.index()]
+    }
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+}
+
+/// A finished run.
+#[derive(Clone, Debug)]
+pub struct RunResults {
+    pub scenario: String,
+    pub seed: u64,
+    /// When the run stopped: the last event, at most duration + drain.
+    pub sim_time: SimTime,
+    /// Events handled.
+    pub events: u64,
+    pub warmup: SimDuration,
+    pub duration: SimDuration,
+    /// Width of each time bucket; bucket `i` covers `[i*bucket, (i+1)*bucket)`.
+    pub bucket: SimDuration,
+    pub workloads: Vec<WorkloadStats>,
+    pub endpoints: Vec<EndpointStats>,
+    pub services: Vec<ServiceStats>,
+    pub calls: CallStats,
+}
+
+impl RunResults {
+    /// The measured window for rates: from the end of warmup to the end of arrivals.
+    pub fn window_s(&self) -> f64 {
+        self.duration.as_secs_f64() - self.warmup.as_secs_f64()
+    }
+}
+
+/// One workload's requests, counted from the client's side.
+#[derive(Clone, Debug)]
+pub struct WorkloadStats {
+    pub name: String,
+    /// Requests sent after warmup.
+    pub sent: u64,
+    pub ok: u64,
+    pub failed: FailureCounts,
+    /// Sent but without an outcome when the run stopped (lost without a timeout, or still
+    /// running after the drain). `sent = ok + failed + in_flight`.
+    pub in_flight: u64,
+    /// Latency of successful requests.
+    pub latency: LatencyHistogram,
+    pub buckets: Vec<WorkloadBucket>,
+}
+
+/// One time bucket of a workload. Requests are placed by the time they were sent.
+#[derive(Clone, Debug, Default)]
+pub struct WorkloadBucket {
+    pub sent: u64,
+    pub ok: u64,
+    pub failed: FailureCounts,
+    /// Latency of the successful requests sent in this bucket; `None` when there were none.
+    pub latency: Option<BucketHistogram>,
+}
+
+/// One endpoint, counted at the replicas that serve it.
+#[derive(Clone, Debug)]
+pub struct EndpointStats {
+    /// `service/endpoint`.
+    pub name: String,
+    /// Attempts that reached a replica (retries included), accepted or not.
+    pub arrivals: u64,
+    /// Requests that finished (successfully or with an error) at a replica.
+    pub completed: u64,
+    pub rejected: u64,
+    /// Completed with an error (own `fail`, or a failed downstream call).
+    pub failed: u64,
+    /// Time from arrival at the replica to the reply, queue wait included, for successes.
+    pub latency: LatencyHistogram,
+}
+
+/// One service over all its replicas.
+#[derive(Clone, Debug)]
+pub struct ServiceStats {
+    pub name: String,
+    pub replicas: u32,
+    pub workers: u32,
+    pub arrivals: u64,
+    pub rejected: u64,
+    /// Busy worker time over available worker time, from warmup to the end of the run.
+    pub utilization: f64,
+    /// Time-average of requests queued or in service, from warmup to the end of the run.
+    pub mean_in_system: f64,
+    /// Time-average of requests waiting in accept queues.
+    pub mean_queued: f64,
+    /// Time-average of requests in system, per time bucket.
+    pub in_system_buckets: Vec<f64>,
+}
+
+/// Calls between services and from clients, every attempt counted.
+#[derive(Clone, Debug, Default)]
+pub struct CallStats {
+    /// Call attempts made (client requests and service-to-service calls, retries included).
+    pub attempts: u64,
+    pub retries: u64,
+    pub timeouts: u64,
+    pub circuit_open: u64,
+    /// Service-to-service call attempts per client request sent.
+    pub amplification: f64,
+}
+
+/// The latency figures every report prints, in milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LatencySummary {
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+impl LatencySummary {
+    /// Summarises a histogram of nanoseconds; all zeros when it is empty.
+    pub fn of<T: hdrhistogram::Counter>(h: &Histogram<T>) -> LatencySummary {
+        if h.is_empty() {
+            return LatencySummary::default();
+        }
+        let ms = |ns: u64| ns as f64 / 1e6;
+        LatencySummary {
+            mean: h.mean() / 1e6,
+            p50: ms(h.value_at_quantile(0.50)),
+            p90: ms(h.value_at_quantile(0.90)),
+            p99: ms(h.value_at_quantile(0.99)),
+            p999: ms(h.value_at_quantile(0.999)),
+            max: ms(h.max()),
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! meshsim's integration tests, one module per concern.
+
+mod bad_input;
+mod cli;
+mod determinism;
+mod limits;
+mod loss;
+mod queueing;
+mod scenarios;
+mod support;
