@@ -10,9 +10,11 @@ pub mod kernel;
 pub mod model;
 pub mod results;
 pub mod rng;
+pub mod scenario;
 pub mod time;
 
 pub use engine::{RunError, run};
 pub use model::Model;
+pub use scenario::{Diagnostic, Diagnostics, Override, parse_scenario};
 pub use results::RunResults;
 pub use time::{SimDuration, SimTime};
