@@ -19,15 +19,33 @@ const Z_P99: f64 = 2.326_347_874_040_841;
 pub enum Dist {
     Const(SimDuration),
     /// Exponential with the given mean (memoryless: M/M/c service and Poisson gaps).
-    Exp { mean_ns: f64, exp: Exp<f64> },
+    Exp {
+        mean_ns: f64,
+        exp: Exp<f64>,
+    },
     /// Uniform between `lo` and `hi`, in nanoseconds.
-    Uniform { lo_ns: f64, hi_ns: f64 },
+    Uniform {
+        lo_ns: f64,
+        hi_ns: f64,
+    },
     /// Normal, with negative samples cut to zero.
-    Normal { mean_ns: f64, sd_ns: f64, normal: Normal<f64> },
+    Normal {
+        mean_ns: f64,
+        sd_ns: f64,
+        normal: Normal<f64>,
+    },
     /// Lognormal given by its median and 99th percentile: a long tail from two numbers.
-    LogNormal { p50_ns: f64, p99_ns: f64, lognormal: LogNormal<f64> },
+    LogNormal {
+        p50_ns: f64,
+        p99_ns: f64,
+        lognormal: LogNormal<f64>,
+    },
     /// Pareto with minimum `scale` and tail index `shape`: heavy tails.
-    Pareto { scale_ns: f64, shape: f64, pareto: Pareto<f64> },
+    Pareto {
+        scale_ns: f64,
+        shape: f64,
+        pareto: Pareto<f64>,
+    },
 }
 
 impl Dist {
@@ -77,7 +95,9 @@ impl Dist {
                 let sigma = (p99_ns / p50_ns).ln() / Z_P99;
                 p50_ns * (sigma * sigma / 2.0).exp()
             }
-            Dist::Pareto { scale_ns, shape, .. } => {
+            Dist::Pareto {
+                scale_ns, shape, ..
+            } => {
                 if *shape <= 1.0 {
                     f64::INFINITY
                 } else {
@@ -104,11 +124,15 @@ impl fmt::Display for Dist {
             Dist::Const(c) => write!(f, "{c}"),
             Dist::Exp { mean_ns, .. } => write!(f, "exp({})", d(*mean_ns)),
             Dist::Uniform { lo_ns, hi_ns } => write!(f, "uniform({}, {})", d(*lo_ns), d(*hi_ns)),
-            Dist::Normal { mean_ns, sd_ns, .. } => write!(f, "normal({}, {})", d(*mean_ns), d(*sd_ns)),
+            Dist::Normal { mean_ns, sd_ns, .. } => {
+                write!(f, "normal({}, {})", d(*mean_ns), d(*sd_ns))
+            }
             Dist::LogNormal { p50_ns, p99_ns, .. } => {
                 write!(f, "lognormal({}, {})", d(*p50_ns), d(*p99_ns))
             }
-            Dist::Pareto { scale_ns, shape, .. } => write!(f, "pareto({}, {shape})", d(*scale_ns)),
+            Dist::Pareto {
+                scale_ns, shape, ..
+            } => write!(f, "pareto({}, {shape})", d(*scale_ns)),
         }
     }
 }
@@ -125,7 +149,9 @@ pub fn parse_dist(text: &str) -> Result<Dist, String> {
             .map_err(|e| format!("{e}; or a distribution, {ALLOWED}"));
     };
     if !t.ends_with(')') {
-        return Err(format!("distribution \"{text}\" is missing its closing ')'; {ALLOWED}"));
+        return Err(format!(
+            "distribution \"{text}\" is missing its closing ')'; {ALLOWED}"
+        ));
     }
     let name = t[..open].trim();
     let args: Vec<&str> = t[open + 1..t.len() - 1].split(',').map(str::trim).collect();
@@ -133,7 +159,9 @@ pub fn parse_dist(text: &str) -> Result<Dist, String> {
         if args.len() == n && args.iter().all(|a| !a.is_empty()) {
             Ok(())
         } else {
-            Err(format!("{name}(…) takes {n} argument(s), got \"{text}\"; {ALLOWED}"))
+            Err(format!(
+                "{name}(…) takes {n} argument(s), got \"{text}\"; {ALLOWED}"
+            ))
         }
     };
     let dur = |a: &str| parse_duration(a).map_err(|e| format!("in \"{text}\": {e}"));
@@ -149,13 +177,21 @@ pub fn parse_dist(text: &str) -> Result<Dist, String> {
             if lo > hi {
                 return Err(format!("in \"{text}\": LO must not exceed HI"));
             }
-            Ok(Dist::Uniform { lo_ns: ns(lo), hi_ns: ns(hi) })
+            Ok(Dist::Uniform {
+                lo_ns: ns(lo),
+                hi_ns: ns(hi),
+            })
         }
         "normal" => {
             want(2)?;
             let (mean, sd) = (dur(args[0])?, dur(args[1])?);
-            let normal = Normal::new(ns(mean), ns(sd)).map_err(|e| format!("in \"{text}\": {e}"))?;
-            Ok(Dist::Normal { mean_ns: ns(mean), sd_ns: ns(sd), normal })
+            let normal =
+                Normal::new(ns(mean), ns(sd)).map_err(|e| format!("in \"{text}\": {e}"))?;
+            Ok(Dist::Normal {
+                mean_ns: ns(mean),
+                sd_ns: ns(sd),
+                normal,
+            })
         }
         "lognormal" => {
             want(2)?;
@@ -166,7 +202,11 @@ pub fn parse_dist(text: &str) -> Result<Dist, String> {
             let sigma = (ns(p99) / ns(p50)).ln() / Z_P99;
             let lognormal =
                 LogNormal::new(ns(p50).ln(), sigma).map_err(|e| format!("in \"{text}\": {e}"))?;
-            Ok(Dist::LogNormal { p50_ns: ns(p50), p99_ns: ns(p99), lognormal })
+            Ok(Dist::LogNormal {
+                p50_ns: ns(p50),
+                p99_ns: ns(p99),
+                lognormal,
+            })
         }
         "pareto" => {
             want(2)?;
@@ -175,12 +215,21 @@ pub fn parse_dist(text: &str) -> Result<Dist, String> {
                 format!("in \"{text}\": SHAPE must be a plain number > 0, like 1.5")
             })?;
             if scale.as_nanos() == 0 || !shape.is_finite() || shape <= 0.0 {
-                return Err(format!("in \"{text}\": need SCALE > 0 and a finite SHAPE > 0"));
+                return Err(format!(
+                    "in \"{text}\": need SCALE > 0 and a finite SHAPE > 0"
+                ));
             }
-            let pareto = Pareto::new(ns(scale), shape).map_err(|e| format!("in \"{text}\": {e}"))?;
-            Ok(Dist::Pareto { scale_ns: ns(scale), shape, pareto })
+            let pareto =
+                Pareto::new(ns(scale), shape).map_err(|e| format!("in \"{text}\": {e}"))?;
+            Ok(Dist::Pareto {
+                scale_ns: ns(scale),
+                shape,
+                pareto,
+            })
         }
-        other => Err(format!("unknown distribution \"{other}\" in \"{text}\"; {ALLOWED}")),
+        other => Err(format!(
+            "unknown distribution \"{other}\" in \"{text}\"; {ALLOWED}"
+        )),
     }
 }
 
@@ -191,13 +240,22 @@ mod tests {
 
     fn mean_of(d: &Dist, n: usize) -> f64 {
         let mut rng = stream(1, "test");
-        (0..n).map(|_| d.sample(&mut rng).as_nanos() as f64).sum::<f64>() / n as f64
+        (0..n)
+            .map(|_| d.sample(&mut rng).as_nanos() as f64)
+            .sum::<f64>()
+            / n as f64
     }
 
     #[test]
     fn sample_means_match_the_stated_means() {
         // Goal: each distribution's sample mean lands within 1% of its analytic mean.
-        for text in ["exp(2ms)", "uniform(1ms, 3ms)", "normal(10ms, 1ms)", "lognormal(2ms, 20ms)", "pareto(1ms, 3)"] {
+        for text in [
+            "exp(2ms)",
+            "uniform(1ms, 3ms)",
+            "normal(10ms, 1ms)",
+            "lognormal(2ms, 20ms)",
+            "pareto(1ms, 3)",
+        ] {
             let d = parse_dist(text).unwrap();
             let m = mean_of(&d, 400_000);
             let rel = (m - d.mean_ns()).abs() / d.mean_ns();
@@ -209,7 +267,9 @@ mod tests {
     fn lognormal_p99_is_where_it_was_asked_for() {
         let d = parse_dist("lognormal(2ms, 20ms)").unwrap();
         let mut rng = stream(3, "test");
-        let mut v: Vec<u64> = (0..200_000).map(|_| d.sample(&mut rng).as_nanos()).collect();
+        let mut v: Vec<u64> = (0..200_000)
+            .map(|_| d.sample(&mut rng).as_nanos())
+            .collect();
         v.sort_unstable();
         let p50 = v[100_000] as f64;
         let p99 = v[198_000] as f64;
@@ -219,9 +279,21 @@ mod tests {
 
     #[test]
     fn rejects_nonsense_with_what_is_allowed() {
-        for bad in ["exp()", "exp(1ms, 2ms)", "gauss(1ms)", "uniform(3ms, 1ms)", "exp(1ms", "pareto(1ms, -2)", "lognormal(5ms, 1ms)", "fast"] {
+        for bad in [
+            "exp()",
+            "exp(1ms, 2ms)",
+            "gauss(1ms)",
+            "uniform(3ms, 1ms)",
+            "exp(1ms",
+            "pareto(1ms, -2)",
+            "lognormal(5ms, 1ms)",
+            "fast",
+        ] {
             let err = parse_dist(bad).unwrap_err();
-            assert!(err.contains("allowed") || err.contains("need") || err.contains("must"), "{bad}: {err}");
+            assert!(
+                err.contains("allowed") || err.contains("need") || err.contains("must"),
+                "{bad}: {err}"
+            );
         }
     }
 }

@@ -31,7 +31,10 @@ impl<E> PartialOrd for Entry<E> {
 impl<E> Ord for Entry<E> {
     /// Reversed, because `BinaryHeap` is a max-heap and we want the earliest event first.
     fn cmp(&self, other: &Self) -> Ordering {
-        other.time.cmp(&self.time).then_with(|| other.seq.cmp(&self.seq))
+        other
+            .time
+            .cmp(&self.time)
+            .then_with(|| other.seq.cmp(&self.seq))
     }
 }
 
@@ -51,7 +54,12 @@ impl<E> Default for EventQueue<E> {
 
 impl<E> EventQueue<E> {
     pub fn new() -> Self {
-        EventQueue { heap: BinaryHeap::with_capacity(1024), now: SimTime::ZERO, next_seq: 0, popped: 0 }
+        EventQueue {
+            heap: BinaryHeap::with_capacity(1024),
+            now: SimTime::ZERO,
+            next_seq: 0,
+            popped: 0,
+        }
     }
 
     /// The time of the event being handled (the last one popped).

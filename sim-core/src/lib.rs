@@ -15,6 +15,6 @@ pub mod time;
 
 pub use engine::{RunError, run};
 pub use model::Model;
-pub use scenario::{Diagnostic, Diagnostics, Override, parse_scenario};
 pub use results::RunResults;
+pub use scenario::{Diagnostic, Diagnostics, Override, parse_scenario};
 pub use time::{SimDuration, SimTime};

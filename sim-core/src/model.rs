@@ -56,7 +56,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_events: 2_000_000_000, max_in_flight: 1_000_000 }
+        Limits {
+            max_events: 2_000_000_000,
+            max_in_flight: 1_000_000,
+        }
     }
 }
 

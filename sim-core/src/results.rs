@@ -41,8 +41,13 @@ pub enum Cause {
 }
 
 impl Cause {
-    pub const ALL: [Cause; 5] =
-        [Cause::Timeout, Cause::Rejected, Cause::CircuitOpen, Cause::Unavailable, Cause::Error];
+    pub const ALL: [Cause; 5] = [
+        Cause::Timeout,
+        Cause::Rejected,
+        Cause::CircuitOpen,
+        Cause::Unavailable,
+        Cause::Error,
+    ];
 
     /// The JSON field name.
     pub fn name(self) -> &'static str {

@@ -20,10 +20,13 @@ pub struct Override {
 impl Override {
     /// Parses `PATH=VALUE` as typed on the command line.
     pub fn parse(arg: &str) -> Result<Override, String> {
-        let (path, value) = arg
-            .split_once('=')
-            .ok_or_else(|| format!("--set {arg}: expected PATH=VALUE, e.g. workload.checkout.rate=500"))?;
-        Ok(Override { path: path.trim().to_string(), value: value.trim().to_string() })
+        let (path, value) = arg.split_once('=').ok_or_else(|| {
+            format!("--set {arg}: expected PATH=VALUE, e.g. workload.checkout.rate=500")
+        })?;
+        Ok(Override {
+            path: path.trim().to_string(),
+            value: value.trim().to_string(),
+        })
     }
 }
 
@@ -42,7 +45,11 @@ impl fmt::Display for Diagnostic {
         if self.line == 0 {
             write!(f, "{}: {}", self.file, self.message)
         } else {
-            write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file, self.line, self.column, self.message
+            )
         }
     }
 }
@@ -67,7 +74,11 @@ impl std::error::Error for Diagnostics {}
 
 /// Parses and validates scenario `text` (read from `file`, used in messages), after applying
 /// `overrides` in order.
-pub fn parse_scenario(file: &str, text: &str, overrides: &[Override]) -> Result<Model, Diagnostics> {
+pub fn parse_scenario(
+    file: &str,
+    text: &str,
+    overrides: &[Override],
+) -> Result<Model, Diagnostics> {
     let _ = (file, text, overrides);
     todo!("scenario parser")
 }

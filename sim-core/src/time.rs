@@ -64,7 +64,9 @@ impl SimDuration {
         } else if ns >= u64::MAX as f64 {
             SimDuration(u64::MAX)
         } else {
-            SimDuration(ns.round() as u64)
+            // `+ 0.5` then truncate: rounds half up like `round()` for positive values, without
+            // a libm call on the hot path.
+            SimDuration((ns + 0.5) as u64)
         }
     }
 }
@@ -100,7 +102,12 @@ impl fmt::Display for SimDuration {
     /// The shortest exact form with a unit, as a scenario file would write it (`250us`, `2s`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ns = self.0;
-        let units = [(60 * NS_PER_S, "m"), (NS_PER_S, "s"), (NS_PER_MS, "ms"), (NS_PER_US, "us")];
+        let units = [
+            (60 * NS_PER_S, "m"),
+            (NS_PER_S, "s"),
+            (NS_PER_MS, "ms"),
+            (NS_PER_US, "us"),
+        ];
         for (size, unit) in units {
             if ns != 0 && ns % size == 0 {
                 return write!(f, "{}{}", ns / size, unit);
@@ -122,7 +129,9 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
     let t = text.trim();
     let split = t
         .find(|c: char| c.is_ascii_alphabetic() || c == 'µ')
-        .ok_or_else(|| format!("duration \"{text}\" has no unit; write e.g. \"5ms\" (units: ns, us, ms, s, m)"))?;
+        .ok_or_else(|| {
+            format!("duration \"{text}\" has no unit; write e.g. \"5ms\" (units: ns, us, ms, s, m)")
+        })?;
     let (num, unit) = t.split_at(split);
     let scale = match unit.trim() {
         "ns" => 1.0,
@@ -136,10 +145,9 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
             ));
         }
     };
-    let value: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("\"{text}\" is not a duration; write a number and a unit, e.g. \"5ms\""))?;
+    let value: f64 = num.trim().parse().map_err(|_| {
+        format!("\"{text}\" is not a duration; write a number and a unit, e.g. \"5ms\"")
+    })?;
     if !value.is_finite() || value < 0.0 {
         return Err(format!("duration \"{text}\" must be a finite number >= 0"));
     }
@@ -158,8 +166,14 @@ mod tests {
 
     #[test]
     fn parses_and_prints_durations() {
-        assert_eq!(parse_duration("250us").unwrap(), SimDuration::from_micros(250));
-        assert_eq!(parse_duration("1.5ms").unwrap(), SimDuration::from_micros(1500));
+        assert_eq!(
+            parse_duration("250us").unwrap(),
+            SimDuration::from_micros(250)
+        );
+        assert_eq!(
+            parse_duration("1.5ms").unwrap(),
+            SimDuration::from_micros(1500)
+        );
         assert_eq!(parse_duration("2m").unwrap(), SimDuration::from_secs(120));
         assert_eq!(SimDuration::from_micros(1500).to_string(), "1500us");
         assert_eq!(SimDuration::from_secs(120).to_string(), "2m");

@@ -1,0 +1,116 @@
+//! A slab of reusable slots addressed by generation-checked handles.
+//!
+//! Requests, jobs and pending calls live here while they are in flight. A freed slot is
+//! reused, so memory follows work in flight, not work done; and a handle carries the slot's
+//! generation, so an event about something that has since finished (a timeout racing a reply,
+//! a reply for a caller that gave up) finds a newer generation and is ignored.
+
+/// A reference to a slot at one generation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Handle {
+    pub index: u32,
+    pub generation: u32,
+}
+
+struct Slot<T> {
+    generation: u32,
+    value: Option<T>,
+}
+
+pub struct Slab<T> {
+    slots: Vec<Slot<T>>,
+    free: Vec<u32>,
+    live: u32,
+}
+
+impl<T> Slab<T> {
+    pub fn new() -> Self {
+        Slab {
+            slots: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+        }
+    }
+
+    /// Stores `value` and returns its handle.
+    #[inline]
+    pub fn insert(&mut self, value: T) -> Handle {
+        self.live += 1;
+        if let Some(index) = self.free.pop() {
+            let slot = &mut self.slots[index as usize];
+            slot.value = Some(value);
+            Handle {
+                index,
+                generation: slot.generation,
+            }
+        } else {
+            let index = self.slots.len() as u32;
+            self.slots.push(Slot {
+                generation: 0,
+                value: Some(value),
+            });
+            Handle {
+                index,
+                generation: 0,
+            }
+        }
+    }
+
+    /// The value behind `h`, if it is still the same generation.
+    #[inline]
+    pub fn get(&self, h: Handle) -> Option<&T> {
+        let slot = self.slots.get(h.index as usize)?;
+        if slot.generation == h.generation {
+            slot.value.as_ref()
+        } else {
+            None
+        }
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, h: Handle) -> Option<&mut T> {
+        let slot = self.slots.get_mut(h.index as usize)?;
+        if slot.generation == h.generation {
+            slot.value.as_mut()
+        } else {
+            None
+        }
+    }
+
+    /// Removes the value behind `h`; later lookups with `h` find nothing.
+    #[inline]
+    pub fn remove(&mut self, h: Handle) -> Option<T> {
+        let slot = self.slots.get_mut(h.index as usize)?;
+        if slot.generation != h.generation {
+            return None;
+        }
+        let value = slot.value.take()?;
+        slot.generation = slot.generation.wrapping_add(1);
+        self.free.push(h.index);
+        self.live -= 1;
+        Some(value)
+    }
+
+    /// Values currently stored.
+    pub fn live(&self) -> u32 {
+        self.live
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_handles_find_nothing_after_reuse() {
+        let mut s = Slab::new();
+        let a = s.insert(1);
+        assert_eq!(s.remove(a), Some(1));
+        let b = s.insert(2);
+        assert_eq!(a.index, b.index, "slot reused");
+        assert_eq!(s.get(a), None);
+        assert_eq!(s.remove(a), None);
+        assert_eq!(s.get(b), Some(&2));
+        assert_eq!(s.live(), 1);
+    }
+}

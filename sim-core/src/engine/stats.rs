@@ -1,0 +1,209 @@
+//! Counters and histograms filled while a run goes, turned into [`RunResults`] at the end.
+//!
+//! Only requests that started after warmup are counted; the world checks that before calling.
+
+use crate::model::{EndpointId, Model, ServiceId, WorkloadId};
+use crate::results::{
+    CallStats, EndpointStats, FailureCounts, LatencyHistogram, ServiceStats, WorkloadBucket,
+    WorkloadStats, new_bucket_histogram, new_latency_histogram,
+};
+use crate::time::{SimDuration, SimTime};
+
+use super::world::Outcome;
+
+pub struct WorkloadAcc {
+    pub sent: u64,
+    pub ok: u64,
+    pub failed: FailureCounts,
+    pub latency: LatencyHistogram,
+    pub buckets: Vec<WorkloadBucket>,
+}
+
+pub struct EndpointAcc {
+    pub arrivals: u64,
+    pub completed: u64,
+    pub rejected: u64,
+    pub failed: u64,
+    pub latency: LatencyHistogram,
+}
+
+#[derive(Default)]
+pub struct ServiceAcc {
+    pub arrivals: u64,
+    pub rejected: u64,
+}
+
+pub struct Stats {
+    bucket_ns: u64,
+    pub workloads: Vec<WorkloadAcc>,
+    pub endpoints: Vec<EndpointAcc>,
+    pub services: Vec<ServiceAcc>,
+    pub calls: CallStats,
+    /// Call attempts made by services (not by clients), for amplification.
+    pub service_call_attempts: u64,
+}
+
+impl Stats {
+    pub fn new(model: &Model, buckets: usize) -> Stats {
+        Stats {
+            bucket_ns: model.bucket.as_nanos().max(1),
+            workloads: model
+                .workloads
+                .iter()
+                .map(|_| WorkloadAcc {
+                    sent: 0,
+                    ok: 0,
+                    failed: FailureCounts::default(),
+                    latency: new_latency_histogram(),
+                    buckets: vec![WorkloadBucket::default(); buckets],
+                })
+                .collect(),
+            endpoints: model
+                .endpoints
+                .iter()
+                .map(|_| EndpointAcc {
+                    arrivals: 0,
+                    completed: 0,
+                    rejected: 0,
+                    failed: 0,
+                    latency: new_latency_histogram(),
+                })
+                .collect(),
+            services: model
+                .services
+                .iter()
+                .map(|_| ServiceAcc::default())
+                .collect(),
+            calls: CallStats::default(),
+            service_call_attempts: 0,
+        }
+    }
+
+    fn bucket(&mut self, w: WorkloadId, at: SimTime) -> &mut WorkloadBucket {
+        let buckets = &mut self.workloads[w.0 as usize].buckets;
+        let i = ((at.0 / self.bucket_ns) as usize).min(buckets.len() - 1);
+        &mut buckets[i]
+    }
+
+    #[inline]
+    pub fn request_sent(&mut self, w: WorkloadId, now: SimTime) {
+        self.workloads[w.0 as usize].sent += 1;
+        self.bucket(w, now).sent += 1;
+    }
+
+    #[inline]
+    pub fn request_done(
+        &mut self,
+        w: WorkloadId,
+        started: SimTime,
+        now: SimTime,
+        outcome: Outcome,
+    ) {
+        let latency_ns = now.since(started).as_nanos();
+        let acc = &mut self.workloads[w.0 as usize];
+        match outcome {
+            None => {
+                acc.ok += 1;
+                acc.latency.saturating_record(latency_ns);
+            }
+            Some(cause) => acc.failed.add(cause),
+        }
+        let b = self.bucket(w, started);
+        match outcome {
+            None => {
+                b.ok += 1;
+                b.latency
+                    .get_or_insert_with(new_bucket_histogram)
+                    .saturating_record(latency_ns);
+            }
+            Some(cause) => b.failed.add(cause),
+        }
+    }
+
+    #[inline]
+    pub fn call_attempt(&mut self, by_service: bool) {
+        self.calls.attempts += 1;
+        if by_service {
+            self.service_call_attempts += 1;
+        }
+    }
+
+    #[inline]
+    pub fn arrival(&mut self, s: ServiceId, e: EndpointId) {
+        self.services[s.0 as usize].arrivals += 1;
+        self.endpoints[e.0 as usize].arrivals += 1;
+    }
+
+    pub fn rejection(&mut self, s: ServiceId, e: EndpointId) {
+        self.services[s.0 as usize].rejected += 1;
+        self.endpoints[e.0 as usize].rejected += 1;
+    }
+
+    #[inline]
+    pub fn job_done(&mut self, e: EndpointId, latency: SimDuration, outcome: Outcome) {
+        let acc = &mut self.endpoints[e.0 as usize];
+        acc.completed += 1;
+        match outcome {
+            None => acc.latency.saturating_record(latency.as_nanos()),
+            Some(_) => acc.failed += 1,
+        }
+    }
+
+    pub fn workload_results(&mut self, model: &Model) -> Vec<WorkloadStats> {
+        self.workloads
+            .iter_mut()
+            .zip(&model.workloads)
+            .map(|(acc, w)| WorkloadStats {
+                name: w.name.clone(),
+                sent: acc.sent,
+                ok: acc.ok,
+                failed: acc.failed,
+                in_flight: acc.sent - acc.ok - acc.failed.total(),
+                latency: std::mem::replace(&mut acc.latency, new_latency_histogram()),
+                buckets: std::mem::take(&mut acc.buckets),
+            })
+            .collect()
+    }
+
+    pub fn endpoint_results(&mut self, model: &Model) -> Vec<EndpointStats> {
+        self.endpoints
+            .iter_mut()
+            .enumerate()
+            .map(|(i, acc)| EndpointStats {
+                name: model.endpoint_name(EndpointId(i as u32)),
+                arrivals: acc.arrivals,
+                completed: acc.completed,
+                rejected: acc.rejected,
+                failed: acc.failed,
+                latency: std::mem::replace(&mut acc.latency, new_latency_histogram()),
+            })
+            .collect()
+    }
+
+    pub fn service_results(
+        &self,
+        model: &Model,
+        means: &[[f64; 3]],
+        buckets: Vec<Vec<f64>>,
+    ) -> Vec<ServiceStats> {
+        use super::levels::{BUSY, IN_SYSTEM, QUEUED};
+        model
+            .services
+            .iter()
+            .zip(&self.services)
+            .zip(means)
+            .zip(buckets)
+            .map(|(((s, acc), m), in_system_buckets)| ServiceStats {
+                name: s.name.clone(),
+                replicas: s.replicas,
+                workers: s.workers,
+                arrivals: acc.arrivals,
+                rejected: acc.rejected,
+                utilization: m[BUSY] / f64::from(s.replicas * s.workers),
+                mean_in_system: m[IN_SYSTEM],
+                mean_queued: m[QUEUED],
+                in_system_buckets,
+            })
+            .collect()
+    }
+}
