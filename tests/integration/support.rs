@@ -1,1 +1,59 @@
-//! (to be written)
+//! Shared helpers: parse scenario text, run it, call the built `meshsim` binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use sim_core::{Model, RunResults, parse_scenario};
+
+/// Parses scenario text, failing the test with every diagnostic if it is invalid.
+pub fn model(text: &str) -> Model {
+    parse_scenario("test.toml", text, &[]).unwrap_or_else(|d| panic!("invalid test scenario:\n{d}"))
+}
+
+/// Parses and runs scenario text with `seed`.
+pub fn run(text: &str, seed: u64) -> RunResults {
+    sim_core::run(&model(text), seed).unwrap_or_else(|e| panic!("run failed: {e}"))
+}
+
+/// The workspace root (where `scenarios/` lives).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every scenario file in `scenarios/`, sorted.
+pub fn scenario_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("scenarios"))
+        .expect("scenarios/ exists")
+        .map(|e| e.expect("readable dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Runs the `meshsim` binary in `dir` with `args`.
+pub fn meshsim_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_meshsim"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("meshsim runs")
+}
+
+/// Runs the `meshsim` binary in the workspace root.
+pub fn meshsim(args: &[&str]) -> Output {
+    meshsim_in(&root(), args)
+}
+
+/// A fresh empty directory under the target dir, for tests that check what gets written.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+/// Relative difference |got - want| / want.
+pub fn rel(got: f64, want: f64) -> f64 {
+    (got - want).abs() / want.abs()
+}
