@@ -177,10 +177,31 @@ pub(super) struct RawError {
 
 /// Parses the text into the raw structs; the error names what is allowed.
 pub(super) fn parse(text: &str) -> Result<RawFile, RawError> {
+    if let Some(e) = binary(text) {
+        return Err(e);
+    }
     toml::from_str::<RawFile>(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
         let message = explain(text, e.message(), &span);
         RawError { span, message }
+    })
+}
+
+/// A scenario is text: control characters (other than tab and line breaks) or replaced
+/// invalid bytes mean a binary or corrupted file, which deserves a plainer message than
+/// the TOML parser's.
+fn binary(text: &str) -> Option<RawError> {
+    let (at, c) = text
+        .char_indices()
+        .find(|(_, c)| (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || *c == '\u{fffd}')?;
+    let message = format!(
+        "invalid TOML: the file holds a control character or invalid byte (U+{:04X}); a scenario \
+         is a UTF-8 text file",
+        u32::from(c)
+    );
+    Some(RawError {
+        span: at..at + c.len_utf8(),
+        message,
     })
 }
 
