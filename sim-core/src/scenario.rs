@@ -2,9 +2,25 @@
 //!
 //! Two phases, as ripgrep parses arguments: a raw serde layer that mirrors the file and rejects
 //! unknown keys, then validation into the typed model, collecting every problem at once, each
-//! with file:line:column, the bad value and what is allowed. (Being written.)
+//! with file:line:column, the bad value and what is allowed.
+//!
+//! - [`overrides`]: `--set PATH=VALUE` edits the TOML document (format-preserving) first;
+//! - [`raw`]: serde structs mirroring the file (`deny_unknown_fields`, spans on every value);
+//! - [`validate`]: raw -> [`Model`], types and ranges ([`values`]), references, links, and
+//!   sync call cycles ([`cycles`]).
+//!
+//! Ids follow file order: services in the order their tables first appear, endpoints dense
+//! across services (all of the first service's, then the next's), workloads in file order.
+
+mod cycles;
+mod links;
+mod overrides;
+mod raw;
+mod validate;
+mod values;
 
 use std::fmt;
+use std::ops::Range;
 
 use crate::model::Model;
 
@@ -74,11 +90,134 @@ impl std::error::Error for Diagnostics {}
 
 /// Parses and validates scenario `text` (read from `file`, used in messages), after applying
 /// `overrides` in order.
+///
+/// Never panics. On failure, every problem found is returned, sorted by line and column;
+/// problems with an override itself have line 0. A TOML syntax or structure error (unknown
+/// key, wrong kind of table) stops at that error, since nothing after it can be trusted.
 pub fn parse_scenario(
     file: &str,
     text: &str,
     overrides: &[Override],
 ) -> Result<Model, Diagnostics> {
-    let _ = (file, text, overrides);
-    todo!("scenario parser")
+    let edited = overrides::apply(text, overrides);
+    let mut sink = Sink::new(file, &edited.text, edited.set_spans);
+    for message in edited.errors {
+        sink.unplaced(message);
+    }
+    let model = match raw::parse(&edited.text) {
+        Ok(file_raw) => validate::validate(&mut sink, &file_raw),
+        Err(e) => {
+            sink.error(e.span, e.message);
+            None
+        }
+    };
+    match model {
+        Some(model) if sink.diags.is_empty() => Ok(model),
+        _ => Err(sink.finish()),
+    }
+}
+
+/// 1-based line and column (in characters) of `byte_offset` in `text`.
+///
+/// Offsets past the end point just after the last character; offsets inside a multi-byte
+/// character count as that character. Never panics.
+pub fn line_col(text: &str, byte_offset: usize) -> (u32, u32) {
+    let mut offset = byte_offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (to_u32(line), to_u32(column))
+}
+
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Collects diagnostics while the scenario is checked.
+pub(crate) struct Sink<'a> {
+    file: &'a str,
+    text: &'a str,
+    /// Byte ranges of values written by `--set`, with the override as typed.
+    set_spans: Vec<(Range<usize>, String)>,
+    diags: Vec<Diagnostic>,
+}
+
+impl<'a> Sink<'a> {
+    fn new(file: &'a str, text: &'a str, set_spans: Vec<(Range<usize>, String)>) -> Self {
+        Sink {
+            file,
+            text,
+            set_spans,
+            diags: Vec::new(),
+        }
+    }
+
+    /// A problem at byte `span` of the (overridden) text.
+    pub(crate) fn error(&mut self, span: Range<usize>, message: String) {
+        let (line, column) = line_col(self.text, span.start);
+        let from_set = self
+            .set_spans
+            .iter()
+            .find(|(r, _)| r.contains(&span.start) || *r == span);
+        let message = match from_set {
+            Some((_, arg)) => format!("{message} (from --set {arg})"),
+            None => message,
+        };
+        self.diags.push(Diagnostic {
+            file: self.file.to_string(),
+            line,
+            column,
+            message,
+        });
+    }
+
+    /// A problem with no place in the file (a bad `--set`).
+    pub(crate) fn unplaced(&mut self, message: String) {
+        self.diags.push(Diagnostic {
+            file: self.file.to_string(),
+            line: 0,
+            column: 0,
+            message,
+        });
+    }
+
+    fn finish(mut self) -> Diagnostics {
+        self.diags
+            .sort_by(|a, b| (a.line, a.column, &a.message).cmp(&(b.line, b.column, &b.message)));
+        self.diags.dedup();
+        Diagnostics(self.diags)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_lines_and_chars() {
+        // Goal: 1-based positions, columns in characters, odd offsets clamped, no panic.
+        let t = "ab\nçd\n";
+        assert_eq!(line_col(t, 0), (1, 1));
+        assert_eq!(line_col(t, 1), (1, 2));
+        assert_eq!(line_col(t, 3), (2, 1));
+        assert_eq!(line_col(t, 5), (2, 2)); // after 'ç' (2 bytes)
+        assert_eq!(line_col(t, 4), (2, 1)); // inside 'ç'
+        assert_eq!(line_col(t, 999), (3, 1));
+        assert_eq!(line_col("", 5), (1, 1));
+    }
+
+    #[test]
+    fn override_parse_splits_at_the_first_equals() {
+        // Goal: `PATH=VALUE` splits once, so values may contain '='.
+        let o = Override::parse("scenario.description=a=b").unwrap();
+        assert_eq!(
+            (o.path.as_str(), o.value.as_str()),
+            ("scenario.description", "a=b")
+        );
+        assert!(Override::parse("novalue").is_err());
+    }
 }

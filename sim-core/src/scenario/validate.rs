@@ -1,0 +1,726 @@
+//! Validation: raw structs -> [`Model`], reporting every problem with its location.
+//!
+//! Each check reports and then carries on with a default, so one run over the file finds
+//! every problem; the model is only handed out when nothing was reported.
+
+use std::collections::BTreeMap;
+
+use toml::Spanned;
+
+use super::Sink;
+use super::cycles::{self, CallEdge};
+use super::links::{LinkTable, read_network};
+use super::raw::{RawCall, RawExpect, RawFile, RawScenario, RawService, RawWorkload, Val};
+use super::values::{seg, show};
+use crate::dist::Dist;
+use crate::model::{
+    Arrival, Bound, Call, Endpoint, EndpointId, Expect, LbPolicy, Limits, Model, Node, Protocol,
+    Service, ServiceId, Workload,
+};
+use crate::time::{NS_PER_MS, NS_PER_S, SimDuration};
+
+/// Largest accepted counts: far beyond any sensible scenario, small enough to stay exact.
+const MAX_REPLICAS: i64 = 100_000;
+const MAX_WORKERS: i64 = 1_000_000;
+const MAX_QUEUE: i64 = 100_000_000;
+const MAX_RATE_PER_S: f64 = 1e9;
+const MAX_USERS: i64 = 10_000_000;
+/// Automatic buckets aim at no more than this many per run; explicit ones at most the max.
+const AUTO_BUCKETS: u64 = 300;
+const MAX_BUCKETS: u64 = 10_000;
+
+/// Services and endpoints by name, with their dense ids in file order.
+struct Names {
+    services: BTreeMap<String, ServiceId>,
+    /// `service/endpoint` -> id.
+    endpoints: BTreeMap<String, EndpointId>,
+    /// Full endpoint names by id.
+    endpoint_names: Vec<String>,
+}
+
+/// Checks the raw file and builds the model (`None` only when nothing useful could be built;
+/// the caller rejects the model anyway if anything was reported).
+pub(super) fn validate(sink: &mut Sink, raw: &RawFile) -> Option<Model> {
+    let header = read_header(sink, raw.scenario.as_ref());
+    for (v, key) in [
+        (&raw.broker, "[broker]"),
+        (&raw.topic, "[topic]"),
+        (&raw.queue, "[queue]"),
+        (&raw.flow, "[flow]"),
+        (&raw.fault, "[[fault]]"),
+        (&raw.chaos, "[chaos]"),
+    ] {
+        sink.not_yet(v, key);
+    }
+    let names = collect_names(sink, raw);
+    let network = read_network(sink, raw.network.as_ref(), &names.services);
+    let mut links = LinkTable::default();
+    let workloads = read_workloads(sink, raw, &names, &mut links);
+    let mut edges = Vec::new();
+    let (services, endpoints) = read_services(sink, raw, &names, &mut links, &mut edges);
+    cycles::check(sink, &edges, &names.endpoint_names);
+    let expects = raw
+        .expect
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| read_expect(sink, i, e));
+    let expects = expects.collect();
+    Some(Model {
+        name: header.name,
+        description: header.description,
+        seed: header.seed,
+        duration: header.duration,
+        warmup: header.warmup,
+        drain: header.drain,
+        bucket: header.bucket,
+        limits: header.limits,
+        services,
+        endpoints,
+        workloads,
+        links: links.resolve(&network),
+        expects,
+    })
+}
+
+/// `[scenario]`, checked.
+struct Header {
+    name: String,
+    description: String,
+    seed: u64,
+    duration: SimDuration,
+    warmup: SimDuration,
+    drain: SimDuration,
+    bucket: SimDuration,
+    limits: Limits,
+}
+
+fn read_header(sink: &mut Sink, raw: Option<&Spanned<RawScenario>>) -> Header {
+    let Some(table) = raw else {
+        sink.error(
+            0..0,
+            "missing [scenario] table; it needs at least name and duration".into(),
+        );
+        let d = SimDuration::from_secs(1);
+        let limits = Limits::default();
+        let (name, description) = (String::new(), String::new());
+        let (warmup, drain) = (SimDuration::ZERO, SimDuration::from_secs(30));
+        return Header {
+            name,
+            description,
+            seed: 1,
+            duration: d,
+            warmup,
+            drain,
+            bucket: d,
+            limits,
+        };
+    };
+    let (span, s) = (table.span(), table.get_ref());
+    let name = sink.string(&s.name, "scenario.name");
+    if s.name.is_none() {
+        sink.error(
+            span.clone(),
+            "missing required key scenario.name (a string)".into(),
+        );
+    } else if name.as_deref() == Some("") {
+        sink.error(val_span(&s.name), "scenario.name must not be empty".into());
+    }
+    let description = sink
+        .string(&s.description, "scenario.description")
+        .unwrap_or_default();
+    let seed = sink.int(&s.seed, "scenario.seed", 0, i64::MAX).unwrap_or(1);
+    if s.duration.is_none() {
+        let msg = "missing required key scenario.duration (e.g. \"60s\")".to_string();
+        sink.error(span, msg);
+    }
+    let mut duration = sink.duration(&s.duration, "scenario.duration");
+    if duration == Some(SimDuration::ZERO) {
+        sink.error(
+            val_span(&s.duration),
+            "scenario.duration must be longer than 0s".into(),
+        );
+        duration = None;
+    }
+    let warmup = sink
+        .duration(&s.warmup, "scenario.warmup")
+        .unwrap_or(SimDuration::ZERO);
+    if let Some(d) = duration.filter(|d| warmup >= *d) {
+        let msg =
+            format!("scenario.warmup = \"{warmup}\" must be shorter than scenario.duration ({d})");
+        sink.error(val_span(&s.warmup), msg);
+    }
+    let duration = duration.unwrap_or(SimDuration::from_secs(1));
+    let drain = sink
+        .duration(&s.drain, "scenario.drain")
+        .unwrap_or(SimDuration::from_secs(30));
+    let bucket = read_bucket(sink, &s.bucket, duration + drain);
+    let defaults = Limits::default();
+    let max_events = sink.int(&s.max_events, "scenario.max_events", 1, i64::MAX);
+    let max_in_flight = sink.int(
+        &s.max_in_flight,
+        "scenario.max_in_flight",
+        1,
+        i64::from(u32::MAX),
+    );
+    let limits = Limits {
+        max_events: max_events
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(defaults.max_events),
+        max_in_flight: max_in_flight
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(defaults.max_in_flight),
+    };
+    let name = name.unwrap_or_default();
+    let seed = u64::try_from(seed).unwrap_or(1);
+    Header {
+        name,
+        description,
+        seed,
+        duration,
+        warmup,
+        drain,
+        bucket,
+        limits,
+    }
+}
+
+/// The span of a present value (or the start of the file).
+fn val_span(v: &Val) -> std::ops::Range<usize> {
+    v.as_ref().map_or(0..0, Spanned::span)
+}
+
+/// `scenario.bucket`, or the smallest round width giving at most [`AUTO_BUCKETS`] buckets.
+fn read_bucket(sink: &mut Sink, v: &Val, span_of_run: SimDuration) -> SimDuration {
+    let total = span_of_run.as_nanos();
+    if let Some(bucket) = sink.duration(v, "scenario.bucket") {
+        let count = if bucket.as_nanos() == 0 {
+            u64::MAX
+        } else {
+            total.div_ceil(bucket.as_nanos())
+        };
+        if count <= MAX_BUCKETS {
+            return bucket;
+        }
+        let msg = format!(
+            "scenario.bucket = \"{bucket}\" gives {count} buckets over duration + drain ({}); \
+             allowed: at most {MAX_BUCKETS}, i.e. a width of at least {}",
+            SimDuration(total),
+            SimDuration(total.div_ceil(MAX_BUCKETS).max(1)),
+        );
+        sink.error(val_span(v), msg);
+    }
+    auto_bucket(span_of_run)
+}
+
+/// The smallest of 1ms, 2ms, 5ms, …, 30s, 1m, … giving at most [`AUTO_BUCKETS`] buckets.
+pub(super) fn auto_bucket(span_of_run: SimDuration) -> SimDuration {
+    const MIN: u64 = 60 * NS_PER_S;
+    let ladder = [
+        NS_PER_MS,
+        2 * NS_PER_MS,
+        5 * NS_PER_MS,
+        10 * NS_PER_MS,
+        20 * NS_PER_MS,
+        50 * NS_PER_MS,
+        100 * NS_PER_MS,
+        200 * NS_PER_MS,
+        500 * NS_PER_MS,
+        NS_PER_S,
+        2 * NS_PER_S,
+        5 * NS_PER_S,
+        10 * NS_PER_S,
+        30 * NS_PER_S,
+        MIN,
+        2 * MIN,
+        5 * MIN,
+        10 * MIN,
+        30 * MIN,
+        60 * MIN,
+        120 * MIN,
+        360 * MIN,
+        720 * MIN,
+        1440 * MIN,
+    ];
+    let total = span_of_run.as_nanos();
+    let fits = ladder.iter().find(|w| total.div_ceil(**w) <= AUTO_BUCKETS);
+    // Past the ladder (over 300 days), whole days.
+    let width = fits
+        .copied()
+        .unwrap_or_else(|| total.div_ceil(AUTO_BUCKETS).div_ceil(1440 * MIN) * 1440 * MIN);
+    SimDuration(width)
+}
+
+/// Checks a service or workload name: it appears in paths, endpoint names and link names.
+fn check_name(sink: &mut Sink, key: &Spanned<String>, what: &str) {
+    let name = key.get_ref();
+    let problem = if name.is_empty() {
+        "must not be empty"
+    } else if name.contains('/') {
+        "must not contain '/' (it separates service and endpoint)"
+    } else if name.contains("->") {
+        "must not contain \"->\" (it separates link ends)"
+    } else if name == "client" {
+        "must not be \"client\" (the name of the outside world in links)"
+    } else {
+        return;
+    };
+    sink.error(key.span(), format!("{what} name \"{name}\" {problem}"));
+}
+
+/// Assigns service ids in file order and endpoint ids densely across services.
+fn collect_names(sink: &mut Sink, raw: &RawFile) -> Names {
+    let mut names = Names {
+        services: BTreeMap::new(),
+        endpoints: BTreeMap::new(),
+        endpoint_names: Vec::new(),
+    };
+    for (i, (key, service)) in raw.service.0.iter().enumerate() {
+        check_name(sink, key, "service");
+        names
+            .services
+            .insert(key.get_ref().clone(), ServiceId(id32(i)));
+        for (ep_key, _) in &service.endpoint.0 {
+            let ep = ep_key.get_ref();
+            if ep.is_empty() || ep.contains('/') {
+                let msg =
+                    format!("endpoint name \"{ep}\" must be non-empty and must not contain '/'");
+                sink.error(ep_key.span(), msg);
+            }
+            let full = format!("{}/{ep}", key.get_ref());
+            names
+                .endpoints
+                .insert(full.clone(), EndpointId(id32(names.endpoint_names.len())));
+            names.endpoint_names.push(full);
+        }
+    }
+    names
+}
+
+fn id32(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+/// Resolves `"service/endpoint"`, or reports it with the known endpoints.
+fn resolve_endpoint(sink: &mut Sink, v: &Val, path: &str, names: &Names) -> Option<EndpointId> {
+    let text = sink.string(v, path)?;
+    if let Some(id) = names.endpoints.get(&text) {
+        return Some(*id);
+    }
+    let span = val_span(v);
+    let known = if names.endpoint_names.is_empty() {
+        "none (declare [service.NAME.endpoint.EP] tables)".to_string()
+    } else {
+        names.endpoint_names.join(", ")
+    };
+    let hint = match closest(&text, &names.endpoint_names) {
+        Some(best) => format!("; did you mean \"{best}\"?"),
+        None if !text.contains('/') => "; write \"service/endpoint\"".to_string(),
+        None => String::new(),
+    };
+    sink.error(
+        span,
+        format!("unknown endpoint \"{text}\" in {path}; known: {known}{hint}"),
+    );
+    None
+}
+
+/// The known name closest to `text` by edit distance, if it is a plausible typo.
+fn closest<'n>(text: &str, known: &'n [String]) -> Option<&'n str> {
+    let best = known
+        .iter()
+        .map(|k| (edit_distance(text, k), k))
+        .min_by_key(|(d, _)| *d)?;
+    (best.0 <= 2).then_some(best.1.as_str())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let up = row[j + 1];
+            row[j + 1] = (diag + usize::from(ca != *cb)).min(up + 1).min(row[j] + 1);
+            diag = up;
+        }
+    }
+    row[b.len()]
+}
+
+/// `protocol`, default none.
+fn read_protocol(sink: &mut Sink, v: &Val, path: &str) -> Protocol {
+    let Some(text) = sink.string(v, path) else {
+        return Protocol::None;
+    };
+    Protocol::parse(&text).unwrap_or_else(|| {
+        let msg = format!(
+            "unknown protocol \"{text}\" in {path}; allowed: {}",
+            Protocol::ALLOWED
+        );
+        sink.error(val_span(v), msg);
+        Protocol::None
+    })
+}
+
+/// A call `timeout`: a duration > 0, default none (wait forever).
+fn read_timeout(sink: &mut Sink, v: &Val, path: &str) -> Option<SimDuration> {
+    let d = sink.duration(v, path)?;
+    if d == SimDuration::ZERO {
+        let msg = format!(
+            "{path} = \"0s\" would fail every call; allowed: a duration > 0, or no timeout"
+        );
+        sink.error(val_span(v), msg);
+        return None;
+    }
+    Some(d)
+}
+
+fn read_workloads(
+    sink: &mut Sink,
+    raw: &RawFile,
+    names: &Names,
+    links: &mut LinkTable,
+) -> Vec<Workload> {
+    let mut out = Vec::new();
+    for (key, w) in &raw.workload.0 {
+        check_name(sink, key, "workload");
+        let path = format!("workload.{}", seg(key.get_ref()));
+        let arrival = read_arrival(sink, key, w, &path);
+        let protocol = read_protocol(sink, &w.protocol, &format!("{path}.protocol"));
+        let timeout = read_timeout(sink, &w.timeout, &format!("{path}.timeout"));
+        if w.flow.is_some() {
+            let msg =
+                format!("{path}.flow: flows are not supported yet in this version of meshsim");
+            sink.error(val_span(&w.flow), msg);
+            continue;
+        }
+        if w.endpoint.is_none() {
+            let msg =
+                format!("missing required key {path}.endpoint (the target, \"service/endpoint\")");
+            sink.error(key.span(), msg);
+            continue;
+        }
+        let to = resolve_endpoint(sink, &w.endpoint, &format!("{path}.endpoint"), names);
+        let (Some(to), Some(arrival)) = (to, arrival) else {
+            continue;
+        };
+        let service = raw_service_of(names, to);
+        let link = links.get(Node::Client, Node::Service(service));
+        let reply_link = links.get(Node::Service(service), Node::Client);
+        let call = Call {
+            to,
+            link,
+            reply_link,
+            protocol,
+            timeout,
+        };
+        out.push(Workload {
+            name: key.get_ref().clone(),
+            call,
+            arrival,
+        });
+    }
+    out
+}
+
+/// The service that owns endpoint `id` (by its name's prefix in `names`).
+fn raw_service_of(names: &Names, id: EndpointId) -> ServiceId {
+    let full = names
+        .endpoint_names
+        .get(id.0 as usize)
+        .map_or("", String::as_str);
+    let service = full.rsplit_once('/').map_or("", |(s, _)| s);
+    names.services.get(service).copied().unwrap_or(ServiceId(0))
+}
+
+/// Open loop (`rate`, `arrival`) or closed loop (`users`, `think`): exactly one.
+fn read_arrival(
+    sink: &mut Sink,
+    key: &Spanned<String>,
+    w: &RawWorkload,
+    path: &str,
+) -> Option<Arrival> {
+    let rate = sink.number(&w.rate, &format!("{path}.rate"), 0.0, MAX_RATE_PER_S, true);
+    let users = sink.int(&w.users, &format!("{path}.users"), 1, MAX_USERS);
+    let think = sink.dist(&w.think, &format!("{path}.think"));
+    let arrival = sink.string(&w.arrival, &format!("{path}.arrival"));
+    let poisson = match arrival.as_deref() {
+        None | Some("poisson") => true,
+        Some("constant") => false,
+        Some(other) => {
+            let msg = format!(
+                "unknown arrival \"{other}\" in {path}.arrival; allowed: poisson, constant"
+            );
+            sink.error(val_span(&w.arrival), msg);
+            true
+        }
+    };
+    match (&w.rate, &w.users) {
+        (Some(_), Some(_)) => {
+            let msg = format!(
+                "{path} has both rate and users; give rate (open loop) or users (closed loop), not both"
+            );
+            sink.error(val_span(&w.users), msg);
+            None
+        }
+        (None, None) => {
+            let msg = format!("{path} needs rate (open loop, requests/s) or users (closed loop)");
+            sink.error(key.span(), msg);
+            None
+        }
+        (Some(_), None) => {
+            if w.think.is_some() {
+                let msg = format!("{path}.think applies to closed-loop workloads (users) only");
+                sink.error(val_span(&w.think), msg);
+            }
+            Some(Arrival::Open {
+                rate_per_s: rate?,
+                poisson,
+            })
+        }
+        (None, Some(_)) => {
+            if w.arrival.is_some() {
+                let msg = format!("{path}.arrival applies to open-loop workloads (rate) only");
+                sink.error(val_span(&w.arrival), msg);
+            }
+            let users = u32::try_from(users?).ok()?;
+            Some(Arrival::Closed {
+                users,
+                think: think.unwrap_or_else(Dist::zero),
+            })
+        }
+    }
+}
+
+fn read_services(
+    sink: &mut Sink,
+    raw: &RawFile,
+    names: &Names,
+    links: &mut LinkTable,
+    edges: &mut Vec<CallEdge>,
+) -> (Vec<Service>, Vec<Endpoint>) {
+    let mut services = Vec::new();
+    let mut endpoints = Vec::new();
+    for (i, (key, s)) in raw.service.0.iter().enumerate() {
+        let id = ServiceId(id32(i));
+        let path = format!("service.{}", seg(key.get_ref()));
+        let mut service = read_service(sink, key.get_ref(), s, &path);
+        for (ep_key, ep) in &s.endpoint.0 {
+            let ep_id = EndpointId(id32(endpoints.len()));
+            service.endpoints.push(ep_id);
+            let ep_path = format!("{path}.endpoint.{}", seg(ep_key.get_ref()));
+            let work = sink
+                .dist(&ep.work, &format!("{ep_path}.work"))
+                .unwrap_or_else(Dist::zero);
+            let fail = sink
+                .probability(&ep.fail, &format!("{ep_path}.fail"))
+                .unwrap_or(0.0);
+            let parallel = sink
+                .boolean(&ep.parallel, &format!("{ep_path}.parallel"))
+                .unwrap_or(false);
+            for (v, k) in [
+                (&ep.publish, "publish"),
+                (&ep.send, "send"),
+                (&ep.effect, "effect"),
+            ] {
+                sink.not_yet(v, &format!("{ep_path}.{k}"));
+            }
+            sink.not_yet(&ep.idempotent, &format!("{ep_path}.idempotent"));
+            let mut calls = Vec::new();
+            let raw_calls = ep
+                .calls
+                .as_ref()
+                .map_or(&[][..], |c| c.get_ref().as_slice());
+            for (n, c) in raw_calls.iter().enumerate() {
+                let call_path = format!("{ep_path}.calls[{n}]");
+                let Some(call) = read_call(sink, c, &call_path, names, id, links) else {
+                    continue;
+                };
+                edges.push(CallEdge {
+                    from: ep_id.0,
+                    to: call.to.0,
+                    span: c.span(),
+                });
+                calls.push(call);
+            }
+            let name = ep_key.get_ref().clone();
+            endpoints.push(Endpoint {
+                name,
+                service: id,
+                work,
+                fail,
+                parallel,
+                calls,
+            });
+        }
+        services.push(service);
+    }
+    (services, endpoints)
+}
+
+/// A service's own settings (its endpoints are filled in by the caller).
+fn read_service(sink: &mut Sink, name: &str, s: &RawService, path: &str) -> Service {
+    let replicas = sink.int(&s.replicas, &format!("{path}.replicas"), 1, MAX_REPLICAS);
+    let workers = sink.int(&s.workers, &format!("{path}.workers"), 1, MAX_WORKERS);
+    let queue = match s.queue.as_ref().map(Spanned::get_ref) {
+        Some(toml::Value::String(t)) if t == "unbounded" => None,
+        None => None,
+        Some(toml::Value::Integer(_)) => sink
+            .int(&s.queue, &format!("{path}.queue"), 0, MAX_QUEUE)
+            .and_then(|n| u32::try_from(n).ok()),
+        Some(other) => {
+            let msg = format!(
+                "{path}.queue = {}: expected an integer from 0 to {MAX_QUEUE} or \"unbounded\"",
+                show(other)
+            );
+            sink.error(val_span(&s.queue), msg);
+            None
+        }
+    };
+    let lb = match sink.string(&s.lb, &format!("{path}.lb")) {
+        None => LbPolicy::RoundRobin,
+        Some(text) => LbPolicy::parse(&text).unwrap_or_else(|| {
+            let msg = format!(
+                "unknown lb policy \"{text}\" in {path}.lb; allowed: {}",
+                LbPolicy::ALLOWED
+            );
+            sink.error(val_span(&s.lb), msg);
+            LbPolicy::RoundRobin
+        }),
+    };
+    Service {
+        name: name.to_string(),
+        replicas: replicas.and_then(|n| u32::try_from(n).ok()).unwrap_or(1),
+        workers: workers.and_then(|n| u32::try_from(n).ok()).unwrap_or(1),
+        queue,
+        lb,
+        endpoints: Vec::new(),
+    }
+}
+
+/// One entry of `calls`, from service `caller`.
+fn read_call(
+    sink: &mut Sink,
+    call: &Spanned<RawCall>,
+    path: &str,
+    names: &Names,
+    caller: ServiceId,
+    links: &mut LinkTable,
+) -> Option<Call> {
+    let (span, c) = (call.span(), call.get_ref());
+    for (v, k) in [
+        (&c.retries, "retries"),
+        (&c.backoff, "backoff"),
+        (&c.backoff_max, "backoff_max"),
+        (&c.jitter, "jitter"),
+        (&c.breaker, "breaker"),
+        (&c.bulkhead, "bulkhead"),
+        (&c.fallback, "fallback"),
+        (&c.via, "via"),
+    ] {
+        sink.not_yet(v, &format!("{path}.{k}"));
+    }
+    let protocol = read_protocol(sink, &c.protocol, &format!("{path}.protocol"));
+    let timeout = read_timeout(sink, &c.timeout, &format!("{path}.timeout"));
+    if c.to.is_none() {
+        let msg = format!("{path} is missing its target: add to = \"service/endpoint\"");
+        sink.error(span, msg);
+        return None;
+    }
+    let to = resolve_endpoint(sink, &c.to, &format!("{path}.to"), names)?;
+    let callee = raw_service_of(names, to);
+    let link = links.get(Node::Service(caller), Node::Service(callee));
+    let reply_link = links.get(Node::Service(callee), Node::Service(caller));
+    Some(Call {
+        to,
+        link,
+        reply_link,
+        protocol,
+        timeout,
+    })
+}
+
+/// One `[[expect]]`: a metric and exactly one bound.
+fn read_expect(sink: &mut Sink, i: usize, e: &Spanned<RawExpect>) -> Option<Expect> {
+    let (span, raw) = (e.span(), e.get_ref());
+    let path = format!("expect[{i}]");
+    let metric = sink.string(&raw.metric, &format!("{path}.metric"));
+    if raw.metric.is_none() || metric.as_deref() == Some("") {
+        let msg = format!("{path} needs metric, a dotted path into the JSON report");
+        sink.error(span.clone(), msg);
+    }
+    let why = sink
+        .string(&raw.why, &format!("{path}.why"))
+        .unwrap_or_default();
+    let below = sink
+        .finite(&raw.below, &format!("{path}.below"))
+        .map(Bound::Below);
+    let above = sink
+        .finite(&raw.above, &format!("{path}.above"))
+        .map(Bound::Above);
+    let equals = sink
+        .finite(&raw.equals, &format!("{path}.equals"))
+        .map(Bound::Equals);
+    let given = [&raw.below, &raw.above, &raw.equals]
+        .iter()
+        .filter(|v| v.is_some())
+        .count();
+    if given != 1 {
+        let msg = format!("{path} needs exactly one of below, above, equals (found {given})");
+        sink.error(span.clone(), msg);
+        return None;
+    }
+    let bound = below.or(above).or(equals)?;
+    let (line, column) = super::line_col(sink.text, span.start);
+    let location = format!("{}:{line}:{column}", sink.file);
+    Some(Expect {
+        metric: metric?,
+        bound,
+        why,
+        location,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn automatic_buckets_are_round_and_at_most_300() {
+        // Goal: the bucket ladder picks the smallest round width that fits 300 buckets.
+        assert_eq!(
+            auto_bucket(SimDuration::from_millis(300)),
+            SimDuration::from_millis(1)
+        );
+        assert_eq!(
+            auto_bucket(SimDuration::from_millis(301)),
+            SimDuration::from_millis(2)
+        );
+        assert_eq!(
+            auto_bucket(SimDuration::from_secs(90)),
+            SimDuration::from_millis(500)
+        );
+        assert_eq!(
+            auto_bucket(SimDuration::from_secs(3600)),
+            SimDuration::from_secs(30)
+        );
+        assert_eq!(auto_bucket(SimDuration::ZERO), SimDuration::from_millis(1));
+        let two_years = SimDuration::from_secs(2 * 365 * 86_400);
+        assert!(
+            two_years
+                .as_nanos()
+                .div_ceil(auto_bucket(two_years).as_nanos())
+                <= 300
+        );
+    }
+
+    #[test]
+    fn edit_distance_finds_typos() {
+        // Goal: "did you mean" suggestions catch one- or two-letter slips only.
+        assert_eq!(edit_distance("paymnt/charge", "payment/charge"), 1);
+        let known = vec!["payment/charge".to_string(), "order/place".to_string()];
+        assert_eq!(closest("paymnt/charge", &known), Some("payment/charge"));
+        assert_eq!(closest("shipping/send", &known), None);
+    }
+}

@@ -1,0 +1,26 @@
+//! sim-core's integration tests, one module per concern.
+
+mod bad_input;
+mod mutation;
+mod parse;
+
+use std::path::PathBuf;
+
+/// The workspace root (parent of `sim-core/`), where `tests/bad/` and `scenarios/` live.
+pub fn workspace_root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.parent().map(PathBuf::from).unwrap_or(here)
+}
+
+/// Every `*.toml` file in `dir` (relative to the workspace root), sorted by name.
+pub fn toml_files(dir: &str) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(workspace_root().join(dir)) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    files
+}
