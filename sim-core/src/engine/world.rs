@@ -279,7 +279,7 @@ impl<'m> World<'m> {
             Event::RequestArrive(job) => self.arrive(job),
             Event::WorkDone(job) => self.work_done(job),
             Event::Reply(call, outcome) => self.complete_call(call, outcome),
-            Event::Timeout(call) => self.complete_call(call, Some(Cause::Timeout)),
+            Event::Timeout(call) => self.time_out(call),
         }
     }
 
@@ -488,9 +488,6 @@ impl<'m> World<'m> {
             return;
         };
         let now = self.q.now();
-        if outcome == Some(Cause::Timeout) && now >= self.warmup {
-            self.stats.calls.timeouts += 1;
-        }
         match pc.caller {
             Caller::Client(w) => {
                 if pc.started >= self.warmup {
@@ -505,6 +502,17 @@ impl<'m> World<'m> {
             }
             Caller::Job(job) => self.call_done(job, outcome),
         }
+    }
+
+    /// A caller's own timeout fired (not a timeout cause propagated up from further down).
+    fn time_out(&mut self, call: Handle) {
+        if self.calls.get(call).is_none() {
+            return; // the reply came first
+        }
+        if self.q.now() >= self.warmup {
+            self.stats.calls.timeouts += 1;
+        }
+        self.complete_call(call, Some(Cause::Timeout));
     }
 
     /// One of a job's downstream calls ended.
