@@ -1,1 +1,24 @@
+//! meshsim's printers: a finished run's [`RunResults`](sim_core::RunResults) as a JSON report,
+//! a text summary that leads with the answer, and the scenario's topology as Graphviz DOT.
+//!
+//! The printers are separate from the engine and write plain data to any [`std::io::Write`].
+//! The flow the command line follows:
+//!
+//! ```text
+//! let report = Report::build(&results, &model);   // numbers + evaluated [[expect]]s
+//! write_json_report(&mut out, &report)?;          // or: write_text(&mut out, &report)?
+//! if !report.all_passed() { /* exit code 1 */ }
+//! ```
+//!
+//! Everything iterates in model order (services, endpoints and workloads as the scenario
+//! declares them), so the same results always print the same bytes.
 
+pub mod expect;
+pub mod graph;
+pub mod json;
+pub mod text;
+
+pub use expect::{ExpectResult, evaluate, lookup};
+pub use graph::{to_dot, write_dot};
+pub use json::{Report, to_json_value, write_json, write_json_report};
+pub use text::write_text;

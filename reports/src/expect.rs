@@ -1,0 +1,216 @@
+//! `[[expect]]` evaluation: a scenario's lesson, checked against the JSON report.
+//!
+//! A metric is a dotted path into the report (`workloads.checkout.latency_ms.p99`). Keys may
+//! contain `/` and `-` (`endpoints.order/place.arrivals`), and may even contain dots (a topic
+//! called `order.placed`): at each level the longest run of segments that names a key wins.
+//! A segment that is a whole number indexes an array (`faults.0.affected`).
+
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+use serde_json::Value;
+use sim_core::model::{Bound, Expect};
+
+use crate::json::round;
+
+/// The outcome of one `[[expect]]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExpectResult {
+    /// The dotted path, as written in the scenario.
+    pub metric: String,
+    /// The value found; `None` when the path does not lead to a number.
+    pub value: Option<f64>,
+    pub passed: bool,
+    pub bound: Bound,
+    pub why: String,
+    /// `file:line:column` of the `[[expect]]` entry (not serialised: the report must not
+    /// depend on the path the file was given by).
+    pub location: String,
+    /// Why the metric could not be read, listing what is available there.
+    pub error: Option<String>,
+}
+
+/// `("below", 10.0)` for `Bound::Below(10.0)`: the scenario key and its number.
+pub fn bound_parts(bound: Bound) -> (&'static str, f64) {
+    match bound {
+        Bound::Below(x) => ("below", x),
+        Bound::Above(x) => ("above", x),
+        Bound::Equals(x) => ("equals", x),
+    }
+}
+
+impl ExpectResult {
+    /// One line for people: `workloads.checkout.failed = 12, want below 10: why`.
+    pub fn describe(&self) -> String {
+        let (key, limit) = bound_parts(self.bound);
+        let why = if self.why.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", self.why)
+        };
+        match (&self.value, &self.error) {
+            (Some(v), _) => format!(
+                "{} = {}, want {key} {}{why}",
+                self.metric,
+                num(*v),
+                num(limit)
+            ),
+            (None, Some(e)) => format!("{}: {e}{why}", self.metric),
+            (None, None) => format!("{}: no value{why}", self.metric),
+        }
+    }
+}
+
+/// Prints a number without a trailing `.0` for whole numbers.
+fn num(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
+}
+
+impl Serialize for ExpectResult {
+    /// `{ metric, value, passed, below|above|equals, why, error? }`: the bound under the same
+    /// key the scenario uses; `value` is null and `error` says why when the path is missing.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (key, limit) = bound_parts(self.bound);
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("metric", &self.metric)?;
+        map.serialize_entry("value", &self.value.map(round))?;
+        map.serialize_entry("passed", &self.passed)?;
+        map.serialize_entry(key, &limit)?;
+        map.serialize_entry("why", &self.why)?;
+        if let Some(error) = &self.error {
+            map.serialize_entry("error", error)?;
+        }
+        map.end()
+    }
+}
+
+/// Evaluates every expectation against `report` (the JSON report as a value), in order.
+/// A metric that cannot be read fails, with the reason in `error`.
+pub fn evaluate(expects: &[Expect], report: &Value) -> Vec<ExpectResult> {
+    expects
+        .iter()
+        .map(|e| {
+            let (value, error) = match lookup(report, &e.metric) {
+                Ok(v) => (Some(v), None),
+                Err(msg) => (None, Some(msg)),
+            };
+            ExpectResult {
+                metric: e.metric.clone(),
+                value,
+                passed: value.is_some_and(|v| e.bound.holds(v)),
+                bound: e.bound,
+                why: e.why.clone(),
+                location: e.location.clone(),
+                error,
+            }
+        })
+        .collect()
+}
+
+/// The number at dotted path `metric` in `report`. Booleans read as 1 and 0.
+///
+/// At each level the longest run of segments naming a key is tried first; if the rest of the
+/// path fails below it, shorter keys are tried. The error comes from the longest attempt and
+/// names the level where lookup failed and the keys available there.
+pub fn lookup(report: &Value, metric: &str) -> Result<f64, String> {
+    let segments: Vec<&str> = metric.split('.').collect();
+    if metric.trim().is_empty() || segments.iter().any(|s| s.is_empty()) {
+        return Err(format!(
+            "\"{metric}\" is not a dotted path like workloads.NAME.ok"
+        ));
+    }
+    find(report, &segments, "", metric)
+}
+
+fn find(node: &Value, segments: &[&str], at: &str, metric: &str) -> Result<f64, String> {
+    if segments.is_empty() {
+        return number(node, metric);
+    }
+    let mut first_error = None;
+    for (child, used) in children(node, segments) {
+        let key = segments[..used].join(".");
+        let here = if at.is_empty() {
+            key
+        } else {
+            format!("{at}.{key}")
+        };
+        match find(child, &segments[used..], &here, metric) {
+            Ok(v) => return Ok(v),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_error.unwrap_or_else(|| missing(node, at, segments[0])))
+}
+
+fn number(node: &Value, metric: &str) -> Result<f64, String> {
+    match node {
+        Value::Number(n) => n
+            .as_f64()
+            .ok_or_else(|| format!("\"{metric}\" is not a finite number")),
+        Value::Bool(b) => Ok(if *b { 1.0 } else { 0.0 }),
+        Value::Object(map) => Err(format!(
+            "\"{metric}\" is a section, not a number; it has: {}",
+            list(map.keys().map(String::as_str))
+        )),
+        Value::Array(items) => Err(format!(
+            "\"{metric}\" is a list of {} entries, not a number; add .0, .1, …",
+            items.len()
+        )),
+        other => Err(format!("\"{metric}\" is {other}, not a number")),
+    }
+}
+
+/// The children of `node` named by a prefix of `segments` (an object key, longest first, or an
+/// array index), with how many segments each used.
+fn children<'v>(node: &'v Value, segments: &[&str]) -> Vec<(&'v Value, usize)> {
+    match node {
+        Value::Object(map) => (1..=segments.len())
+            .rev()
+            .filter_map(|n| map.get(&segments[..n].join(".")).map(|v| (v, n)))
+            .collect(),
+        Value::Array(items) => segments[0]
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| items.get(i))
+            .map(|v| vec![(v, 1)])
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// The message for a segment that names nothing under `at`.
+fn missing(node: &Value, at: &str, segment: &str) -> String {
+    let place = if at.is_empty() {
+        "at the top of the report".to_string()
+    } else {
+        format!("under \"{at}\"")
+    };
+    match node {
+        Value::Object(map) if map.is_empty() => {
+            format!("no \"{segment}\" {place}: that section is empty in this run")
+        }
+        Value::Object(map) => {
+            format!(
+                "no \"{segment}\" {place}; available: {}",
+                list(map.keys().map(String::as_str))
+            )
+        }
+        Value::Array(items) if items.is_empty() => {
+            format!("no entry \"{segment}\" {place}: that list is empty in this run")
+        }
+        Value::Array(items) => format!(
+            "no entry \"{segment}\" {place}: it is a list indexed 0 to {}",
+            items.len() - 1
+        ),
+        _ => format!("\"{at}\" is a number, it has no \"{segment}\""),
+    }
+}
+
+fn list<'a>(keys: impl Iterator<Item = &'a str>) -> String {
+    keys.collect::<Vec<_>>().join(", ")
+}

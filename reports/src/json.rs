@@ -1,0 +1,361 @@
+//! The JSON report (`meshsim run --json`), as specified in CONTRACT.md.
+//!
+//! [`Report`] is the plain data every printer reads: the run's numbers already summarised
+//! (latencies in milliseconds, rates per second) and rounded, plus the evaluated
+//! `[[expect]]`s. Its fields serialise in declaration order, which is the order of the
+//! contract; per-name sections (`workloads`, `endpoints`, `services`, `flows`) are [`Named`]
+//! lists that serialise as JSON objects in model order.
+//!
+//! Determinism: floats are rounded to [`DECIMALS`] decimals and non-finite values become 0
+//! before serialisation, and no `HashMap` is involved, so the same results give the same bytes.
+//! `serde_json` is built with `preserve_order`, so a [`serde_json::Value`] made from a report
+//! keeps model order too (and prints exactly like [`write_json_report`]).
+
+use std::io;
+
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+use sim_core::Model;
+use sim_core::results::{Cause, FailureCounts, LatencySummary, RunResults};
+
+use crate::expect::{ExpectResult, evaluate};
+
+/// Decimals kept for every float in the report.
+pub const DECIMALS: i32 = 6;
+
+/// Rounds to [`DECIMALS`] decimals; NaN and infinities become 0 (JSON cannot carry them, and
+/// a figure that could not be measured is reported as 0).
+pub fn round(x: f64) -> f64 {
+    if !x.is_finite() {
+        return 0.0;
+    }
+    let scale = 10f64.powi(DECIMALS);
+    let r = (x * scale).round() / scale;
+    // Avoid printing "-0.0".
+    if r == 0.0 { 0.0 } else { r }
+}
+
+/// A list of `(name, value)` pairs that serialises as a JSON object in list order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Named<T>(pub Vec<(String, T)>);
+
+impl<T> Default for Named<T> {
+    fn default() -> Self {
+        Named(Vec::new())
+    }
+}
+
+impl<T> Named<T> {
+    /// The entry called `name`, if any.
+    pub fn get(&self, name: &str) -> Option<&T> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &T)> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v))
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<T: Serialize> Serialize for Named<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, value) in &self.0 {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
+}
+
+/// The whole JSON report. Field order is the contract's order.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// Version of meshsim that produced the report: a run is reproduced from seed + version.
+    pub meshsim: String,
+    pub scenario: String,
+    pub seed: u64,
+    /// When the run stopped, in seconds of simulated time.
+    pub sim_time_s: f64,
+    /// Events the kernel handled.
+    pub events: u64,
+    pub workloads: Named<WorkloadReport>,
+    /// Keyed `service/endpoint`.
+    pub endpoints: Named<EndpointReport>,
+    pub services: Named<ServiceReport>,
+    pub calls: CallsReport,
+    pub messages: MessagesReport,
+    pub flows: Named<FlowReport>,
+    pub faults: Vec<FaultReport>,
+    pub expect: Vec<ExpectResult>,
+}
+
+/// Latency figures in milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct LatencyMs {
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+impl From<LatencySummary> for LatencyMs {
+    fn from(s: LatencySummary) -> Self {
+        LatencyMs {
+            mean: round(s.mean),
+            p50: round(s.p50),
+            p90: round(s.p90),
+            p99: round(s.p99),
+            p999: round(s.p999),
+            max: round(s.max),
+        }
+    }
+}
+
+/// Failures of a workload's requests, by root cause.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct FailedBy {
+    pub timeout: u64,
+    pub rejected: u64,
+    pub circuit_open: u64,
+    pub unavailable: u64,
+    pub error: u64,
+}
+
+impl From<FailureCounts> for FailedBy {
+    fn from(f: FailureCounts) -> Self {
+        FailedBy {
+            timeout: f.get(Cause::Timeout),
+            rejected: f.get(Cause::Rejected),
+            circuit_open: f.get(Cause::CircuitOpen),
+            unavailable: f.get(Cause::Unavailable),
+            error: f.get(Cause::Error),
+        }
+    }
+}
+
+impl FailedBy {
+    /// `(cause name, count)` in the fixed order of [`Cause::ALL`].
+    pub fn by_cause(&self) -> [(&'static str, u64); 5] {
+        [
+            (Cause::Timeout.name(), self.timeout),
+            (Cause::Rejected.name(), self.rejected),
+            (Cause::CircuitOpen.name(), self.circuit_open),
+            (Cause::Unavailable.name(), self.unavailable),
+            (Cause::Error.name(), self.error),
+        ]
+    }
+}
+
+/// One workload, seen from its clients. `sent = ok + failed + in_flight`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WorkloadReport {
+    pub sent: u64,
+    pub ok: u64,
+    pub failed: u64,
+    pub failed_by: FailedBy,
+    pub in_flight: u64,
+    /// Successful requests per second of the measured window (warmup to duration).
+    pub throughput_rps: f64,
+    /// Of successful requests only.
+    pub latency_ms: LatencyMs,
+}
+
+/// One endpoint, counted at the replicas serving it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EndpointReport {
+    pub arrivals: u64,
+    pub completed: u64,
+    pub rejected: u64,
+    pub failed: u64,
+    pub latency_ms: LatencyMs,
+}
+
+/// One service over all its replicas.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ServiceReport {
+    pub arrivals: u64,
+    pub rejected: u64,
+    pub utilization: f64,
+    pub mean_in_system: f64,
+    pub mean_queued: f64,
+    /// Configuration, for the text report; not part of the JSON.
+    #[serde(skip)]
+    pub replicas: u32,
+    #[serde(skip)]
+    pub workers: u32,
+}
+
+/// Call attempts over the whole run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct CallsReport {
+    pub attempts: u64,
+    pub retries: u64,
+    pub timeouts: u64,
+    pub circuit_open: u64,
+    /// Service-to-service call attempts per client request sent.
+    pub amplification: f64,
+}
+
+/// Messaging figures. Not measured in this version: all zeros.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct MessagesReport {
+    pub published: u64,
+    pub delivered: u64,
+    pub redelivered: u64,
+    pub duplicates: u64,
+    pub deduplicated: u64,
+    pub duplicate_effects: u64,
+    pub dead_lettered: u64,
+    pub out_of_order: u64,
+    /// Publish to processed.
+    pub lag_ms: LatencyMs,
+}
+
+/// One flow's consistency figures (flows come in a later version; the section is `{}`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct FlowReport {
+    pub started: u64,
+    pub completed: u64,
+    pub compensated: u64,
+    pub inconsistent: u64,
+    pub pending: u64,
+    pub duplicate_effects: u64,
+    pub client_mismatch: u64,
+    pub latency_ms: LatencyMs,
+    pub consistency_ms: LatencyMs,
+}
+
+/// One injected fault and what it hit (faults come in a later version; the section is `[]`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct FaultReport {
+    pub kind: String,
+    pub target: String,
+    pub at_s: f64,
+    pub for_s: f64,
+    pub affected: u64,
+}
+
+impl Report {
+    /// Summarises `results` and evaluates `model.expects` against the summary.
+    pub fn build(results: &RunResults, model: &Model) -> Report {
+        let mut report = Report::measured(results);
+        let value = serde_json::to_value(&report).expect("a report always serialises");
+        report.expect = evaluate(&model.expects, &value);
+        report
+    }
+
+    /// The measured numbers only, with an empty `expect` section.
+    pub fn measured(results: &RunResults) -> Report {
+        let window_s = results.window_s();
+        let workloads = results
+            .workloads
+            .iter()
+            .map(|w| {
+                let rps = if window_s > 0.0 {
+                    w.ok as f64 / window_s
+                } else {
+                    0.0
+                };
+                let report = WorkloadReport {
+                    sent: w.sent,
+                    ok: w.ok,
+                    failed: w.failed.total(),
+                    failed_by: w.failed.into(),
+                    in_flight: w.in_flight,
+                    throughput_rps: round(rps),
+                    latency_ms: LatencySummary::of(&w.latency).into(),
+                };
+                (w.name.clone(), report)
+            })
+            .collect();
+        let endpoints = results
+            .endpoints
+            .iter()
+            .map(|e| {
+                let report = EndpointReport {
+                    arrivals: e.arrivals,
+                    completed: e.completed,
+                    rejected: e.rejected,
+                    failed: e.failed,
+                    latency_ms: LatencySummary::of(&e.latency).into(),
+                };
+                (e.name.clone(), report)
+            })
+            .collect();
+        let services = results
+            .services
+            .iter()
+            .map(|s| {
+                let report = ServiceReport {
+                    arrivals: s.arrivals,
+                    rejected: s.rejected,
+                    utilization: round(s.utilization),
+                    mean_in_system: round(s.mean_in_system),
+                    mean_queued: round(s.mean_queued),
+                    replicas: s.replicas,
+                    workers: s.workers,
+                };
+                (s.name.clone(), report)
+            })
+            .collect();
+        let c = &results.calls;
+        Report {
+            meshsim: env!("CARGO_PKG_VERSION").to_string(),
+            scenario: results.scenario.clone(),
+            seed: results.seed,
+            sim_time_s: round(results.sim_time.as_secs_f64()),
+            events: results.events,
+            workloads: Named(workloads),
+            endpoints: Named(endpoints),
+            services: Named(services),
+            calls: CallsReport {
+                attempts: c.attempts,
+                retries: c.retries,
+                timeouts: c.timeouts,
+                circuit_open: c.circuit_open,
+                amplification: round(c.amplification),
+            },
+            messages: MessagesReport::default(),
+            flows: Named::default(),
+            faults: Vec::new(),
+            expect: Vec::new(),
+        }
+    }
+
+    /// True when every `[[expect]]` held (also when there are none).
+    pub fn all_passed(&self) -> bool {
+        self.expect.iter().all(|e| e.passed)
+    }
+
+    /// The expectations that did not hold, in scenario order.
+    pub fn failed_expectations(&self) -> impl Iterator<Item = &ExpectResult> {
+        self.expect.iter().filter(|e| !e.passed)
+    }
+
+    /// The report as a JSON value, keys in report order.
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("a report always serialises")
+    }
+}
+
+/// The JSON report of a run as a value (keys in report order), expectations evaluated.
+pub fn to_json_value(results: &RunResults, model: &Model) -> serde_json::Value {
+    Report::build(results, model).to_value()
+}
+
+/// Writes the JSON report of a run, pretty-printed, with a trailing newline.
+pub fn write_json<W: io::Write>(w: W, results: &RunResults, model: &Model) -> io::Result<()> {
+    write_json_report(w, &Report::build(results, model))
+}
+
+/// Writes an already built report as pretty-printed JSON with a trailing newline.
+pub fn write_json_report<W: io::Write>(mut w: W, report: &Report) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut w, report).map_err(io::Error::other)?;
+    w.write_all(b"\n")
+}

@@ -1,0 +1,8 @@
+//! Tests of the printers, one module per concern. Results and models are built by hand, so
+//! these tests do not depend on the parser or the engine.
+
+mod expect;
+mod graph;
+mod json;
+mod support;
+mod text;

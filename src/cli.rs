@@ -1,0 +1,57 @@
+//! What the user typed: the command line, parsed by clap. Usage errors exit with code 2
+//! (clap's default), before anything is read or written.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use sim_core::Override;
+
+/// meshsim: a seeded, deterministic discrete-event simulator of distributed systems.
+///
+/// Exit codes: 0 done, 1 an [[expect]] failed, 2 bad scenario or arguments (nothing written),
+/// 3 a run limit was hit.
+#[derive(Debug, Parser)]
+#[command(name = "meshsim", version, about, long_about = None, arg_required_else_help = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario once and print its report (text summary, or JSON with --json).
+    Run(RunArgs),
+    /// Validate a scenario without running it.
+    Check(ScenarioArgs),
+    /// Print the scenario's topology as Graphviz DOT (pipe into `dot -Tsvg`).
+    Graph(ScenarioArgs),
+}
+
+/// A scenario file and the overrides applied to it.
+#[derive(Debug, Args)]
+pub struct ScenarioArgs {
+    /// The scenario file (TOML).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Override a setting before validation: a dotted key path and a TOML value, e.g.
+    /// `--set workload.checkout.rate=500` or `--set 'service.pay.endpoint.charge.work="exp(9ms)"'`
+    /// (a bare word is taken as a string). Repeatable; applied in order.
+    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = Override::parse)]
+    pub set: Vec<Override>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// Master seed; default: the scenario's `scenario.seed`.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Print the JSON report instead of the text summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write report.json (the same bytes as --json) and report.txt into DIR (created
+    /// if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}

@@ -1,0 +1,177 @@
+//! What the program does for each command. Every input is validated (file readable, UTF-8,
+//! scenario valid, output directory usable) and the run finished before any output is
+//! written, so a failure leaves nothing behind.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use reports::{Report, write_dot, write_json_report, write_text};
+use sim_core::{Model, parse_scenario};
+
+use crate::cli::{RunArgs, ScenarioArgs};
+
+/// Exit code: an `[[expect]]` failed.
+const EXIT_EXPECT_FAILED: u8 = 1;
+/// Exit code: bad scenario or arguments; nothing written.
+const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code: a run limit (max_events, max_in_flight) was hit.
+const EXIT_LIMIT: u8 = 3;
+
+/// Why a command stopped: the lines for stderr and the exit code.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad scenario, file or arguments (exit 2). Each string is one line for stderr.
+    BadInput(Vec<String>),
+    /// A run budget was hit (exit 3).
+    Limit(String),
+}
+
+impl Failure {
+    pub fn print(&self) {
+        let lines = match self {
+            Failure::BadInput(lines) => lines.clone(),
+            Failure::Limit(message) => vec![format!("error: {message}")],
+        };
+        let mut stderr = io::stderr().lock();
+        for line in lines {
+            // Nothing sensible is left to do if stderr itself is gone.
+            let _ = writeln!(stderr, "{line}");
+        }
+    }
+
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(match self {
+            Failure::BadInput(_) => EXIT_BAD_INPUT,
+            Failure::Limit(_) => EXIT_LIMIT,
+        })
+    }
+}
+
+/// `meshsim run`: one run; the report on stdout (and in `--out DIR`); exit 1 if an
+/// expectation failed.
+pub fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
+    let model = load(&args.scenario)?;
+    if let Some(dir) = &args.out {
+        check_out_dir(dir)?;
+    }
+    let seed = args.seed.unwrap_or(model.seed);
+    let results = sim_core::run(&model, seed).map_err(|e| Failure::Limit(e.to_string()))?;
+    let report = Report::build(&results, &model);
+
+    let mut json = Vec::new();
+    write_json_report(&mut json, &report).map_err(|e| output_error("<memory>", &e))?;
+    let mut text = Vec::new();
+    write_text(&mut text, &report).map_err(|e| output_error("<memory>", &e))?;
+    if let Some(dir) = &args.out {
+        write_out_dir(dir, &json, &text)?;
+    }
+    print(if args.json { &json } else { &text })?;
+
+    if report.all_passed() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut stderr = io::stderr().lock();
+    for e in report.failed_expectations() {
+        let _ = writeln!(
+            stderr,
+            "{}: expectation failed: {}",
+            e.location,
+            e.describe()
+        );
+    }
+    Ok(ExitCode::from(EXIT_EXPECT_FAILED))
+}
+
+/// `meshsim check`: validate only.
+pub fn check(args: &ScenarioArgs) -> Result<ExitCode, Failure> {
+    let model = load(args)?;
+    let line = format!(
+        "{}: ok ({} services, {} endpoints, {} workloads)\n",
+        args.file.display(),
+        model.services.len(),
+        model.endpoints.len(),
+        model.workloads.len()
+    );
+    print(line.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `meshsim graph`: the topology as DOT.
+pub fn graph(args: &ScenarioArgs) -> Result<ExitCode, Failure> {
+    let model = load(args)?;
+    let mut dot = Vec::new();
+    write_dot(&mut dot, &model).map_err(|e| output_error("<memory>", &e))?;
+    print(&dot)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads the scenario file as UTF-8 and validates it with the overrides applied.
+fn load(args: &ScenarioArgs) -> Result<Model, Failure> {
+    let name = args.file.display().to_string();
+    let bytes = fs::read(&args.file).map_err(|e| {
+        Failure::BadInput(vec![format!(
+            "{name}: cannot read the file: {}",
+            io_reason(&e)
+        )])
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        Failure::BadInput(vec![format!(
+            "{name}: not a UTF-8 text file (invalid byte at offset {at}); scenario files are UTF-8 TOML"
+        )])
+    })?;
+    parse_scenario(&name, &text, &args.set).map_err(|diagnostics| {
+        let mut lines: Vec<String> = diagnostics.0.iter().map(ToString::to_string).collect();
+        let n = diagnostics.0.len();
+        lines.push(format!(
+            "error: {n} problem{} in {name}",
+            if n == 1 { "" } else { "s" }
+        ));
+        Failure::BadInput(lines)
+    })
+}
+
+/// Rejects an `--out` path that exists and is not a directory, before the run.
+fn check_out_dir(dir: &Path) -> Result<(), Failure> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Failure::BadInput(vec![format!(
+            "--out {}: exists and is not a directory",
+            dir.display()
+        )]));
+    }
+    Ok(())
+}
+
+/// Writes `report.json` and `report.txt` into `dir`, creating it if needed.
+fn write_out_dir(dir: &Path, json: &[u8], text: &[u8]) -> Result<(), Failure> {
+    fs::create_dir_all(dir).map_err(|e| output_error(&dir.display().to_string(), &e))?;
+    for (file, bytes) in [("report.json", json), ("report.txt", text)] {
+        let path: PathBuf = dir.join(file);
+        fs::write(&path, bytes).map_err(|e| output_error(&path.display().to_string(), &e))?;
+    }
+    Ok(())
+}
+
+/// Writes the report to stdout. A closed pipe (`meshsim run x | head`) is not an error.
+fn print(bytes: &[u8]) -> Result<(), Failure> {
+    let mut stdout = io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(output_error("stdout", &e)),
+        _ => Ok(()),
+    }
+}
+
+fn output_error(what: &str, e: &io::Error) -> Failure {
+    Failure::BadInput(vec![format!("{what}: cannot write: {}", io_reason(e))])
+}
+
+/// The OS's reason without Rust's " (os error N)" suffix.
+fn io_reason(e: &io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
