@@ -7,10 +7,15 @@
 //! - [`overrides`]: `--set PATH=VALUE` edits the TOML document (format-preserving) first;
 //! - [`raw`]: serde structs mirroring the file (`deny_unknown_fields`, spans on every value);
 //! - [`validate`]: raw -> [`Model`], types and ranges ([`values`]), references, links, and
-//!   sync call cycles ([`cycles`]).
+//!   network links ([`links`]) and sync call cycles ([`cycles`]).
 //!
 //! Ids follow file order: services in the order their tables first appear, endpoints dense
 //! across services (all of the first service's, then the next's), workloads in file order.
+//! Links are numbered by first use: workloads (client->service, then the reply), then each
+//! service's endpoints' calls (caller->callee, then the reply), all in file order.
+//!
+//! Known limit: a `--set` that *adds* a key to an existing table inserts a line, so
+//! diagnostics below it in that file point one line further down than the file on disk.
 
 mod cycles;
 mod links;
