@@ -4,10 +4,10 @@
 //! unknown keys, then validation into the typed model, collecting every problem at once, each
 //! with file:line:column, the bad value and what is allowed.
 //!
-//! - [`overrides`]: `--set PATH=VALUE` edits the TOML document (format-preserving) first;
-//! - [`raw`]: serde structs mirroring the file (`deny_unknown_fields`, spans on every value);
-//! - [`validate`]: raw -> [`Model`], types and ranges ([`values`]), references, links, and
-//!   network links ([`links`]) and sync call cycles ([`cycles`]).
+//! - `overrides`: `--set PATH=VALUE` edits the TOML document (format-preserving) first;
+//! - `raw`: serde structs mirroring the file (`deny_unknown_fields`, spans on every value);
+//! - `validate`: raw -> [`Model`], types and ranges (`values`), references, links, and
+//!   network links (`links`) and sync call cycles (`cycles`).
 //!
 //! Ids follow file order: services in the order their tables first appear, endpoints dense
 //! across services (all of the first service's, then the next's), workloads in file order.
