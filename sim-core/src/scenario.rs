@@ -4,13 +4,19 @@
 //! unknown keys, then validation into the typed model, collecting every problem at once, each
 //! with file:line:column, the bad value and what is allowed.
 //!
-//! - [`overrides`]: `--set PATH=VALUE` edits the TOML document (format-preserving) first;
-//! - [`raw`]: serde structs mirroring the file (`deny_unknown_fields`, spans on every value);
-//! - [`validate`]: raw -> [`Model`], types and ranges ([`values`]), references, links, and
-//!   sync call cycles ([`cycles`]).
+//! - `overrides`: `--set PATH=VALUE` edits the TOML document (format-preserving) first;
+//! - `raw`: serde structs mirroring the file (`deny_unknown_fields`, spans on every value);
+//! - `validate`: raw -> [`Model`], types and ranges (`values`), references, network
+//!   links (`links`) and sync call cycles (`cycles`).
 //!
 //! Ids follow file order: services in the order their tables first appear, endpoints dense
 //! across services (all of the first service's, then the next's), workloads in file order.
+//! Links are numbered by first use: workloads (client->service, then the reply), then each
+//! service's endpoints' calls (caller->callee, then the reply), all in file order.
+//!
+//! A `--set` that adds a key inserts a line into the document; locations are mapped back to
+//! the file's lines, and a problem in a line only `--set` wrote has line 0 (no place in the
+//! file) and says so.
 
 mod cycles;
 mod links;
@@ -101,6 +107,7 @@ pub fn parse_scenario(
 ) -> Result<Model, Diagnostics> {
     let edited = overrides::apply(text, overrides);
     let mut sink = Sink::new(file, &edited.text, edited.set_spans);
+    sink.line_map = edited.line_map;
     for message in edited.errors {
         sink.unplaced(message);
     }
@@ -143,6 +150,8 @@ pub(crate) struct Sink<'a> {
     text: &'a str,
     /// Byte ranges of values written by `--set`, with the override as typed.
     set_spans: Vec<(Range<usize>, String)>,
+    /// Edited-text line (0-based) -> file line (1-based; 0 if only `--set` wrote it).
+    line_map: Option<Vec<u32>>,
     diags: Vec<Diagnostic>,
 }
 
@@ -152,21 +161,34 @@ impl<'a> Sink<'a> {
             file,
             text,
             set_spans,
+            line_map: None,
             diags: Vec::new(),
         }
     }
 
     /// A problem at byte `span` of the (overridden) text.
     pub(crate) fn error(&mut self, span: Range<usize>, message: String) {
-        let (line, column) = line_col(self.text, span.start);
+        let (mut line, mut column) = line_col(self.text, span.start);
         let from_set = self
             .set_spans
             .iter()
             .find(|(r, _)| r.contains(&span.start) || *r == span);
-        let message = match from_set {
+        let mut message = match from_set {
             Some((_, arg)) => format!("{message} (from --set {arg})"),
             None => message,
         };
+        if let Some(map) = &self.line_map {
+            line = map
+                .get((line as usize).saturating_sub(1))
+                .copied()
+                .unwrap_or(line);
+            if line == 0 {
+                column = 0;
+                if from_set.is_none() {
+                    message.push_str(" (in keys added by --set)");
+                }
+            }
+        }
         self.diags.push(Diagnostic {
             file: self.file.to_string(),
             line,

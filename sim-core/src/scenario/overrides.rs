@@ -2,7 +2,8 @@
 //!
 //! `toml_edit` keeps the file's formatting, so a replaced value stays on its line and every
 //! other line keeps its number. A key that did not exist is appended to its table, which moves
-//! the lines after it down by one; new tables go to the end of the file.
+//! the lines after it down by one; new tables go to the end of the file. [`line_map`] maps the
+//! edited text's lines back to the file's, so locations still name lines of the file on disk.
 
 use std::ops::Range;
 
@@ -17,6 +18,9 @@ pub(super) struct Edited {
     pub errors: Vec<String>,
     /// Where each applied override's value now sits in `text`, with the override as typed.
     pub set_spans: Vec<(Range<usize>, String)>,
+    /// For each line of `text` (0-based), the 1-based line of the original file it came
+    /// from, or 0 for a line that only `--set` wrote; `None` when lines map one to one.
+    pub line_map: Option<Vec<u32>>,
 }
 
 /// Applies `overrides` in order. If the text is not valid TOML, it is returned unchanged: the
@@ -26,6 +30,7 @@ pub(super) fn apply(text: &str, overrides: &[Override]) -> Edited {
         text: text.to_string(),
         errors: Vec::new(),
         set_spans: Vec::new(),
+        line_map: None,
     };
     if overrides.is_empty() {
         return unchanged();
@@ -42,13 +47,59 @@ pub(super) fn apply(text: &str, overrides: &[Override]) -> Edited {
             Err(e) => errors.push(format!("--set {arg}: {e}")),
         }
     }
-    let text = doc.to_string();
-    let set_spans = locate(&text, &applied);
+    let edited = doc.to_string();
+    let set_spans = locate(&edited, &applied);
+    let line_map = line_map(text, &edited);
     Edited {
-        text,
+        text: edited,
         errors,
         set_spans,
+        line_map,
     }
+}
+
+/// Largest (original lines x edited lines) table the line alignment may build.
+const MAX_ALIGN_CELLS: usize = 1_000_000;
+
+/// Aligns the edited text's lines with the original's (longest common subsequence: toml_edit
+/// leaves untouched lines byte-identical). A changed line maps to the original line it
+/// replaced; a line only `--set` added maps to 0. `None` if the texts are too big to align.
+pub(super) fn line_map(original: &str, edited: &str) -> Option<Vec<u32>> {
+    let a: Vec<&str> = original.split('\n').collect();
+    let b: Vec<&str> = edited.split('\n').collect();
+    let (n, m) = (a.len(), b.len());
+    if (n + 1).checked_mul(m + 1)? > MAX_ALIGN_CELLS {
+        return None;
+    }
+    // lcs[i * (m + 1) + j]: length of the longest common subsequence of a[i..] and b[j..].
+    let mut lcs = vec![0u32; (n + 1) * (m + 1)];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i * (m + 1) + j] = if a[i] == b[j] {
+                lcs[(i + 1) * (m + 1) + j + 1] + 1
+            } else {
+                lcs[(i + 1) * (m + 1) + j].max(lcs[i * (m + 1) + j + 1])
+            };
+        }
+    }
+    let line = |i: usize| u32::try_from(i + 1).unwrap_or(u32::MAX);
+    let mut map = Vec::with_capacity(m);
+    let mut replaced = std::collections::VecDeque::new();
+    let (mut i, mut j) = (0, 0);
+    while j < m {
+        if i < n && a[i] == b[j] {
+            map.push(line(i));
+            replaced.clear();
+            (i, j) = (i + 1, j + 1);
+        } else if i < n && lcs[(i + 1) * (m + 1) + j] >= lcs[i * (m + 1) + j + 1] {
+            replaced.push_back(line(i));
+            i += 1;
+        } else {
+            map.push(replaced.pop_front().unwrap_or(0));
+            j += 1;
+        }
+    }
+    Some(map)
 }
 
 /// The path's segments; quoted segments may hold dots and `->`.
@@ -250,6 +301,16 @@ mod tests {
         );
         assert_eq!(e.set_spans.len(), 1);
         assert_eq!(&e.text[e.set_spans[0].0.clone()], "500");
+    }
+
+    #[test]
+    fn edited_lines_map_back_to_the_file() {
+        // Goal: after a key is inserted, lines below it still report their original number;
+        // a replaced line maps to itself and an added one to 0.
+        let original = "[a]\nx = 1\n[b]\ny = 2\n";
+        let edited = "[a]\nx = 5\nz = 3\n[b]\ny = 2\n";
+        assert_eq!(line_map(original, edited), Some(vec![1, 2, 0, 3, 4, 5]));
+        assert_eq!(line_map("", ""), Some(vec![1]));
     }
 
     #[test]

@@ -205,6 +205,29 @@ fn binary(text: &str) -> Option<RawError> {
     })
 }
 
+/// Replaces serde's "struct RawThing" and "struct RawThing with N elements" with "a table":
+/// users write tables, not our struct names.
+fn tidy_struct_names(message: &str) -> String {
+    let mut out = String::new();
+    let mut rest = message;
+    while let Some(at) = rest.find("struct Raw") {
+        out.push_str(&rest[..at]);
+        out.push_str("a table");
+        let after = &rest[at + "struct Raw".len()..];
+        let name_end = after
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(after.len());
+        rest = &after[name_end..];
+        if let Some(tail) = rest.strip_prefix(" with ") {
+            if let Some(i) = tail.find(" elements") {
+                rest = &tail[i + " elements".len()..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Rewrites serde's and toml's wording into the scenario's terms.
 fn explain(text: &str, message: &str, span: &Range<usize>) -> String {
     let message = message.trim();
@@ -233,12 +256,16 @@ fn explain(text: &str, message: &str, span: &Range<usize>) -> String {
         let key = text.get(span.clone()).unwrap_or("").trim();
         return format!("duplicate key \"{key}\"; each key may be given once per table");
     }
+    let message = tidy_struct_names(message);
     if let Some(rest) = message.strip_prefix("invalid type: ") {
         let rest = rest
             .replace("expected a sequence", "expected an array")
-            .replace("expected a table of named entries", "expected a table")
-            .replace("expected struct ", "expected a table ");
+            .replace("expected a table of named entries", "expected a table");
         return format!("wrong type: found {rest}");
+    }
+    if let Some(rest) = message.strip_prefix("invalid length ") {
+        let (n, expected) = rest.split_once(", ").unwrap_or((rest, "expected a table"));
+        return format!("wrong type: found an array of {n} item(s), {expected}");
     }
     format!("invalid TOML: {message}")
 }
@@ -273,6 +300,20 @@ mod tests {
             .map(|(k, _)| k.get_ref().as_str())
             .collect();
         assert_eq!(names, ["b", "a", "c"]);
+    }
+
+    #[test]
+    fn struct_names_become_tables() {
+        // Goal: internal type names never reach users.
+        let e = parse("scenario = 5\n").err().unwrap();
+        assert_eq!(e.message, "wrong type: found integer `5`, expected a table");
+        let e = parse("[[scenario]]\nname = 'x'\n").err().unwrap();
+        assert!(
+            e.message
+                .starts_with("wrong type: found an array of 1 item(s), expected a table"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

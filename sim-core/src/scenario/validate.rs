@@ -193,6 +193,11 @@ fn val_span(v: &Val) -> std::ops::Range<usize> {
 fn read_bucket(sink: &mut Sink, v: &Val, span_of_run: SimDuration) -> SimDuration {
     let total = span_of_run.as_nanos();
     if let Some(bucket) = sink.duration(v, "scenario.bucket") {
+        if bucket == SimDuration::ZERO {
+            let msg = "scenario.bucket must be longer than 0s; leave it out for automatic".into();
+            sink.error(val_span(v), msg);
+            return auto_bucket(span_of_run);
+        }
         let count = if bucket.as_nanos() == 0 {
             u64::MAX
         } else {

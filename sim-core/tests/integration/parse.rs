@@ -275,6 +275,30 @@ fn set_errors_are_reported_with_the_override() {
 }
 
 #[test]
+fn locations_after_a_set_that_adds_a_line_still_name_the_file_lines() {
+    // Goal: `--set` adding a key shifts the document's lines; diagnostics below it still
+    // point at the line in the file on disk, and the added line itself reports line 0.
+    let sets = ["workload.checkout.users=5", "service.gateway.replicas=0"];
+    let overrides: Vec<Override> = sets
+        .iter()
+        .map(|s| Override::parse(s).expect("PATH=VALUE"))
+        .collect();
+    let diags = parse_scenario("full.toml", FULL, &overrides).expect_err("rate and users");
+    let got: Vec<(u32, u32)> = diags.0.iter().map(|d| (d.line, d.column)).collect();
+    assert_eq!(got, vec![(0, 0), (32, 12)], "{diags}");
+    assert!(
+        diags.0[0].message.contains("both rate and users"),
+        "{diags}"
+    );
+    assert!(
+        diags.0[0]
+            .message
+            .contains("(from --set workload.checkout.users=5)"),
+        "{diags}"
+    );
+}
+
+#[test]
 fn bucket_and_limits_can_be_set() {
     // Goal: explicit bucket widths and run budgets are read, with the bucket count bounded.
     let m = parse(
