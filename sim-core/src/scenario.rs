@@ -6,8 +6,8 @@
 //!
 //! - `overrides`: `--set PATH=VALUE` edits the TOML document (format-preserving) first;
 //! - `raw`: serde structs mirroring the file (`deny_unknown_fields`, spans on every value);
-//! - `validate`: raw -> [`Model`], types and ranges (`values`), references, network
-//!   links (`links`) and sync call cycles (`cycles`).
+//! - `validate`: raw -> [`Model`]: `[scenario]` (`header`), types and ranges (`values`),
+//!   references, network links (`links`) and sync call cycles (`cycles`).
 //!
 //! Ids follow file order: services in the order their tables first appear, endpoints dense
 //! across services (all of the first service's, then the next's), workloads in file order.
@@ -19,6 +19,7 @@
 //! file) and says so.
 
 mod cycles;
+mod header;
 mod links;
 mod overrides;
 mod raw;
