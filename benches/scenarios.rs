@@ -28,19 +28,26 @@ fn mm1(c: &mut Criterion) {
     let mut group = c.benchmark_group("end-to-end");
     group.sample_size(10);
     group.throughput(Throughput::Elements(customers));
-    group.bench_function("mm1/customers", |b| b.iter(|| black_box(sim_core::run(&model, 1).expect("runs"))));
+    group.bench_function("mm1/customers", |b| {
+        b.iter(|| black_box(sim_core::run(&model, 1).expect("runs")))
+    });
     group.finish();
 }
 
 fn checkout(c: &mut Criterion) {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/checkout-sync.toml"))
-        .expect("scenario file");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/checkout-sync.toml"
+    ))
+    .expect("scenario file");
     let model = parse_scenario("checkout-sync.toml", &text, &[]).expect("valid");
     let events = sim_core::run(&model, 7).expect("runs").events;
     let mut group = c.benchmark_group("end-to-end");
     group.sample_size(10);
     group.throughput(Throughput::Elements(events));
-    group.bench_function("checkout-sync/events", |b| b.iter(|| black_box(sim_core::run(&model, 7).expect("runs"))));
+    group.bench_function("checkout-sync/events", |b| {
+        b.iter(|| black_box(sim_core::run(&model, 7).expect("runs")))
+    });
     group.finish();
 }
 

@@ -16,9 +16,22 @@ fn broken_scenarios() -> Vec<(String, String, String)> {
         let bytes = std::fs::read(&path).unwrap();
         let text = String::from_utf8_lossy(&bytes);
         let mut lines = text.lines();
-        let expect = lines.next().and_then(|l| l.strip_prefix("# expect: ")).expect("# expect: line").to_string();
-        let at = lines.next().and_then(|l| l.strip_prefix("# at: ")).expect("# at: line").trim().to_string();
-        out.push((path.file_name().unwrap().to_string_lossy().to_string(), expect, at));
+        let expect = lines
+            .next()
+            .and_then(|l| l.strip_prefix("# expect: "))
+            .expect("# expect: line")
+            .to_string();
+        let at = lines
+            .next()
+            .and_then(|l| l.strip_prefix("# at: "))
+            .expect("# at: line")
+            .trim()
+            .to_string();
+        out.push((
+            path.file_name().unwrap().to_string_lossy().to_string(),
+            expect,
+            at,
+        ));
     }
     out
 }
@@ -37,8 +50,14 @@ fn every_broken_scenario_exits_2_located_and_writes_nothing() {
         let out = meshsim_in(&dir, &["run", &name, "--out", "report"]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{name}: stderr:\n{stderr}");
-        assert!(stderr.contains(&format!("{name}:{at}:")), "{name}: no location {at} in:\n{stderr}");
-        assert!(stderr.contains(&expect), "{name}: expected {expect:?} in:\n{stderr}");
+        assert!(
+            stderr.contains(&format!("{name}:{at}:")),
+            "{name}: no location {at} in:\n{stderr}"
+        );
+        assert!(
+            stderr.contains(&expect),
+            "{name}: expected {expect:?} in:\n{stderr}"
+        );
         assert!(out.stdout.is_empty(), "{name}: stdout not empty");
         assert!(!dir.join("report").exists(), "{name}: wrote output");
     }
@@ -49,7 +68,9 @@ fn a_binary_file_exits_2_with_a_message() {
     // Goal: bytes that are not UTF-8 text (an image, a compiled file) never panic: exit 2,
     // a message naming the file, nothing written.
     let dir = scratch_dir("bad-binary");
-    let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let garbage: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     std::fs::write(dir.join("garbage.toml"), garbage).unwrap();
     let out = meshsim_in(&dir, &["run", "garbage.toml", "--out", "report"]);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -7,7 +7,12 @@ fn run_prints_the_text_report_with_the_seed_first() {
     // Goal: `run` prints the human report on stdout, leading with the seed, nothing on stderr
     // when stderr is not a terminal, and exits 0 when the expectations hold.
     let out = meshsim(&["run", "scenarios/mm1.toml"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("seed=1"), "{text}");
     assert!(text.contains("load"), "{text}");
@@ -27,36 +32,85 @@ fn json_report_has_every_section_of_the_contract() {
     // Goal: the JSON report carries every top-level section and the workload fields users
     // script against, with integers as integers.
     let out = meshsim(&["run", "scenarios/checkout-sync.toml", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     for key in [
-        "meshsim", "scenario", "seed", "sim_time_s", "events", "workloads", "endpoints", "services",
-        "calls", "messages", "flows", "faults", "expect",
+        "meshsim",
+        "scenario",
+        "seed",
+        "sim_time_s",
+        "events",
+        "workloads",
+        "endpoints",
+        "services",
+        "calls",
+        "messages",
+        "flows",
+        "faults",
+        "expect",
     ] {
         assert!(v.get(key).is_some(), "missing {key}");
     }
     let w = &v["workloads"]["checkout"];
-    for key in ["sent", "ok", "failed", "failed_by", "throughput_rps", "latency_ms"] {
+    for key in [
+        "sent",
+        "ok",
+        "failed",
+        "failed_by",
+        "throughput_rps",
+        "latency_ms",
+    ] {
         assert!(w.get(key).is_some(), "workloads.checkout.{key} missing");
     }
-    for cause in ["timeout", "rejected", "circuit_open", "unavailable", "error"] {
+    for cause in [
+        "timeout",
+        "rejected",
+        "circuit_open",
+        "unavailable",
+        "error",
+    ] {
         assert!(w["failed_by"][cause].is_u64(), "failed_by.{cause}");
     }
     for p in ["mean", "p50", "p90", "p99", "p999", "max"] {
-        assert!(w["latency_ms"][p].is_f64() || w["latency_ms"][p].is_u64(), "latency_ms.{p}");
+        assert!(
+            w["latency_ms"][p].is_f64() || w["latency_ms"][p].is_u64(),
+            "latency_ms.{p}"
+        );
     }
     let sent = w["sent"].as_u64().unwrap();
     let ok = w["ok"].as_u64().unwrap();
     let failed = w["failed"].as_u64().unwrap();
     assert!(sent > 10_000);
-    assert_eq!(sent, ok + failed + w["in_flight"].as_u64().unwrap(), "conservation");
+    assert_eq!(
+        sent,
+        ok + failed + w["in_flight"].as_u64().unwrap(),
+        "conservation"
+    );
     for key in ["arrivals", "rejected", "utilization", "mean_in_system"] {
-        assert!(v["services"]["bank"].get(key).is_some(), "services.bank.{key}");
+        assert!(
+            v["services"]["bank"].get(key).is_some(),
+            "services.bank.{key}"
+        );
     }
-    for key in ["attempts", "retries", "timeouts", "circuit_open", "amplification"] {
+    for key in [
+        "attempts",
+        "retries",
+        "timeouts",
+        "circuit_open",
+        "amplification",
+    ] {
         assert!(v["calls"].get(key).is_some(), "calls.{key}");
     }
-    assert!(v["endpoints"]["bank/authorize"]["arrivals"].as_u64().unwrap() > 10_000);
+    assert!(
+        v["endpoints"]["bank/authorize"]["arrivals"]
+            .as_u64()
+            .unwrap()
+            > 10_000
+    );
 }
 
 #[test]
@@ -66,7 +120,11 @@ fn out_dir_report_json_equals_the_json_flag() {
     let file = root().join("scenarios/mm1.toml");
     let file = file.to_string_lossy();
     let out = meshsim_in(&dir, &["run", &file, "--out", "report"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json = meshsim_in(&dir, &["run", &file, "--json"]);
     let written = std::fs::read(dir.join("report/report.json")).expect("report.json written");
     assert_eq!(written, json.stdout);
@@ -103,7 +161,11 @@ fn a_failed_expectation_exits_1_and_says_which() {
     std::fs::write(dir.join("false.toml"), text).unwrap();
     let out = meshsim_in(&dir, &["run", "false.toml"]);
     assert_eq!(out.status.code(), Some(1));
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(all.contains("deliberately false"), "{all}");
     assert!(all.contains("services.server.utilization"), "{all}");
 }

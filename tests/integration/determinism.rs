@@ -50,7 +50,11 @@ work = "exp(20ms)"
 fn sent_per_bucket(text: &str, name: &str) -> Vec<u64> {
     let m = model(text);
     let r = sim_core::run(&m, 9).expect("runs");
-    let w = r.workloads.iter().find(|w| w.name == name).expect("workload");
+    let w = r
+        .workloads
+        .iter()
+        .find(|w| w.name == name)
+        .expect("workload");
     w.buckets.iter().map(|b| b.sent).collect()
 }
 
@@ -60,7 +64,10 @@ fn adding_an_unrelated_service_and_workload_keeps_existing_arrivals() {
     // arrivals of an existing workload, nor the work samples of its service: the checkout
     // workload's per-bucket sends and its whole latency distribution are identical.
     let with = format!("{BASE}{UNRELATED}");
-    assert_eq!(sent_per_bucket(BASE, "checkout"), sent_per_bucket(&with, "checkout"));
+    assert_eq!(
+        sent_per_bucket(BASE, "checkout"),
+        sent_per_bucket(&with, "checkout")
+    );
     let a = sim_core::run(&model(BASE), 9).unwrap();
     let b = sim_core::run(&model(&with), 9).unwrap();
     let (wa, wb) = (&a.workloads[0], &b.workloads[0]);

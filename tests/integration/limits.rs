@@ -40,7 +40,10 @@ fn event_budget_stops_with_exit_3() {
     // Goal: the event budget is a hard stop too, with its own key in the message.
     let dir = scratch_dir("limits-events");
     std::fs::write(dir.join("overload.toml"), OVERLOAD).unwrap();
-    let out = meshsim_in(&dir, &["run", "overload.toml", "--set", "scenario.max_events=1000"]);
+    let out = meshsim_in(
+        &dir,
+        &["run", "overload.toml", "--set", "scenario.max_events=1000"],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "stderr: {stderr}");
     assert!(stderr.contains("scenario.max_events"), "{stderr}");

@@ -43,11 +43,26 @@ fn ten_percent_loss_each_way_gives_081_success_all_timeouts() {
     println!("sent {} ok {} p_ok {p_ok:.4}", w.sent, w.ok);
     assert!(w.sent > 190_000);
     assert!((p_ok - 0.81).abs() < 0.01, "P(ok) = {p_ok}");
-    assert_eq!(w.failed.total(), w.failed.get(Cause::Timeout), "all failures are timeouts");
-    assert_eq!(w.sent, w.ok + w.failed.total(), "every request accounted for");
-    assert_eq!(r.calls.timeouts, w.failed.total(), "one call timeout per failed request");
+    assert_eq!(
+        w.failed.total(),
+        w.failed.get(Cause::Timeout),
+        "all failures are timeouts"
+    );
+    assert_eq!(
+        w.sent,
+        w.ok + w.failed.total(),
+        "every request accounted for"
+    );
+    assert_eq!(
+        r.calls.timeouts,
+        w.failed.total(),
+        "one call timeout per failed request"
+    );
     // The back end saw only the requests that survived the first crossing.
     let back = r.endpoints.iter().find(|e| e.name == "back/work").unwrap();
     let arrived = back.arrivals as f64 / w.sent as f64;
-    assert!((arrived - 0.9).abs() < 0.01, "fraction of requests reaching back: {arrived}");
+    assert!(
+        (arrived - 0.9).abs() < 0.01,
+        "fraction of requests reaching back: {arrived}"
+    );
 }

@@ -65,7 +65,11 @@ fn mmc_sojourn_quantile(q: f64, c: f64, mu: f64, lambda: f64) -> f64 {
     let (mut lo, mut hi) = (0.0, 100.0 / (c * mu - lambda).min(mu));
     for _ in 0..200 {
         let mid = (lo + hi) / 2.0;
-        if mmc_sojourn_tail(mid, c, mu, lambda) > 1.0 - q { lo = mid } else { hi = mid }
+        if mmc_sojourn_tail(mid, c, mu, lambda) > 1.0 - q {
+            lo = mid
+        } else {
+            hi = mid
+        }
     }
     (lo + hi) / 2.0
 }
@@ -85,7 +89,11 @@ impl Check {
         let w = &r.workloads[0];
         let s = &r.services[0];
         let lat = LatencySummary::of(&w.latency);
-        assert_eq!(w.sent, w.ok + w.in_flight, "nothing fails in an unbounded M/M/c");
+        assert_eq!(
+            w.sent,
+            w.ok + w.in_flight,
+            "nothing fails in an unbounded M/M/c"
+        );
         assert_eq!(w.in_flight, 0, "the drain empties the queue");
 
         let mean_s = 1.0 / mu + erlang_c(cf, lambda / mu) / (cf * mu - lambda);
@@ -105,18 +113,45 @@ impl Check {
             s.utilization,
             w.sent
         );
-        assert!(rel(mean_ms, mean_s * 1e3) < 0.03, "{label}: mean sojourn {mean_ms} ms vs {}", mean_s * 1e3);
-        assert!(rel(lat.p50, p50_s * 1e3) < 0.06, "{label}: p50 {} vs {}", lat.p50, p50_s * 1e3);
-        assert!(rel(lat.p99, p99_s * 1e3) < 0.06, "{label}: p99 {} vs {}", lat.p99, p99_s * 1e3);
-        assert!(rel(s.utilization, rho) < 0.01, "{label}: utilization {} vs {rho}", s.utilization);
+        assert!(
+            rel(mean_ms, mean_s * 1e3) < 0.03,
+            "{label}: mean sojourn {mean_ms} ms vs {}",
+            mean_s * 1e3
+        );
+        assert!(
+            rel(lat.p50, p50_s * 1e3) < 0.06,
+            "{label}: p50 {} vs {}",
+            lat.p50,
+            p50_s * 1e3
+        );
+        assert!(
+            rel(lat.p99, p99_s * 1e3) < 0.06,
+            "{label}: p99 {} vs {}",
+            lat.p99,
+            p99_s * 1e3
+        );
+        assert!(
+            rel(s.utilization, rho) < 0.01,
+            "{label}: utilization {} vs {rho}",
+            s.utilization
+        );
 
         // Little's law: time-average number in system = arrival rate * mean time in system,
         // with both sides measured by the run (arrival rate from the count of arrivals).
         let measured_lambda = s.arrivals as f64 / r.window_s();
         let little = measured_lambda * mean_ms / 1e3;
-        assert!(rel(s.mean_in_system, little) < 0.03, "{label}: L {} vs lambda*W {little}", s.mean_in_system);
+        assert!(
+            rel(s.mean_in_system, little) < 0.03,
+            "{label}: L {} vs lambda*W {little}",
+            s.mean_in_system
+        );
         // And against theory.
-        assert!(rel(s.mean_in_system, lambda * mean_s) < 0.03, "{label}: L {} vs {}", s.mean_in_system, lambda * mean_s);
+        assert!(
+            rel(s.mean_in_system, lambda * mean_s) < 0.03,
+            "{label}: L {} vs {}",
+            s.mean_in_system,
+            lambda * mean_s
+        );
     }
 }
 
@@ -125,14 +160,24 @@ fn mm1_at_rho_08_matches_theory() {
     // Goal: M/M/1 at rho = 0.8 (mu = 800/s): mean sojourn 1/(mu - lambda) = 6.25 ms within 3%,
     // p50 and p99 of the exponential sojourn within 6%, utilization within 1 point,
     // Little's law within 3%. ~3.2 million customers.
-    Check { lambda: 640.0, mu: 800.0, c: 1 }.verify(5_050);
+    Check {
+        lambda: 640.0,
+        mu: 800.0,
+        c: 1,
+    }
+    .verify(5_050);
 }
 
 #[test]
 fn mm4_at_rho_08_matches_erlang_c() {
     // Goal: an M/M/4 pool at rho = 0.8 matches Erlang C: mean sojourn, p50/p99 of the
     // mixed sojourn distribution, utilization and Little's law. ~3.2 million customers.
-    Check { lambda: 2560.0, mu: 800.0, c: 4 }.verify(1_300);
+    Check {
+        lambda: 2560.0,
+        mu: 800.0,
+        c: 4,
+    }
+    .verify(1_300);
 }
 
 #[test]

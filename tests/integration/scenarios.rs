@@ -19,7 +19,10 @@ fn every_scenario_runs_and_its_expectations_pass() {
             String::from_utf8_lossy(&out.stderr)
         );
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.starts_with("seed="), "{path}: the report leads with the seed");
+        assert!(
+            text.starts_with("seed="),
+            "{path}: the report leads with the seed"
+        );
     }
 }
 
@@ -28,8 +31,19 @@ fn every_scenario_teaches_with_comments_and_expectations() {
     // Goal: each lesson file explains itself to a learner and checks its lesson.
     for file in scenario_files() {
         let text = std::fs::read_to_string(&file).unwrap();
-        let comments = text.lines().filter(|l| l.trim_start().starts_with('#')).count();
-        assert!(comments >= 10, "{}: only {comments} comment lines", file.display());
-        assert!(text.contains("[[expect]]"), "{}: no [[expect]]", file.display());
+        let comments = text
+            .lines()
+            .filter(|l| l.trim_start().starts_with('#'))
+            .count();
+        assert!(
+            comments >= 10,
+            "{}: only {comments} comment lines",
+            file.display()
+        );
+        assert!(
+            text.contains("[[expect]]"),
+            "{}: no [[expect]]",
+            file.display()
+        );
     }
 }

@@ -237,6 +237,15 @@ impl<'m> World<'m> {
             if let Some(err) = self.stop.take() {
                 return Err(err);
             }
+            // Arrivals have stopped and nothing is in flight: what remains in the queue is
+            // stale (timeouts of calls that were answered), so the run is over. (Orphans, jobs
+            // whose caller gave up, still count: their replicas are busy with them.)
+            if self.calls.live() == 0
+                && self.jobs.live() == 0
+                && self.q.now() >= self.end_of_arrivals
+            {
+                break;
+            }
         }
         let end = self.q.now().max(self.end_of_arrivals);
         for l in &mut self.levels {
