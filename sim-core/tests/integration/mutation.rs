@@ -1,5 +1,6 @@
 //! Random damage to valid scenarios never panics the parser: every mutant is either a model
-//! or a list of diagnostics.
+//! or a list of diagnostics; and every mutant that is a valid model runs without a panic or a
+//! hang (with a small event budget, so a mutant that became huge stops at its limit).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -105,7 +106,7 @@ fn mutate(text: &str, rng: &mut Stream) -> String {
 #[test]
 fn mutated_scenarios_never_panic() {
     // Goal: 600 mutants of each valid scenario (1 to 4 edits each, fixed seed) parse to Ok or
-    // Err, never a panic.
+    // Err, never a panic; the valid ones also run (budget: 20,000 events) without a panic.
     let mut bases: Vec<String> = vec![
         FULL.to_string(),
         SMALL_OPEN.to_string(),
@@ -130,7 +131,12 @@ fn mutated_scenarios_never_panic() {
             }
             let outcome = catch_unwind(AssertUnwindSafe(|| parse_scenario("m.toml", &text, &[])));
             match outcome {
-                Ok(Ok(_)) => ok += 1,
+                Ok(Ok(mut model)) => {
+                    model.limits.max_events = model.limits.max_events.min(20_000);
+                    let ran = catch_unwind(AssertUnwindSafe(|| sim_core::run(&model, 1)));
+                    assert!(ran.is_ok(), "engine panicked on mutant {case}:\n{text}");
+                    ok += 1;
+                }
                 Ok(Err(d)) => {
                     assert!(!d.0.is_empty(), "an error must carry a diagnostic");
                     err += 1;
