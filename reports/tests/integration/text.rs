@@ -99,3 +99,16 @@ fn columns_are_aligned() {
     assert_eq!(table[0].len(), table[1].len(), "{table:?}");
     assert_eq!(table[0].len(), table[2].len(), "{table:?}");
 }
+
+#[test]
+fn unmeasured_latency_prints_a_dash() {
+    // Goal: a workload with no successful request shows "-" for its latencies, not 0.000,
+    // which would read as "instant".
+    let text = text_of(&Report::build(&results(), &model()));
+    let browse = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("browse "))
+        .unwrap();
+    let cells: Vec<&str> = browse.split_whitespace().collect();
+    assert_eq!(cells, ["browse", "0", "0", "-", "0", "0", "-", "-", "0.0"]);
+}
