@@ -39,9 +39,13 @@ pub fn bound_parts(bound: Bound) -> (&'static str, f64) {
 }
 
 impl ExpectResult {
-    /// One line for people: `workloads.checkout.failed = 12, want below 10: why`.
+    /// One line for people: `workloads.checkout.failed = 12, want < 10 (why)`.
     pub fn describe(&self) -> String {
-        let (key, limit) = bound_parts(self.bound);
+        let (op, limit) = match self.bound {
+            Bound::Below(x) => ("<", x),
+            Bound::Above(x) => (">", x),
+            Bound::Equals(x) => ("=", x),
+        };
         let why = if self.why.is_empty() {
             String::new()
         } else {
@@ -49,7 +53,7 @@ impl ExpectResult {
         };
         match (&self.value, &self.error) {
             (Some(v), _) => format!(
-                "{} = {}, want {key} {}{why}",
+                "{} = {}, want {op} {}{why}",
                 self.metric,
                 num(*v),
                 num(limit)

@@ -72,11 +72,11 @@ fn tables_and_expectations_are_printed() {
     let gateway = text.find("  gateway ").unwrap();
     assert!(order < gateway, "busiest first:\n{text}");
     assert!(
-        text.contains("FAIL  services.order.rejected = 0, want above 0 (because)"),
+        text.contains("FAIL  services.order.rejected = 0, want > 0 (because)"),
         "{text}"
     );
     assert!(
-        text.contains("PASS  workloads.checkout.failed_by.timeout = 7, want below 10"),
+        text.contains("PASS  workloads.checkout.failed_by.timeout = 7, want < 10"),
         "{text}"
     );
     assert!(
