@@ -64,12 +64,23 @@ impl ExpectResult {
     }
 }
 
-/// Prints a number without a trailing `.0` for whole numbers.
+/// A number for people: whole numbers without `.0`, others with 6 significant digits and no
+/// trailing zeros (`16.2775`, `0.8125`), enough to see which side of a bound it is on.
 fn num(x: f64) -> String {
     if x.fract() == 0.0 && x.abs() < 1e15 {
-        format!("{}", x as i64)
+        return format!("{}", x as i64);
+    }
+    let magnitude = if x == 0.0 {
+        0
     } else {
-        format!("{x}")
+        x.abs().log10().floor() as i32
+    };
+    let decimals = (5 - magnitude).clamp(0, 9) as usize;
+    let text = format!("{x:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
     }
 }
 
