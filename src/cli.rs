@@ -55,3 +55,59 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        // Goal: clap's own checks on the definition (no clashing flags or names) pass.
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_takes_seed_repeated_sets_json_and_out() {
+        // Goal: every run flag parses, and --set keeps the order the user typed.
+        let cli = Cli::try_parse_from([
+            "meshsim",
+            "run",
+            "x.toml",
+            "--seed",
+            "42",
+            "--set",
+            "a.b=1",
+            "--set",
+            "c=\"d e\"",
+            "--json",
+            "--out",
+            "dir",
+        ])
+        .unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(args.seed, Some(42));
+        assert!(args.json);
+        assert_eq!(args.out, Some(PathBuf::from("dir")));
+        let paths: Vec<&str> = args.scenario.set.iter().map(|o| o.path.as_str()).collect();
+        assert_eq!(paths, ["a.b", "c"]);
+        assert_eq!(args.scenario.set[1].value, "\"d e\"");
+    }
+
+    #[test]
+    fn usage_errors_exit_with_code_2() {
+        // Goal: a --set without '=' and a negative seed are usage errors, which exit 2.
+        for argv in [
+            &["meshsim", "run", "x.toml", "--set", "nothing"][..],
+            &["meshsim", "run", "x.toml", "--seed", "-1"],
+            &["meshsim", "check"],
+            &["meshsim", "frobnicate"],
+        ] {
+            let err = Cli::try_parse_from(argv).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{argv:?}");
+        }
+    }
+}

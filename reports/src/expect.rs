@@ -39,9 +39,13 @@ pub fn bound_parts(bound: Bound) -> (&'static str, f64) {
 }
 
 impl ExpectResult {
-    /// One line for people: `workloads.checkout.failed = 12, want below 10: why`.
+    /// One line for people: `workloads.checkout.failed = 12, want < 10 (why)`.
     pub fn describe(&self) -> String {
-        let (key, limit) = bound_parts(self.bound);
+        let (op, limit) = match self.bound {
+            Bound::Below(x) => ("<", x),
+            Bound::Above(x) => (">", x),
+            Bound::Equals(x) => ("=", x),
+        };
         let why = if self.why.is_empty() {
             String::new()
         } else {
@@ -49,7 +53,7 @@ impl ExpectResult {
         };
         match (&self.value, &self.error) {
             (Some(v), _) => format!(
-                "{} = {}, want {key} {}{why}",
+                "{} = {}, want {op} {}{why}",
                 self.metric,
                 num(*v),
                 num(limit)
@@ -60,12 +64,23 @@ impl ExpectResult {
     }
 }
 
-/// Prints a number without a trailing `.0` for whole numbers.
+/// A number for people: whole numbers without `.0`, others with 6 significant digits and no
+/// trailing zeros (`16.2775`, `0.8125`), enough to see which side of a bound it is on.
 fn num(x: f64) -> String {
     if x.fract() == 0.0 && x.abs() < 1e15 {
-        format!("{}", x as i64)
+        return format!("{}", x as i64);
+    }
+    let magnitude = if x == 0.0 {
+        0
     } else {
-        format!("{x}")
+        x.abs().log10().floor() as i32
+    };
+    let decimals = (5 - magnitude).clamp(0, 9) as usize;
+    let text = format!("{x:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
     }
 }
 

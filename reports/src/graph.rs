@@ -38,7 +38,12 @@ pub fn write_dot<W: Write>(mut w: W, model: &Model) -> io::Result<()> {
             .map_or("unbounded".to_string(), |q| q.to_string());
         let mut label = vec![
             service.name.clone(),
-            format!("{} x {} workers", service.replicas, service.workers),
+            format!(
+                "{} x {} worker{}",
+                service.replicas,
+                service.workers,
+                if service.workers == 1 { "" } else { "s" }
+            ),
             format!("queue {queue}, {}", service.lb.name()),
         ];
         for &ep in &service.endpoints {

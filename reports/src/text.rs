@@ -136,8 +136,8 @@ fn write_workloads<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
             pct(wl.ok, wl.sent),
             wl.failed.to_string(),
             wl.in_flight.to_string(),
-            ms(wl.latency_ms.p50),
-            ms(wl.latency_ms.p99),
+            ms_if(wl.ok > 0, wl.latency_ms.p50),
+            ms_if(wl.ok > 0, wl.latency_ms.p99),
             fixed(wl.throughput_rps, 1),
         ]
     });
@@ -212,8 +212,8 @@ fn write_endpoints<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
             e.completed.to_string(),
             e.rejected.to_string(),
             e.failed.to_string(),
-            ms(e.latency_ms.p50),
-            ms(e.latency_ms.p99),
+            ms_if(e.completed > e.failed, e.latency_ms.p50),
+            ms_if(e.completed > e.failed, e.latency_ms.p99),
         ]
     });
     section(w, "Endpoints", &header, rows.collect())
@@ -264,7 +264,7 @@ fn section<W: Write>(
         }
     }
     for row in std::iter::once(&head).chain(rows.iter()) {
-        let mut line = String::from(" ");
+        let mut line = String::new();
         for (i, cell) in row.iter().enumerate() {
             let pad = widths[i] - cell.chars().count();
             line.push_str("  ");
@@ -306,6 +306,11 @@ pub fn ms(x: f64) -> String {
         3
     };
     fixed(x, decimals)
+}
+
+/// [`ms`], or `-` when there was no successful request to measure.
+fn ms_if(measured: bool, x: f64) -> String {
+    if measured { ms(x) } else { "-".to_string() }
 }
 
 fn fixed(x: f64, decimals: usize) -> String {

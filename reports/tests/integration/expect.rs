@@ -116,3 +116,23 @@ fn a_missing_metric_fails_the_run() {
             .contains("attempts")
     );
 }
+
+#[test]
+fn describe_prints_readable_numbers() {
+    // Goal: the one-line description shows six significant digits, not every decimal, and
+    // whole numbers without ".0".
+    let v = json!({"w": {"p99": 71.303167, "ok": 12, "u": 0.8125}});
+    let line = |metric: &str, bound| evaluate(&[expect(metric, bound)], &v)[0].describe();
+    assert_eq!(
+        line("w.p99", Bound::Above(60.0)),
+        "w.p99 = 71.3032, want > 60 (because)"
+    );
+    assert_eq!(
+        line("w.ok", Bound::Equals(12.0)),
+        "w.ok = 12, want = 12 (because)"
+    );
+    assert_eq!(
+        line("w.u", Bound::Below(0.9)),
+        "w.u = 0.8125, want < 0.9 (because)"
+    );
+}

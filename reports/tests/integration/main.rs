@@ -4,5 +4,6 @@
 mod expect;
 mod graph;
 mod json;
+mod snapshots;
 mod support;
 mod text;

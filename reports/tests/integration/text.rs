@@ -72,11 +72,11 @@ fn tables_and_expectations_are_printed() {
     let gateway = text.find("  gateway ").unwrap();
     assert!(order < gateway, "busiest first:\n{text}");
     assert!(
-        text.contains("FAIL  services.order.rejected = 0, want above 0 (because)"),
+        text.contains("FAIL  services.order.rejected = 0, want > 0 (because)"),
         "{text}"
     );
     assert!(
-        text.contains("PASS  workloads.checkout.failed_by.timeout = 7, want below 10"),
+        text.contains("PASS  workloads.checkout.failed_by.timeout = 7, want < 10"),
         "{text}"
     );
     assert!(
@@ -98,4 +98,17 @@ fn columns_are_aligned() {
         .collect();
     assert_eq!(table[0].len(), table[1].len(), "{table:?}");
     assert_eq!(table[0].len(), table[2].len(), "{table:?}");
+}
+
+#[test]
+fn unmeasured_latency_prints_a_dash() {
+    // Goal: a workload with no successful request shows "-" for its latencies, not 0.000,
+    // which would read as "instant".
+    let text = text_of(&Report::build(&results(), &model()));
+    let browse = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("browse "))
+        .unwrap();
+    let cells: Vec<&str> = browse.split_whitespace().collect();
+    assert_eq!(cells, ["browse", "0", "0", "-", "0", "0", "-", "-", "0.0"]);
 }

@@ -1,0 +1,55 @@
+//! Whole-output snapshots of the hand-built run: text summary, JSON report and DOT topology.
+//! A change to any printer shows up here as a readable diff of the whole output.
+//!
+//! To accept new output: `MESHSIM_UPDATE_SNAPSHOTS=1 cargo test -p reports`, then review the
+//! diff of `reports/tests/snapshots/` before committing it.
+
+use std::path::PathBuf;
+
+use reports::{Report, to_dot, write_json_report, write_text};
+
+use crate::support::{model, results};
+
+fn check(name: &str, actual: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(name);
+    if std::env::var_os("MESHSIM_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    if expected != actual {
+        let line = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(e, a)| e != a);
+        panic!(
+            "snapshot {name} differs (first differing line: {line:?}); rerun with \
+             MESHSIM_UPDATE_SNAPSHOTS=1 to accept.\n--- expected ---\n{expected}\n--- actual ---\n{actual}"
+        );
+    }
+}
+
+#[test]
+fn text_report_snapshot() {
+    // Goal: the whole text summary of a known run stays exactly as reviewed.
+    let mut out = Vec::new();
+    write_text(&mut out, &Report::build(&results(), &model())).unwrap();
+    check("report.txt", &String::from_utf8(out).unwrap());
+}
+
+#[test]
+fn json_report_snapshot() {
+    // Goal: the whole JSON report of a known run stays byte-for-byte as reviewed.
+    let mut out = Vec::new();
+    write_json_report(&mut out, &Report::build(&results(), &model())).unwrap();
+    check("report.json", &String::from_utf8(out).unwrap());
+}
+
+#[test]
+fn dot_snapshot() {
+    // Goal: the whole DOT topology of a known model stays exactly as reviewed.
+    check("topology.dot", &to_dot(&model()));
+}
