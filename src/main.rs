@@ -11,12 +11,33 @@ use clap::Parser;
 use crate::commands::Failure;
 
 fn main() -> ExitCode {
-    match run() {
+    let code = match run() {
         Ok(code) => code,
         Err(failure) => {
             failure.print();
             failure.exit_code()
         }
+    };
+    report_peak_rss();
+    code
+}
+
+/// With `MESHSIM_REPORT_PEAK_RSS=1`, prints the process's peak resident memory to stderr as
+/// `peak_rss_kib=N` (Linux only; elsewhere nothing). The memory test uses it to show that
+/// memory follows work in flight, not the number of requests simulated.
+fn report_peak_rss() {
+    if std::env::var_os("MESHSIM_REPORT_PEAK_RSS").is_none() {
+        return;
+    }
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return;
+    };
+    if let Some(kib) = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+    {
+        eprintln!("peak_rss_kib={kib}");
     }
 }
 

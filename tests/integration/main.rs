@@ -5,6 +5,7 @@ mod cli;
 mod determinism;
 mod limits;
 mod loss;
+mod memory;
 mod queueing;
 mod scenarios;
 mod support;
