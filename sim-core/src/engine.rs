@@ -80,6 +80,8 @@ pub fn run(model: &Model, seed: u64) -> Result<RunResults, RunError> {
         endpoints,
         services,
         calls,
+        faults: Vec::new(),
+        breakers: Vec::new(),
     })
 }
 
@@ -113,6 +115,7 @@ mod tests {
                 workers: c,
                 queue: None,
                 lb: LbPolicy::RoundRobin,
+                health_check: None,
                 endpoints: vec![EndpointId(0)],
             }],
             endpoints: vec![Endpoint {
@@ -131,6 +134,7 @@ mod tests {
                     reply_link: LinkId(1),
                     protocol: Protocol::None,
                     timeout: None,
+                    resilience: Default::default(),
                 },
                 arrival: Arrival::Open {
                     rate_per_s: rate,
@@ -141,6 +145,8 @@ mod tests {
                 link(Node::Client, Node::Service(ServiceId(0))),
                 link(Node::Service(ServiceId(0)), Node::Client),
             ],
+            faults: Vec::new(),
+            chaos: None,
             expects: vec![],
         }
     }

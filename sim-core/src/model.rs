@@ -4,6 +4,12 @@
 //! cycles), and names have been turned into dense ids that index `Vec`s. Names remain only for
 //! the reports. The scenario parser (`crate::scenario`) is the only producer of a `Model`.
 
+mod fault;
+mod resilience;
+
+pub use fault::{Chaos, Fault, FaultKind, ReplicaRef};
+pub use resilience::{BreakerSpec, Jitter, Resilience, RetryPolicy};
+
 use crate::dist::Dist;
 use crate::time::SimDuration;
 
@@ -42,6 +48,10 @@ pub struct Model {
     /// Every directed hop that some call or workload uses, resolved from `[network]` defaults
     /// and per-pair overrides. A request and its reply use two links (one each way).
     pub links: Vec<Link>,
+    /// Scheduled faults, in file order.
+    pub faults: Vec<Fault>,
+    /// Random crashes, if `[chaos]` is given.
+    pub chaos: Option<Chaos>,
     pub expects: Vec<Expect>,
 }
 
@@ -73,6 +83,9 @@ pub struct Service {
     /// Waiting requests per replica; `None` is unbounded. A full queue rejects.
     pub queue: Option<u32>,
     pub lb: LbPolicy,
+    /// How often callers' load balancers learn which replicas are up. `None`: never — a
+    /// caller keeps sending to a crashed replica and learns only from the failures.
+    pub health_check: Option<SimDuration>,
     /// This service's endpoints, in the order the scenario declares them.
     pub endpoints: Vec<EndpointId>,
 }
@@ -138,6 +151,8 @@ pub struct Call {
     /// How long the caller waits for the reply; `None` waits forever (a lost message then
     /// holds the caller's worker for good, which is exactly what missing timeouts do).
     pub timeout: Option<SimDuration>,
+    /// Retries, breaker, bulkhead, fallback (all off by default).
+    pub resilience: Resilience,
 }
 
 /// A wire protocol profile: per-message serialization and framing overhead.

@@ -98,6 +98,10 @@ pub struct RunResults {
     pub endpoints: Vec<EndpointStats>,
     pub services: Vec<ServiceStats>,
     pub calls: CallStats,
+    /// Scheduled faults in file order, then one entry per chaos target.
+    pub faults: Vec<FaultStats>,
+    /// Every circuit breaker that changed state, by call site and caller replica.
+    pub breakers: Vec<BreakerStats>,
 }
 
 impl RunResults {
@@ -113,10 +117,13 @@ pub struct WorkloadStats {
     pub name: String,
     /// Requests sent after warmup.
     pub sent: u64,
+    /// Full successes.
     pub ok: u64,
+    /// Successes that a fallback answered somewhere along the way: counted apart from `ok`.
+    pub degraded: u64,
     pub failed: FailureCounts,
     /// Sent but without an outcome when the run stopped (lost without a timeout, or still
-    /// running after the drain). `sent = ok + failed + in_flight`.
+    /// running after the drain). `sent = ok + degraded + failed + in_flight`.
     pub in_flight: u64,
     /// Latency of successful requests.
     pub latency: LatencyHistogram,
@@ -128,6 +135,7 @@ pub struct WorkloadStats {
 pub struct WorkloadBucket {
     pub sent: u64,
     pub ok: u64,
+    pub degraded: u64,
     pub failed: FailureCounts,
     /// Latency of the successful requests sent in this bucket; `None` when there were none.
     pub latency: Option<BucketHistogram>,
@@ -175,8 +183,61 @@ pub struct CallStats {
     pub retries: u64,
     pub timeouts: u64,
     pub circuit_open: u64,
+    /// Calls refused by a full bulkhead.
+    pub bulkhead_full: u64,
+    /// Failed calls answered by a fallback.
+    pub fallbacks: u64,
+    /// Retries not made because the retry budget was empty.
+    pub budget_exhausted: u64,
     /// Service-to-service call attempts per client request sent.
     pub amplification: f64,
+}
+
+/// What one fault did.
+#[derive(Clone, Debug)]
+pub struct FaultStats {
+    /// `crash`, `slow`, `error`, `loss`, `partition`, or `chaos` for random crashes.
+    pub kind: String,
+    /// As written in the scenario (`payment`, `payment#1`, `order->payment`, `order|payment`).
+    pub target: String,
+    pub at: SimDuration,
+    /// `None`: until the end of the run.
+    pub duration: Option<SimDuration>,
+    /// What it actually hit: requests lost or refused (crash), work slowed (slow), requests
+    /// failed (error), messages dropped (loss, partition) or delayed (slow link). Zero means
+    /// the fault missed: the report warns about it.
+    pub affected: u64,
+    /// For chaos: how many crashes happened.
+    pub crashes: u64,
+}
+
+/// The state of a circuit breaker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BreakerState {
+    Closed,
+    Open,
+    HalfOpen,
+}
+
+impl BreakerState {
+    pub fn name(self) -> &'static str {
+        match self {
+            BreakerState::Closed => "closed",
+            BreakerState::Open => "open",
+            BreakerState::HalfOpen => "half-open",
+        }
+    }
+}
+
+/// One circuit breaker's history.
+#[derive(Clone, Debug)]
+pub struct BreakerStats {
+    /// `caller -> target`, e.g. `gateway/checkout -> payment/charge` (or `client:NAME -> …`).
+    pub site: String,
+    /// The caller replica (`gateway#0`), or the workload for a client's breaker.
+    pub owner: String,
+    /// Every state change, in time order (bounded: at most two per cooldown).
+    pub transitions: Vec<(SimTime, BreakerState)>,
 }
 
 /// The latency figures every report prints, in milliseconds.

@@ -39,6 +39,7 @@ pub fn model() -> Model {
         reply_link: LinkId(link + 1),
         protocol,
         timeout,
+        resilience: Default::default(),
     };
     Model {
         name: "checkout-sync".to_string(),
@@ -49,6 +50,8 @@ pub fn model() -> Model {
         drain: SimDuration::from_secs(30),
         bucket: SimDuration::from_millis(200),
         limits: Limits::default(),
+        faults: Vec::new(),
+        chaos: None,
         services: vec![
             Service {
                 name: "gateway".to_string(),
@@ -56,6 +59,7 @@ pub fn model() -> Model {
                 workers: 32,
                 queue: Some(128),
                 lb: LbPolicy::RoundRobin,
+                health_check: None,
                 endpoints: vec![EndpointId(0)],
             },
             Service {
@@ -64,6 +68,7 @@ pub fn model() -> Model {
                 workers: 8,
                 queue: None,
                 lb: LbPolicy::PowerOfTwo,
+                health_check: None,
                 endpoints: vec![EndpointId(1)],
             },
         ],
@@ -135,11 +140,14 @@ pub fn results() -> RunResults {
         warmup: SimDuration::from_secs(10),
         duration: SimDuration::from_secs(60),
         bucket: SimDuration::from_millis(200),
+        faults: Vec::new(),
+        breakers: Vec::new(),
         workloads: vec![
             WorkloadStats {
                 name: "checkout".to_string(),
                 sent: 10_000,
                 ok: 9_990,
+                degraded: 0,
                 failed,
                 in_flight: 2,
                 latency: latency.clone(),
@@ -149,6 +157,7 @@ pub fn results() -> RunResults {
                 name: "browse".to_string(),
                 sent: 0,
                 ok: 0,
+                degraded: 0,
                 failed: FailureCounts::default(),
                 in_flight: 0,
                 latency: new_latency_histogram(),
@@ -202,6 +211,9 @@ pub fn results() -> RunResults {
             retries: 0,
             timeouts: 7,
             circuit_open: 0,
+            bulkhead_full: 0,
+            fallbacks: 0,
+            budget_exhausted: 0,
             amplification: 0.9995,
         },
     }

@@ -157,6 +157,7 @@ impl Stats {
                 name: w.name.clone(),
                 sent: acc.sent,
                 ok: acc.ok,
+                degraded: 0,
                 failed: acc.failed,
                 in_flight: acc.sent - acc.ok - acc.failed.total(),
                 latency: std::mem::replace(&mut acc.latency, new_latency_histogram()),

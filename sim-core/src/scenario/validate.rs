@@ -15,8 +15,8 @@ use super::raw::{RawCall, RawExpect, RawFile, RawService, RawWorkload, Val};
 use super::values::{seg, show};
 use crate::dist::Dist;
 use crate::model::{
-    Arrival, Bound, Call, Endpoint, EndpointId, Expect, LbPolicy, Model, Node, Protocol, Service,
-    ServiceId, Workload,
+    Arrival, Bound, Call, Endpoint, EndpointId, Expect, LbPolicy, Model, Node, Protocol,
+    Resilience, Service, ServiceId, Workload,
 };
 use crate::time::SimDuration;
 
@@ -64,6 +64,8 @@ pub(super) fn validate(sink: &mut Sink, raw: &RawFile) -> Option<Model> {
         .filter_map(|(i, e)| read_expect(sink, i, e));
     let expects = expects.collect();
     Some(Model {
+        faults: Vec::new(),
+        chaos: None,
         name: header.name,
         description: header.description,
         seed: header.seed,
@@ -249,6 +251,7 @@ fn read_workloads(
             reply_link,
             protocol,
             timeout,
+            resilience: Resilience::default(),
         };
         out.push(Workload {
             name: key.get_ref().clone(),
@@ -430,6 +433,7 @@ fn read_service(sink: &mut Sink, name: &str, s: &RawService, path: &str) -> Serv
         workers: workers.and_then(|n| u32::try_from(n).ok()).unwrap_or(1),
         queue,
         lb,
+        health_check: None,
         endpoints: Vec::new(),
     }
 }
@@ -473,6 +477,7 @@ fn read_call(
         reply_link,
         protocol,
         timeout,
+        resilience: Resilience::default(),
     })
 }
 
