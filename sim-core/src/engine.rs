@@ -1,5 +1,6 @@
 //! Runs a model: the World and its event loop.
 
+mod guard;
 mod levels;
 mod slab;
 mod stats;
@@ -51,6 +52,8 @@ pub fn run(model: &Model, seed: u64) -> Result<RunResults, RunError> {
     world.run()?;
     let sim_time = world.now();
     let events = world.events();
+    let faults = world.fault_results();
+    let breakers = world.breaker_results();
     let (levels, marks) = world.levels();
     let means: Vec<[f64; 3]> = levels.iter().map(|l| l.window_means(marks)).collect();
     let buckets: Vec<Vec<f64>> = levels
@@ -80,8 +83,8 @@ pub fn run(model: &Model, seed: u64) -> Result<RunResults, RunError> {
         endpoints,
         services,
         calls,
-        faults: Vec::new(),
-        breakers: Vec::new(),
+        faults,
+        breakers,
     })
 }
 

@@ -77,6 +77,22 @@ impl<T> Slab<T> {
         }
     }
 
+    /// Gives the value behind `h` a new generation: events holding `h` (say, the reply or
+    /// timeout of an earlier attempt) now find nothing, while the value lives on under the
+    /// returned handle.
+    #[inline]
+    pub fn renew(&mut self, h: Handle) -> Option<Handle> {
+        let slot = self.slots.get_mut(h.index as usize)?;
+        if slot.generation != h.generation || slot.value.is_none() {
+            return None;
+        }
+        slot.generation = slot.generation.wrapping_add(1);
+        Some(Handle {
+            index: h.index,
+            generation: slot.generation,
+        })
+    }
+
     /// Removes the value behind `h`; later lookups with `h` find nothing.
     #[inline]
     pub fn remove(&mut self, h: Handle) -> Option<T> {
@@ -111,6 +127,10 @@ mod tests {
         assert_eq!(s.get(a), None);
         assert_eq!(s.remove(a), None);
         assert_eq!(s.get(b), Some(&2));
+        assert_eq!(s.live(), 1);
+        let c = s.renew(b).unwrap();
+        assert_eq!(s.get(b), None, "the old generation is stale");
+        assert_eq!(s.get(c), Some(&2));
         assert_eq!(s.live(), 1);
     }
 }

@@ -14,6 +14,7 @@ use super::world::Outcome;
 pub struct WorkloadAcc {
     pub sent: u64,
     pub ok: u64,
+    pub degraded: u64,
     pub failed: FailureCounts,
     pub latency: LatencyHistogram,
     pub buckets: Vec<WorkloadBucket>,
@@ -53,6 +54,7 @@ impl Stats {
                 .map(|_| WorkloadAcc {
                     sent: 0,
                     ok: 0,
+                    degraded: 0,
                     failed: FailureCounts::default(),
                     latency: new_latency_histogram(),
                     buckets: vec![WorkloadBucket::default(); buckets],
@@ -102,21 +104,23 @@ impl Stats {
         let latency_ns = now.since(started).as_nanos();
         let acc = &mut self.workloads[w.0 as usize];
         match outcome {
-            None => {
+            Outcome::Ok => {
                 acc.ok += 1;
                 acc.latency.saturating_record(latency_ns);
             }
-            Some(cause) => acc.failed.add(cause),
+            Outcome::Degraded => acc.degraded += 1,
+            Outcome::Failed(cause) => acc.failed.add(cause),
         }
         let b = self.bucket(w, started);
         match outcome {
-            None => {
+            Outcome::Ok => {
                 b.ok += 1;
                 b.latency
                     .get_or_insert_with(new_bucket_histogram)
                     .saturating_record(latency_ns);
             }
-            Some(cause) => b.failed.add(cause),
+            Outcome::Degraded => b.degraded += 1,
+            Outcome::Failed(cause) => b.failed.add(cause),
         }
     }
 
@@ -144,8 +148,8 @@ impl Stats {
         let acc = &mut self.endpoints[e.0 as usize];
         acc.completed += 1;
         match outcome {
-            None => acc.latency.saturating_record(latency.as_nanos()),
-            Some(_) => acc.failed += 1,
+            Outcome::Ok | Outcome::Degraded => acc.latency.saturating_record(latency.as_nanos()),
+            Outcome::Failed(_) => acc.failed += 1,
         }
     }
 
@@ -157,9 +161,9 @@ impl Stats {
                 name: w.name.clone(),
                 sent: acc.sent,
                 ok: acc.ok,
-                degraded: 0,
+                degraded: acc.degraded,
                 failed: acc.failed,
-                in_flight: acc.sent - acc.ok - acc.failed.total(),
+                in_flight: acc.sent - acc.ok - acc.degraded - acc.failed.total(),
                 latency: std::mem::replace(&mut acc.latency, new_latency_histogram()),
                 buckets: std::mem::take(&mut acc.buckets),
             })

@@ -7,27 +7,42 @@
 //! still holding the worker, and finally replies across the reverse link. A caller waits for
 //! the reply or its timeout, whichever comes first; the other is then ignored.
 //!
-//! Every call, whether a client's request or a service's call to another, goes through one
-//! path (`send_call` -> `complete_call`), which is where retries, breakers and bulkheads hook
-//! in: a `PendingCall` is the caller's record of one outstanding call.
+//! The code is split by side: `calls` is the caller's side (breaker, bulkhead, attempts,
+//! retries, fallback), `serve` the replica's side (queue, work, downstream calls, reply), and
+//! `faults` what breaks (crashes, slowdowns, errors, lossy or partitioned links, chaos).
+
+mod calls;
+mod faults;
+mod serve;
 
 use std::collections::VecDeque;
 
-use rand::RngExt;
-
 use super::RunError;
-use super::levels::{BUSY, IN_SYSTEM, Levels, Marks, QUEUED};
+use super::guard::Guard;
+use super::levels::{Levels, Marks};
 use super::slab::{Handle, Slab};
 use super::stats::Stats;
 use crate::dist::Dist;
 use crate::kernel::EventQueue;
-use crate::model::{Arrival, Call, EndpointId, LbPolicy, LinkId, Model, ServiceId, WorkloadId};
-use crate::results::Cause;
+use crate::model::{Arrival, EndpointId, LinkId, Model, ServiceId, WorkloadId};
+use crate::results::{BreakerStats, Cause, FaultStats};
 use crate::rng::{Stream, stream};
 use crate::time::{SimDuration, SimTime};
 
-/// `None` is success; `Some(cause)` a failure and why.
-pub type Outcome = Option<Cause>;
+/// How a call or a request ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    /// A fallback answered for a failed call somewhere along the way.
+    Degraded,
+    Failed(Cause),
+}
+
+impl Outcome {
+    pub fn is_failure(self) -> bool {
+        matches!(self, Outcome::Failed(_))
+    }
+}
 
 /// Everything that can happen. Small and `Copy`: the heap holds values, not boxes.
 #[derive(Clone, Copy, Debug)]
@@ -44,6 +59,16 @@ pub enum Event {
     Reply(Handle, Outcome),
     /// A pending call's timeout fires.
     Timeout(Handle),
+    /// A pending call's backoff is over: make the next attempt.
+    Retry(Handle),
+    /// A scheduled fault (index into `Model::faults`) begins or ends.
+    FaultStart(u32),
+    FaultEnd(u32),
+    /// A chaos replica (index into `Chaos::replicas`) crashes or restarts.
+    ChaosCrash(u32),
+    ChaosRestart(u32),
+    /// Callers of a service refresh their view of which replicas are up.
+    HealthCheck(ServiceId),
 }
 
 /// Which model call a pending call is making.
@@ -60,11 +85,21 @@ enum Caller {
     Job(Handle),
 }
 
-/// The caller's record of one outstanding call.
+/// No guard (breaker, bulkhead, budget) on this call.
+const NO_GUARD: u32 = u32::MAX;
+
+/// The caller's record of one logical call, across its attempts.
+#[derive(Clone, Copy)]
 struct PendingCall {
     caller: Caller,
     call: CallRef,
+    /// When the first attempt was made: the client's latency runs from here.
     started: SimTime,
+    /// 0 for the first attempt.
+    attempt: u16,
+    guard: u32,
+    /// This attempt is a half-open breaker's probe.
+    probe: bool,
 }
 
 /// One request being served by one replica: in transit, queued, working or calling.
@@ -73,8 +108,13 @@ struct Job {
     replica: u32,
     reply_to: Handle,
     arrived: SimTime,
+    /// The replica's epoch when the job arrived; a crash bumps the epoch, so a job from
+    /// before the crash is recognised as lost when its next event comes.
+    epoch: u32,
     next_call: u16,
     outstanding: u16,
+    /// A downstream call was answered by a fallback.
+    degraded: bool,
 }
 
 struct Replica {
@@ -84,6 +124,22 @@ struct Replica {
     /// that counts its outstanding requests sees.
     outstanding: u32,
     queue: VecDeque<Handle>,
+    /// Crash faults (scheduled or chaos) holding this replica down; up when zero.
+    crashes: u32,
+    epoch: u32,
+    /// What the callers' load balancers believe (refreshed by health checks only).
+    believed_up: bool,
+    /// The fault-stats index of the crash that took it down, for `affected`.
+    down_by: u32,
+    /// Product of the factors of active slow faults, and those faults.
+    slow_factor: f64,
+    slow_faults: Vec<u32>,
+}
+
+impl Replica {
+    fn is_up(&self) -> bool {
+        self.crashes == 0
+    }
 }
 
 /// Random streams, one per component and purpose (see `crate::rng`).
@@ -94,37 +150,122 @@ struct Streams {
     link_latency: Vec<Stream>,
     link_loss: Vec<Stream>,
     lb: Vec<Stream>,
+    /// Backoff jitter, per call site owner (endpoint or workload).
+    jitter: Vec<Stream>,
+    /// Per scheduled fault (error and loss draws).
+    fault: Vec<Stream>,
+    /// Per chaos replica.
+    chaos: Vec<Stream>,
 }
 
 pub struct World<'m> {
     model: &'m Model,
     q: EventQueue<Event>,
     end_of_arrivals: SimTime,
+    horizon: SimTime,
     warmup: SimTime,
     replica_base: Vec<u32>,
     replicas: Vec<Replica>,
     round_robin: Vec<u32>,
+    /// Replicas per service that the load balancers believe down.
+    believed_down: Vec<u32>,
     jobs: Slab<Job>,
     calls: Slab<PendingCall>,
     rng: Streams,
     /// Inter-arrival distribution per workload (open loop, Poisson).
     gaps: Vec<Dist>,
+    /// Guard base index per endpoint call and per workload call (`NO_GUARD` if none).
+    call_guard: Vec<Vec<u32>>,
+    workload_guard: Vec<u32>,
+    guards: Vec<Guard>,
+    /// Active error faults per service, and active faults per link.
+    error_faults: Vec<Vec<u32>>,
+    link_faults: Vec<Vec<u32>>,
+    /// What each fault hit: scheduled faults first, then one entry per chaos target.
+    affected: Vec<u64>,
+    chaos_crashes: Vec<u64>,
     marks: Marks,
     levels: Vec<Levels>,
     pub(super) stats: Stats,
     stop: Option<RunError>,
 }
 
+fn streams(model: &Model, seed: u64) -> Streams {
+    let named =
+        |names: Vec<String>| -> Vec<Stream> { names.iter().map(|n| stream(seed, n)).collect() };
+    let endpoints: Vec<String> = (0..model.endpoints.len())
+        .map(|e| model.endpoint_name(EndpointId(e as u32)))
+        .collect();
+    let links: Vec<String> = (0..model.links.len())
+        .map(|l| model.link_name(LinkId(l as u32)))
+        .collect();
+    Streams {
+        workload: named(
+            model
+                .workloads
+                .iter()
+                .map(|w| format!("workload/{}", w.name))
+                .collect(),
+        ),
+        work: named(
+            endpoints
+                .iter()
+                .map(|e| format!("endpoint/{e}/work"))
+                .collect(),
+        ),
+        fail: named(
+            endpoints
+                .iter()
+                .map(|e| format!("endpoint/{e}/fail"))
+                .collect(),
+        ),
+        link_latency: named(links.iter().map(|l| format!("link/{l}/latency")).collect()),
+        link_loss: named(links.iter().map(|l| format!("link/{l}/loss")).collect()),
+        lb: named(
+            model
+                .services
+                .iter()
+                .map(|s| format!("service/{}/lb", s.name))
+                .collect(),
+        ),
+        jitter: named(
+            endpoints
+                .iter()
+                .map(|e| format!("endpoint/{e}/jitter"))
+                .chain(
+                    model
+                        .workloads
+                        .iter()
+                        .map(|w| format!("workload/{}/jitter", w.name)),
+                )
+                .collect(),
+        ),
+        fault: named(
+            (0..model.faults.len())
+                .map(|i| format!("fault/{i}"))
+                .collect(),
+        ),
+        chaos: named(
+            model
+                .chaos
+                .iter()
+                .flat_map(|c| c.replicas.iter())
+                .map(|r| format!("chaos/{}#{}", model.service(r.service).name, r.index))
+                .collect(),
+        ),
+    }
+}
+
 impl<'m> World<'m> {
     pub fn new(model: &'m Model, seed: u64) -> World<'m> {
         let end_of_arrivals = SimTime::ZERO + model.duration;
-        let horizon = model.duration + model.drain;
+        let horizon = end_of_arrivals + model.drain;
         let bucket_ns = model.bucket.as_nanos().max(1);
         let marks = Marks {
             warmup: SimTime::ZERO + model.warmup,
             end_of_arrivals,
             bucket_ns,
-            buckets: horizon.as_nanos().div_ceil(bucket_ns).max(1) as usize,
+            buckets: horizon.0.div_ceil(bucket_ns).max(1) as usize,
         };
         let mut replica_base = Vec::with_capacity(model.services.len());
         let mut replicas = Vec::with_capacity(model.replica_count());
@@ -136,70 +277,30 @@ impl<'m> World<'m> {
                     busy: 0,
                     outstanding: 0,
                     queue: VecDeque::new(),
+                    crashes: 0,
+                    epoch: 0,
+                    believed_up: true,
+                    down_by: 0,
+                    slow_factor: 1.0,
+                    slow_faults: Vec::new(),
                 });
             }
         }
-        let rng = Streams {
-            workload: model
-                .workloads
-                .iter()
-                .map(|w| stream(seed, &format!("workload/{}", w.name)))
-                .collect(),
-            work: (0..model.endpoints.len())
-                .map(|e| {
-                    stream(
-                        seed,
-                        &format!(
-                            "endpoint/{}/work",
-                            model.endpoint_name(EndpointId(e as u32))
-                        ),
-                    )
-                })
-                .collect(),
-            fail: (0..model.endpoints.len())
-                .map(|e| {
-                    stream(
-                        seed,
-                        &format!(
-                            "endpoint/{}/fail",
-                            model.endpoint_name(EndpointId(e as u32))
-                        ),
-                    )
-                })
-                .collect(),
-            link_latency: (0..model.links.len())
-                .map(|l| {
-                    stream(
-                        seed,
-                        &format!("link/{}/latency", model.link_name(LinkId(l as u32))),
-                    )
-                })
-                .collect(),
-            link_loss: (0..model.links.len())
-                .map(|l| {
-                    stream(
-                        seed,
-                        &format!("link/{}/loss", model.link_name(LinkId(l as u32))),
-                    )
-                })
-                .collect(),
-            lb: model
-                .services
-                .iter()
-                .map(|s| stream(seed, &format!("service/{}/lb", s.name)))
-                .collect(),
-        };
+        let (call_guard, workload_guard, guards) = guards(model);
+        let chaos_targets = model.chaos.as_ref().map_or(0, |c| c.targets.len());
         World {
             model,
             q: EventQueue::new(),
             end_of_arrivals,
+            horizon,
             warmup: marks.warmup,
             replica_base,
             replicas,
             round_robin: vec![0; model.services.len()],
+            believed_down: vec![0; model.services.len()],
             jobs: Slab::new(),
             calls: Slab::new(),
-            rng,
+            rng: streams(model, seed),
             gaps: model
                 .workloads
                 .iter()
@@ -210,6 +311,13 @@ impl<'m> World<'m> {
                     Arrival::Closed { .. } => Dist::zero(),
                 })
                 .collect(),
+            call_guard,
+            workload_guard,
+            guards,
+            error_faults: vec![Vec::new(); model.services.len()],
+            link_faults: vec![Vec::new(); model.links.len()],
+            affected: vec![0; model.faults.len() + chaos_targets],
+            chaos_crashes: vec![0; chaos_targets],
             levels: model.services.iter().map(|_| Levels::new(&marks)).collect(),
             stats: Stats::new(model, marks.buckets),
             marks,
@@ -220,10 +328,9 @@ impl<'m> World<'m> {
     /// Runs to the end of the drain period, or until a limit stops the run.
     pub fn run(&mut self) -> Result<(), RunError> {
         self.start();
-        let horizon = self.end_of_arrivals + self.model.drain;
         let max_events = self.model.limits.max_events;
         while let Some(t) = self.q.peek_time() {
-            if t > horizon {
+            if t > self.horizon {
                 break;
             }
             if self.q.popped() >= max_events {
@@ -238,8 +345,9 @@ impl<'m> World<'m> {
                 return Err(err);
             }
             // Arrivals have stopped and nothing is in flight: what remains in the queue is
-            // stale (timeouts of calls that were answered), so the run is over. (Orphans, jobs
-            // whose caller gave up, still count: their replicas are busy with them.)
+            // stale (timeouts of calls that were answered) or faults nobody will notice, so
+            // the run is over. (Orphans, jobs whose caller gave up, still count: their
+            // replicas are busy with them.)
             if self.calls.live() == 0
                 && self.jobs.live() == 0
                 && self.q.now() >= self.end_of_arrivals
@@ -270,6 +378,7 @@ impl<'m> World<'m> {
                 }
             }
         }
+        self.schedule_faults();
     }
 
     #[inline]
@@ -287,8 +396,14 @@ impl<'m> World<'m> {
             }
             Event::RequestArrive(job) => self.arrive(job),
             Event::WorkDone(job) => self.work_done(job),
-            Event::Reply(call, outcome) => self.complete_call(call, outcome),
+            Event::Reply(call, outcome) => self.attempt_done(call, outcome),
             Event::Timeout(call) => self.time_out(call),
+            Event::Retry(call) => self.send_attempt(call),
+            Event::FaultStart(i) => self.fault_start(i),
+            Event::FaultEnd(i) => self.fault_end(i),
+            Event::ChaosCrash(k) => self.chaos_crash(k),
+            Event::ChaosRestart(k) => self.chaos_restart(k),
+            Event::HealthCheck(s) => self.health_check(s),
         }
     }
 
@@ -319,279 +434,7 @@ impl<'m> World<'m> {
         if now >= self.warmup {
             self.stats.request_sent(w, now);
         }
-        self.send_call(Caller::Client(w), CallRef::Workload(w));
-    }
-
-    fn call_spec(&self, call: CallRef) -> &'m Call {
-        let model = self.model;
-        match call {
-            CallRef::Workload(w) => &model.workloads[w.0 as usize].call,
-            CallRef::Endpoint(e, i) => &model.endpoints[e.0 as usize].calls[i as usize],
-        }
-    }
-
-    /// Starts one call attempt: the caller's record, its timeout, the request on the wire.
-    fn send_call(&mut self, caller: Caller, call: CallRef) {
-        let now = self.q.now();
-        if self.calls.live() >= self.model.limits.max_in_flight {
-            self.stop = Some(RunError::TooManyInFlight {
-                limit: self.model.limits.max_in_flight,
-                at_s: now.to_string(),
-            });
-            return;
-        }
-        let spec = self.call_spec(call);
-        if now >= self.warmup {
-            self.stats.call_attempt(matches!(caller, Caller::Job(_)));
-        }
-        let handle = self.calls.insert(PendingCall {
-            caller,
-            call,
-            started: now,
-        });
-        if let Some(timeout) = spec.timeout {
-            self.q.schedule(timeout, Event::Timeout(handle));
-        }
-        let service = self.model.endpoints[spec.to.0 as usize].service;
-        let replica = self.pick_replica(service);
-        let Some(delay) = self.hop(spec.link, spec.protocol.per_message()) else {
-            return; // lost on the way: the caller learns of it only by its timeout
-        };
-        self.replicas[replica as usize].outstanding += 1;
-        let job = self.jobs.insert(Job {
-            endpoint: spec.to,
-            replica,
-            reply_to: handle,
-            arrived: now,
-            next_call: 0,
-            outstanding: 0,
-        });
-        if delay == SimDuration::ZERO {
-            self.arrive(job);
-        } else {
-            self.q.schedule(delay, Event::RequestArrive(job));
-        }
-    }
-
-    /// One crossing of `link`: `None` if the message is lost, else its delay.
-    #[inline]
-    fn hop(&mut self, link: LinkId, extra: SimDuration) -> Option<SimDuration> {
-        let l = &self.model.links[link.0 as usize];
-        let i = link.0 as usize;
-        if l.loss > 0.0 && self.rng.link_loss[i].random::<f64>() < l.loss {
-            return None;
-        }
-        if l.latency.is_zero() {
-            return Some(extra);
-        }
-        Some(l.latency.sample(&mut self.rng.link_latency[i]) + extra)
-    }
-
-    fn pick_replica(&mut self, service: ServiceId) -> u32 {
-        let s = service.0 as usize;
-        let base = self.replica_base[s];
-        let n = self.model.services[s].replicas;
-        if n == 1 {
-            return base;
-        }
-        let load = |r: u32, reps: &[Replica]| reps[r as usize].outstanding;
-        match self.model.services[s].lb {
-            LbPolicy::RoundRobin => {
-                let k = self.round_robin[s];
-                self.round_robin[s] = (k + 1) % n;
-                base + k
-            }
-            LbPolicy::Random => base + self.rng.lb[s].random_range(0..n),
-            LbPolicy::LeastOutstanding => (base..base + n)
-                .min_by_key(|&r| (load(r, &self.replicas), r))
-                .unwrap_or(base),
-            LbPolicy::PowerOfTwo => {
-                let a = self.rng.lb[s].random_range(0..n);
-                let b = (a + 1 + self.rng.lb[s].random_range(0..n - 1)) % n;
-                let (ra, rb) = (base + a, base + b);
-                if load(rb, &self.replicas) < load(ra, &self.replicas) {
-                    rb
-                } else {
-                    ra
-                }
-            }
-        }
-    }
-
-    /// A request reaches its replica: start, queue, or reject it.
-    fn arrive(&mut self, job: Handle) {
-        let now = self.q.now();
-        let Some(j) = self.jobs.get_mut(job) else {
-            return;
-        };
-        j.arrived = now;
-        let (endpoint, r) = (j.endpoint, j.replica as usize);
-        let service = self.replicas[r].service;
-        let svc = &self.model.services[service.0 as usize];
-        let counted = now >= self.warmup;
-        if counted {
-            self.stats.arrival(service, endpoint);
-        }
-        let levels = &mut self.levels[service.0 as usize];
-        levels.advance(now, &self.marks);
-        let replica = &mut self.replicas[r];
-        if replica.busy < svc.workers {
-            replica.busy += 1;
-            levels.value[BUSY] += 1;
-            levels.value[IN_SYSTEM] += 1;
-            self.start_work(job, endpoint);
-        } else if svc
-            .queue
-            .is_none_or(|cap| replica.queue.len() < cap as usize)
-        {
-            replica.queue.push_back(job);
-            levels.value[IN_SYSTEM] += 1;
-            levels.value[QUEUED] += 1;
-        } else {
-            replica.outstanding -= 1;
-            if counted {
-                self.stats.rejection(service, endpoint);
-            }
-            let j = self.jobs.remove(job).expect("live job");
-            self.reply(j.reply_to, Some(Cause::Rejected));
-        }
-    }
-
-    fn start_work(&mut self, job: Handle, endpoint: EndpointId) {
-        let e = endpoint.0 as usize;
-        let work = self.model.endpoints[e].work.sample(&mut self.rng.work[e]);
-        self.q.schedule(work, Event::WorkDone(job));
-    }
-
-    /// The work is done: fail, reply, or make the downstream calls.
-    fn work_done(&mut self, job: Handle) {
-        let Some(j) = self.jobs.get_mut(job) else {
-            return;
-        };
-        let e = j.endpoint;
-        let ep = &self.model.endpoints[e.0 as usize];
-        if ep.fail > 0.0 && self.rng.fail[e.0 as usize].random::<f64>() < ep.fail {
-            self.finish(job, Some(Cause::Error));
-        } else if ep.calls.is_empty() {
-            self.finish(job, None);
-        } else if ep.parallel {
-            j.outstanding = ep.calls.len() as u16;
-            for i in 0..ep.calls.len() {
-                // A call that fails at once (rejected over a zero-latency hop) finishes the
-                // job; the remaining calls are then not made.
-                if self.jobs.get(job).is_none() || self.stop.is_some() {
-                    break;
-                }
-                self.send_call(Caller::Job(job), CallRef::Endpoint(e, i as u16));
-            }
-        } else {
-            j.next_call = 0;
-            self.send_call(Caller::Job(job), CallRef::Endpoint(e, 0));
-        }
-    }
-
-    /// A call ends, by reply or by timeout, whichever came first; the other finds the
-    /// pending call gone and is ignored.
-    fn complete_call(&mut self, call: Handle, outcome: Outcome) {
-        let Some(pc) = self.calls.remove(call) else {
-            return;
-        };
-        let now = self.q.now();
-        match pc.caller {
-            Caller::Client(w) => {
-                if pc.started >= self.warmup {
-                    self.stats.request_done(w, pc.started, now, outcome);
-                }
-                if let Arrival::Closed { think, .. } = &self.model.workloads[w.0 as usize].arrival
-                    && now < self.end_of_arrivals
-                {
-                    let t = think.sample(&mut self.rng.workload[w.0 as usize]);
-                    self.q.schedule(t, Event::UserSend(w));
-                }
-            }
-            Caller::Job(job) => self.call_done(job, outcome),
-        }
-    }
-
-    /// A caller's own timeout fired (not a timeout cause propagated up from further down).
-    fn time_out(&mut self, call: Handle) {
-        if self.calls.get(call).is_none() {
-            return; // the reply came first
-        }
-        if self.q.now() >= self.warmup {
-            self.stats.calls.timeouts += 1;
-        }
-        self.complete_call(call, Some(Cause::Timeout));
-    }
-
-    /// One of a job's downstream calls ended.
-    fn call_done(&mut self, job: Handle, outcome: Outcome) {
-        let Some(j) = self.jobs.get_mut(job) else {
-            return;
-        };
-        if outcome.is_some() {
-            // Sequential calls stop at the first failure; parallel ones fail fast.
-            self.finish(job, outcome);
-            return;
-        }
-        let e = j.endpoint;
-        let ep = &self.model.endpoints[e.0 as usize];
-        if ep.parallel {
-            j.outstanding -= 1;
-            if j.outstanding == 0 {
-                self.finish(job, None);
-            }
-        } else {
-            j.next_call += 1;
-            let next = j.next_call;
-            if (next as usize) < ep.calls.len() {
-                self.send_call(Caller::Job(job), CallRef::Endpoint(e, next));
-            } else {
-                self.finish(job, None);
-            }
-        }
-    }
-
-    /// A job ends: free its worker (starting the next queued job) and reply.
-    fn finish(&mut self, job: Handle, outcome: Outcome) {
-        let now = self.q.now();
-        let j = self.jobs.remove(job).expect("finishing a live job");
-        let r = j.replica as usize;
-        let service = self.replicas[r].service;
-        if j.arrived >= self.warmup {
-            self.stats
-                .job_done(j.endpoint, now.since(j.arrived), outcome);
-        }
-        let levels = &mut self.levels[service.0 as usize];
-        levels.advance(now, &self.marks);
-        levels.value[IN_SYSTEM] -= 1;
-        let replica = &mut self.replicas[r];
-        replica.outstanding -= 1;
-        if let Some(next) = replica.queue.pop_front() {
-            levels.value[QUEUED] -= 1;
-            let endpoint = self.jobs.get(next).expect("queued job is live").endpoint;
-            self.start_work(next, endpoint);
-        } else {
-            replica.busy -= 1;
-            levels.value[BUSY] -= 1;
-        }
-        self.reply(j.reply_to, outcome);
-    }
-
-    /// Sends a reply back across the reverse link, unless the caller has already given up.
-    fn reply(&mut self, call: Handle, outcome: Outcome) {
-        let Some(pc) = self.calls.get(call) else {
-            return;
-        };
-        let spec = self.call_spec(pc.call);
-        let Some(delay) = self.hop(spec.reply_link, spec.protocol.per_message()) else {
-            return; // lost reply: the caller will time out (or wait forever without a timeout)
-        };
-        if delay == SimDuration::ZERO {
-            self.complete_call(call, outcome);
-        } else {
-            self.q.schedule(delay, Event::Reply(call, outcome));
-        }
+        self.start_call(Caller::Client(w), CallRef::Workload(w));
     }
 
     pub fn now(&self) -> SimTime {
@@ -605,4 +448,120 @@ impl<'m> World<'m> {
     pub(super) fn levels(&self) -> (&[Levels], &Marks) {
         (&self.levels, &self.marks)
     }
+
+    /// What every fault hit, in `RunResults::faults` order.
+    pub(super) fn fault_results(&self) -> Vec<FaultStats> {
+        let end = self.q.now().max(self.end_of_arrivals);
+        let mut out: Vec<FaultStats> = self
+            .model
+            .faults
+            .iter()
+            .zip(&self.affected)
+            .map(|(f, &affected)| FaultStats {
+                kind: f.kind.name().to_string(),
+                target: f.target.clone(),
+                at: f.at,
+                duration: f.duration,
+                affected,
+                crashes: 0,
+            })
+            .collect();
+        if let Some(c) = &self.model.chaos {
+            for (t, target) in c.targets.iter().enumerate() {
+                out.push(FaultStats {
+                    kind: "chaos".to_string(),
+                    target: target.clone(),
+                    at: SimDuration::ZERO,
+                    duration: Some(end.since(SimTime::ZERO)),
+                    affected: self.affected[self.model.faults.len() + t],
+                    crashes: self.chaos_crashes[t],
+                });
+            }
+        }
+        out
+    }
+
+    /// Every breaker that changed state, by call site, then caller replica.
+    pub(super) fn breaker_results(&self) -> Vec<BreakerStats> {
+        let model = self.model;
+        let mut out = Vec::new();
+        let mut push = |g: u32, site: String, owner: String| {
+            if let Some(b) = self.guards.get(g as usize).and_then(|g| g.breaker.as_ref())
+                && !b.transitions.is_empty()
+            {
+                out.push(BreakerStats {
+                    site,
+                    owner,
+                    transitions: b.transitions.clone(),
+                });
+            }
+        };
+        for (e, bases) in self.call_guard.iter().enumerate() {
+            let ep = &model.endpoints[e];
+            let svc = model.service(ep.service);
+            for (i, &base) in bases.iter().enumerate() {
+                if base == NO_GUARD {
+                    continue;
+                }
+                let site = format!(
+                    "{} -> {}",
+                    model.endpoint_name(EndpointId(e as u32)),
+                    model.endpoint_name(ep.calls[i].to)
+                );
+                for r in 0..svc.replicas {
+                    push(base + r, site.clone(), format!("{}#{r}", svc.name));
+                }
+            }
+        }
+        for (w, &base) in self.workload_guard.iter().enumerate() {
+            if base != NO_GUARD {
+                let wl = &model.workloads[w];
+                let site = format!("client:{} -> {}", wl.name, model.endpoint_name(wl.call.to));
+                push(base, site, format!("client:{}", wl.name));
+            }
+        }
+        out
+    }
+}
+
+/// Assigns guard state to every call site with a breaker, a bulkhead or a retry budget: one
+/// per caller replica (endpoint calls) or one per workload (client calls).
+fn guards(model: &Model) -> (Vec<Vec<u32>>, Vec<u32>, Vec<Guard>) {
+    let mut guards = Vec::new();
+    let needs = |c: &crate::model::Call| {
+        let r = &c.resilience;
+        r.breaker.is_some() || r.bulkhead.is_some() || r.retry.budget.is_some()
+    };
+    let call_guard = model
+        .endpoints
+        .iter()
+        .map(|ep| {
+            let owners = model.service(ep.service).replicas;
+            ep.calls
+                .iter()
+                .map(|c| {
+                    if !needs(c) {
+                        return NO_GUARD;
+                    }
+                    let base = guards.len() as u32;
+                    for _ in 0..owners {
+                        guards.push(Guard::new(c.resilience.breaker.as_ref()));
+                    }
+                    base
+                })
+                .collect()
+        })
+        .collect();
+    let workload_guard = model
+        .workloads
+        .iter()
+        .map(|w| {
+            if !needs(&w.call) {
+                return NO_GUARD;
+            }
+            guards.push(Guard::new(w.call.resilience.breaker.as_ref()));
+            guards.len() as u32 - 1
+        })
+        .collect();
+    (call_guard, workload_guard, guards)
 }

@@ -1,0 +1,252 @@
+//! The caller's side of a call: breaker and bulkhead at the start, one attempt at a time on
+//! the wire, retries with backoff after a retryable failure, the fallback at the end, and the
+//! outcome handed to whoever waits (a client or a job).
+
+use rand::RngExt;
+
+use super::{CallRef, Caller, Event, Job, NO_GUARD, Outcome, PendingCall, World};
+use crate::engine::RunError;
+use crate::engine::guard::{Admit, backoff};
+use crate::engine::slab::Handle;
+use crate::model::{Arrival, Call};
+use crate::results::Cause;
+use crate::time::{SimDuration, SimTime};
+
+impl<'m> World<'m> {
+    pub(super) fn call_spec(&self, call: CallRef) -> &'m Call {
+        let model = self.model;
+        match call {
+            CallRef::Workload(w) => &model.workloads[w.0 as usize].call,
+            CallRef::Endpoint(e, i) => &model.endpoints[e.0 as usize].calls[i as usize],
+        }
+    }
+
+    /// The guard of this caller on this call site, if the call has one.
+    fn guard_of(&self, caller: Caller, call: CallRef) -> u32 {
+        match (call, caller) {
+            (CallRef::Workload(w), _) => self.workload_guard[w.0 as usize],
+            (CallRef::Endpoint(e, i), Caller::Job(job)) => {
+                let base = self.call_guard[e.0 as usize][i as usize];
+                if base == NO_GUARD {
+                    return NO_GUARD;
+                }
+                let Some(j) = self.jobs.get(job) else {
+                    return NO_GUARD;
+                };
+                let service = self.model.endpoints[e.0 as usize].service;
+                base + (j.replica - self.replica_base[service.0 as usize])
+            }
+            (CallRef::Endpoint(..), Caller::Client(_)) => NO_GUARD,
+        }
+    }
+
+    /// Starts a logical call: the breaker and the bulkhead may refuse it at once; otherwise
+    /// the first attempt goes out.
+    pub(super) fn start_call(&mut self, caller: Caller, call: CallRef) {
+        let now = self.q.now();
+        if self.calls.live() >= self.model.limits.max_in_flight {
+            self.stop = Some(RunError::TooManyInFlight {
+                limit: self.model.limits.max_in_flight,
+                at_s: now.to_string(),
+            });
+            return;
+        }
+        let spec = self.call_spec(call);
+        let guard = self.guard_of(caller, call);
+        let mut probe = false;
+        if guard != NO_GUARD {
+            let r = &spec.resilience;
+            let g = &mut self.guards[guard as usize];
+            if let Some(b) = g.breaker.as_mut() {
+                match b.admit(now) {
+                    Admit::Pass { probe: p } => probe = p,
+                    Admit::Refuse => {
+                        if now >= self.warmup {
+                            self.stats.calls.circuit_open += 1;
+                        }
+                        self.deliver(caller, call, now, Outcome::Failed(Cause::CircuitOpen));
+                        return;
+                    }
+                }
+            }
+            if let Some(limit) = r.bulkhead {
+                if g.in_flight >= limit {
+                    if now >= self.warmup {
+                        self.stats.calls.bulkhead_full += 1;
+                    }
+                    self.deliver(caller, call, now, Outcome::Failed(Cause::Unavailable));
+                    return;
+                }
+                g.in_flight += 1;
+            }
+            if let Some(ratio) = r.retry.budget {
+                g.deposit(ratio);
+            }
+        }
+        let handle = self.calls.insert(PendingCall {
+            caller,
+            call,
+            started: now,
+            attempt: 0,
+            guard,
+            probe,
+        });
+        self.send_attempt(handle);
+    }
+
+    /// Puts one attempt on the wire: the timeout, the replica, the request's hop.
+    pub(super) fn send_attempt(&mut self, handle: Handle) {
+        let now = self.q.now();
+        let Some(&pc) = self.calls.get(handle) else {
+            return;
+        };
+        if let Caller::Job(job) = pc.caller
+            && !self.job_alive(job)
+        {
+            // The caller died (its replica crashed) while this call waited for a retry.
+            self.calls.remove(handle);
+            self.release(pc);
+            return;
+        }
+        let spec = self.call_spec(pc.call);
+        if now >= self.warmup {
+            self.stats.call_attempt(matches!(pc.caller, Caller::Job(_)));
+        }
+        if let Some(timeout) = spec.timeout {
+            self.q.schedule(timeout, Event::Timeout(handle));
+        }
+        let service = self.model.endpoints[spec.to.0 as usize].service;
+        let replica = self.pick_replica(service);
+        let Some(delay) = self.hop(spec.link, spec.protocol.per_message()) else {
+            return; // lost on the way: the caller learns of it only by its timeout
+        };
+        self.replicas[replica as usize].outstanding += 1;
+        let job = self.jobs.insert(Job {
+            endpoint: spec.to,
+            replica,
+            reply_to: handle,
+            arrived: now,
+            epoch: 0,
+            next_call: 0,
+            outstanding: 0,
+            degraded: false,
+        });
+        if delay == SimDuration::ZERO {
+            self.arrive(job);
+        } else {
+            self.q.schedule(delay, Event::RequestArrive(job));
+        }
+    }
+
+    /// A caller's own timeout fired (not a timeout cause propagated up from further down).
+    pub(super) fn time_out(&mut self, call: Handle) {
+        if self.calls.get(call).is_none() {
+            return; // the reply came first
+        }
+        if self.q.now() >= self.warmup {
+            self.stats.calls.timeouts += 1;
+        }
+        self.attempt_done(call, Outcome::Failed(Cause::Timeout));
+    }
+
+    /// An attempt ended, by reply or by timeout, whichever came first; the other finds the
+    /// handle stale and is ignored. Retry, or end the logical call.
+    pub(super) fn attempt_done(&mut self, call: Handle, outcome: Outcome) {
+        let Some(&pc) = self.calls.get(call) else {
+            return;
+        };
+        let now = self.q.now();
+        let spec = self.call_spec(pc.call);
+        let r = &spec.resilience;
+        if pc.guard != NO_GUARD
+            && let (Some(b), Some(bs)) = (
+                self.guards[pc.guard as usize].breaker.as_mut(),
+                r.breaker.as_ref(),
+            )
+        {
+            b.record(now, outcome.is_failure(), pc.probe, bs);
+        }
+        if let Outcome::Failed(cause) = outcome
+            && retryable(cause)
+            && u32::from(pc.attempt) < r.retry.retries
+        {
+            let allowed = match r.retry.budget {
+                Some(_) => self.guards[pc.guard as usize].withdraw(),
+                None => true,
+            };
+            if allowed {
+                let retry = u32::from(pc.attempt) + 1;
+                let stream = self.jitter_stream(pc.call);
+                let u: f64 = self.rng.jitter[stream].random();
+                let delay = backoff(&r.retry, retry, u);
+                let next = self.calls.renew(call).expect("live pending call");
+                let p = self.calls.get_mut(next).expect("renewed");
+                p.attempt += 1;
+                p.probe = false;
+                if now >= self.warmup {
+                    self.stats.calls.retries += 1;
+                }
+                if delay == SimDuration::ZERO {
+                    self.send_attempt(next);
+                } else {
+                    self.q.schedule(delay, Event::Retry(next));
+                }
+                return;
+            }
+            if now >= self.warmup {
+                self.stats.calls.budget_exhausted += 1;
+            }
+        }
+        self.calls.remove(call);
+        self.release(pc);
+        self.deliver(pc.caller, pc.call, pc.started, outcome);
+    }
+
+    fn jitter_stream(&self, call: CallRef) -> usize {
+        match call {
+            CallRef::Endpoint(e, _) => e.0 as usize,
+            CallRef::Workload(w) => self.model.endpoints.len() + w.0 as usize,
+        }
+    }
+
+    /// Gives back the bulkhead slot of a finished logical call.
+    fn release(&mut self, pc: PendingCall) {
+        if pc.guard != NO_GUARD && self.call_spec(pc.call).resilience.bulkhead.is_some() {
+            let g = &mut self.guards[pc.guard as usize];
+            g.in_flight = g.in_flight.saturating_sub(1);
+        }
+    }
+
+    /// The logical call's final outcome, after the fallback, to whoever waits for it.
+    fn deliver(&mut self, caller: Caller, call: CallRef, started: SimTime, outcome: Outcome) {
+        let now = self.q.now();
+        let outcome = if outcome.is_failure() && self.call_spec(call).resilience.fallback {
+            if now >= self.warmup {
+                self.stats.calls.fallbacks += 1;
+            }
+            Outcome::Degraded
+        } else {
+            outcome
+        };
+        match caller {
+            Caller::Client(w) => {
+                if started >= self.warmup {
+                    self.stats.request_done(w, started, now, outcome);
+                }
+                if let Arrival::Closed { think, .. } = &self.model.workloads[w.0 as usize].arrival
+                    && now < self.end_of_arrivals
+                {
+                    let t = think.sample(&mut self.rng.workload[w.0 as usize]);
+                    self.q.schedule(t, Event::UserSend(w));
+                }
+            }
+            Caller::Job(job) => self.call_done(job, outcome),
+        }
+    }
+}
+
+/// Failures worth another attempt. A breaker's refusal is local and immediate: retrying it
+/// only adds load, so it is not retried.
+fn retryable(cause: Cause) -> bool {
+    !matches!(cause, Cause::CircuitOpen)
+}

@@ -1,0 +1,200 @@
+//! What breaks: scheduled faults switch on at `at` and off after `for`; chaos crashes
+//! replicas at random (MTBF/MTTR); health checks let load balancers learn who is up.
+
+use rand::RngExt;
+
+use super::{Event, World};
+use crate::engine::levels::{BUSY, IN_SYSTEM, QUEUED};
+use crate::model::{FaultKind, ReplicaRef, ServiceId};
+use crate::time::{SimDuration, SimTime};
+
+impl<'m> World<'m> {
+    /// Schedules every fault window, the first chaos crash of each chaos replica, and the
+    /// health checks of services that have them.
+    pub(super) fn schedule_faults(&mut self) {
+        for (i, f) in self.model.faults.iter().enumerate() {
+            let at = SimTime::ZERO + f.at;
+            if at > self.horizon {
+                continue;
+            }
+            self.q.schedule_at(at, Event::FaultStart(i as u32));
+            if let Some(d) = f.duration {
+                self.q.schedule_at(at + d, Event::FaultEnd(i as u32));
+            }
+        }
+        if let Some(c) = &self.model.chaos {
+            for k in 0..c.replicas.len() {
+                let t = self.exp_sample(c.mtbf, k);
+                self.q.schedule(t, Event::ChaosCrash(k as u32));
+            }
+        }
+        for (s, svc) in self.model.services.iter().enumerate() {
+            if let Some(every) = svc.health_check {
+                self.q
+                    .schedule(every, Event::HealthCheck(ServiceId(s as u32)));
+            }
+        }
+    }
+
+    fn replica_index(&self, r: ReplicaRef) -> usize {
+        (self.replica_base[r.service.0 as usize] + r.index) as usize
+    }
+
+    pub(super) fn fault_start(&mut self, i: u32) {
+        let model = self.model;
+        match &model.faults[i as usize].kind {
+            FaultKind::Crash { replicas } => {
+                for &r in replicas {
+                    let r = self.replica_index(r);
+                    self.crash(r, i);
+                }
+            }
+            FaultKind::Slow { replicas, factor } => {
+                for &r in replicas {
+                    let r = self.replica_index(r);
+                    let rep = &mut self.replicas[r];
+                    rep.slow_faults.push(i);
+                    rep.slow_factor *= factor;
+                }
+            }
+            FaultKind::Error { service, .. } => self.error_faults[service.0 as usize].push(i),
+            FaultKind::Loss { links, .. }
+            | FaultKind::SlowLink { links, .. }
+            | FaultKind::Partition { links } => {
+                for l in links {
+                    self.link_faults[l.0 as usize].push(i);
+                }
+            }
+        }
+    }
+
+    pub(super) fn fault_end(&mut self, i: u32) {
+        let model = self.model;
+        match &model.faults[i as usize].kind {
+            FaultKind::Crash { replicas } => {
+                for &r in replicas {
+                    let r = self.replica_index(r);
+                    self.restart(r);
+                }
+            }
+            FaultKind::Slow { replicas, factor } => {
+                for &r in replicas {
+                    let r = self.replica_index(r);
+                    let rep = &mut self.replicas[r];
+                    rep.slow_faults.retain(|&f| f != i);
+                    // Recomputed rather than divided, so the factor returns to exactly 1.
+                    rep.slow_factor = rep
+                        .slow_faults
+                        .iter()
+                        .map(|&f| match &model.faults[f as usize].kind {
+                            FaultKind::Slow { factor, .. } => *factor,
+                            _ => 1.0,
+                        })
+                        .product();
+                    let _ = factor;
+                }
+            }
+            FaultKind::Error { service, .. } => {
+                self.error_faults[service.0 as usize].retain(|&f| f != i)
+            }
+            FaultKind::Loss { links, .. }
+            | FaultKind::SlowLink { links, .. }
+            | FaultKind::Partition { links } => {
+                for l in links {
+                    self.link_faults[l.0 as usize].retain(|&f| f != i);
+                }
+            }
+        }
+    }
+
+    /// Takes replica `r` down (if it was up): queued and in-service work is lost. `by` is
+    /// the index in the fault stats that gets the blame.
+    fn crash(&mut self, r: usize, by: u32) {
+        let now = self.q.now();
+        let rep = &mut self.replicas[r];
+        rep.crashes += 1;
+        if rep.crashes > 1 {
+            return;
+        }
+        rep.down_by = by;
+        rep.epoch = rep.epoch.wrapping_add(1);
+        let (busy, queued) = (rep.busy, rep.queue.len() as u64);
+        self.affected[by as usize] += u64::from(busy) + queued;
+        let service = rep.service.0 as usize;
+        let levels = &mut self.levels[service];
+        levels.advance(now, &self.marks);
+        levels.value[BUSY] -= u64::from(busy);
+        levels.value[QUEUED] -= queued;
+        levels.value[IN_SYSTEM] -= u64::from(busy) + queued;
+        rep.outstanding -= busy + queued as u32;
+        rep.busy = 0;
+        // Queued jobs go now; jobs in service vanish when their next event finds the epoch
+        // changed (they hold no worker any more).
+        while let Some(job) = self.replicas[r].queue.pop_front() {
+            self.jobs.remove(job);
+        }
+    }
+
+    /// Brings replica `r` back (empty) once no crash holds it down.
+    fn restart(&mut self, r: usize) {
+        let rep = &mut self.replicas[r];
+        rep.crashes = rep.crashes.saturating_sub(1);
+    }
+
+    fn exp_sample(&mut self, mean: SimDuration, k: usize) -> SimDuration {
+        let u: f64 = self.rng.chaos[k].random();
+        SimDuration::from_nanos_f64(-(mean.as_nanos() as f64) * (1.0 - u).ln())
+    }
+
+    pub(super) fn chaos_crash(&mut self, k: u32) {
+        let Some(c) = &self.model.chaos else { return };
+        let target = self.chaos_target(k);
+        let by = (self.model.faults.len() + target) as u32;
+        self.chaos_crashes[target] += 1;
+        let r = self.replica_index(c.replicas[k as usize]);
+        self.crash(r, by);
+        let down = self.exp_sample(c.mttr, k as usize);
+        self.q.schedule(down, Event::ChaosRestart(k));
+    }
+
+    pub(super) fn chaos_restart(&mut self, k: u32) {
+        let Some(c) = &self.model.chaos else { return };
+        let r = self.replica_index(c.replicas[k as usize]);
+        self.restart(r);
+        let up = self.exp_sample(c.mtbf, k as usize);
+        if self.q.now() + up < self.horizon {
+            self.q.schedule(up, Event::ChaosCrash(k));
+        }
+    }
+
+    /// Which `[chaos] targets` entry a chaos replica came from (`payment#1` before `payment`).
+    fn chaos_target(&self, k: u32) -> usize {
+        let Some(c) = &self.model.chaos else { return 0 };
+        let r = c.replicas[k as usize];
+        let name = &self.model.service(r.service).name;
+        let exact = format!("{name}#{}", r.index);
+        c.targets
+            .iter()
+            .position(|t| *t == exact)
+            .or_else(|| c.targets.iter().position(|t| t == name))
+            .unwrap_or(0)
+    }
+
+    /// Callers of service `s` learn which replicas are up now; the next check follows.
+    pub(super) fn health_check(&mut self, s: ServiceId) {
+        let i = s.0 as usize;
+        let base = self.replica_base[i] as usize;
+        let n = self.model.services[i].replicas as usize;
+        let mut down = 0;
+        for rep in &mut self.replicas[base..base + n] {
+            rep.believed_up = rep.is_up();
+            down += u32::from(!rep.believed_up);
+        }
+        self.believed_down[i] = down;
+        if let Some(every) = self.model.services[i].health_check
+            && self.q.now() + every < self.horizon
+        {
+            self.q.schedule(every, Event::HealthCheck(s));
+        }
+    }
+}

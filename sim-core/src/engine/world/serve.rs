@@ -1,0 +1,338 @@
+//! The replica's side of a call: the load balancer's pick, the hop, the accept queue, the
+//! work, the downstream calls, and the reply.
+
+use rand::RngExt;
+
+use super::{CallRef, Caller, Event, Outcome, World};
+use crate::engine::levels::{BUSY, IN_SYSTEM, QUEUED};
+use crate::engine::slab::Handle;
+use crate::model::{EndpointId, FaultKind, LbPolicy, LinkId, ServiceId};
+use crate::results::Cause;
+use crate::time::SimDuration;
+
+impl<'m> World<'m> {
+    /// One crossing of `link`: `None` if the message is lost, else its delay.
+    #[inline]
+    pub(super) fn hop(&mut self, link: LinkId, extra: SimDuration) -> Option<SimDuration> {
+        let i = link.0 as usize;
+        let l = &self.model.links[i];
+        if l.loss > 0.0 && self.rng.link_loss[i].random::<f64>() < l.loss {
+            return None;
+        }
+        let mut factor = 1.0;
+        if !self.link_faults[i].is_empty() {
+            factor = self.link_fault_factor(i)?;
+        }
+        if l.latency.is_zero() {
+            return Some(extra);
+        }
+        let latency = l.latency.sample(&mut self.rng.link_latency[i]);
+        if factor == 1.0 {
+            Some(latency + extra)
+        } else {
+            Some(SimDuration::from_nanos_f64(latency.as_nanos() as f64 * factor) + extra)
+        }
+    }
+
+    /// Active faults on a link: `None` if one of them drops the message, else the latency
+    /// factor of the slow ones. Each fault counts what it hit.
+    #[cold]
+    fn link_fault_factor(&mut self, link: usize) -> Option<f64> {
+        let mut factor = 1.0;
+        for k in 0..self.link_faults[link].len() {
+            let f = self.link_faults[link][k] as usize;
+            match &self.model.faults[f].kind {
+                FaultKind::Partition { .. } => {
+                    self.affected[f] += 1;
+                    return None;
+                }
+                FaultKind::Loss { rate, .. } => {
+                    if self.rng.fault[f].random::<f64>() < *rate {
+                        self.affected[f] += 1;
+                        return None;
+                    }
+                }
+                FaultKind::SlowLink { factor: x, .. } => {
+                    self.affected[f] += 1;
+                    factor *= x;
+                }
+                _ => {}
+            }
+        }
+        Some(factor)
+    }
+
+    pub(super) fn pick_replica(&mut self, service: ServiceId) -> u32 {
+        let s = service.0 as usize;
+        let base = self.replica_base[s];
+        let n = self.model.services[s].replicas;
+        if n == 1 {
+            return base;
+        }
+        if self.believed_down[s] > 0 && self.believed_down[s] < n {
+            return self.pick_among_believed_up(service);
+        }
+        let load = |r: u32, w: &Self| w.replicas[r as usize].outstanding;
+        match self.model.services[s].lb {
+            LbPolicy::RoundRobin => {
+                let k = self.round_robin[s];
+                self.round_robin[s] = (k + 1) % n;
+                base + k
+            }
+            LbPolicy::Random => base + self.rng.lb[s].random_range(0..n),
+            LbPolicy::LeastOutstanding => (base..base + n)
+                .min_by_key(|&r| (load(r, self), r))
+                .unwrap_or(base),
+            LbPolicy::PowerOfTwo => {
+                let a = self.rng.lb[s].random_range(0..n);
+                let b = (a + 1 + self.rng.lb[s].random_range(0..n - 1)) % n;
+                let (ra, rb) = (base + a, base + b);
+                if load(rb, self) < load(ra, self) {
+                    rb
+                } else {
+                    ra
+                }
+            }
+        }
+    }
+
+    /// The same policies over the replicas a health check last saw up.
+    #[cold]
+    fn pick_among_believed_up(&mut self, service: ServiceId) -> u32 {
+        let s = service.0 as usize;
+        let base = self.replica_base[s];
+        let n = self.model.services[s].replicas;
+        let up: Vec<u32> = (base..base + n)
+            .filter(|&r| self.replicas[r as usize].believed_up)
+            .collect();
+        let m = up.len() as u32;
+        let load = |r: u32| self.replicas[r as usize].outstanding;
+        match self.model.services[s].lb {
+            LbPolicy::RoundRobin => {
+                let k = self.round_robin[s] % m;
+                self.round_robin[s] = (k + 1) % m;
+                up[k as usize]
+            }
+            LbPolicy::Random => up[self.rng.lb[s].random_range(0..m) as usize],
+            LbPolicy::LeastOutstanding => *up.iter().min_by_key(|&&r| (load(r), r)).expect("m > 0"),
+            LbPolicy::PowerOfTwo => {
+                if m == 1 {
+                    return up[0];
+                }
+                let a = self.rng.lb[s].random_range(0..m);
+                let b = (a + 1 + self.rng.lb[s].random_range(0..m - 1)) % m;
+                let (ra, rb) = (up[a as usize], up[b as usize]);
+                if load(rb) < load(ra) { rb } else { ra }
+            }
+        }
+    }
+
+    /// A request reaches its replica: start, queue, or reject it; a crashed replica refuses.
+    pub(super) fn arrive(&mut self, job: Handle) {
+        let now = self.q.now();
+        let Some(j) = self.jobs.get_mut(job) else {
+            return;
+        };
+        j.arrived = now;
+        let (endpoint, r) = (j.endpoint, j.replica as usize);
+        let service = self.replicas[r].service;
+        j.epoch = self.replicas[r].epoch;
+        let svc = &self.model.services[service.0 as usize];
+        let counted = now >= self.warmup;
+        if counted {
+            self.stats.arrival(service, endpoint);
+        }
+        if !self.replicas[r].is_up() {
+            // Connection refused: the caller hears of it at once.
+            let replica = &mut self.replicas[r];
+            replica.outstanding -= 1;
+            self.affected[replica.down_by as usize] += 1;
+            let j = self.jobs.remove(job).expect("live job");
+            self.reply(j.reply_to, Outcome::Failed(Cause::Unavailable));
+            return;
+        }
+        let levels = &mut self.levels[service.0 as usize];
+        levels.advance(now, &self.marks);
+        let replica = &mut self.replicas[r];
+        if replica.busy < svc.workers {
+            replica.busy += 1;
+            levels.value[BUSY] += 1;
+            levels.value[IN_SYSTEM] += 1;
+            self.start_work(job, endpoint, r);
+        } else if svc
+            .queue
+            .is_none_or(|cap| replica.queue.len() < cap as usize)
+        {
+            replica.queue.push_back(job);
+            levels.value[IN_SYSTEM] += 1;
+            levels.value[QUEUED] += 1;
+        } else {
+            replica.outstanding -= 1;
+            if counted {
+                self.stats.rejection(service, endpoint);
+            }
+            let j = self.jobs.remove(job).expect("live job");
+            self.reply(j.reply_to, Outcome::Failed(Cause::Rejected));
+        }
+    }
+
+    fn start_work(&mut self, job: Handle, endpoint: EndpointId, replica: usize) {
+        let e = endpoint.0 as usize;
+        let mut work = self.model.endpoints[e].work.sample(&mut self.rng.work[e]);
+        let factor = self.replicas[replica].slow_factor;
+        if factor != 1.0 {
+            work = SimDuration::from_nanos_f64(work.as_nanos() as f64 * factor);
+            for &f in &self.replicas[replica].slow_faults {
+                self.affected[f as usize] += 1;
+            }
+        }
+        self.q.schedule(work, Event::WorkDone(job));
+    }
+
+    /// Whether a job still exists and its replica has not crashed since it arrived.
+    pub(super) fn job_alive(&self, job: Handle) -> bool {
+        self.jobs
+            .get(job)
+            .is_some_and(|j| self.replicas[j.replica as usize].epoch == j.epoch)
+    }
+
+    /// A job whose replica crashed: it vanishes without a reply (its caller times out).
+    fn drop_if_dead(&mut self, job: Handle) -> bool {
+        if self.job_alive(job) {
+            return false;
+        }
+        self.jobs.remove(job);
+        true
+    }
+
+    /// The work is done: fail, reply, or make the downstream calls.
+    pub(super) fn work_done(&mut self, job: Handle) {
+        if self.drop_if_dead(job) {
+            return;
+        }
+        let Some(j) = self.jobs.get(job) else { return };
+        let e = j.endpoint;
+        let ep = &self.model.endpoints[e.0 as usize];
+        if ep.fail > 0.0 && self.rng.fail[e.0 as usize].random::<f64>() < ep.fail {
+            self.finish(job, Outcome::Failed(Cause::Error));
+        } else if self.injected_error(ep.service) {
+            self.finish(job, Outcome::Failed(Cause::Error));
+        } else if ep.calls.is_empty() {
+            self.finish(job, Outcome::Ok);
+        } else if ep.parallel {
+            let j = self.jobs.get_mut(job).expect("live job");
+            j.outstanding = ep.calls.len() as u16;
+            for i in 0..ep.calls.len() {
+                // A call that fails at once (a breaker refusal, or a rejection over a
+                // zero-latency hop) finishes the job; the remaining calls are then not made.
+                if self.jobs.get(job).is_none() || self.stop.is_some() {
+                    break;
+                }
+                self.start_call(Caller::Job(job), CallRef::Endpoint(e, i as u16));
+            }
+        } else {
+            self.jobs.get_mut(job).expect("live job").next_call = 0;
+            self.start_call(Caller::Job(job), CallRef::Endpoint(e, 0));
+        }
+    }
+
+    /// An active `error` fault on the service fails this request.
+    fn injected_error(&mut self, service: ServiceId) -> bool {
+        let s = service.0 as usize;
+        if self.error_faults[s].is_empty() {
+            return false;
+        }
+        for k in 0..self.error_faults[s].len() {
+            let f = self.error_faults[s][k] as usize;
+            if let crate::model::FaultKind::Error { rate, .. } = self.model.faults[f].kind
+                && self.rng.fault[f].random::<f64>() < rate
+            {
+                self.affected[f] += 1;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// One of a job's downstream calls ended (after its retries and fallback).
+    pub(super) fn call_done(&mut self, job: Handle, outcome: Outcome) {
+        if self.drop_if_dead(job) {
+            return;
+        }
+        let Some(j) = self.jobs.get_mut(job) else {
+            return;
+        };
+        match outcome {
+            Outcome::Failed(_) => {
+                // Sequential calls stop at the first failure; parallel ones fail fast.
+                self.finish(job, outcome);
+                return;
+            }
+            Outcome::Degraded => j.degraded = true,
+            Outcome::Ok => {}
+        }
+        let e = j.endpoint;
+        let ep = &self.model.endpoints[e.0 as usize];
+        if ep.parallel {
+            j.outstanding -= 1;
+            if j.outstanding == 0 {
+                self.finish(job, Outcome::Ok);
+            }
+        } else {
+            j.next_call += 1;
+            let next = j.next_call;
+            if (next as usize) < ep.calls.len() {
+                self.start_call(Caller::Job(job), CallRef::Endpoint(e, next));
+            } else {
+                self.finish(job, Outcome::Ok);
+            }
+        }
+    }
+
+    /// A job ends: free its worker (starting the next queued job) and reply.
+    fn finish(&mut self, job: Handle, outcome: Outcome) {
+        let now = self.q.now();
+        let j = self.jobs.remove(job).expect("finishing a live job");
+        let outcome = if outcome == Outcome::Ok && j.degraded {
+            Outcome::Degraded
+        } else {
+            outcome
+        };
+        let r = j.replica as usize;
+        let service = self.replicas[r].service;
+        if j.arrived >= self.warmup {
+            self.stats
+                .job_done(j.endpoint, now.since(j.arrived), outcome);
+        }
+        let levels = &mut self.levels[service.0 as usize];
+        levels.advance(now, &self.marks);
+        levels.value[IN_SYSTEM] -= 1;
+        let replica = &mut self.replicas[r];
+        replica.outstanding -= 1;
+        if let Some(next) = replica.queue.pop_front() {
+            levels.value[QUEUED] -= 1;
+            let endpoint = self.jobs.get(next).expect("queued job is live").endpoint;
+            self.start_work(next, endpoint, r);
+        } else {
+            replica.busy -= 1;
+            levels.value[BUSY] -= 1;
+        }
+        self.reply(j.reply_to, outcome);
+    }
+
+    /// Sends a reply back across the reverse link, unless the caller has already given up.
+    pub(super) fn reply(&mut self, call: Handle, outcome: Outcome) {
+        let Some(pc) = self.calls.get(call) else {
+            return;
+        };
+        let spec = self.call_spec(pc.call);
+        let Some(delay) = self.hop(spec.reply_link, spec.protocol.per_message()) else {
+            return; // lost reply: the caller will time out (or wait forever without a timeout)
+        };
+        if delay == SimDuration::ZERO {
+            self.attempt_done(call, outcome);
+        } else {
+            self.q.schedule(delay, Event::Reply(call, outcome));
+        }
+    }
+}
