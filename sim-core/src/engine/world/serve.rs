@@ -46,11 +46,9 @@ impl<'m> World<'m> {
                     self.affected[f] += 1;
                     return None;
                 }
-                FaultKind::Loss { rate, .. } => {
-                    if self.rng.fault[f].random::<f64>() < *rate {
-                        self.affected[f] += 1;
-                        return None;
-                    }
+                FaultKind::Loss { rate, .. } if self.rng.fault[f].random::<f64>() < *rate => {
+                    self.affected[f] += 1;
+                    return None;
                 }
                 FaultKind::SlowLink { factor: x, .. } => {
                     self.affected[f] += 1;
@@ -213,9 +211,8 @@ impl<'m> World<'m> {
         let Some(j) = self.jobs.get(job) else { return };
         let e = j.endpoint;
         let ep = &self.model.endpoints[e.0 as usize];
-        if ep.fail > 0.0 && self.rng.fail[e.0 as usize].random::<f64>() < ep.fail {
-            self.finish(job, Outcome::Failed(Cause::Error));
-        } else if self.injected_error(ep.service) {
+        let own_error = ep.fail > 0.0 && self.rng.fail[e.0 as usize].random::<f64>() < ep.fail;
+        if own_error || self.injected_error(ep.service) {
             self.finish(job, Outcome::Failed(Cause::Error));
         } else if ep.calls.is_empty() {
             self.finish(job, Outcome::Ok);
