@@ -64,7 +64,7 @@ impl<'m> World<'m> {
                         if now >= self.warmup {
                             self.stats.calls.circuit_open += 1;
                         }
-                        self.deliver(caller, call, now, Outcome::Failed(Cause::CircuitOpen));
+                        self.deliver(caller, spec, now, Outcome::Failed(Cause::CircuitOpen));
                         return;
                     }
                 }
@@ -74,7 +74,7 @@ impl<'m> World<'m> {
                     if now >= self.warmup {
                         self.stats.calls.bulkhead_full += 1;
                     }
-                    self.deliver(caller, call, now, Outcome::Failed(Cause::Unavailable));
+                    self.deliver(caller, spec, now, Outcome::Failed(Cause::Unavailable));
                     return;
                 }
                 g.in_flight += 1;
@@ -100,15 +100,16 @@ impl<'m> World<'m> {
         let Some(&pc) = self.calls.get(handle) else {
             return;
         };
-        if let Caller::Job(job) = pc.caller
+        let spec = self.call_spec(pc.call);
+        if pc.attempt > 0
+            && let Caller::Job(job) = pc.caller
             && !self.job_alive(job)
         {
             // The caller died (its replica crashed) while this call waited for a retry.
             self.calls.remove(handle);
-            self.release(pc);
+            self.release(pc, spec);
             return;
         }
-        let spec = self.call_spec(pc.call);
         if now >= self.warmup {
             self.stats.call_attempt(matches!(pc.caller, Caller::Job(_)));
         }
@@ -198,8 +199,8 @@ impl<'m> World<'m> {
             }
         }
         self.calls.remove(call);
-        self.release(pc);
-        self.deliver(pc.caller, pc.call, pc.started, outcome);
+        self.release(pc, spec);
+        self.deliver(pc.caller, spec, pc.started, outcome);
     }
 
     fn jitter_stream(&self, call: CallRef) -> usize {
@@ -210,17 +211,17 @@ impl<'m> World<'m> {
     }
 
     /// Gives back the bulkhead slot of a finished logical call.
-    fn release(&mut self, pc: PendingCall) {
-        if pc.guard != NO_GUARD && self.call_spec(pc.call).resilience.bulkhead.is_some() {
+    fn release(&mut self, pc: PendingCall, spec: &Call) {
+        if pc.guard != NO_GUARD && spec.resilience.bulkhead.is_some() {
             let g = &mut self.guards[pc.guard as usize];
             g.in_flight = g.in_flight.saturating_sub(1);
         }
     }
 
     /// The logical call's final outcome, after the fallback, to whoever waits for it.
-    fn deliver(&mut self, caller: Caller, call: CallRef, started: SimTime, outcome: Outcome) {
+    fn deliver(&mut self, caller: Caller, spec: &Call, started: SimTime, outcome: Outcome) {
         let now = self.q.now();
-        let outcome = if outcome.is_failure() && self.call_spec(call).resilience.fallback {
+        let outcome = if outcome.is_failure() && spec.resilience.fallback {
             if now >= self.warmup {
                 self.stats.calls.fallbacks += 1;
             }
