@@ -81,7 +81,8 @@ pub(super) fn read_resilience(sink: &mut Sink, r: RawResilience, path: &str) -> 
     }
 }
 
-/// `retries`, `backoff`, `backoff_max`, `jitter`, `retry_budget`.
+/// `retries`, `backoff`, `backoff_max`, `jitter`, `retry_budget`; [`RetryPolicy::NONE`] when
+/// `retries` is 0.
 fn read_retry(sink: &mut Sink, r: &RawResilience, path: &str) -> RetryPolicy {
     let retries = sink
         .int(r.retries, &format!("{path}.retries"), 0, MAX_RETRIES)
@@ -120,6 +121,11 @@ fn read_retry(sink: &mut Sink, r: &RawResilience, path: &str) -> RetryPolicy {
         1.0,
         true,
     );
+    if retries == 0 {
+        // No retries: the other keys are checked but have nothing to act on, so the call is
+        // exactly a call without retry keys.
+        return RetryPolicy::NONE;
+    }
     RetryPolicy {
         retries,
         backoff,
