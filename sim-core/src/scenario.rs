@@ -7,7 +7,8 @@
 //! - `overrides`: `--set PATH=VALUE` edits the TOML document (format-preserving) first;
 //! - `raw`: serde structs mirroring the file (`deny_unknown_fields`, spans on every value);
 //! - `validate`: raw -> [`Model`]: `[scenario]` (`header`), types and ranges (`values`),
-//!   references, network links (`links`) and sync call cycles (`cycles`).
+//!   references, network links (`links`), sync call cycles (`cycles`), call resilience
+//!   (`resilience`), and `[[fault]]` / `[chaos]` targets (`faults`).
 //!
 //! Ids follow file order: services in the order their tables first appear, endpoints dense
 //! across services (all of the first service's, then the next's), workloads in file order.
@@ -19,10 +20,12 @@
 //! file) and says so.
 
 mod cycles;
+mod faults;
 mod header;
 mod links;
 mod overrides;
 mod raw;
+mod resilience;
 mod validate;
 mod values;
 

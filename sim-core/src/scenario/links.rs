@@ -118,6 +118,24 @@ impl LinkTable {
         id
     }
 
+    /// The id of the hop `from -> to` if some call or workload uses it.
+    pub(super) fn existing(&self, from: Node, to: Node) -> Option<LinkId> {
+        self.ids.get(&(from, to)).copied()
+    }
+
+    /// The hops in use, by id.
+    pub(super) fn pairs(&self) -> &[(Node, Node)] {
+        &self.order
+    }
+
+    /// The ids of the hops `from -> to` for which `cuts(from, to)` holds, in id order.
+    pub(super) fn cut(&self, cuts: impl Fn(Node, Node) -> bool) -> Vec<LinkId> {
+        let ids = self.order.iter().enumerate();
+        ids.filter(|(_, (f, t))| cuts(*f, *t))
+            .map(|(i, _)| LinkId(u32::try_from(i).unwrap_or(u32::MAX)))
+            .collect()
+    }
+
     /// Each link's latency and loss: its own override, else the reverse pair's, else defaults.
     pub(super) fn resolve(self, net: &Network) -> Vec<Link> {
         let links = self.order.into_iter().map(|(from, to)| {

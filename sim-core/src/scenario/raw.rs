@@ -3,7 +3,7 @@
 //! Only the *shape* is checked here: which keys exist in which table (`deny_unknown_fields`)
 //! and which keys hold tables or arrays. Every leaf is kept as a spanned [`toml::Value`], so
 //! types and ranges are checked in validation, where all problems are collected at once.
-//! Keys of later versions (brokers, flows, faults, resilience) are accepted here so that
+//! Keys of later versions (brokers, topics, queues, flows) are accepted here so that
 //! validation can say "not supported yet" instead of "unknown key".
 
 use std::fmt;
@@ -33,8 +33,9 @@ pub(super) struct RawFile {
     pub topic: Val,
     pub queue: Val,
     pub flow: Val,
-    pub fault: Val,
-    pub chaos: Val,
+    #[serde(default)]
+    pub fault: Vec<Spanned<RawFault>>,
+    pub chaos: Option<Spanned<RawChaos>>,
 }
 
 /// `[scenario]`.
@@ -82,6 +83,14 @@ pub(super) struct RawWorkload {
     pub think: Val,
     pub timeout: Val,
     pub protocol: Val,
+    pub retries: Val,
+    pub backoff: Val,
+    pub backoff_max: Val,
+    pub jitter: Val,
+    pub retry_budget: Val,
+    pub breaker: Option<Spanned<RawBreaker>>,
+    pub bulkhead: Val,
+    pub fallback: Val,
 }
 
 /// `[service.NAME]`.
@@ -92,6 +101,7 @@ pub(super) struct RawService {
     pub workers: Val,
     pub queue: Val,
     pub lb: Val,
+    pub health_check: Val,
     #[serde(default)]
     pub endpoint: Table<RawEndpoint>,
 }
@@ -121,10 +131,45 @@ pub(super) struct RawCall {
     pub backoff: Val,
     pub backoff_max: Val,
     pub jitter: Val,
-    pub breaker: Val,
+    pub retry_budget: Val,
+    pub breaker: Option<Spanned<RawBreaker>>,
     pub bulkhead: Val,
     pub fallback: Val,
     pub via: Val,
+}
+
+/// A call's `breaker = { threshold, window, cooldown }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBreaker {
+    pub threshold: Val,
+    pub window: Val,
+    pub cooldown: Val,
+}
+
+/// One `[[fault]]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFault {
+    pub kind: Val,
+    pub target: Val,
+    pub at: Val,
+    #[serde(rename = "for")]
+    pub for_: Val,
+    pub factor: Val,
+    pub rate: Val,
+    pub groups: Val,
+    pub from: Val,
+    pub to: Val,
+}
+
+/// `[chaos]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawChaos {
+    pub targets: Val,
+    pub mtbf: Val,
+    pub mttr: Val,
 }
 
 /// One `[[expect]]`.

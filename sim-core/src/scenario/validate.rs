@@ -9,14 +9,16 @@ use toml::Spanned;
 
 use super::Sink;
 use super::cycles::{self, CallEdge};
+use super::faults::{Topology, read_chaos, read_faults};
 use super::header::read_header;
 use super::links::{LinkTable, read_network};
 use super::raw::{RawCall, RawExpect, RawFile, RawService, RawWorkload, Val};
+use super::resilience::read_resilience;
 use super::values::{seg, show};
 use crate::dist::Dist;
 use crate::model::{
-    Arrival, Bound, Call, Endpoint, EndpointId, Expect, LbPolicy, Model, Node, Protocol,
-    Resilience, Service, ServiceId, Workload,
+    Arrival, Bound, Call, Endpoint, EndpointId, Expect, LbPolicy, Model, Node, Protocol, Service,
+    ServiceId, Workload,
 };
 use crate::time::SimDuration;
 
@@ -45,8 +47,6 @@ pub(super) fn validate(sink: &mut Sink, raw: &RawFile) -> Option<Model> {
         (&raw.topic, "[topic]"),
         (&raw.queue, "[queue]"),
         (&raw.flow, "[flow]"),
-        (&raw.fault, "[[fault]]"),
-        (&raw.chaos, "[chaos]"),
     ] {
         sink.not_yet(v, key);
     }
@@ -57,6 +57,14 @@ pub(super) fn validate(sink: &mut Sink, raw: &RawFile) -> Option<Model> {
     let mut edges = Vec::new();
     let (services, endpoints) = read_services(sink, raw, &names, &mut links, &mut edges);
     cycles::check(sink, &edges, &names.endpoint_names);
+    let topo = Topology {
+        services: &services,
+        ids: &names.services,
+        links: &links,
+        end: header.duration + header.drain,
+    };
+    let faults = read_faults(sink, &raw.fault, &topo);
+    let chaos = read_chaos(sink, raw.chaos.as_ref(), &topo);
     let expects = raw
         .expect
         .iter()
@@ -64,8 +72,8 @@ pub(super) fn validate(sink: &mut Sink, raw: &RawFile) -> Option<Model> {
         .filter_map(|(i, e)| read_expect(sink, i, e));
     let expects = expects.collect();
     Some(Model {
-        faults: Vec::new(),
-        chaos: None,
+        faults,
+        chaos,
         name: header.name,
         description: header.description,
         seed: header.seed,
@@ -162,7 +170,7 @@ fn resolve_endpoint(sink: &mut Sink, v: &Val, path: &str, names: &Names) -> Opti
 }
 
 /// The known name closest to `text` by edit distance, if it is a plausible typo.
-fn closest<'n>(text: &str, known: &'n [String]) -> Option<&'n str> {
+pub(super) fn closest<'n>(text: &str, known: &'n [String]) -> Option<&'n str> {
     let best = known
         .iter()
         .map(|k| (edit_distance(text, k), k))
@@ -226,6 +234,7 @@ fn read_workloads(
         let arrival = read_arrival(sink, key, w, &path);
         let protocol = read_protocol(sink, &w.protocol, &format!("{path}.protocol"));
         let timeout = read_timeout(sink, &w.timeout, &format!("{path}.timeout"));
+        let resilience = read_resilience(sink, w.into(), &path);
         if w.flow.is_some() {
             let msg =
                 format!("{path}.flow: flows are not supported yet in this version of meshsim");
@@ -251,7 +260,7 @@ fn read_workloads(
             reply_link,
             protocol,
             timeout,
-            resilience: Resilience::default(),
+            resilience,
         };
         out.push(Workload {
             name: key.get_ref().clone(),
@@ -427,13 +436,20 @@ fn read_service(sink: &mut Sink, name: &str, s: &RawService, path: &str) -> Serv
             LbPolicy::RoundRobin
         }),
     };
+    let mut health_check = sink.duration(&s.health_check, &format!("{path}.health_check"));
+    if health_check == Some(SimDuration::ZERO) {
+        let msg =
+            format!("{path}.health_check = \"0s\": allowed: a duration > 0, or no health checks");
+        sink.error(val_span(&s.health_check), msg);
+        health_check = None;
+    }
     Service {
         name: name.to_string(),
         replicas: replicas.and_then(|n| u32::try_from(n).ok()).unwrap_or(1),
         workers: workers.and_then(|n| u32::try_from(n).ok()).unwrap_or(1),
         queue,
         lb,
-        health_check: None,
+        health_check,
         endpoints: Vec::new(),
     }
 }
@@ -448,18 +464,8 @@ fn read_call(
     links: &mut LinkTable,
 ) -> Option<Call> {
     let (span, c) = (call.span(), call.get_ref());
-    for (v, k) in [
-        (&c.retries, "retries"),
-        (&c.backoff, "backoff"),
-        (&c.backoff_max, "backoff_max"),
-        (&c.jitter, "jitter"),
-        (&c.breaker, "breaker"),
-        (&c.bulkhead, "bulkhead"),
-        (&c.fallback, "fallback"),
-        (&c.via, "via"),
-    ] {
-        sink.not_yet(v, &format!("{path}.{k}"));
-    }
+    sink.not_yet(&c.via, &format!("{path}.via"));
+    let resilience = read_resilience(sink, c.into(), path);
     let protocol = read_protocol(sink, &c.protocol, &format!("{path}.protocol"));
     let timeout = read_timeout(sink, &c.timeout, &format!("{path}.timeout"));
     if c.to.is_none() {
@@ -477,7 +483,7 @@ fn read_call(
         reply_link,
         protocol,
         timeout,
-        resilience: Resilience::default(),
+        resilience,
     })
 }
 

@@ -1,8 +1,10 @@
 //! sim-core's integration tests, one module per concern.
 
 mod bad_input;
+mod faults;
 mod mutation;
 mod parse;
+mod resilience;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,157 @@
+//! A call's resilience keys (`retries`, `backoff`, `backoff_max`, `jitter`, `retry_budget`,
+//! `breaker`, `bulkhead`, `fallback`), the same on `calls` entries and on workloads.
+
+use toml::Spanned;
+
+use super::Sink;
+use super::raw::{RawBreaker, RawCall, RawWorkload, Val};
+use super::validate::val_span;
+use crate::model::{BreakerSpec, Jitter, Resilience, RetryPolicy};
+use crate::time::SimDuration;
+
+const MAX_RETRIES: i64 = 100;
+const MAX_BULKHEAD: i64 = 1_000_000;
+const MAX_BREAKER_WINDOW: i64 = 10_000;
+
+/// `backoff_max` when not given (raised to `backoff` if that is longer).
+pub(super) const DEFAULT_BACKOFF_MAX: SimDuration = SimDuration::from_secs(10);
+/// Breaker settings when the `breaker` table leaves them out.
+const DEFAULT_THRESHOLD: f64 = 0.5;
+const DEFAULT_WINDOW: u32 = 20;
+const DEFAULT_COOLDOWN: SimDuration = SimDuration::from_secs(5);
+
+/// The resilience keys of one call, wherever they are written.
+pub(super) struct RawResilience<'a> {
+    retries: &'a Val,
+    backoff: &'a Val,
+    backoff_max: &'a Val,
+    jitter: &'a Val,
+    retry_budget: &'a Val,
+    breaker: &'a Option<Spanned<RawBreaker>>,
+    bulkhead: &'a Val,
+    fallback: &'a Val,
+}
+
+impl<'a> From<&'a RawCall> for RawResilience<'a> {
+    fn from(c: &'a RawCall) -> Self {
+        RawResilience {
+            retries: &c.retries,
+            backoff: &c.backoff,
+            backoff_max: &c.backoff_max,
+            jitter: &c.jitter,
+            retry_budget: &c.retry_budget,
+            breaker: &c.breaker,
+            bulkhead: &c.bulkhead,
+            fallback: &c.fallback,
+        }
+    }
+}
+
+impl<'a> From<&'a RawWorkload> for RawResilience<'a> {
+    fn from(w: &'a RawWorkload) -> Self {
+        RawResilience {
+            retries: &w.retries,
+            backoff: &w.backoff,
+            backoff_max: &w.backoff_max,
+            jitter: &w.jitter,
+            retry_budget: &w.retry_budget,
+            breaker: &w.breaker,
+            bulkhead: &w.bulkhead,
+            fallback: &w.fallback,
+        }
+    }
+}
+
+/// Reads the resilience keys of the call at `path`; everything left out is off.
+pub(super) fn read_resilience(sink: &mut Sink, r: RawResilience, path: &str) -> Resilience {
+    let bulkhead = sink
+        .int(r.bulkhead, &format!("{path}.bulkhead"), 1, MAX_BULKHEAD)
+        .and_then(|n| u32::try_from(n).ok());
+    let fallback = sink
+        .boolean(r.fallback, &format!("{path}.fallback"))
+        .unwrap_or(false);
+    Resilience {
+        retry: read_retry(sink, &r, path),
+        breaker: r
+            .breaker
+            .as_ref()
+            .and_then(|b| read_breaker(sink, b.get_ref(), &format!("{path}.breaker"))),
+        bulkhead,
+        fallback,
+    }
+}
+
+/// `retries`, `backoff`, `backoff_max`, `jitter`, `retry_budget`; [`RetryPolicy::NONE`] when
+/// `retries` is 0.
+fn read_retry(sink: &mut Sink, r: &RawResilience, path: &str) -> RetryPolicy {
+    let retries = sink
+        .int(r.retries, &format!("{path}.retries"), 0, MAX_RETRIES)
+        .and_then(|n| u32::try_from(n).ok())
+        .unwrap_or(0);
+    let backoff = sink
+        .duration(r.backoff, &format!("{path}.backoff"))
+        .unwrap_or(SimDuration::ZERO);
+    let backoff_max = match sink.duration(r.backoff_max, &format!("{path}.backoff_max")) {
+        Some(max) if max < backoff => {
+            let msg = format!(
+                "{path}.backoff_max = \"{max}\" is shorter than {path}.backoff ({backoff}); \
+                 allowed: a duration >= backoff"
+            );
+            sink.error(val_span(r.backoff_max), msg);
+            backoff
+        }
+        Some(max) => max,
+        None => DEFAULT_BACKOFF_MAX.max(backoff),
+    };
+    let jitter = match sink.string(r.jitter, &format!("{path}.jitter")) {
+        None => Jitter::None,
+        Some(text) => Jitter::parse(&text).unwrap_or_else(|| {
+            let msg = format!(
+                "unknown jitter \"{text}\" in {path}.jitter; allowed: {}",
+                Jitter::ALLOWED
+            );
+            sink.error(val_span(r.jitter), msg);
+            Jitter::None
+        }),
+    };
+    let budget = sink.number(
+        r.retry_budget,
+        &format!("{path}.retry_budget"),
+        0.0,
+        1.0,
+        true,
+    );
+    if retries == 0 {
+        // No retries: the other keys are checked but have nothing to act on, so the call is
+        // exactly a call without retry keys.
+        return RetryPolicy::NONE;
+    }
+    RetryPolicy {
+        retries,
+        backoff,
+        backoff_max,
+        jitter,
+        budget,
+    }
+}
+
+/// `breaker = { threshold, window, cooldown }`; each key has a default.
+fn read_breaker(sink: &mut Sink, b: &RawBreaker, path: &str) -> Option<BreakerSpec> {
+    let threshold = sink.number(&b.threshold, &format!("{path}.threshold"), 0.0, 1.0, true);
+    let window = sink
+        .int(&b.window, &format!("{path}.window"), 1, MAX_BREAKER_WINDOW)
+        .and_then(|n| u32::try_from(n).ok());
+    let mut cooldown = sink.duration(&b.cooldown, &format!("{path}.cooldown"));
+    if cooldown == Some(SimDuration::ZERO) {
+        let msg = format!(
+            "{path}.cooldown = \"0s\" would never hold the breaker open; allowed: a duration > 0"
+        );
+        sink.error(val_span(&b.cooldown), msg);
+        cooldown = None;
+    }
+    Some(BreakerSpec {
+        threshold: threshold.unwrap_or(DEFAULT_THRESHOLD),
+        window: window.unwrap_or(DEFAULT_WINDOW),
+        cooldown: cooldown.unwrap_or(DEFAULT_COOLDOWN),
+    })
+}
