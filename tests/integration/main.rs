@@ -3,9 +3,11 @@
 mod bad_input;
 mod cli;
 mod determinism;
+mod faults;
 mod limits;
 mod loss;
 mod memory;
 mod queueing;
+mod resilience;
 mod scenarios;
 mod support;
