@@ -394,7 +394,11 @@ impl WorkloadTimeline {
             t.ok.push(b.ok);
             t.degraded.push(b.degraded);
             t.failed.push(b.failed.total());
-            let summary = b.latency.as_ref().map(LatencySummary::of).unwrap_or_default();
+            let summary = b
+                .latency
+                .as_ref()
+                .map(LatencySummary::of)
+                .unwrap_or_default();
             t.p50_ms.push(round(summary.p50));
             t.p99_ms.push(round(summary.p99));
         }

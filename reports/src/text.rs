@@ -276,7 +276,8 @@ fn write_faults<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
         }
         row
     });
-    section(w, "Faults", &header, rows.collect())
+    writeln!(w, "\nFaults")?;
+    section_rows(w, "", &header, &[1, 2, 3], rows.collect())
 }
 
 /// Per workload, the run in at most [`MAX_TIME_ROWS`] rows of merged time buckets, from
@@ -297,7 +298,7 @@ fn write_over_time<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
     if group > 1 {
         writeln!(
             w,
-            "  {}s per row ({group} buckets of {}s); p99 is the max of the buckets' p99s",
+            "  {}s per row ({group} buckets of {}s)",
             short_secs(t.bucket_s * group as f64),
             short_secs(t.bucket_s)
         )?;
@@ -309,6 +310,11 @@ fn write_over_time<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
     };
     for (name, wl) in t.workloads.iter() {
         if wl.is_empty() {
+            continue;
+        }
+        let upto = last.min(wl.len());
+        if wl.sent[first.min(upto)..upto].iter().all(|&n| n == 0) {
+            writeln!(w, "  {name}: no requests sent after warmup")?;
             continue;
         }
         let any_degraded = wl.degraded.iter().any(|&d| d > 0);
@@ -331,7 +337,11 @@ fn write_over_time<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
             );
             let p99 = wl.p99_ms[start..end].iter().fold(0.0f64, |a, &b| a.max(b));
             let (from_s, to_s) = (start as f64 * t.bucket_s, end as f64 * t.bucket_s);
-            let mut row = vec![format!("{from_s:.1}–{to_s:.1}"), sent.to_string(), pct(ok, sent)];
+            let mut row = vec![
+                format!("{from_s:.1}–{to_s:.1}"),
+                sent.to_string(),
+                pct(ok, sent),
+            ];
             if any_degraded {
                 row.push(pct(degraded, sent));
             }
@@ -341,7 +351,8 @@ fn write_over_time<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
             rows.push(row);
             start = end;
         }
-        section_rows(w, &format!("  {name}"), &header, rows)?;
+        let marker = header.len() - 1;
+        section_rows(w, &format!("  {name}"), &header, &[marker], rows)?;
     }
     Ok(())
 }
@@ -404,11 +415,7 @@ fn write_breakers<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
     writeln!(w, "\nCircuit breakers")?;
     for b in changed {
         let times = if b.opened == 1 { "time" } else { "times" };
-        writeln!(
-            w,
-            "  {} ({}): opened {} {times}",
-            b.site, b.owner, b.opened
-        )?;
+        writeln!(w, "  {} ({}): opened {} {times}", b.site, b.owner, b.opened)?;
         let mut steps: Vec<String> = b
             .transitions
             .iter()
@@ -418,7 +425,24 @@ fn write_breakers<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
         if b.transitions.len() > MAX_TRANSITIONS {
             steps.push(format!("… {} more", b.transitions.len() - MAX_TRANSITIONS));
         }
-        writeln!(w, "    {}", steps.join(", "))?;
+        // Wrapped between transitions, never inside one.
+        let mut line = String::new();
+        for (i, step) in steps.iter().enumerate() {
+            let piece = if i + 1 < steps.len() {
+                format!("{step},")
+            } else {
+                step.clone()
+            };
+            if !line.is_empty() && line.chars().count() + 1 + piece.chars().count() > WIDTH - 4 {
+                writeln!(w, "    {line}")?;
+                line.clear();
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(&piece);
+        }
+        writeln!(w, "    {line}")?;
     }
     Ok(())
 }
@@ -541,14 +565,16 @@ fn section<W: Write>(
     rows: Vec<Vec<String>>,
 ) -> io::Result<()> {
     writeln!(w, "\n{title}")?;
-    section_rows(w, "", header, rows)
+    section_rows(w, "", header, &[], rows)
 }
 
-/// A table under an optional subtitle, indented by two more spaces when there is one.
+/// A table under an optional subtitle, indented by two more spaces when there is one. The
+/// first column and the columns listed in `left` are left-aligned, the others right-aligned.
 fn section_rows<W: Write>(
     w: &mut W,
     subtitle: &str,
     header: &[&str],
+    left: &[usize],
     rows: Vec<Vec<String>>,
 ) -> io::Result<()> {
     let indent = if subtitle.is_empty() {
@@ -572,7 +598,7 @@ fn section_rows<W: Write>(
         for (i, cell) in row.iter().enumerate() {
             let pad = widths[i] - cell.chars().count();
             line.push_str("  ");
-            if i == 0 {
+            if i == 0 || left.contains(&i) {
                 line.push_str(cell);
                 line.push_str(&" ".repeat(pad));
             } else {
