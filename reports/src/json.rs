@@ -374,6 +374,49 @@ pub struct TimelineReport {
     pub duration_s: f64,
 }
 
+impl TimelineReport {
+    /// Gives every array the same length: the buckets that overlap the run
+    /// (`ceil(sim_time_s / bucket_s)`), or more if some array has data beyond them. Missing
+    /// buckets are 0 (not measured, e.g. a last partial bucket); trailing buckets past that
+    /// length are dropped only when they hold nothing. When the run kept no bucket at all,
+    /// the arrays stay empty.
+    fn uniform(mut self, sim_time_s: f64) -> TimelineReport {
+        let kept_none = self.workloads.iter().all(|(_, w)| w.is_empty())
+            && self.services.iter().all(|(_, s)| s.in_system.is_empty());
+        if kept_none {
+            return self;
+        }
+        let overlapping = if self.bucket_s > 0.0 {
+            (sim_time_s / self.bucket_s - 1e-9).ceil().max(0.0) as usize
+        } else {
+            0
+        };
+        let used = |len: usize, empty: &dyn Fn(usize) -> bool| {
+            (0..len).rev().find(|&i| !empty(i)).map_or(0, |i| i + 1)
+        };
+        let mut n = overlapping;
+        for (_, w) in self.workloads.iter() {
+            n = n.max(used(w.len(), &|i| {
+                w.sent[i] == 0 && w.ok[i] == 0 && w.degraded[i] == 0 && w.failed[i] == 0
+            }));
+        }
+        for (_, s) in self.services.iter() {
+            n = n.max(used(s.in_system.len(), &|i| s.in_system[i] == 0.0));
+        }
+        for (_, w) in &mut self.workloads.0 {
+            for v in [&mut w.sent, &mut w.ok, &mut w.degraded, &mut w.failed] {
+                v.resize(n, 0);
+            }
+            w.p50_ms.resize(n, 0.0);
+            w.p99_ms.resize(n, 0.0);
+        }
+        for (_, s) in &mut self.services.0 {
+            s.in_system.resize(n, 0.0);
+        }
+        self
+    }
+}
+
 /// One workload's figures per time bucket: one number per bucket in every array.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct WorkloadTimeline {
@@ -515,7 +558,8 @@ impl Report {
             ),
             warmup_s: round(results.warmup.as_secs_f64()),
             duration_s: round(results.duration.as_secs_f64()),
-        };
+        }
+        .uniform(sim_time_s);
         Report {
             meshsim: env!("CARGO_PKG_VERSION").to_string(),
             scenario: results.scenario.clone(),

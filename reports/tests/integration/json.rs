@@ -275,6 +275,19 @@ fn timeline_has_one_number_per_bucket_and_shows_the_fault_window() {
             "bucket {i}"
         );
     }
+    // Every array has one entry per bucket of the run (60.5 s in 1 s buckets), however many
+    // buckets the engine kept: missing ones are 0, empty ones past the end are dropped.
+    for k in ["sent", "p99_ms"] {
+        assert_eq!(t["workloads"]["browse"][k].as_array().unwrap().len(), 61);
+    }
+    assert_eq!(
+        t["services"]["order"]["in_system"]
+            .as_array()
+            .unwrap()
+            .len(),
+        61
+    );
+    assert_eq!(t["services"]["order"]["in_system"][60], 0.0);
     assert_eq!(keys(&t["services"]), ["gateway", "order"]);
     assert_eq!(keys(&t["services"]["order"]), ["in_system"]);
     assert_eq!(t["services"]["order"]["in_system"][25], 12.5);

@@ -362,9 +362,11 @@ pub fn results_with_faults() -> RunResults {
             _ => bucket(200, 0, 0, 100),
         })
         .collect();
-    r.workloads[1].buckets = vec![WorkloadBucket::default(); 61];
+    // Like the engine: client buckets up to duration + drain, service buckets only for the
+    // buckets whose end the run reached. The report evens them out to the 61 buckets of the run.
+    r.workloads[1].buckets = vec![WorkloadBucket::default(); 91];
     for s in &mut r.services {
-        s.in_system_buckets = (0..61)
+        s.in_system_buckets = (0..60)
             .map(|i| {
                 if (20..30).contains(&i) {
                     12.5
