@@ -16,7 +16,11 @@ use std::io;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use sim_core::Model;
-use sim_core::results::{Cause, FailureCounts, LatencySummary, RunResults};
+use sim_core::model::FaultKind;
+use sim_core::results::{
+    BreakerState, BreakerStats, Cause, FailureCounts, FaultStats, LatencySummary, RunResults,
+    WorkloadStats,
+};
 
 use crate::expect::{ExpectResult, evaluate};
 
@@ -90,6 +94,10 @@ pub struct Report {
     pub messages: MessagesReport,
     pub flows: Named<FlowReport>,
     pub faults: Vec<FaultReport>,
+    /// Every circuit breaker that changed state.
+    pub breakers: Vec<BreakerReport>,
+    /// Counts and latencies per time bucket: where a fault window shows in numbers.
+    pub timeline: TimelineReport,
     pub expect: Vec<ExpectResult>,
 }
 
@@ -152,11 +160,13 @@ impl FailedBy {
     }
 }
 
-/// One workload, seen from its clients. `sent = ok + failed + in_flight`.
+/// One workload, seen from its clients. `sent = ok + degraded + failed + in_flight`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct WorkloadReport {
     pub sent: u64,
     pub ok: u64,
+    /// Successes that a fallback answered somewhere along the way (not counted in `ok`).
+    pub degraded: u64,
     pub failed: u64,
     pub failed_by: FailedBy,
     pub in_flight: u64,
@@ -200,6 +210,12 @@ pub struct CallsReport {
     pub circuit_open: u64,
     /// Service-to-service call attempts per client request sent.
     pub amplification: f64,
+    /// Calls refused by a full bulkhead.
+    pub bulkhead_full: u64,
+    /// Failed calls answered by a fallback.
+    pub fallbacks: u64,
+    /// Retries not made because the retry budget was empty.
+    pub budget_exhausted: u64,
 }
 
 /// Messaging figures. Not measured in this version: all zeros.
@@ -231,20 +247,234 @@ pub struct FlowReport {
     pub consistency_ms: LatencyMs,
 }
 
-/// One injected fault and what it hit (faults come in a later version; the section is `[]`).
+/// One injected fault and what it hit: scheduled faults in file order, then one `chaos`
+/// entry per chaos target.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct FaultReport {
+    /// `crash`, `slow`, `error`, `loss`, `partition`, or `chaos`.
     pub kind: String,
+    /// As written in the scenario.
     pub target: String,
     pub at_s: f64,
+    /// How long it was active; an open-ended fault runs to the end of the run
+    /// (`sim_time_s - at_s`), so this is never missing.
     pub for_s: f64,
+    /// What it actually hit; 0 means the fault missed.
     pub affected: u64,
+    /// Crashes that happened (chaos entries); 0 for scheduled faults.
+    pub crashes: u64,
+    /// The fault's strength as the text report prints it (`×10`, `rate 0.2`), from the model;
+    /// not part of the JSON.
+    #[serde(skip)]
+    pub detail: String,
+    /// True when the fault had no `for` (active to the end of the run); not part of the JSON.
+    #[serde(skip)]
+    pub open_ended: bool,
+}
+
+impl FaultReport {
+    fn of(f: &FaultStats, sim_time_s: f64) -> FaultReport {
+        let at_s = round(f.at.as_secs_f64());
+        let for_s = match f.duration {
+            Some(d) => d.as_secs_f64(),
+            None => (sim_time_s - at_s).max(0.0),
+        };
+        FaultReport {
+            kind: f.kind.clone(),
+            target: f.target.clone(),
+            at_s,
+            for_s: round(for_s),
+            affected: f.affected,
+            crashes: f.crashes,
+            detail: String::new(),
+            open_ended: f.duration.is_none(),
+        }
+    }
+
+    /// Whether the fault was active at some time in `[from_s, to_s)`.
+    pub fn active_during(&self, from_s: f64, to_s: f64) -> bool {
+        self.at_s < to_s && self.at_s + self.for_s > from_s
+    }
+}
+
+/// The strength of a scheduled fault as the text report prints it.
+fn fault_detail(kind: &FaultKind) -> String {
+    match kind {
+        FaultKind::Slow { factor, .. } | FaultKind::SlowLink { factor, .. } => {
+            format!("×{}", short(*factor))
+        }
+        FaultKind::Error { rate, .. } | FaultKind::Loss { rate, .. } => {
+            format!("rate {}", short(*rate))
+        }
+        FaultKind::Crash { .. } | FaultKind::Partition { .. } => String::new(),
+    }
+}
+
+/// A number without trailing zeros (`10`, `0.25`).
+fn short(x: f64) -> String {
+    let text = format!("{:.6}", round(x));
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// One circuit breaker's history.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BreakerReport {
+    /// `caller -> target`, e.g. `gateway/checkout -> payment/charge`.
+    pub site: String,
+    /// The caller replica (`gateway#0`), or the workload for a client's breaker.
+    pub owner: String,
+    /// Transitions to `open`.
+    pub opened: u64,
+    /// Every state change, in time order.
+    pub transitions: Vec<TransitionReport>,
+}
+
+/// One state change of a circuit breaker.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TransitionReport {
+    pub t_s: f64,
+    /// `open`, `half-open` or `closed`.
+    pub state: String,
+}
+
+impl BreakerReport {
+    fn of(b: &BreakerStats) -> BreakerReport {
+        BreakerReport {
+            site: b.site.clone(),
+            owner: b.owner.clone(),
+            opened: b
+                .transitions
+                .iter()
+                .filter(|(_, s)| *s == BreakerState::Open)
+                .count() as u64,
+            transitions: b
+                .transitions
+                .iter()
+                .map(|(t, s)| TransitionReport {
+                    t_s: round(t.as_secs_f64()),
+                    state: s.name().to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Figures per time bucket. Bucket `i` covers `[i * bucket_s, (i + 1) * bucket_s)` of
+/// simulated time; a request is counted in the bucket in which it was sent.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct TimelineReport {
+    pub bucket_s: f64,
+    pub workloads: Named<WorkloadTimeline>,
+    pub services: Named<ServiceTimeline>,
+    /// End of warmup, for the text report; not part of the JSON.
+    #[serde(skip)]
+    pub warmup_s: f64,
+    /// End of arrivals, for the text report; not part of the JSON.
+    #[serde(skip)]
+    pub duration_s: f64,
+}
+
+impl TimelineReport {
+    /// Gives every array the same length: the buckets that overlap the run
+    /// (`ceil(sim_time_s / bucket_s)`), or more if some array has data beyond them. Missing
+    /// buckets are 0 (not measured, e.g. a last partial bucket); trailing buckets past that
+    /// length are dropped only when they hold nothing. When the run kept no bucket at all,
+    /// the arrays stay empty.
+    fn uniform(mut self, sim_time_s: f64) -> TimelineReport {
+        let kept_none = self.workloads.iter().all(|(_, w)| w.is_empty())
+            && self.services.iter().all(|(_, s)| s.in_system.is_empty());
+        if kept_none {
+            return self;
+        }
+        let overlapping = if self.bucket_s > 0.0 {
+            (sim_time_s / self.bucket_s - 1e-9).ceil().max(0.0) as usize
+        } else {
+            0
+        };
+        let used = |len: usize, empty: &dyn Fn(usize) -> bool| {
+            (0..len).rev().find(|&i| !empty(i)).map_or(0, |i| i + 1)
+        };
+        let mut n = overlapping;
+        for (_, w) in self.workloads.iter() {
+            n = n.max(used(w.len(), &|i| {
+                w.sent[i] == 0 && w.ok[i] == 0 && w.degraded[i] == 0 && w.failed[i] == 0
+            }));
+        }
+        for (_, s) in self.services.iter() {
+            n = n.max(used(s.in_system.len(), &|i| s.in_system[i] == 0.0));
+        }
+        for (_, w) in &mut self.workloads.0 {
+            for v in [&mut w.sent, &mut w.ok, &mut w.degraded, &mut w.failed] {
+                v.resize(n, 0);
+            }
+            w.p50_ms.resize(n, 0.0);
+            w.p99_ms.resize(n, 0.0);
+        }
+        for (_, s) in &mut self.services.0 {
+            s.in_system.resize(n, 0.0);
+        }
+        self
+    }
+}
+
+/// One workload's figures per time bucket: one number per bucket in every array.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct WorkloadTimeline {
+    pub sent: Vec<u64>,
+    pub ok: Vec<u64>,
+    pub degraded: Vec<u64>,
+    pub failed: Vec<u64>,
+    /// Of the successful requests sent in the bucket; 0 when there were none.
+    pub p50_ms: Vec<f64>,
+    pub p99_ms: Vec<f64>,
+}
+
+impl WorkloadTimeline {
+    fn of(w: &WorkloadStats) -> WorkloadTimeline {
+        let mut t = WorkloadTimeline::default();
+        for b in &w.buckets {
+            t.sent.push(b.sent);
+            t.ok.push(b.ok);
+            t.degraded.push(b.degraded);
+            t.failed.push(b.failed.total());
+            let summary = b
+                .latency
+                .as_ref()
+                .map(LatencySummary::of)
+                .unwrap_or_default();
+            t.p50_ms.push(round(summary.p50));
+            t.p99_ms.push(round(summary.p99));
+        }
+        t
+    }
+
+    /// Number of buckets.
+    pub fn len(&self) -> usize {
+        self.sent.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sent.is_empty()
+    }
+}
+
+/// One service's figures per time bucket.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ServiceTimeline {
+    /// Time-average of requests queued or in service during the bucket.
+    pub in_system: Vec<f64>,
 }
 
 impl Report {
     /// Summarises `results` and evaluates `model.expects` against the summary.
     pub fn build(results: &RunResults, model: &Model) -> Report {
         let mut report = Report::measured(results);
+        // Scheduled faults come first, in file order: take their strength from the model.
+        for (fault, spec) in report.faults.iter_mut().zip(&model.faults) {
+            if fault.kind == spec.kind.name() && fault.target == spec.target {
+                fault.detail = fault_detail(&spec.kind);
+            }
+        }
         let value = serde_json::to_value(&report).expect("a report always serialises");
         report.expect = evaluate(&model.expects, &value);
         report
@@ -265,6 +495,7 @@ impl Report {
                 let report = WorkloadReport {
                     sent: w.sent,
                     ok: w.ok,
+                    degraded: w.degraded,
                     failed: w.failed.total(),
                     failed_by: w.failed.into(),
                     in_flight: w.in_flight,
@@ -305,11 +536,35 @@ impl Report {
             })
             .collect();
         let c = &results.calls;
+        let sim_time_s = round(results.sim_time.as_secs_f64());
+        let timeline = TimelineReport {
+            bucket_s: round(results.bucket.as_secs_f64()),
+            workloads: Named(
+                results
+                    .workloads
+                    .iter()
+                    .map(|w| (w.name.clone(), WorkloadTimeline::of(w)))
+                    .collect(),
+            ),
+            services: Named(
+                results
+                    .services
+                    .iter()
+                    .map(|s| {
+                        let in_system = s.in_system_buckets.iter().map(|&x| round(x)).collect();
+                        (s.name.clone(), ServiceTimeline { in_system })
+                    })
+                    .collect(),
+            ),
+            warmup_s: round(results.warmup.as_secs_f64()),
+            duration_s: round(results.duration.as_secs_f64()),
+        }
+        .uniform(sim_time_s);
         Report {
             meshsim: env!("CARGO_PKG_VERSION").to_string(),
             scenario: results.scenario.clone(),
             seed: results.seed,
-            sim_time_s: round(results.sim_time.as_secs_f64()),
+            sim_time_s,
             events: results.events,
             workloads: Named(workloads),
             endpoints: Named(endpoints),
@@ -320,10 +575,19 @@ impl Report {
                 timeouts: c.timeouts,
                 circuit_open: c.circuit_open,
                 amplification: round(c.amplification),
+                bulkhead_full: c.bulkhead_full,
+                fallbacks: c.fallbacks,
+                budget_exhausted: c.budget_exhausted,
             },
             messages: MessagesReport::default(),
             flows: Named::default(),
-            faults: Vec::new(),
+            faults: results
+                .faults
+                .iter()
+                .map(|f| FaultReport::of(f, sim_time_s))
+                .collect(),
+            breakers: results.breakers.iter().map(BreakerReport::of).collect(),
+            timeline,
             expect: Vec::new(),
         }
     }

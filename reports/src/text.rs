@@ -2,19 +2,25 @@
 //!
 //! 1. `seed=… scenario=…` first, so any run can be replayed from its first line;
 //! 2. a one-paragraph verdict (success rate, latency and throughput per workload, the busiest
-//!    service, failures by their main cause, expectations);
-//! 3. then the tables: workloads, services (busiest first), errors by cause, endpoints, calls,
-//!    expectations with PASS/FAIL and why.
+//!    service, failures by their main cause, the faults and what they hit, expectations), then
+//!    a warning line for every fault that hit nothing;
+//! 3. then the tables: workloads, faults, the run over time (when there were faults or breaker
+//!    changes, or the run is short), circuit breakers, services (busiest first), errors by
+//!    cause, endpoints, calls, expectations with PASS/FAIL and why.
 //!
 //! Plain text, aligned columns, no colours; every number comes from the [`Report`], so the
 //! text and the JSON never disagree.
 
 use std::io::{self, Write};
 
-use crate::json::{Report, ServiceReport};
+use crate::json::{FaultReport, Report, ServiceReport};
 
 /// Verdict lines are wrapped at this width.
 const WIDTH: usize = 100;
+/// The "Over time" tables have at most this many rows; adjacent buckets are merged to fit.
+const MAX_TIME_ROWS: usize = 20;
+/// Breaker transitions listed per breaker before "… N more".
+const MAX_TRANSITIONS: usize = 8;
 
 /// Writes the text summary of `report`.
 pub fn write_text<W: Write>(mut w: W, report: &Report) -> io::Result<()> {
@@ -27,7 +33,13 @@ pub fn write_text<W: Write>(mut w: W, report: &Report) -> io::Result<()> {
     for line in wrap(&verdict(report), WIDTH) {
         writeln!(w, "{line}")?;
     }
+    for line in fault_warnings(report) {
+        writeln!(w, "{line}")?;
+    }
     write_workloads(&mut w, report)?;
+    write_faults(&mut w, report)?;
+    write_over_time(&mut w, report)?;
+    write_breakers(&mut w, report)?;
     write_services(&mut w, report)?;
     write_errors(&mut w, report)?;
     write_endpoints(&mut w, report)?;
@@ -43,8 +55,13 @@ pub fn verdict(report: &Report) -> String {
             parts.push(format!("{name}: no requests sent after warmup."));
             continue;
         }
+        let degraded = if wl.degraded > 0 {
+            format!(" + {} degraded", pct(wl.degraded, wl.sent))
+        } else {
+            String::new()
+        };
         parts.push(format!(
-            "{name}: {} ok, p50 {} ms, p99 {} ms at {} rps.",
+            "{name}: {} ok{degraded}, p50 {} ms, p99 {} ms at {} rps.",
             pct(wl.ok, wl.sent),
             ms(wl.latency_ms.p50),
             ms(wl.latency_ms.p99),
@@ -58,6 +75,10 @@ pub fn verdict(report: &Report) -> String {
         ));
     }
     parts.push(failures_sentence(report));
+    if !report.faults.is_empty() {
+        let faults: Vec<String> = report.faults.iter().map(fault_sentence).collect();
+        parts.push(format!("Faults: {}.", faults.join("; ")));
+    }
     let in_flight: u64 = report.workloads.iter().map(|(_, w)| w.in_flight).sum();
     if in_flight > 0 {
         parts.push(format!(
@@ -81,6 +102,76 @@ pub fn verdict(report: &Report) -> String {
         });
     }
     parts.join(" ")
+}
+
+/// `crash of payment at 20s for 10s (hit 1,234 requests)`.
+fn fault_sentence(f: &FaultReport) -> String {
+    let when = if f.kind == "chaos" {
+        String::new()
+    } else if f.open_ended {
+        format!(" from {} to the end", secs(f.at_s))
+    } else {
+        format!(" at {} for {}", secs(f.at_s), secs(f.for_s))
+    };
+    format!("{}{when} ({})", fault_name(f), fault_effect(f))
+}
+
+/// What a fault is, in words: `crash of payment`, `slow bank ×10`.
+fn fault_name(f: &FaultReport) -> String {
+    let detail = if f.detail.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", f.detail)
+    };
+    match f.kind.as_str() {
+        "crash" => format!("crash of {}", f.target),
+        "chaos" => format!("random crashes of {}", f.target),
+        "partition" => format!("partition {}", f.target),
+        "slow" if is_link(&f.target) => format!("slow link {}{detail}", f.target),
+        "error" => format!("errors at {}{detail}", f.target),
+        "loss" => format!("loss on {}{detail}", f.target),
+        kind => format!("{kind} {}{detail}", f.target),
+    }
+}
+
+/// What a fault hit, in words: `hit 1,234 requests`.
+fn fault_effect(f: &FaultReport) -> String {
+    let n = thousands(f.affected);
+    match f.kind.as_str() {
+        "crash" => format!("hit {n} requests"),
+        "chaos" => format!("{} crashes, hit {n} requests", thousands(f.crashes)),
+        "slow" if is_link(&f.target) => format!("delayed {n} messages"),
+        "slow" => format!("slowed {n} requests"),
+        "error" => format!("failed {n} requests"),
+        "loss" | "partition" => format!("dropped {n} messages"),
+        _ => format!("affected {n}"),
+    }
+}
+
+fn is_link(target: &str) -> bool {
+    target.contains("->") || target.contains('|')
+}
+
+/// One line per fault that hit nothing: a lesson must not pass because its fault missed.
+pub fn fault_warnings(report: &Report) -> Vec<String> {
+    report
+        .faults
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.affected == 0)
+        .map(|(i, f)| {
+            let what = if f.kind == "chaos" {
+                format!("chaos {}", f.target)
+            } else {
+                format!("{} {} at {}", f.kind, f.target, secs(f.at_s))
+            };
+            format!(
+                "warning: fault {} ({what}) hit nothing — check its target and window; \
+                 a lesson must not pass because a fault missed",
+                i + 1
+            )
+        })
+        .collect()
 }
 
 /// `Failures: 0.8%, mostly timeout.` over all workloads.
@@ -128,8 +219,13 @@ fn write_workloads<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
         "p99 ms",
         "rps",
     ];
+    let any_degraded = report.workloads.iter().any(|(_, wl)| wl.degraded > 0);
+    let mut header: Vec<&str> = header.to_vec();
+    if any_degraded {
+        header.insert(4, "degraded");
+    }
     let rows = report.workloads.iter().map(|(name, wl)| {
-        vec![
+        let mut row = vec![
             name.to_string(),
             wl.sent.to_string(),
             wl.ok.to_string(),
@@ -139,9 +235,216 @@ fn write_workloads<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
             ms_if(wl.ok > 0, wl.latency_ms.p50),
             ms_if(wl.ok > 0, wl.latency_ms.p99),
             fixed(wl.throughput_rps, 1),
-        ]
+        ];
+        if any_degraded {
+            row.insert(4, wl.degraded.to_string());
+        }
+        row
     });
     section(w, "Workloads", &header, rows.collect())
+}
+
+fn write_faults<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
+    if report.faults.is_empty() {
+        return Ok(());
+    }
+    let any_chaos = report.faults.iter().any(|f| f.kind == "chaos");
+    let mut header = vec!["fault", "kind", "target", "window", "affected"];
+    if any_chaos {
+        header.push("crashes");
+    }
+    let rows = report.faults.iter().enumerate().map(|(i, f)| {
+        let kind = if f.detail.is_empty() {
+            f.kind.clone()
+        } else {
+            format!("{} {}", f.kind, f.detail)
+        };
+        let end = if f.open_ended {
+            "end".to_string()
+        } else {
+            format!("{:.1}s", f.at_s + f.for_s)
+        };
+        let mut row = vec![
+            (i + 1).to_string(),
+            kind,
+            f.target.clone(),
+            format!("{:.1}s–{end}", f.at_s),
+            f.affected.to_string(),
+        ];
+        if any_chaos {
+            row.push(f.crashes.to_string());
+        }
+        row
+    });
+    writeln!(w, "\nFaults")?;
+    section_rows(w, "", &header, &[1, 2, 3], rows.collect())
+}
+
+/// Per workload, the run in at most [`MAX_TIME_ROWS`] rows of merged time buckets, from
+/// warmup to the end of arrivals, each row marked with the fault windows active in it.
+/// Printed when there were faults or breaker changes, or when the run is short enough to
+/// need no merging.
+fn write_over_time<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
+    let t = &report.timeline;
+    let breakers_changed = report.breakers.iter().any(|b| !b.transitions.is_empty());
+    let Some((first, last)) = sending_range(report) else {
+        return Ok(());
+    };
+    let group = group_size(last - first);
+    if report.faults.is_empty() && !breakers_changed && group > 1 {
+        return Ok(());
+    }
+    writeln!(w, "\nOver time")?;
+    if group > 1 {
+        writeln!(
+            w,
+            "  {}s per row ({group} buckets of {}s)",
+            short_secs(t.bucket_s * group as f64),
+            short_secs(t.bucket_s)
+        )?;
+    }
+    let p99_header = if group > 1 {
+        "p99 ms (max of buckets)"
+    } else {
+        "p99 ms"
+    };
+    for (name, wl) in t.workloads.iter() {
+        if wl.is_empty() {
+            continue;
+        }
+        let upto = last.min(wl.len());
+        if wl.sent[first.min(upto)..upto].iter().all(|&n| n == 0) {
+            writeln!(w, "  {name}: no requests sent after warmup")?;
+            continue;
+        }
+        let any_degraded = wl.degraded.iter().any(|&d| d > 0);
+        let mut header = vec!["t (s)", "sent", "ok %"];
+        if any_degraded {
+            header.push("degraded %");
+        }
+        header.extend(["failed", p99_header, "faults"]);
+        // Rows start on multiples of the row width, so they read as round times.
+        let mut rows = Vec::new();
+        let mut start = first / group * group;
+        while start < last && start < wl.len() {
+            let end = (start + group).min(wl.len());
+            let sum = |v: &[u64]| v[start..end].iter().sum::<u64>();
+            let (sent, ok, degraded, failed) = (
+                sum(&wl.sent),
+                sum(&wl.ok),
+                sum(&wl.degraded),
+                sum(&wl.failed),
+            );
+            let p99 = wl.p99_ms[start..end].iter().fold(0.0f64, |a, &b| a.max(b));
+            let (from_s, to_s) = (start as f64 * t.bucket_s, end as f64 * t.bucket_s);
+            let mut row = vec![
+                format!("{from_s:.1}–{to_s:.1}"),
+                sent.to_string(),
+                pct(ok, sent),
+            ];
+            if any_degraded {
+                row.push(pct(degraded, sent));
+            }
+            row.push(failed.to_string());
+            row.push(ms_if(ok + degraded > 0, p99));
+            row.push(active_faults(report, from_s, to_s));
+            rows.push(row);
+            start = end;
+        }
+        let marker = header.len() - 1;
+        section_rows(w, &format!("  {name}"), &header, &[marker], rows)?;
+    }
+    Ok(())
+}
+
+/// Buckets `[first, last)` in which requests could be sent: warmup to the end of arrivals,
+/// within the buckets the run kept. `None` when no workload kept any bucket.
+fn sending_range(report: &Report) -> Option<(usize, usize)> {
+    let t = &report.timeline;
+    let len = t.workloads.iter().map(|(_, w)| w.len()).max()?;
+    if len == 0 || t.bucket_s <= 0.0 {
+        return None;
+    }
+    let first = ((t.warmup_s / t.bucket_s) + 1e-9).floor() as usize;
+    let last = ((t.duration_s / t.bucket_s) - 1e-9).ceil().max(0.0) as usize;
+    let last = last.min(len);
+    let first = first.min(last.saturating_sub(1));
+    Some((first, last.max(first + 1)))
+}
+
+/// Buckets per row: the smallest of 1, 2, 5, 10, 20, 50, … that keeps `n` buckets within
+/// [`MAX_TIME_ROWS`] rows (one more row may appear when the range starts mid-row).
+fn group_size(n: usize) -> usize {
+    let mut scale = 1;
+    loop {
+        for step in [1, 2, 5] {
+            let group = step * scale;
+            if n.div_ceil(group) <= MAX_TIME_ROWS {
+                return group;
+            }
+        }
+        scale *= 10;
+    }
+}
+
+/// `<- crash payment, slow bank` for the fault windows overlapping `[from_s, to_s)`; chaos
+/// crashes happen at random times and are not marked.
+fn active_faults(report: &Report, from_s: f64, to_s: f64) -> String {
+    let active: Vec<String> = report
+        .faults
+        .iter()
+        .filter(|f| f.kind != "chaos" && f.active_during(from_s, to_s))
+        .map(|f| format!("{} {}", f.kind, f.target))
+        .collect();
+    if active.is_empty() {
+        String::new()
+    } else {
+        format!("<- {}", active.join(", "))
+    }
+}
+
+fn write_breakers<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
+    let changed: Vec<_> = report
+        .breakers
+        .iter()
+        .filter(|b| !b.transitions.is_empty())
+        .collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    writeln!(w, "\nCircuit breakers")?;
+    for b in changed {
+        let times = if b.opened == 1 { "time" } else { "times" };
+        writeln!(w, "  {} ({}): opened {} {times}", b.site, b.owner, b.opened)?;
+        let mut steps: Vec<String> = b
+            .transitions
+            .iter()
+            .take(MAX_TRANSITIONS)
+            .map(|t| format!("{} at {}", t.state, secs(t.t_s)))
+            .collect();
+        if b.transitions.len() > MAX_TRANSITIONS {
+            steps.push(format!("… {} more", b.transitions.len() - MAX_TRANSITIONS));
+        }
+        // Wrapped between transitions, never inside one.
+        let mut line = String::new();
+        for (i, step) in steps.iter().enumerate() {
+            let piece = if i + 1 < steps.len() {
+                format!("{step},")
+            } else {
+                step.clone()
+            };
+            if !line.is_empty() && line.chars().count() + 1 + piece.chars().count() > WIDTH - 4 {
+                writeln!(w, "    {line}")?;
+                line.clear();
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(&piece);
+        }
+        writeln!(w, "    {line}")?;
+    }
+    Ok(())
 }
 
 fn write_services<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
@@ -222,15 +525,24 @@ fn write_endpoints<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
 fn write_calls<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
     let c = &report.calls;
     writeln!(w, "\nCalls")?;
-    writeln!(
-        w,
+    let mut line = format!(
         "  attempts {}, retries {}, timeouts {}, circuit open {}, amplification {}",
         c.attempts,
         c.retries,
         c.timeouts,
         c.circuit_open,
         fixed(c.amplification, 2)
-    )
+    );
+    for (label, n) in [
+        ("fallbacks", c.fallbacks),
+        ("bulkhead full", c.bulkhead_full),
+        ("budget exhausted", c.budget_exhausted),
+    ] {
+        if n > 0 {
+            line.push_str(&format!(", {label} {n}"));
+        }
+    }
+    writeln!(w, "{line}")
 }
 
 fn write_expectations<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
@@ -253,8 +565,26 @@ fn section<W: Write>(
     rows: Vec<Vec<String>>,
 ) -> io::Result<()> {
     writeln!(w, "\n{title}")?;
+    section_rows(w, "", header, &[], rows)
+}
+
+/// A table under an optional subtitle, indented by two more spaces when there is one. The
+/// first column and the columns listed in `left` are left-aligned, the others right-aligned.
+fn section_rows<W: Write>(
+    w: &mut W,
+    subtitle: &str,
+    header: &[&str],
+    left: &[usize],
+    rows: Vec<Vec<String>>,
+) -> io::Result<()> {
+    let indent = if subtitle.is_empty() {
+        ""
+    } else {
+        writeln!(w, "{subtitle}")?;
+        "  "
+    };
     if rows.is_empty() {
-        return writeln!(w, "  none");
+        return writeln!(w, "{indent}  none");
     }
     let head: Vec<String> = header.iter().map(|h| h.to_string()).collect();
     let mut widths: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
@@ -264,11 +594,11 @@ fn section<W: Write>(
         }
     }
     for row in std::iter::once(&head).chain(rows.iter()) {
-        let mut line = String::new();
+        let mut line = indent.to_string();
         for (i, cell) in row.iter().enumerate() {
             let pad = widths[i] - cell.chars().count();
             line.push_str("  ");
-            if i == 0 {
+            if i == 0 || left.contains(&i) {
                 line.push_str(cell);
                 line.push_str(&" ".repeat(pad));
             } else {
@@ -311,6 +641,29 @@ pub fn ms(x: f64) -> String {
 /// [`ms`], or `-` when there was no successful request to measure.
 fn ms_if(measured: bool, x: f64) -> String {
     if measured { ms(x) } else { "-".to_string() }
+}
+
+/// Seconds without trailing zeros: `20s`, `21.3s`.
+fn secs(x: f64) -> String {
+    format!("{}s", short_secs(x))
+}
+
+fn short_secs(x: f64) -> String {
+    let text = format!("{x:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn fixed(x: f64, decimals: usize) -> String {

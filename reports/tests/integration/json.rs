@@ -3,7 +3,7 @@
 use reports::{Report, to_json_value, write_json};
 use serde_json::Value;
 
-use crate::support::{model, results};
+use crate::support::{model, model_with_faults, results, results_with_faults};
 
 fn keys(v: &Value) -> Vec<&str> {
     v.as_object()
@@ -34,6 +34,8 @@ fn top_level_sections_are_all_present_in_contract_order() {
             "messages",
             "flows",
             "faults",
+            "breakers",
+            "timeline",
             "expect"
         ]
     );
@@ -44,12 +46,13 @@ fn top_level_sections_are_all_present_in_contract_order() {
     assert_eq!(v["events"], 123_456);
     assert_eq!(v["flows"], serde_json::json!({}));
     assert_eq!(v["faults"], serde_json::json!([]));
+    assert_eq!(v["breakers"], serde_json::json!([]));
 }
 
 #[test]
 fn workloads_have_every_field_and_consistent_counts() {
     // Goal: workload entries carry every contract field (plus in_flight), keys in model order,
-    // sent = ok + failed + in_flight, and throughput is ok over the measured window.
+    // sent = ok + degraded + failed + in_flight, and throughput is ok over the measured window.
     let v = to_json_value(&results(), &model());
     assert_eq!(
         keys(&v["workloads"]),
@@ -62,6 +65,7 @@ fn workloads_have_every_field_and_consistent_counts() {
         [
             "sent",
             "ok",
+            "degraded",
             "failed",
             "failed_by",
             "in_flight",
@@ -81,7 +85,10 @@ fn workloads_have_every_field_and_consistent_counts() {
     );
     assert_eq!(keys(&w["latency_ms"]), LATENCY);
     let n = |k: &str| w[k].as_u64().unwrap();
-    assert_eq!(n("sent"), n("ok") + n("failed") + n("in_flight"));
+    assert_eq!(
+        n("sent"),
+        n("ok") + n("degraded") + n("failed") + n("in_flight")
+    );
     assert_eq!(w["failed_by"]["timeout"], 7);
     assert_eq!(w["failed_by"]["error"], 1);
     // 9990 ok over the 50 s between warmup and duration.
@@ -120,7 +127,10 @@ fn endpoints_services_calls_and_messages_have_every_field() {
             "retries",
             "timeouts",
             "circuit_open",
-            "amplification"
+            "amplification",
+            "bulkhead_full",
+            "fallbacks",
+            "budget_exhausted"
         ]
     );
     assert_eq!(
@@ -181,4 +191,121 @@ fn expectations_are_reported_in_order_with_their_bound() {
     assert_eq!(e[1]["above"], 1000.0);
     assert_eq!(e[2]["equals"], 0.5);
     assert!(Report::build(&results(), &model()).all_passed());
+}
+
+#[test]
+fn faults_carry_contract_fields_and_open_ended_windows_run_to_the_end() {
+    // Goal: faults[i] has kind, target, at_s, for_s, affected (contract order) plus crashes for
+    // every entry; an open-ended fault's for_s is sim_time_s - at_s, never null or missing.
+    let v = to_json_value(&results_with_faults(), &model_with_faults());
+    let faults = v["faults"].as_array().unwrap();
+    assert_eq!(faults.len(), 4);
+    for f in faults {
+        assert_eq!(
+            keys(f),
+            ["kind", "target", "at_s", "for_s", "affected", "crashes"]
+        );
+        assert!(f["for_s"].is_f64(), "{f}");
+    }
+    assert_eq!(faults[0]["kind"], "crash");
+    assert_eq!(faults[0]["at_s"], 20.0);
+    assert_eq!(faults[0]["for_s"], 10.0);
+    assert_eq!(faults[0]["affected"], 1234);
+    assert_eq!(faults[0]["crashes"], 0);
+    // slow gateway from 40 s with no `for`: the run stopped at 60.5 s.
+    assert_eq!(faults[1]["for_s"], 20.5);
+    // The chaos entry covers the whole run and counts its crashes.
+    assert_eq!(faults[3]["kind"], "chaos");
+    assert_eq!(faults[3]["for_s"], 60.5);
+    assert_eq!(faults[3]["crashes"], 2);
+}
+
+#[test]
+fn breakers_list_transitions_and_count_openings() {
+    // Goal: breakers[i] is {site, owner, opened, transitions: [{t_s, state}]}, with opened the
+    // number of transitions to open, in time order.
+    let v = to_json_value(&results_with_faults(), &model_with_faults());
+    let b = &v["breakers"][0];
+    assert_eq!(keys(b), ["site", "owner", "opened", "transitions"]);
+    assert_eq!(b["site"], "gateway/checkout -> order/place");
+    assert_eq!(b["owner"], "gateway#0");
+    assert_eq!(b["opened"], 7);
+    let t = b["transitions"].as_array().unwrap();
+    assert_eq!(t.len(), 15);
+    assert_eq!(keys(&t[0]), ["t_s", "state"]);
+    assert_eq!(t[0]["t_s"], 21.3);
+    assert_eq!(t[0]["state"], "open");
+    assert_eq!(t[1]["state"], "half-open");
+    assert_eq!(t[4]["state"], "closed");
+}
+
+#[test]
+fn timeline_has_one_number_per_bucket_and_shows_the_fault_window() {
+    // Goal: timeline = {bucket_s, workloads: {NAME: {sent, ok, degraded, failed, p50_ms,
+    // p99_ms}}, services: {NAME: {in_system}}}, every array one entry per bucket, latency 0 in
+    // a bucket without successes, and the crash window visible in the numbers.
+    let v = to_json_value(&results_with_faults(), &model_with_faults());
+    let t = &v["timeline"];
+    assert_eq!(keys(t), ["bucket_s", "workloads", "services"]);
+    assert_eq!(t["bucket_s"], 1.0);
+    assert_eq!(keys(&t["workloads"]), ["checkout", "browse"]);
+    let w = &t["workloads"]["checkout"];
+    assert_eq!(
+        keys(w),
+        ["sent", "ok", "degraded", "failed", "p50_ms", "p99_ms"]
+    );
+    for k in ["sent", "ok", "degraded", "failed", "p50_ms", "p99_ms"] {
+        assert_eq!(w[k].as_array().unwrap().len(), 61, "{k}");
+    }
+    // Before warmup nothing is sent and latency is 0, not missing.
+    assert_eq!(w["sent"][5], 0);
+    assert_eq!(w["p99_ms"][5], 0.0);
+    // Outside the crash, everything succeeds; inside it, a quarter fails and p99 jumps.
+    assert_eq!(w["failed"][15], 0);
+    assert_eq!(w["failed"][25], 50);
+    assert_eq!(w["ok"][25], 150);
+    assert!(w["p99_ms"][25].as_f64().unwrap() > 5.0 * w["p99_ms"][15].as_f64().unwrap());
+    assert_eq!(w["degraded"][45], 5);
+    // Per bucket, sent = ok + degraded + failed (nothing in flight here).
+    for i in 0..61 {
+        let n = |k: &str| w[k][i].as_u64().unwrap();
+        assert_eq!(
+            n("sent"),
+            n("ok") + n("degraded") + n("failed"),
+            "bucket {i}"
+        );
+    }
+    // Every array has one entry per bucket of the run (60.5 s in 1 s buckets), however many
+    // buckets the engine kept: missing ones are 0, empty ones past the end are dropped.
+    for k in ["sent", "p99_ms"] {
+        assert_eq!(t["workloads"]["browse"][k].as_array().unwrap().len(), 61);
+    }
+    assert_eq!(
+        t["services"]["order"]["in_system"]
+            .as_array()
+            .unwrap()
+            .len(),
+        61
+    );
+    assert_eq!(t["services"]["order"]["in_system"][60], 0.0);
+    assert_eq!(keys(&t["services"]), ["gateway", "order"]);
+    assert_eq!(keys(&t["services"]["order"]), ["in_system"]);
+    assert_eq!(t["services"]["order"]["in_system"][25], 12.5);
+    assert_eq!(t["services"]["order"]["in_system"][15], 0.333333);
+}
+
+#[test]
+fn expectations_can_read_the_new_fields() {
+    // Goal: [[expect]] paths reach the new numbers: degraded, a fault's affected, a breaker's
+    // openings and one bucket of the timeline.
+    use reports::lookup;
+    let v = to_json_value(&results_with_faults(), &model_with_faults());
+    assert_eq!(lookup(&v, "workloads.checkout.degraded"), Ok(100.0));
+    assert_eq!(lookup(&v, "calls.fallbacks"), Ok(100.0));
+    assert_eq!(lookup(&v, "faults.0.affected"), Ok(1234.0));
+    assert_eq!(lookup(&v, "breakers.0.opened"), Ok(7.0));
+    assert_eq!(
+        lookup(&v, "timeline.workloads.checkout.failed.25"),
+        Ok(50.0)
+    );
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use reports::{Report, to_dot, write_json_report, write_text};
 
-use crate::support::{model, results};
+use crate::support::{model, model_with_faults, results, results_with_faults};
 
 fn check(name: &str, actual: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -46,6 +46,27 @@ fn json_report_snapshot() {
     let mut out = Vec::new();
     write_json_report(&mut out, &Report::build(&results(), &model())).unwrap();
     check("report.json", &String::from_utf8(out).unwrap());
+}
+
+#[test]
+fn text_report_with_faults_snapshot() {
+    // Goal: the text summary of a run with faults, random crashes, a flapping breaker and
+    // degraded requests (verdict, warning, Faults, Over time, Circuit breakers) stays exactly
+    // as reviewed.
+    let mut out = Vec::new();
+    let report = Report::build(&results_with_faults(), &model_with_faults());
+    write_text(&mut out, &report).unwrap();
+    check("report-faults.txt", &String::from_utf8(out).unwrap());
+}
+
+#[test]
+fn json_report_with_faults_snapshot() {
+    // Goal: the JSON report of the same run (faults, breakers, timeline) stays byte-for-byte
+    // as reviewed.
+    let mut out = Vec::new();
+    let report = Report::build(&results_with_faults(), &model_with_faults());
+    write_json_report(&mut out, &report).unwrap();
+    check("report-faults.json", &String::from_utf8(out).unwrap());
 }
 
 #[test]

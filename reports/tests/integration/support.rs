@@ -1,13 +1,15 @@
 //! A small hand-built model and run: client -> gateway/checkout -> order/place, with a
-//! second workload and one expectation of each kind.
+//! second workload and one expectation of each kind; and a variant of both with faults, random
+//! crashes, a circuit breaker, degraded requests and per-second buckets.
 
 use sim_core::dist::Dist;
 use sim_core::model::{
-    Arrival, Bound, Call, Endpoint, EndpointId, Expect, LbPolicy, Limits, Link, LinkId, Model,
-    Node, Protocol, Service, ServiceId, Workload,
+    Arrival, Bound, Call, Chaos, Endpoint, EndpointId, Expect, Fault, FaultKind, LbPolicy, Limits,
+    Link, LinkId, Model, Node, Protocol, ReplicaRef, Service, ServiceId, Workload,
 };
 use sim_core::results::{
-    CallStats, Cause, EndpointStats, FailureCounts, RunResults, ServiceStats, WorkloadStats,
+    BreakerState, BreakerStats, CallStats, Cause, EndpointStats, FailureCounts, FaultStats,
+    RunResults, ServiceStats, WorkloadBucket, WorkloadStats, new_bucket_histogram,
     new_latency_histogram,
 };
 use sim_core::{SimDuration, SimTime};
@@ -217,4 +219,165 @@ pub fn results() -> RunResults {
             amplification: 0.9995,
         },
     }
+}
+
+/// The same model with three scheduled faults and random crashes: a crash of order at 20 s
+/// for 10 s, gateway ×10 slower from 40 s to the end, 20% loss on gateway->order at 45 s for
+/// 5 s (which hits nothing), and chaos on order.
+pub fn model_with_faults() -> Model {
+    let order = ServiceId(1);
+    let gateway = ServiceId(0);
+    let mut m = model();
+    m.bucket = SimDuration::from_secs(1);
+    m.faults = vec![
+        Fault {
+            kind: FaultKind::Crash {
+                replicas: vec![ReplicaRef {
+                    service: order,
+                    index: 0,
+                }],
+            },
+            at: SimDuration::from_secs(20),
+            duration: Some(SimDuration::from_secs(10)),
+            target: "order".to_string(),
+        },
+        Fault {
+            kind: FaultKind::Slow {
+                replicas: vec![
+                    ReplicaRef {
+                        service: gateway,
+                        index: 0,
+                    },
+                    ReplicaRef {
+                        service: gateway,
+                        index: 1,
+                    },
+                ],
+                factor: 10.0,
+            },
+            at: SimDuration::from_secs(40),
+            duration: None,
+            target: "gateway".to_string(),
+        },
+        Fault {
+            kind: FaultKind::Loss {
+                links: vec![LinkId(2), LinkId(3)],
+                rate: 0.2,
+            },
+            at: SimDuration::from_secs(45),
+            duration: Some(SimDuration::from_secs(5)),
+            target: "gateway->order".to_string(),
+        },
+    ];
+    m.chaos = Some(Chaos {
+        targets: vec!["order".to_string()],
+        replicas: vec![ReplicaRef {
+            service: order,
+            index: 0,
+        }],
+        mtbf: SimDuration::from_secs(120),
+        mttr: SimDuration::from_secs(10),
+    });
+    m
+}
+
+fn fault_stats(
+    kind: &str,
+    target: &str,
+    at_s: u64,
+    for_s: Option<u64>,
+    affected: u64,
+    crashes: u64,
+) -> FaultStats {
+    FaultStats {
+        kind: kind.to_string(),
+        target: target.to_string(),
+        at: SimDuration::from_secs(at_s),
+        duration: for_s.map(SimDuration::from_secs),
+        affected,
+        crashes,
+    }
+}
+
+/// One bucket of 200 requests: `failed` of them unavailable, `degraded` answered by a
+/// fallback, the rest ok with latencies around `p_ms`.
+fn bucket(sent: u64, failed: u64, degraded: u64, p_ms: u64) -> WorkloadBucket {
+    let mut b = WorkloadBucket {
+        sent,
+        ok: sent - failed - degraded,
+        degraded,
+        ..WorkloadBucket::default()
+    };
+    for _ in 0..failed {
+        b.failed.add(Cause::Unavailable);
+    }
+    if sent > failed {
+        let mut h = new_bucket_histogram();
+        for i in 1..=(sent - failed) {
+            h.record(p_ms * 1_000_000 * i / (sent - failed)).unwrap();
+        }
+        b.latency = Some(h);
+    }
+    b
+}
+
+/// A run of [`model_with_faults`]: 1 s buckets, 200 requests sent per second from warmup
+/// (10 s) to the end of arrivals (60 s); during the crash (20–30 s) 50 of them fail each
+/// second and latency rises; while gateway is slow (40 s on) 5 per second are degraded.
+pub fn results_with_faults() -> RunResults {
+    let mut r = results();
+    r.bucket = SimDuration::from_secs(1);
+    r.faults = vec![
+        fault_stats("crash", "order", 20, Some(10), 1_234, 0),
+        fault_stats("slow", "gateway", 40, None, 5_678, 0),
+        fault_stats("loss", "gateway->order", 45, Some(5), 0, 0),
+        fault_stats("chaos", "order", 0, None, 17, 2),
+    ];
+    let t = |ms: u64| SimTime(ms * 1_000_000);
+    let mut transitions = vec![
+        (t(21_300), BreakerState::Open),
+        (t(26_300), BreakerState::HalfOpen),
+        (t(26_400), BreakerState::Open),
+        (t(31_400), BreakerState::HalfOpen),
+        (t(31_500), BreakerState::Closed),
+    ];
+    for k in 0..5u64 {
+        let base = 50_000 + k * 2_000;
+        transitions.push((t(base), BreakerState::Open));
+        transitions.push((t(base + 1_000), BreakerState::HalfOpen));
+    }
+    r.breakers = vec![BreakerStats {
+        site: "gateway/checkout -> order/place".to_string(),
+        owner: "gateway#0".to_string(),
+        transitions,
+    }];
+    let checkout = &mut r.workloads[0];
+    checkout.ok = 9_890;
+    checkout.degraded = 100;
+    checkout.buckets = (0..61u64)
+        .map(|s| match s {
+            0..10 | 60.. => WorkloadBucket::default(),
+            20..30 => bucket(200, 50, 0, 900),
+            40..60 => bucket(200, 0, 5, 400),
+            _ => bucket(200, 0, 0, 100),
+        })
+        .collect();
+    // Like the engine: client buckets up to duration + drain, service buckets only for the
+    // buckets whose end the run reached. The report evens them out to the 61 buckets of the run.
+    r.workloads[1].buckets = vec![WorkloadBucket::default(); 91];
+    for s in &mut r.services {
+        s.in_system_buckets = (0..60)
+            .map(|i| {
+                if (20..30).contains(&i) {
+                    12.5
+                } else {
+                    1.0 / 3.0
+                }
+            })
+            .collect();
+    }
+    r.calls.fallbacks = 100;
+    r.calls.bulkhead_full = 3;
+    r.calls.budget_exhausted = 0;
+    r
 }

@@ -3,7 +3,7 @@
 use reports::{Report, write_text};
 use sim_core::model::Bound;
 
-use crate::support::{expect, model, results};
+use crate::support::{expect, model, model_with_faults, results, results_with_faults};
 
 fn text_of(report: &Report) -> String {
     let mut out = Vec::new();
@@ -111,4 +111,139 @@ fn unmeasured_latency_prints_a_dash() {
         .unwrap();
     let cells: Vec<&str> = browse.split_whitespace().collect();
     assert_eq!(cells, ["browse", "0", "0", "-", "0", "0", "-", "-", "0.0"]);
+}
+
+fn faulty_text() -> String {
+    text_of(&Report::build(&results_with_faults(), &model_with_faults()))
+}
+
+#[test]
+fn verdict_names_the_faults_and_what_they_hit() {
+    // Goal: the verdict says which faults ran, when, and what each hit, and shows degraded
+    // next to ok.
+    let text = faulty_text();
+    let verdict: String = text.split("\n\n").nth(1).unwrap().replace('\n', " ");
+    assert!(
+        verdict.contains("checkout: 98.9% ok + 1.0% degraded, p50"),
+        "{verdict}"
+    );
+    assert!(
+        verdict.contains("Faults: crash of order at 20s for 10s (hit 1,234 requests); slow gateway ×10 from 40s to the end (slowed 5,678 requests);"),
+        "{verdict}"
+    );
+    assert!(
+        verdict.contains("random crashes of order (2 crashes, hit 17 requests)."),
+        "{verdict}"
+    );
+}
+
+#[test]
+fn a_fault_that_hit_nothing_gives_a_warning_line() {
+    // Goal: every fault with affected = 0 gets its own warning line, and only those do.
+    let text = faulty_text();
+    let warnings: Vec<&str> = text.lines().filter(|l| l.starts_with("warning:")).collect();
+    assert_eq!(
+        warnings,
+        [
+            "warning: fault 3 (loss gateway->order at 45s) hit nothing — check its target and \
+          window; a lesson must not pass because a fault missed"
+        ]
+    );
+    // A run without faults has no warnings.
+    let plain = text_of(&Report::build(&results(), &model()));
+    assert!(!plain.contains("warning:"), "{plain}");
+}
+
+#[test]
+fn faults_section_lists_every_fault_with_its_window() {
+    // Goal: one line per fault: number, kind (with its strength), target, window, affected.
+    let text = faulty_text();
+    let section = text.split("\nFaults\n").nth(1).unwrap();
+    let lines: Vec<&str> = section.lines().take(5).collect();
+    assert!(
+        lines[1].contains("crash") && lines[1].contains("20.0s–30.0s"),
+        "{section}"
+    );
+    assert!(
+        lines[2].contains("slow ×10") && lines[2].contains("40.0s–end"),
+        "{section}"
+    );
+    assert!(lines[3].contains("gateway->order") && lines[3].contains("45.0s–50.0s"));
+    assert!(
+        lines[4].contains("chaos") && lines[4].ends_with("17        2"),
+        "{section}"
+    );
+}
+
+#[test]
+fn over_time_table_marks_the_fault_window_rows() {
+    // Goal: the over-time table merges buckets into at most ~20 rows and marks exactly the
+    // rows in which a fault window is active, so the window and its effect are visible.
+    let text = faulty_text();
+    let section = text
+        .split("\nOver time\n")
+        .nth(1)
+        .unwrap()
+        .split("\n\n")
+        .next()
+        .unwrap();
+    let row = |start: &str| {
+        section
+            .lines()
+            .find(|l| l.trim_start().starts_with(start))
+            .unwrap_or_else(|| panic!("no row {start} in\n{section}"))
+            .to_string()
+    };
+    assert!(section.contains("p99 ms (max of buckets)"), "{section}");
+    assert!(!row("15.0–20.0").contains("<-"), "{section}");
+    assert!(row("20.0–25.0").ends_with("<- crash order"), "{section}");
+    assert!(row("25.0–30.0").contains("75.0%"), "{section}");
+    assert!(row("25.0–30.0").ends_with("<- crash order"), "{section}");
+    assert!(!row("30.0–35.0").contains("<-"), "{section}");
+    assert!(
+        row("45.0–50.0").ends_with("<- slow gateway, loss gateway->order"),
+        "{section}"
+    );
+    // Chaos crashes happen at random times: they mark no row.
+    assert!(!section.contains("chaos"), "{section}");
+    let rows = section.lines().filter(|l| l.contains('–')).count();
+    assert!(rows <= 21, "{rows} rows");
+    assert!(
+        section.contains("browse: no requests sent after warmup"),
+        "{section}"
+    );
+}
+
+#[test]
+fn circuit_breakers_section_shows_openings_and_a_truncated_timeline() {
+    // Goal: each breaker that changed state shows how often it opened and its transitions,
+    // cut after eight with "… N more".
+    let text = faulty_text();
+    let section = text.split("\nCircuit breakers\n").nth(1).unwrap();
+    assert!(
+        section.starts_with("  gateway/checkout -> order/place (gateway#0): opened 7 times\n"),
+        "{section}"
+    );
+    assert!(
+        section.contains("open at 21.3s, half-open at 26.3s, open at 26.4s"),
+        "{section}"
+    );
+    assert!(section.contains("open at 52s, … 7 more\n"), "{section}");
+    // No breaker changed state: no section.
+    assert!(!text_of(&Report::build(&results(), &model())).contains("Circuit breakers"));
+}
+
+#[test]
+fn calls_line_adds_resilience_counters_only_when_non_zero() {
+    // Goal: fallbacks, bulkhead full and budget exhausted appear on the calls line when they
+    // happened, and not otherwise.
+    let text = faulty_text();
+    assert!(
+        text.contains("amplification 1.00, fallbacks 100, bulkhead full 3\n"),
+        "{text}"
+    );
+    assert!(!text.contains("budget exhausted"));
+    let plain = text_of(&Report::build(&results(), &model()));
+    assert!(plain.contains("amplification 1.00\n"), "{plain}");
+    assert!(!plain.contains("degraded"), "{plain}");
 }
