@@ -247,3 +247,38 @@ fn calls_line_adds_resilience_counters_only_when_non_zero() {
     assert!(plain.contains("amplification 1.00\n"), "{plain}");
     assert!(!plain.contains("degraded"), "{plain}");
 }
+
+#[test]
+fn a_short_run_without_faults_gets_one_row_per_bucket() {
+    // Goal: with no faults the over-time table appears only when every bucket fits in its own
+    // row: plain "p99 ms", nothing merged, no fault markers; a long run without faults has none.
+    use sim_core::SimDuration;
+    use sim_core::results::WorkloadBucket;
+    let mut r = results();
+    r.bucket = SimDuration::from_secs(5);
+    r.workloads[0].buckets = (0..13)
+        .map(|i| WorkloadBucket {
+            sent: if (2..12).contains(&i) { 1000 } else { 0 },
+            ok: if (2..12).contains(&i) { 999 } else { 0 },
+            ..WorkloadBucket::default()
+        })
+        .collect();
+    let text = text_of(&Report::build(&r, &model()));
+    let section = text
+        .split("\nOver time\n")
+        .nth(1)
+        .expect("an Over time section");
+    let section = section.split("\n\n").next().unwrap();
+    assert!(section.contains("p99 ms"), "{section}");
+    assert!(!section.contains("max of buckets"), "{section}");
+    assert!(!section.contains("<-"), "{section}");
+    let rows: Vec<&str> = section.lines().filter(|l| l.contains('–')).collect();
+    assert_eq!(rows.len(), 10, "{section}");
+    assert!(
+        rows[0].trim_start().starts_with("10.0–15.0  1000  99.9%"),
+        "{section}"
+    );
+    r.bucket = SimDuration::from_secs(1);
+    r.workloads[0].buckets = vec![WorkloadBucket::default(); 61];
+    assert!(!text_of(&Report::build(&r, &model())).contains("Over time"));
+}
