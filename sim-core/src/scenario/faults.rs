@@ -353,12 +353,14 @@ fn fault_kind(
             service: *service,
             rate,
         }),
-        (Kind::Error, _) => {
-            return Err(
-                "an error fault hits a whole service (\"payment\"), not a replica \
-                        or a link"
-                    .into(),
-            );
+        (Kind::Error, Target::Replica(r)) => {
+            let name = topo.node_name(Node::Service(r.service));
+            return Err(format!(
+                "an error fault hits a whole service (\"{name}\"), not one replica"
+            ));
+        }
+        (Kind::Error, Target::Link(..)) => {
+            return Err("an error fault hits a whole service, not a link".into());
         }
         (Kind::Loss, Target::Link(a, b)) => {
             let links = topo.pair_links(*a, *b)?;

@@ -69,7 +69,10 @@ fn resilience_keys_and_defaults() {
     assert_eq!(r.breaker, None);
     // Without retries, the retry keys have nothing to act on: the policy is NONE.
     let m = parse(&["service.payment.endpoint.charge.calls.0.retries=0"]);
-    assert_eq!(call_resilience(&m, "payment/charge").retry, RetryPolicy::NONE);
+    assert_eq!(
+        call_resilience(&m, "payment/charge").retry,
+        RetryPolicy::NONE
+    );
     let bare = parse_scenario("full.toml", crate::parse::FULL, &[]).expect("valid");
     assert_eq!(bare.workloads[0].call.resilience, Resilience::default());
 }
