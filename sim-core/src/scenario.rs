@@ -8,7 +8,7 @@
 //! - `raw`: serde structs mirroring the file (`deny_unknown_fields`, spans on every value);
 //! - `validate`: raw -> [`Model`]: `[scenario]` (`header`), types and ranges (`values`),
 //!   references, network links (`links`), sync call cycles (`cycles`), call resilience
-//!   (`resilience`), and `[[fault]]` / `[chaos]` targets (`faults`).
+//!   (`resilience`), `[[fault]]` and `[chaos]` (`faults`, with targets resolved in `targets`).
 //!
 //! Ids follow file order: services in the order their tables first appear, endpoints dense
 //! across services (all of the first service's, then the next's), workloads in file order.
@@ -26,6 +26,7 @@ mod links;
 mod overrides;
 mod raw;
 mod resilience;
+mod targets;
 mod validate;
 mod values;
 

@@ -1,38 +1,22 @@
-//! `[[fault]]` and `[chaos]`: targets resolved to replicas and to the links calls use.
+//! `[[fault]]` and `[chaos]`: kinds, time windows, and targets resolved to replicas and to the
+//! links calls use (`targets`).
 //!
 //! A fault that names a link (or a partition) must hit at least one link that some call or
 //! workload uses, so that a fault can never silently miss.
 
-use std::collections::BTreeMap;
 use std::ops::Range;
 
 use toml::{Spanned, Value};
 
 use super::Sink;
-use super::links::LinkTable;
 use super::raw::{RawChaos, RawFault, Val};
+use super::targets::{Target, Topology};
 use super::validate::{closest, val_span};
 use super::values::show;
-use crate::model::{Chaos, Fault, FaultKind, LinkId, Node, ReplicaRef, Service, ServiceId};
+use crate::model::{Chaos, Fault, FaultKind, Node, ReplicaRef};
 use crate::time::SimDuration;
 
 const MAX_SLOW_FACTOR: f64 = 10_000.0;
-
-/// What fault targets are resolved against.
-pub(super) struct Topology<'a> {
-    pub services: &'a [Service],
-    pub ids: &'a BTreeMap<String, ServiceId>,
-    pub links: &'a LinkTable,
-    /// The end of the run (duration + drain): a fault must start before it.
-    pub end: SimDuration,
-}
-
-/// A resolved `target`.
-enum Target {
-    Service(ServiceId),
-    Replica(ReplicaRef),
-    Link(Node, Node),
-}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -44,123 +28,6 @@ enum Kind {
 }
 
 const KINDS: &str = "crash, slow, error, loss, partition";
-
-impl Topology<'_> {
-    fn node_name(&self, node: Node) -> &str {
-        match node {
-            Node::Client => "client",
-            Node::Service(s) => self.services.get(s.0 as usize).map_or("?", |s| &s.name),
-        }
-    }
-
-    fn service_names(&self) -> Vec<String> {
-        self.services.iter().map(|s| s.name.clone()).collect()
-    }
-
-    /// Every replica of `service`.
-    fn replicas(&self, service: ServiceId) -> Vec<ReplicaRef> {
-        let n = self
-            .services
-            .get(service.0 as usize)
-            .map_or(0, |s| s.replicas);
-        (0..n).map(|index| ReplicaRef { service, index }).collect()
-    }
-
-    /// The pairs in use, each once (in the direction first used), for messages.
-    fn links_in_use(&self) -> String {
-        let pairs = self.links.pairs();
-        let names: Vec<String> = pairs
-            .iter()
-            .enumerate()
-            .filter(|(i, (f, t))| !pairs[..*i].contains(&(*t, *f)))
-            .map(|(_, (f, t))| format!("{}->{}", self.node_name(*f), self.node_name(*t)))
-            .collect();
-        if names.is_empty() {
-            "none".to_string()
-        } else {
-            names.join(", ")
-        }
-    }
-
-    /// Both directions of the pair `a`-`b` that exist, in id order.
-    fn pair_links(&self, a: Node, b: Node) -> Result<Vec<LinkId>, String> {
-        let mut links: Vec<LinkId> = [self.links.existing(a, b), self.links.existing(b, a)]
-            .into_iter()
-            .flatten()
-            .collect();
-        links.sort();
-        if links.is_empty() {
-            return Err(format!(
-                "no call uses link {}->{}; links in use: {}",
-                self.node_name(a),
-                self.node_name(b),
-                self.links_in_use()
-            ));
-        }
-        Ok(links)
-    }
-
-    /// `client` or a service name.
-    fn node(&self, name: &str) -> Result<Node, String> {
-        if name == "client" {
-            return Ok(Node::Client);
-        }
-        if let Some(id) = self.ids.get(name) {
-            return Ok(Node::Service(*id));
-        }
-        let mut known = vec!["client".to_string()];
-        known.extend(self.service_names());
-        Err(unknown(name, &known))
-    }
-
-    /// A service or `service#i`.
-    fn service_or_replica(&self, text: &str) -> Result<Target, String> {
-        let (name, index) = match text.split_once('#') {
-            Some((name, index)) => (name.trim(), Some(index.trim())),
-            None => (text, None),
-        };
-        let Some(&id) = self.ids.get(name) else {
-            return Err(unknown(name, &self.service_names()));
-        };
-        let Some(index) = index else {
-            return Ok(Target::Service(id));
-        };
-        let replicas = self.services.get(id.0 as usize).map_or(0, |s| s.replicas);
-        match index.parse::<u32>() {
-            Ok(i) if i < replicas => Ok(Target::Replica(ReplicaRef {
-                service: id,
-                index: i,
-            })),
-            Ok(i) => Err(format!(
-                "replica {name}#{i} does not exist: {name} has {replicas} replica(s), \
-                 {name}#0 to {name}#{}",
-                replicas.saturating_sub(1)
-            )),
-            Err(_) => Err(format!(
-                "replica index \"{index}\" is not a whole number; write e.g. \"{name}#0\""
-            )),
-        }
-    }
-
-    /// A service, `service#i` or a link `a->b`.
-    fn target(&self, text: &str) -> Result<Target, String> {
-        match text.split_once("->") {
-            Some((a, b)) => Ok(Target::Link(self.node(a.trim())?, self.node(b.trim())?)),
-            None => self.service_or_replica(text),
-        }
-    }
-}
-
-/// "unknown service" with the known names and a suggestion.
-fn unknown(name: &str, known: &[String]) -> String {
-    let hint = closest(name, known).map_or(String::new(), |b| format!("; did you mean \"{b}\"?"));
-    let known = if known.is_empty() {
-        "none".to_string()
-    } else {
-        known.join(", ")
-    };
-    format!("unknown service \"{name}\"; known: {known}{hint}")
-}
 
 /// Every `[[fault]]`, in file order.
 pub(super) fn read_faults(
@@ -353,12 +220,14 @@ fn fault_kind(
             service: *service,
             rate,
         }),
-        (Kind::Error, _) => {
-            return Err(
-                "an error fault hits a whole service (\"payment\"), not a replica \
-                        or a link"
-                    .into(),
-            );
+        (Kind::Error, Target::Replica(r)) => {
+            let name = topo.node_name(Node::Service(r.service));
+            return Err(format!(
+                "an error fault hits a whole service (\"{name}\"), not one replica"
+            ));
+        }
+        (Kind::Error, Target::Link(..)) => {
+            return Err("an error fault hits a whole service, not a link".into());
         }
         (Kind::Loss, Target::Link(a, b)) => {
             let links = topo.pair_links(*a, *b)?;
@@ -598,7 +467,7 @@ fn read_chaos_targets(
     let mut replicas = Vec::new();
     let mut ok = true;
     for name in &names {
-        let resolved = match topo.service_or_replica(name) {
+        let resolved = match topo.target(name) {
             Ok(Target::Service(s)) => Ok(topo.replicas(s)),
             Ok(Target::Replica(r)) => Ok(vec![r]),
             Ok(Target::Link(..)) => Err("chaos crashes services or replicas, not links".into()),

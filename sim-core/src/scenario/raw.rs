@@ -306,6 +306,12 @@ fn explain(text: &str, message: &str, span: &Range<usize>) -> String {
         let rest = rest
             .replace("expected a sequence", "expected an array")
             .replace("expected a table of named entries", "expected a table");
+        if rest.starts_with("map, expected an array") {
+            // `[fault]` where `[[fault]]` was meant.
+            return "wrong type: found a table, expected an array of tables; write [[…]] (double \
+                    brackets) for each entry, e.g. [[fault]]"
+                .to_string();
+        }
         return format!("wrong type: found {rest}");
     }
     if let Some(rest) = message.strip_prefix("invalid length ") {
@@ -356,6 +362,17 @@ mod tests {
         assert!(
             e.message
                 .starts_with("wrong type: found an array of 1 item(s), expected a table"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn single_brackets_for_an_array_of_tables_are_explained() {
+        // Goal: `[fault]` instead of `[[fault]]` says to double the brackets.
+        let e = parse("[fault]\nkind = \"crash\"\n").err().unwrap();
+        assert!(
+            e.message.contains("write [[…]] (double brackets)"),
             "{}",
             e.message
         );

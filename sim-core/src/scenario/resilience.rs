@@ -5,7 +5,7 @@ use toml::Spanned;
 
 use super::Sink;
 use super::raw::{RawBreaker, RawCall, RawWorkload, Val};
-use super::validate::val_span;
+use super::validate::{closest, val_span};
 use crate::model::{BreakerSpec, Jitter, Resilience, RetryPolicy};
 use crate::time::SimDuration;
 
@@ -106,8 +106,11 @@ fn read_retry(sink: &mut Sink, r: &RawResilience, path: &str) -> RetryPolicy {
     let jitter = match sink.string(r.jitter, &format!("{path}.jitter")) {
         None => Jitter::None,
         Some(text) => Jitter::parse(&text).unwrap_or_else(|| {
+            let known: Vec<String> = Jitter::ALLOWED.split(", ").map(String::from).collect();
+            let hint = closest(&text, &known)
+                .map_or(String::new(), |b| format!("; did you mean \"{b}\"?"));
             let msg = format!(
-                "unknown jitter \"{text}\" in {path}.jitter; allowed: {}",
+                "unknown jitter \"{text}\" in {path}.jitter; allowed: {}{hint}",
                 Jitter::ALLOWED
             );
             sink.error(val_span(r.jitter), msg);

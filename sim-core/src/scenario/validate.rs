@@ -9,11 +9,12 @@ use toml::Spanned;
 
 use super::Sink;
 use super::cycles::{self, CallEdge};
-use super::faults::{Topology, read_chaos, read_faults};
+use super::faults::{read_chaos, read_faults};
 use super::header::read_header;
 use super::links::{LinkTable, read_network};
 use super::raw::{RawCall, RawExpect, RawFile, RawService, RawWorkload, Val};
 use super::resilience::read_resilience;
+use super::targets::Topology;
 use super::values::{seg, show};
 use crate::dist::Dist;
 use crate::model::{

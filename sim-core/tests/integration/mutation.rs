@@ -8,6 +8,7 @@ use rand::RngExt;
 use sim_core::rng::{Stream, stream};
 use sim_core::{Override, parse_scenario};
 
+use crate::faults::FAULTS;
 use crate::parse::FULL;
 use crate::toml_files;
 
@@ -105,12 +106,14 @@ fn mutate(text: &str, rng: &mut Stream) -> String {
 
 #[test]
 fn mutated_scenarios_never_panic() {
-    // Goal: 600 mutants of each valid scenario (1 to 4 edits each, fixed seed) parse to Ok or
-    // Err, never a panic; the valid ones also run (budget: 20,000 events) without a panic.
+    // Goal: 600 mutants of each valid scenario (one has every fault kind, chaos and the
+    // resilience keys), 1 to 4 edits each, fixed seed, parse to Ok or Err, never a panic;
+    // the valid ones also run (budget: 20,000 events) without a panic.
     let mut bases: Vec<String> = vec![
         FULL.to_string(),
         SMALL_OPEN.to_string(),
         SMALL_CLOSED.to_string(),
+        FAULTS.to_string(),
     ];
     for path in toml_files("scenarios") {
         if let Ok(text) = std::fs::read_to_string(path) {
@@ -167,6 +170,14 @@ fn random_overrides_never_panic() {
         "\"unclosed",
         "service.gateway.endpoint.checkout.calls.x",
         "scenario.name.deeper",
+        "fault.0.at",
+        "fault.3.target",
+        "fault.6.groups",
+        "fault.9.kind",
+        "chaos.targets",
+        "service.order.endpoint.place.calls.0.breaker.window",
+        "service.order.endpoint.place.calls.0.retries",
+        "workload.w.jitter",
     ];
     let values = [
         "5",
@@ -175,6 +186,9 @@ fn random_overrides_never_panic() {
         "\"exp(1ms)\"",
         "bare",
         "[1, 2]",
+        "[[\"order\"], [\"payment\"]]",
+        "\"payment#9\"",
+        "\"order->payment\"",
         "{ a = 1 }",
         "",
         "1e999",
@@ -188,7 +202,9 @@ fn random_overrides_never_panic() {
                 value: values[rng.random_range(0..values.len())].to_string(),
             })
             .collect();
-        let outcome = catch_unwind(AssertUnwindSafe(|| parse_scenario("f.toml", FULL, &sets)));
-        assert!(outcome.is_ok(), "panicked with {sets:?}");
+        for base in [FULL, FAULTS] {
+            let outcome = catch_unwind(AssertUnwindSafe(|| parse_scenario("f.toml", base, &sets)));
+            assert!(outcome.is_ok(), "panicked with {sets:?}");
+        }
     }
 }

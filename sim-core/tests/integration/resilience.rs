@@ -85,6 +85,7 @@ fn set_reaches_resilience_keys_on_calls_and_workloads() {
         "service.order.endpoint.place.calls.0.breaker.threshold=0.9",
         "service.gateway.endpoint.in.calls.0.backoff_max=1s",
         "service.gateway.endpoint.in.calls.0.jitter=equal",
+        "service.gateway.endpoint.in.calls.0.breaker.window=5",
         "workload.w.bulkhead=7",
         "workload.w.backoff=20s",
     ]);
@@ -93,6 +94,15 @@ fn set_reaches_resilience_keys_on_calls_and_workloads() {
     let r = call_resilience(&m, "gateway/in");
     assert_eq!(r.retry.backoff_max, SimDuration::from_secs(1));
     assert_eq!(r.retry.jitter, Jitter::Equal);
+    // A key set inside a breaker that did not exist adds the breaker, with defaults.
+    assert_eq!(
+        r.breaker,
+        Some(BreakerSpec {
+            threshold: 0.5,
+            window: 5,
+            cooldown: SimDuration::from_secs(5),
+        })
+    );
     let w = m.workloads[0].call.resilience;
     assert_eq!(w.bulkhead, Some(7));
     // A backoff longer than the default cap raises the cap to it.

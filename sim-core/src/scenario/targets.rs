@@ -1,0 +1,142 @@
+//! Fault and chaos targets: services, replicas `service#i` and links `a->b`, resolved against
+//! the services and the links that calls use.
+
+use std::collections::BTreeMap;
+
+use super::links::LinkTable;
+use super::validate::closest;
+use crate::model::{LinkId, Node, ReplicaRef, Service, ServiceId};
+use crate::time::SimDuration;
+
+/// What fault targets are resolved against.
+pub(super) struct Topology<'a> {
+    pub services: &'a [Service],
+    pub ids: &'a BTreeMap<String, ServiceId>,
+    pub links: &'a LinkTable,
+    /// The end of the run (duration + drain): a fault must start before it.
+    pub end: SimDuration,
+}
+
+/// A resolved `target`.
+pub(super) enum Target {
+    Service(ServiceId),
+    Replica(ReplicaRef),
+    Link(Node, Node),
+}
+
+impl Topology<'_> {
+    pub(super) fn node_name(&self, node: Node) -> &str {
+        match node {
+            Node::Client => "client",
+            Node::Service(s) => self.services.get(s.0 as usize).map_or("?", |s| &s.name),
+        }
+    }
+
+    fn service_names(&self) -> Vec<String> {
+        self.services.iter().map(|s| s.name.clone()).collect()
+    }
+
+    /// Every replica of `service`.
+    pub(super) fn replicas(&self, service: ServiceId) -> Vec<ReplicaRef> {
+        let n = self
+            .services
+            .get(service.0 as usize)
+            .map_or(0, |s| s.replicas);
+        (0..n).map(|index| ReplicaRef { service, index }).collect()
+    }
+
+    /// The pairs in use, each once (in the direction first used), for messages.
+    pub(super) fn links_in_use(&self) -> String {
+        let pairs = self.links.pairs();
+        let names: Vec<String> = pairs
+            .iter()
+            .enumerate()
+            .filter(|(i, (f, t))| !pairs[..*i].contains(&(*t, *f)))
+            .map(|(_, (f, t))| format!("{}->{}", self.node_name(*f), self.node_name(*t)))
+            .collect();
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(", ")
+        }
+    }
+
+    /// Both directions of the pair `a`-`b` that exist, in id order.
+    pub(super) fn pair_links(&self, a: Node, b: Node) -> Result<Vec<LinkId>, String> {
+        let mut links: Vec<LinkId> = [self.links.existing(a, b), self.links.existing(b, a)]
+            .into_iter()
+            .flatten()
+            .collect();
+        links.sort();
+        if links.is_empty() {
+            return Err(format!(
+                "no call uses link {}->{}; links in use: {}",
+                self.node_name(a),
+                self.node_name(b),
+                self.links_in_use()
+            ));
+        }
+        Ok(links)
+    }
+
+    /// `client` or a service name.
+    pub(super) fn node(&self, name: &str) -> Result<Node, String> {
+        if name == "client" {
+            return Ok(Node::Client);
+        }
+        if let Some(id) = self.ids.get(name) {
+            return Ok(Node::Service(*id));
+        }
+        let mut known = vec!["client".to_string()];
+        known.extend(self.service_names());
+        Err(unknown(name, &known))
+    }
+
+    /// A service or `service#i`.
+    pub(super) fn service_or_replica(&self, text: &str) -> Result<Target, String> {
+        let (name, index) = match text.split_once('#') {
+            Some((name, index)) => (name.trim(), Some(index.trim())),
+            None => (text, None),
+        };
+        let Some(&id) = self.ids.get(name) else {
+            return Err(unknown(name, &self.service_names()));
+        };
+        let Some(index) = index else {
+            return Ok(Target::Service(id));
+        };
+        let replicas = self.services.get(id.0 as usize).map_or(0, |s| s.replicas);
+        match index.parse::<u32>() {
+            Ok(i) if i < replicas => Ok(Target::Replica(ReplicaRef {
+                service: id,
+                index: i,
+            })),
+            Ok(i) => Err(format!(
+                "replica {name}#{i} does not exist: {name} has {replicas} replica(s), \
+                 {name}#0 to {name}#{}",
+                replicas.saturating_sub(1)
+            )),
+            Err(_) => Err(format!(
+                "replica index \"{index}\" is not a whole number; write e.g. \"{name}#0\""
+            )),
+        }
+    }
+
+    /// A service, `service#i` or a link `a->b`.
+    pub(super) fn target(&self, text: &str) -> Result<Target, String> {
+        match text.split_once("->") {
+            Some((a, b)) => Ok(Target::Link(self.node(a.trim())?, self.node(b.trim())?)),
+            None => self.service_or_replica(text),
+        }
+    }
+}
+
+/// "unknown service" with the known names and a suggestion.
+fn unknown(name: &str, known: &[String]) -> String {
+    let hint = closest(name, known).map_or(String::new(), |b| format!("; did you mean \"{b}\"?"));
+    let known = if known.is_empty() {
+        "none".to_string()
+    } else {
+        known.join(", ")
+    };
+    format!("unknown service \"{name}\"; known: {known}{hint}")
+}
