@@ -177,7 +177,10 @@ fn the_readme_worked_example_is_the_real_output() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     let marker = "$ cargo run --release -- run scenarios/checkout-sync.toml\n";
     let start = readme.find(marker).expect("worked example in README") + marker.len();
-    let end = start + readme[start..].find("```").expect("end of the example block");
+    let end = start
+        + readme[start..]
+            .find("```")
+            .expect("end of the example block");
     let out = meshsim(&["run", "scenarios/checkout-sync.toml"]);
     assert!(out.status.success());
     assert_eq!(
