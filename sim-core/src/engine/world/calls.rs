@@ -91,18 +91,16 @@ impl<'m> World<'m> {
             guard,
             probe,
         });
-        self.send_attempt(handle);
+        self.put_on_wire(handle, matches!(caller, Caller::Job(_)), spec);
     }
 
-    /// Puts one attempt on the wire: the timeout, the replica, the request's hop.
+    /// A retry's backoff is over: make the next attempt, unless its caller died meanwhile.
     pub(super) fn send_attempt(&mut self, handle: Handle) {
-        let now = self.q.now();
         let Some(&pc) = self.calls.get(handle) else {
             return;
         };
         let spec = self.call_spec(pc.call);
-        if pc.attempt > 0
-            && let Caller::Job(job) = pc.caller
+        if let Caller::Job(job) = pc.caller
             && !self.job_alive(job)
         {
             // The caller died (its replica crashed) while this call waited for a retry.
@@ -110,8 +108,14 @@ impl<'m> World<'m> {
             self.release(pc, spec);
             return;
         }
+        self.put_on_wire(handle, matches!(pc.caller, Caller::Job(_)), spec);
+    }
+
+    /// Puts one attempt on the wire: the timeout, the replica, the request's hop.
+    fn put_on_wire(&mut self, handle: Handle, by_service: bool, spec: &'m Call) {
+        let now = self.q.now();
         if now >= self.warmup {
-            self.stats.call_attempt(matches!(pc.caller, Caller::Job(_)));
+            self.stats.call_attempt(by_service);
         }
         if let Some(timeout) = spec.timeout {
             self.q.schedule(timeout, Event::Timeout(handle));

@@ -195,8 +195,13 @@ impl<'m> World<'m> {
     }
 
     /// A job whose replica crashed: it vanishes without a reply (its caller times out).
+    /// Returns whether the job is gone (dropped now, or already).
+    #[inline]
     fn drop_if_dead(&mut self, job: Handle) -> bool {
-        if self.job_alive(job) {
+        let Some(j) = self.jobs.get(job) else {
+            return true;
+        };
+        if self.replicas[j.replica as usize].epoch == j.epoch {
             return false;
         }
         self.jobs.remove(job);
@@ -208,8 +213,7 @@ impl<'m> World<'m> {
         if self.drop_if_dead(job) {
             return;
         }
-        let Some(j) = self.jobs.get(job) else { return };
-        let e = j.endpoint;
+        let e = self.jobs.get(job).expect("live job").endpoint;
         let ep = &self.model.endpoints[e.0 as usize];
         let own_error = ep.fail > 0.0 && self.rng.fail[e.0 as usize].random::<f64>() < ep.fail;
         if own_error || self.injected_error(ep.service) {
@@ -256,9 +260,7 @@ impl<'m> World<'m> {
         if self.drop_if_dead(job) {
             return;
         }
-        let Some(j) = self.jobs.get_mut(job) else {
-            return;
-        };
+        let j = self.jobs.get_mut(job).expect("live job");
         match outcome {
             Outcome::Failed(_) => {
                 // Sequential calls stop at the first failure; parallel ones fail fast.
