@@ -156,6 +156,8 @@ struct Streams {
     fault: Vec<Stream>,
     /// Per chaos replica.
     chaos: Vec<Stream>,
+    /// Per service: the phase of its health checks.
+    health: Vec<Stream>,
 }
 
 pub struct World<'m> {
@@ -243,6 +245,13 @@ fn streams(model: &Model, seed: u64) -> Streams {
         fault: named(
             (0..model.faults.len())
                 .map(|i| format!("fault/{i}"))
+                .collect(),
+        ),
+        health: named(
+            model
+                .services
+                .iter()
+                .map(|s| format!("service/{}/health", s.name))
                 .collect(),
         ),
         chaos: named(

@@ -4,6 +4,7 @@
 use rand::RngExt;
 
 use super::{Event, World};
+use crate::dist::Dist;
 use crate::engine::levels::{BUSY, IN_SYSTEM, QUEUED};
 use crate::model::{FaultKind, ReplicaRef, ServiceId};
 use crate::time::{SimDuration, SimTime};
@@ -30,8 +31,12 @@ impl<'m> World<'m> {
         }
         for (s, svc) in self.model.services.iter().enumerate() {
             if let Some(every) = svc.health_check {
+                // A random phase: checks are not aligned with t = 0 (nor with faults
+                // scheduled at round times), as real checkers started at random times are.
+                let u: f64 = self.rng.health[s].random();
+                let phase = SimDuration::from_nanos_f64(every.as_nanos() as f64 * u);
                 self.q
-                    .schedule(every, Event::HealthCheck(ServiceId(s as u32)));
+                    .schedule(phase, Event::HealthCheck(ServiceId(s as u32)));
             }
         }
     }
@@ -77,7 +82,7 @@ impl<'m> World<'m> {
                     self.restart(r);
                 }
             }
-            FaultKind::Slow { replicas, factor } => {
+            FaultKind::Slow { replicas, .. } => {
                 for &r in replicas {
                     let r = self.replica_index(r);
                     let rep = &mut self.replicas[r];
@@ -91,7 +96,6 @@ impl<'m> World<'m> {
                             _ => 1.0,
                         })
                         .product();
-                    let _ = factor;
                 }
             }
             FaultKind::Error { service, .. } => {
@@ -142,8 +146,7 @@ impl<'m> World<'m> {
     }
 
     fn exp_sample(&mut self, mean: SimDuration, k: usize) -> SimDuration {
-        let u: f64 = self.rng.chaos[k].random();
-        SimDuration::from_nanos_f64(-(mean.as_nanos() as f64) * (1.0 - u).ln())
+        Dist::exp(mean).sample(&mut self.rng.chaos[k])
     }
 
     pub(super) fn chaos_crash(&mut self, k: u32) {
