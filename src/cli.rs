@@ -54,6 +54,9 @@ pub struct RunArgs {
     /// if missing).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// No progress bar (it is drawn on stderr, and only when stderr is a terminal).
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@ use std::process::ExitCode;
 use reports::{Report, write_dot, write_json_report, write_text};
 use sim_core::{Model, parse_scenario};
 
+use crate::progress::RunProgress;
+
 use crate::cli::{RunArgs, ScenarioArgs};
 
 /// Exit code: an `[[expect]]` failed.
@@ -57,7 +59,10 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
         check_out_dir(dir)?;
     }
     let seed = args.seed.unwrap_or(model.seed);
-    let results = sim_core::run(&model, seed).map_err(|e| Failure::Limit(e.to_string()))?;
+    let bar = RunProgress::new(args.quiet);
+    let results = sim_core::run_with_progress(&model, seed, &mut |p| bar.update(p));
+    bar.finish();
+    let results = results.map_err(|e| Failure::Limit(e.to_string()))?;
     let report = Report::build(&results, &model);
 
     let mut json = Vec::new();

@@ -12,7 +12,7 @@ use crate::model::Model;
 use crate::results::RunResults;
 use world::World;
 
-pub use world::Event;
+pub use world::{Event, Progress};
 
 /// Why a run stopped before its end: a budget from [`crate::model::Limits`] was hit.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,8 +48,18 @@ impl std::error::Error for RunError {}
 
 /// Runs `model` with master seed `seed` to the end of its drain period.
 pub fn run(model: &Model, seed: u64) -> Result<RunResults, RunError> {
+    run_with_progress(model, seed, &mut |_| {})
+}
+
+/// [`run`], calling `progress` every 65,536 events, so a caller can draw a progress bar.
+/// The callback sees only the clock; it cannot change the run.
+pub fn run_with_progress(
+    model: &Model,
+    seed: u64,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<RunResults, RunError> {
     let mut world = World::new(model, seed);
-    world.run()?;
+    world.run(progress)?;
     let sim_time = world.now();
     let events = world.events();
     let faults = world.fault_results();

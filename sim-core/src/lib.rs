@@ -13,7 +13,7 @@ pub mod rng;
 pub mod scenario;
 pub mod time;
 
-pub use engine::{RunError, run};
+pub use engine::{Progress, RunError, run, run_with_progress};
 pub use model::Model;
 pub use results::RunResults;
 pub use scenario::{Diagnostic, Diagnostics, Override, parse_scenario};

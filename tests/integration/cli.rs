@@ -189,3 +189,68 @@ fn the_readme_worked_example_is_the_real_output() {
         "README example is stale: regenerate it from `meshsim run scenarios/checkout-sync.toml`"
     );
 }
+
+/// A long enough run (about 2 million events) for the progress callback to fire many times.
+const LONG_RUN: [&str; 5] = [
+    "run",
+    "scenarios/mm1.toml",
+    "--json",
+    "--set",
+    "scenario.duration=\"3000s\"",
+];
+
+#[test]
+fn no_progress_output_when_stderr_is_not_a_terminal() {
+    // Goal: with stdout and stderr piped (not terminals) a long run prints the report and
+    // nothing else: stdout parses as one JSON document, stderr is empty.
+    let out = meshsim(&LONG_RUN);
+    assert!(matches!(out.status.code(), Some(0 | 1)));
+    assert!(
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).is_ok(),
+        "stdout is pure JSON"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("simulated time"),
+        "progress on a non-terminal stderr: {stderr}"
+    );
+}
+
+#[test]
+fn progress_bar_on_a_terminal_unless_quiet() {
+    // Goal: on a real terminal (a pseudo-terminal from util-linux `script`) the progress bar
+    // is drawn, and `--quiet` silences it. Skipped where `script` is not installed.
+    let Ok(script) = which_script() else { return };
+    let command = |extra: &str| {
+        let args: Vec<String> = LONG_RUN.iter().map(|a| format!("'{a}'")).collect();
+        format!(
+            "{} {} {extra}",
+            env!("CARGO_BIN_EXE_meshsim"),
+            args.join(" ")
+        )
+    };
+    let on_tty = |cmd: String| {
+        let out = std::process::Command::new(&script)
+            .current_dir(root())
+            .args(["-qec", &cmd, "/dev/null"])
+            .output()
+            .expect("script runs");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    assert!(
+        on_tty(command("")).contains("% of simulated time"),
+        "no bar on a terminal"
+    );
+    assert!(
+        !on_tty(command("--quiet")).contains("simulated time"),
+        "--quiet did not silence it"
+    );
+}
+
+fn which_script() -> Result<std::path::PathBuf, ()> {
+    ["/usr/bin/script", "/bin/script"]
+        .iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.exists())
+        .ok_or(())
+}

@@ -85,6 +85,17 @@ enum Caller {
     Job(Handle),
 }
 
+/// How far a run has got, for a progress bar (reported every 65,536 events).
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    pub now: SimTime,
+    /// The latest time the run can reach: end of arrivals plus drain.
+    pub horizon: SimTime,
+    pub events: u64,
+}
+
+const PROGRESS_EVERY_MASK: u64 = (1 << 16) - 1;
+
 /// No guard (breaker, bulkhead, budget) on this call.
 const NO_GUARD: u32 = u32::MAX;
 
@@ -335,12 +346,19 @@ impl<'m> World<'m> {
     }
 
     /// Runs to the end of the drain period, or until a limit stops the run.
-    pub fn run(&mut self) -> Result<(), RunError> {
+    pub fn run(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<(), RunError> {
         self.start();
         let max_events = self.model.limits.max_events;
         while let Some(t) = self.q.peek_time() {
             if t > self.horizon {
                 break;
+            }
+            if self.q.popped() & PROGRESS_EVERY_MASK == 0 {
+                progress(Progress {
+                    now: self.q.now(),
+                    horizon: self.horizon,
+                    events: self.q.popped(),
+                });
             }
             if self.q.popped() >= max_events {
                 return Err(RunError::TooManyEvents {
