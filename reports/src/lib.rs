@@ -22,3 +22,10 @@ pub use expect::{ExpectResult, evaluate, lookup};
 pub use graph::{to_dot, write_dot};
 pub use json::{Report, to_json_value, write_json, write_json_report};
 pub use text::write_text;
+pub mod csv;
+pub mod markdown;
+pub mod outputs;
+pub mod plots;
+
+pub use markdown::write_markdown;
+pub use outputs::output_files;
