@@ -104,11 +104,19 @@ fn color(k: usize) -> RGBColor {
     PALETTE[k % PALETTE.len()]
 }
 
+/// How a line is drawn: the main series solid, the others dashed or dotted.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dash {
+    Solid,
+    Dashed,
+    Dotted,
+}
+
 /// One line of a plot over time: breaks where there is no value (`None`).
 struct Line {
     label: String,
     color: RGBColor,
-    dashed: bool,
+    dash: Dash,
     points: Vec<Option<(f64, f64)>>,
 }
 
@@ -182,14 +190,17 @@ fn latency_over_time(title: &str, report: &Report) -> PlotResult<String> {
     for (k, (name, wl)) in t.workloads.iter().enumerate() {
         // Degraded answers carry no latency: a bucket without a full success is a gap.
         let measured = |i: usize, v: f64| wl.ok[i] > 0 && v > 0.0;
-        for (dashed, label, values) in [(false, "p99", &wl.p99_ms), (true, "p50", &wl.p50_ms)] {
+        for (dash, label, values) in [
+            (Dash::Solid, "p99", &wl.p99_ms),
+            (Dash::Dashed, "p50", &wl.p50_ms),
+        ] {
             let points = (0..wl.len())
                 .map(|i| measured(i, values[i]).then(|| (center(i, t.bucket_s), values[i])))
                 .collect();
             lines.push(Line {
                 label: format!("{name} {label}"),
                 color: color(k),
-                dashed,
+                dash,
                 points,
             });
         }
@@ -197,8 +208,8 @@ fn latency_over_time(title: &str, report: &Report) -> PlotResult<String> {
     time_chart(title, "latency of successful requests (ms)", report, lines)
 }
 
-/// Successful (solid) and failed (dashed) requests per second per workload, by time of
-/// sending.
+/// Successful (solid), failed (dashed) and degraded (dotted, when any) requests per second
+/// per workload, by time of sending.
 fn throughput(title: &str, report: &Report) -> PlotResult<String> {
     let t = &report.timeline;
     let per_s = |n: u64| {
@@ -210,14 +221,22 @@ fn throughput(title: &str, report: &Report) -> PlotResult<String> {
     };
     let mut lines = Vec::new();
     for (k, (name, wl)) in t.workloads.iter().enumerate() {
-        for (dashed, label, values) in [(false, "ok", &wl.ok), (true, "failed", &wl.failed)] {
+        let mut series = vec![
+            (Dash::Solid, "ok", &wl.ok),
+            (Dash::Dashed, "failed", &wl.failed),
+        ];
+        // Fallback answers are neither ok nor failed: shown when there were any.
+        if wl.degraded.iter().any(|&n| n > 0) {
+            series.push((Dash::Dotted, "degraded", &wl.degraded));
+        }
+        for (dash, label, values) in series {
             let points = (0..wl.len())
                 .map(|i| Some((center(i, t.bucket_s), per_s(values[i]))))
                 .collect();
             lines.push(Line {
                 label: format!("{name} {label}"),
                 color: color(k),
-                dashed,
+                dash,
                 points,
             });
         }
@@ -235,7 +254,7 @@ fn in_system(title: &str, report: &Report) -> PlotResult<String> {
         .map(|(k, (name, s))| Line {
             label: name.to_string(),
             color: color(k),
-            dashed: false,
+            dash: Dash::Solid,
             points: (0..s.in_system.len())
                 .map(|i| Some((center(i, t.bucket_s), s.in_system[i])))
                 .collect(),
@@ -302,7 +321,8 @@ type TimeChart<'a, 'b> =
 
 /// Draws a line in segments (a gap where a value is missing), with one legend entry.
 fn draw_line<'a, 'b: 'a>(chart: &mut TimeChart<'a, 'b>, line: Line) -> PlotResult<()> {
-    let style = line.color.stroke_width(if line.dashed { 1 } else { 2 });
+    let width = if line.dash == Dash::Dashed { 1 } else { 2 };
+    let style = line.color.stroke_width(width);
     let mut segments: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
     for p in line.points {
         match p {
@@ -312,24 +332,27 @@ fn draw_line<'a, 'b: 'a>(chart: &mut TimeChart<'a, 'b>, line: Line) -> PlotResul
         }
     }
     for segment in segments {
-        if line.dashed {
-            chart.draw_series(DashedLineSeries::new(segment, 6, 4, style))?;
-        } else {
-            chart.draw_series(LineSeries::new(segment, style))?;
-        }
+        match line.dash {
+            Dash::Solid => chart.draw_series(LineSeries::new(segment, style))?,
+            Dash::Dashed => chart.draw_series(DashedLineSeries::new(segment, 6, 4, style))?,
+            Dash::Dotted => chart.draw_series(DashedLineSeries::new(segment, 2, 4, style))?,
+        };
     }
-    // The legend entry: an empty series that only carries the label.
+    // The legend entry: an empty series that only carries the label; its sample is three
+    // pieces of line, touching (solid), or apart like the line's dashes.
     let c = line.color;
-    let dashed = line.dashed;
+    let pieces = match line.dash {
+        Dash::Solid => [(0, 7), (7, 14), (14, 20)],
+        Dash::Dashed => [(0, 5), (8, 13), (16, 20)],
+        Dash::Dotted => [(0, 2), (8, 10), (16, 18)],
+    };
     chart
         .draw_series(LineSeries::new(Vec::<(f64, f64)>::new(), style))?
         .label(line.label)
         .legend(move |(x, y)| {
-            // Two pieces: apart for a dashed line, touching for a solid one.
-            let (gap, width) = if dashed { (6, 1) } else { (0, 2) };
-            EmptyElement::at((x, y))
-                + PathElement::new(vec![(0, 0), (7, 0)], c.stroke_width(width))
-                + PathElement::new(vec![(7 + gap, 0), (20, 0)], c.stroke_width(width))
+            let piece =
+                |(a, b): (i32, i32)| PathElement::new(vec![(a, 0), (b, 0)], c.stroke_width(width));
+            EmptyElement::at((x, y)) + piece(pieces[0]) + piece(pieces[1]) + piece(pieces[2])
         });
     Ok(())
 }
