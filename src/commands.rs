@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use reports::{Report, write_dot, write_json_report, write_text};
+use reports::{Report, output_files, write_dot, write_json_report, write_text};
 use sim_core::{Model, parse_scenario};
 
 use crate::progress::RunProgress;
@@ -70,7 +70,8 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     let mut text = Vec::new();
     write_text(&mut text, &report).map_err(|e| output_error("<memory>", &e))?;
     if let Some(dir) = &args.out {
-        write_out_dir(dir, &json, &text)?;
+        let files = output_files(&results, &report).map_err(|e| output_error("<memory>", &e))?;
+        write_out_dir(dir, &files)?;
     }
     print(if args.json { &json } else { &text })?;
 
@@ -149,10 +150,10 @@ fn check_out_dir(dir: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Writes `report.json` and `report.txt` into `dir`, creating it if needed.
-fn write_out_dir(dir: &Path, json: &[u8], text: &[u8]) -> Result<(), Failure> {
+/// Writes the already computed output files into `dir`, creating it if needed.
+fn write_out_dir(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), Failure> {
     fs::create_dir_all(dir).map_err(|e| output_error(&dir.display().to_string(), &e))?;
-    for (file, bytes) in [("report.json", json), ("report.txt", text)] {
+    for (file, bytes) in files {
         let path: PathBuf = dir.join(file);
         fs::write(&path, bytes).map_err(|e| output_error(&path.display().to_string(), &e))?;
     }

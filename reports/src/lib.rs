@@ -1,5 +1,7 @@
 //! meshsim's printers: a finished run's [`RunResults`](sim_core::RunResults) as a JSON report,
-//! a text summary that leads with the answer, and the scenario's topology as Graphviz DOT.
+//! a text summary that leads with the answer, the same summary as Markdown, CSV time series,
+//! SVG plots (all of them at once: [`output_files`], for `run --out DIR`), and the scenario's
+//! topology as Graphviz DOT.
 //!
 //! The printers are separate from the engine and write plain data to any [`std::io::Write`].
 //! The flow the command line follows:
@@ -22,3 +24,10 @@ pub use expect::{ExpectResult, evaluate, lookup};
 pub use graph::{to_dot, write_dot};
 pub use json::{Report, to_json_value, write_json, write_json_report};
 pub use text::write_text;
+pub mod csv;
+pub mod markdown;
+pub mod outputs;
+pub mod plots;
+
+pub use markdown::write_markdown;
+pub use outputs::output_files;

@@ -201,7 +201,7 @@ fn failures_sentence(report: &Report) -> String {
 }
 
 /// Services by utilization, highest first (ties in model order).
-fn busiest(report: &Report) -> Vec<(&str, &ServiceReport)> {
+pub(crate) fn busiest(report: &Report) -> Vec<(&str, &ServiceReport)> {
     let mut services: Vec<(&str, &ServiceReport)> = report.services.iter().collect();
     services.sort_by(|a, b| b.1.utilization.total_cmp(&a.1.utilization));
     services
@@ -639,12 +639,12 @@ pub fn ms(x: f64) -> String {
 }
 
 /// [`ms`], or `-` when there was no successful request to measure.
-fn ms_if(measured: bool, x: f64) -> String {
+pub(crate) fn ms_if(measured: bool, x: f64) -> String {
     if measured { ms(x) } else { "-".to_string() }
 }
 
 /// Seconds without trailing zeros: `20s`, `21.3s`.
-fn secs(x: f64) -> String {
+pub(crate) fn secs(x: f64) -> String {
     format!("{}s", short_secs(x))
 }
 
@@ -666,7 +666,7 @@ fn thousands(n: u64) -> String {
     out
 }
 
-fn fixed(x: f64, decimals: usize) -> String {
+pub(crate) fn fixed(x: f64, decimals: usize) -> String {
     format!("{x:.decimals$}")
 }
 

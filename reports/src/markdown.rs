@@ -1,0 +1,250 @@
+//! The summary as Markdown (`report.md` in `run --out DIR`), for a pull request or a wiki:
+//! the same first line and verdict as the text summary, the plots as images, then the tables
+//! as Markdown tables. Every number comes from the [`Report`], like the text summary.
+
+use std::io::{self, Write};
+
+use crate::json::Report;
+use crate::text::{busiest, fault_warnings, fixed, ms_if, pct, secs, verdict};
+
+/// Writes the Markdown summary; `plots` are `(file name, title)` pairs linked as images.
+pub fn write_markdown<W: Write>(
+    mut w: W,
+    report: &Report,
+    plots: &[(&str, &str)],
+) -> io::Result<()> {
+    writeln!(w, "# {}\n", escape(&report.scenario))?;
+    writeln!(
+        w,
+        "`seed={} scenario={} meshsim={} sim_time={:.3}s events={}`\n",
+        report.seed, report.scenario, report.meshsim, report.sim_time_s, report.events
+    )?;
+    writeln!(w, "{}", escape(&verdict(report)))?;
+    for line in fault_warnings(report) {
+        writeln!(w, "\n> {}", escape(&line))?;
+    }
+    if !plots.is_empty() {
+        writeln!(w, "\n## Plots\n")?;
+        for (file, title) in plots {
+            writeln!(w, "![{title}]({file})\n")?;
+        }
+    }
+    write_workloads(&mut w, report)?;
+    write_faults(&mut w, report)?;
+    write_breakers(&mut w, report)?;
+    write_services(&mut w, report)?;
+    write_errors(&mut w, report)?;
+    write_endpoints(&mut w, report)?;
+    let c = &report.calls;
+    writeln!(
+        w,
+        "\n## Calls\n\nattempts {}, retries {}, timeouts {}, circuit open {}, amplification {}, \
+         fallbacks {}, bulkhead full {}, budget exhausted {}",
+        c.attempts,
+        c.retries,
+        c.timeouts,
+        c.circuit_open,
+        fixed(c.amplification, 2),
+        c.fallbacks,
+        c.bulkhead_full,
+        c.budget_exhausted
+    )?;
+    write_expectations(&mut w, report)
+}
+
+fn write_workloads<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
+    let header = [
+        "workload",
+        "sent",
+        "ok",
+        "ok %",
+        "degraded",
+        "failed",
+        "in flight",
+        "p50 ms",
+        "p99 ms",
+        "rps",
+    ];
+    let rows = report.workloads.iter().map(|(name, wl)| {
+        vec![
+            name.to_string(),
+            wl.sent.to_string(),
+            wl.ok.to_string(),
+            pct(wl.ok, wl.sent),
+            wl.degraded.to_string(),
+            wl.failed.to_string(),
+            wl.in_flight.to_string(),
+            ms_if(wl.ok > 0, wl.latency_ms.p50),
+            ms_if(wl.ok > 0, wl.latency_ms.p99),
+            fixed(wl.throughput_rps, 1),
+        ]
+    });
+    table(w, "Workloads", &header, rows.collect())
+}
+
+fn write_faults<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
+    if report.faults.is_empty() {
+        return Ok(());
+    }
+    let header = ["fault", "kind", "target", "window", "affected", "crashes"];
+    let rows = report.faults.iter().enumerate().map(|(i, f)| {
+        let end = if f.open_ended {
+            "end".to_string()
+        } else {
+            format!("{:.1}s", f.at_s + f.for_s)
+        };
+        vec![
+            (i + 1).to_string(),
+            format!("{} {}", f.kind, f.detail).trim_end().to_string(),
+            f.target.clone(),
+            format!("{:.1}s–{end}", f.at_s),
+            f.affected.to_string(),
+            f.crashes.to_string(),
+        ]
+    });
+    table(w, "Faults", &header, rows.collect())
+}
+
+fn write_breakers<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
+    let header = ["breaker", "owner", "opened", "transitions"];
+    let rows: Vec<Vec<String>> = report
+        .breakers
+        .iter()
+        .filter(|b| !b.transitions.is_empty())
+        .map(|b| {
+            let steps: Vec<String> = b
+                .transitions
+                .iter()
+                .map(|t| format!("{} at {}", t.state, secs(t.t_s)))
+                .collect();
+            vec![
+                b.site.clone(),
+                b.owner.clone(),
+                b.opened.to_string(),
+                steps.join(", "),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    table(w, "Circuit breakers", &header, rows)
+}
+
+fn write_services<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
+    let header = [
+        "service",
+        "replicas x workers",
+        "utilization",
+        "in system",
+        "queued",
+        "arrivals",
+        "rejected",
+    ];
+    let rows = busiest(report).into_iter().map(|(name, s)| {
+        vec![
+            name.to_string(),
+            format!("{} x {}", s.replicas, s.workers),
+            format!("{:.1}%", s.utilization * 100.0),
+            fixed(s.mean_in_system, 2),
+            fixed(s.mean_queued, 2),
+            s.arrivals.to_string(),
+            s.rejected.to_string(),
+        ]
+    });
+    table(w, "Services (busiest first)", &header, rows.collect())
+}
+
+fn write_errors<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
+    let header = [
+        "workload",
+        "failed",
+        "timeout",
+        "rejected",
+        "circuit_open",
+        "unavailable",
+        "error",
+    ];
+    let rows = report
+        .workloads
+        .iter()
+        .filter(|(_, wl)| wl.failed > 0)
+        .map(|(name, wl)| {
+            let mut row = vec![name.to_string(), wl.failed.to_string()];
+            row.extend(wl.failed_by.by_cause().iter().map(|(_, n)| n.to_string()));
+            row
+        });
+    table(w, "Errors by cause", &header, rows.collect())
+}
+
+fn write_endpoints<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
+    let header = [
+        "endpoint",
+        "arrivals",
+        "completed",
+        "rejected",
+        "failed",
+        "p50 ms",
+        "p99 ms",
+    ];
+    let rows = report.endpoints.iter().map(|(name, e)| {
+        vec![
+            name.to_string(),
+            e.arrivals.to_string(),
+            e.completed.to_string(),
+            e.rejected.to_string(),
+            e.failed.to_string(),
+            ms_if(e.completed > e.failed, e.latency_ms.p50),
+            ms_if(e.completed > e.failed, e.latency_ms.p99),
+        ]
+    });
+    table(w, "Endpoints", &header, rows.collect())
+}
+
+fn write_expectations<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
+    if report.expect.is_empty() {
+        return Ok(());
+    }
+    writeln!(w, "\n## Expectations\n")?;
+    for e in &report.expect {
+        let verdict = if e.passed { "PASS" } else { "**FAIL**" };
+        writeln!(w, "- {verdict} {}", escape(&e.describe()))?;
+    }
+    Ok(())
+}
+
+/// A titled Markdown table: the first column left-aligned, the others right-aligned.
+fn table<W: Write>(
+    w: &mut W,
+    title: &str,
+    header: &[&str],
+    rows: Vec<Vec<String>>,
+) -> io::Result<()> {
+    writeln!(w, "\n## {title}\n")?;
+    if rows.is_empty() {
+        return writeln!(w, "none");
+    }
+    let cells: Vec<String> = header.iter().map(|h| escape(h)).collect();
+    writeln!(w, "| {} |", cells.join(" | "))?;
+    let align: Vec<&str> = (0..header.len())
+        .map(|i| if i == 0 { ":---" } else { "---:" })
+        .collect();
+    writeln!(w, "|{}|", align.join("|"))?;
+    for row in rows {
+        let cells: Vec<String> = row.iter().map(|c| escape(c)).collect();
+        writeln!(w, "| {} |", cells.join(" | "))?;
+    }
+    Ok(())
+}
+
+/// Escapes the characters that would break a table cell or start markup.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '|' | '*' | '_' | '`' | '<' | '>' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

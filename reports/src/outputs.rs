@@ -1,0 +1,44 @@
+//! Every file `run --out DIR` writes, computed in memory first so the command line can write
+//! them only once everything succeeded.
+
+use std::io;
+
+use sim_core::results::RunResults;
+
+use crate::csv::{services_csv, timeseries_csv};
+use crate::json::{Report, write_json_report};
+use crate::markdown::write_markdown;
+use crate::plots::plots;
+use crate::text::write_text;
+
+/// `(file name, bytes)` for every output of a run, in a fixed order: report.json (the bytes
+/// of `run --json`), report.txt, report.md, timeseries.csv, services.csv, then the SVG plots.
+pub fn output_files(results: &RunResults, report: &Report) -> io::Result<Vec<(String, Vec<u8>)>> {
+    let mut json = Vec::new();
+    write_json_report(&mut json, report)?;
+    let mut text = Vec::new();
+    write_text(&mut text, report)?;
+    let plots = plots(results, report).map_err(|e| io::Error::other(e.to_string()))?;
+    let links: Vec<(&str, &str)> = plots.iter().map(|p| (p.file, p.title)).collect();
+    let mut markdown = Vec::new();
+    write_markdown(&mut markdown, report, &links)?;
+    let mut files = vec![
+        ("report.json".to_string(), json),
+        ("report.txt".to_string(), text),
+        ("report.md".to_string(), markdown),
+        (
+            "timeseries.csv".to_string(),
+            timeseries_csv(results, report).into_bytes(),
+        ),
+        (
+            "services.csv".to_string(),
+            services_csv(report).into_bytes(),
+        ),
+    ];
+    files.extend(
+        plots
+            .into_iter()
+            .map(|p| (p.file.to_string(), p.svg.into_bytes())),
+    );
+    Ok(files)
+}

@@ -1,0 +1,512 @@
+//! SVG plots of a run, drawn with plotters: latency CDF per workload, p50/p99 over time,
+//! throughput over time, requests in system per service, and the circuit breakers' states.
+//!
+//! Every plot is 800 px wide, with a title, axis labels with units and a legend; workload
+//! `k` (and service `k`) has colour `PALETTE[k]` in every plot of a report. Fault windows
+//! are shaded and labelled on the plots over time (chaos crashes happen at random times and
+//! are not shaded).
+//!
+//! Determinism: text is measured with `ab_glyph` from DejaVu Sans embedded in the binary
+//! (registered once, before the first plot), so layout does not depend on the fonts of the
+//! machine; plotters' SVG backend writes integer coordinates and no timestamps, so the same
+//! report always gives the same bytes.
+
+use std::error::Error;
+use std::sync::OnceLock;
+
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+use plotters::style::{FontStyle, register_font};
+use sim_core::results::RunResults;
+
+use crate::json::{FaultReport, Report};
+
+/// Width of every plot, in pixels.
+pub const WIDTH_PX: u32 = 800;
+/// Height of the plots with time or latency on the x axis.
+const HEIGHT_PX: u32 = 450;
+/// Font family name every text style uses; registered from the embedded font.
+const FONT: &str = "sans-serif";
+/// DejaVu Sans, embedded so text layout is the same on every machine.
+static FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+/// Okabe–Ito colours (distinguishable with colour blindness), in model order.
+pub const PALETTE: [RGBColor; 8] = [
+    RGBColor(0x00, 0x72, 0xB2),
+    RGBColor(0xE6, 0x9F, 0x00),
+    RGBColor(0x00, 0x9E, 0x73),
+    RGBColor(0xD5, 0x5E, 0x00),
+    RGBColor(0xCC, 0x79, 0xA7),
+    RGBColor(0x56, 0xB4, 0xE9),
+    RGBColor(0x00, 0x00, 0x00),
+    RGBColor(0x99, 0x99, 0x99),
+];
+/// Fault windows: a light red band.
+const FAULT_COLOR: RGBColor = RGBColor(0xD6, 0x27, 0x28);
+/// Breaker rows listed before the plot says "first N of M".
+const MAX_BREAKER_ROWS: usize = 16;
+
+type PlotResult<T> = Result<T, Box<dyn Error>>;
+
+/// One plot: its file name, its title and the SVG.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plot {
+    pub file: &'static str,
+    pub title: &'static str,
+    pub svg: String,
+}
+
+/// Every plot of a run, in a fixed order; the breaker timeline only when breakers changed.
+pub fn plots(results: &RunResults, report: &Report) -> PlotResult<Vec<Plot>> {
+    register_embedded_font()?;
+    let mut out = vec![
+        plot("latency-cdf.svg", "Latency CDF", |title| {
+            latency_cdf(title, results)
+        })?,
+        plot("latency-over-time.svg", "Latency over time", |title| {
+            latency_over_time(title, report)
+        })?,
+        plot("throughput.svg", "Throughput over time", |title| {
+            throughput(title, report)
+        })?,
+        plot("in-system.svg", "Requests in system per service", |title| {
+            in_system(title, report)
+        })?,
+    ];
+    if report.breakers.iter().any(|b| !b.transitions.is_empty()) {
+        out.push(plot("breakers.svg", "Circuit breaker states", |title| {
+            breakers(title, report)
+        })?);
+    }
+    Ok(out)
+}
+
+fn plot(
+    file: &'static str,
+    title: &'static str,
+    draw: impl FnOnce(&str) -> PlotResult<String>,
+) -> PlotResult<Plot> {
+    let svg = draw(title).map_err(|e| format!("{file}: cannot draw the plot: {e}"))?;
+    Ok(Plot { file, title, svg })
+}
+
+/// Registers the embedded font once per process.
+fn register_embedded_font() -> PlotResult<()> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = *REGISTERED.get_or_init(|| register_font(FONT, FontStyle::Normal, FONT_BYTES).is_ok());
+    if ok {
+        Ok(())
+    } else {
+        Err("the embedded font could not be loaded".into())
+    }
+}
+
+fn color(k: usize) -> RGBColor {
+    PALETTE[k % PALETTE.len()]
+}
+
+/// How a line is drawn: the main series solid, the others dashed or dotted.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dash {
+    Solid,
+    Dashed,
+    Dotted,
+}
+
+/// One line of a plot over time: breaks where there is no value (`None`).
+struct Line {
+    label: String,
+    color: RGBColor,
+    dash: Dash,
+    points: Vec<Option<(f64, f64)>>,
+}
+
+/// Latency CDF of successful requests per workload, on a log x axis, from the whole-run
+/// histogram (one point per recorded value).
+fn latency_cdf(title: &str, results: &RunResults) -> PlotResult<String> {
+    let curves: Vec<(String, Vec<(f64, f64)>)> = results
+        .workloads
+        .iter()
+        .map(|w| {
+            let points = if w.latency.is_empty() {
+                Vec::new()
+            } else {
+                w.latency
+                    .iter_recorded()
+                    .map(|v| (v.value_iterated_to() as f64 / 1e6, v.quantile()))
+                    .collect()
+            };
+            (w.name.clone(), points)
+        })
+        .collect();
+    let all = curves.iter().flat_map(|(_, p)| p.iter().map(|&(x, _)| x));
+    let (lo, hi) = all.fold((f64::INFINITY, 0.0f64), |(lo, hi), x| {
+        (lo.min(x), hi.max(x))
+    });
+    let (lo, hi) = if lo.is_finite() && hi > 0.0 {
+        ((lo / 1.5).max(1e-6), hi * 1.5)
+    } else {
+        (0.1, 1000.0)
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 22))
+            .margin(12)
+            .x_label_area_size(48)
+            .y_label_area_size(64)
+            .build_cartesian_2d((lo..hi).log_scale(), 0.0..1.0)?;
+        chart
+            .configure_mesh()
+            .x_desc("latency (ms, log scale)")
+            .y_desc("fraction of successful requests ≤ x")
+            .x_label_formatter(&|x| short_number(*x))
+            .y_label_formatter(&|y| format!("{y:.1}"))
+            .light_line_style(WHITE.mix(0.0))
+            .bold_line_style(BLACK.mix(0.12))
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 15))
+            .draw()?;
+        for (k, (name, points)) in curves.into_iter().enumerate() {
+            let c = color(k);
+            chart
+                .draw_series(LineSeries::new(points, c.stroke_width(2)))?
+                .label(name)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
+                });
+        }
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+        root.present()?;
+    }
+    Ok(svg)
+}
+
+/// p99 (solid) and p50 (dashed) per workload, per time bucket of sending.
+fn latency_over_time(title: &str, report: &Report) -> PlotResult<String> {
+    let t = &report.timeline;
+    let mut lines = Vec::new();
+    for (k, (name, wl)) in t.workloads.iter().enumerate() {
+        // Degraded answers carry no latency: a bucket without a full success is a gap.
+        let measured = |i: usize, v: f64| wl.ok[i] > 0 && v > 0.0;
+        for (dash, label, values) in [
+            (Dash::Solid, "p99", &wl.p99_ms),
+            (Dash::Dashed, "p50", &wl.p50_ms),
+        ] {
+            let points = (0..wl.len())
+                .map(|i| measured(i, values[i]).then(|| (center(i, t.bucket_s), values[i])))
+                .collect();
+            lines.push(Line {
+                label: format!("{name} {label}"),
+                color: color(k),
+                dash,
+                points,
+            });
+        }
+    }
+    time_chart(title, "latency of successful requests (ms)", report, lines)
+}
+
+/// Successful (solid), failed (dashed) and degraded (dotted, when any) requests per second
+/// per workload, by time of sending.
+fn throughput(title: &str, report: &Report) -> PlotResult<String> {
+    let t = &report.timeline;
+    let per_s = |n: u64| {
+        if t.bucket_s > 0.0 {
+            n as f64 / t.bucket_s
+        } else {
+            0.0
+        }
+    };
+    let mut lines = Vec::new();
+    for (k, (name, wl)) in t.workloads.iter().enumerate() {
+        let mut series = vec![
+            (Dash::Solid, "ok", &wl.ok),
+            (Dash::Dashed, "failed", &wl.failed),
+        ];
+        // Fallback answers are neither ok nor failed: shown when there were any.
+        if wl.degraded.iter().any(|&n| n > 0) {
+            series.push((Dash::Dotted, "degraded", &wl.degraded));
+        }
+        for (dash, label, values) in series {
+            let points = (0..wl.len())
+                .map(|i| Some((center(i, t.bucket_s), per_s(values[i]))))
+                .collect();
+            lines.push(Line {
+                label: format!("{name} {label}"),
+                color: color(k),
+                dash,
+                points,
+            });
+        }
+    }
+    time_chart(title, "requests per second", report, lines)
+}
+
+/// Time-average of requests queued or in service per service.
+fn in_system(title: &str, report: &Report) -> PlotResult<String> {
+    let t = &report.timeline;
+    let lines = t
+        .services
+        .iter()
+        .enumerate()
+        .map(|(k, (name, s))| Line {
+            label: name.to_string(),
+            color: color(k),
+            dash: Dash::Solid,
+            points: (0..s.in_system.len())
+                .map(|i| Some((center(i, t.bucket_s), s.in_system[i])))
+                .collect(),
+        })
+        .collect();
+    time_chart(title, "requests in system (time-average)", report, lines)
+}
+
+/// The middle of bucket `i`, in seconds.
+fn center(i: usize, bucket_s: f64) -> f64 {
+    (i as f64 + 0.5) * bucket_s
+}
+
+/// The end of the x axis of plots over time: the buckets kept, or the run's end.
+fn time_axis_end(report: &Report) -> f64 {
+    let t = &report.timeline;
+    let n = t.workloads.iter().map(|(_, w)| w.len()).max().unwrap_or(0);
+    let end = (n as f64 * t.bucket_s).max(report.sim_time_s);
+    if end > 0.0 { end } else { 1.0 }
+}
+
+/// A line plot over simulated time with the fault windows shaded.
+fn time_chart(title: &str, y_desc: &str, report: &Report, lines: Vec<Line>) -> PlotResult<String> {
+    let x_end = time_axis_end(report);
+    let y_max = lines
+        .iter()
+        .flat_map(|l| l.points.iter().flatten().map(|&(_, y)| y))
+        .fold(0.0f64, f64::max);
+    // Headroom for the legend and the fault labels.
+    let y_end = if y_max > 0.0 { y_max * 1.25 } else { 1.0 };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 22))
+            .margin(12)
+            .x_label_area_size(48)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0.0..x_end, 0.0..y_end)?;
+        chart
+            .configure_mesh()
+            .x_desc("simulated time (s)")
+            .y_desc(y_desc)
+            .x_label_formatter(&|x| short_number(*x))
+            .y_label_formatter(&|y| short_number(*y))
+            .light_line_style(WHITE.mix(0.0))
+            .bold_line_style(BLACK.mix(0.12))
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 15))
+            .draw()?;
+        shade_faults(&mut chart, &report.faults, y_end)?;
+        for line in lines {
+            draw_line(&mut chart, line)?;
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        root.present()?;
+    }
+    Ok(svg)
+}
+
+type TimeChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Draws a line in segments (a gap where a value is missing), with one legend entry.
+fn draw_line<'a, 'b: 'a>(chart: &mut TimeChart<'a, 'b>, line: Line) -> PlotResult<()> {
+    let width = if line.dash == Dash::Dashed { 1 } else { 2 };
+    let style = line.color.stroke_width(width);
+    let mut segments: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
+    for p in line.points {
+        match p {
+            Some(p) => segments.last_mut().expect("never empty").push(p),
+            None if segments.last().is_some_and(|s| !s.is_empty()) => segments.push(Vec::new()),
+            None => {}
+        }
+    }
+    for segment in segments {
+        match line.dash {
+            Dash::Solid => chart.draw_series(LineSeries::new(segment, style))?,
+            Dash::Dashed => chart.draw_series(DashedLineSeries::new(segment, 6, 4, style))?,
+            Dash::Dotted => chart.draw_series(DashedLineSeries::new(segment, 2, 4, style))?,
+        };
+    }
+    // The legend entry: an empty series that only carries the label; its sample is three
+    // pieces of line, touching (solid), or apart like the line's dashes.
+    let c = line.color;
+    let pieces = match line.dash {
+        Dash::Solid => [(0, 7), (7, 14), (14, 20)],
+        Dash::Dashed => [(0, 5), (8, 13), (16, 20)],
+        Dash::Dotted => [(0, 2), (8, 10), (16, 18)],
+    };
+    chart
+        .draw_series(LineSeries::new(Vec::<(f64, f64)>::new(), style))?
+        .label(line.label)
+        .legend(move |(x, y)| {
+            let piece =
+                |(a, b): (i32, i32)| PathElement::new(vec![(a, 0), (b, 0)], c.stroke_width(width));
+            EmptyElement::at((x, y)) + piece(pieces[0]) + piece(pieces[1]) + piece(pieces[2])
+        });
+    Ok(())
+}
+
+/// Light bands over the fault windows, each labelled at the top (labels of overlapping
+/// windows stacked one line apart).
+fn shade_faults<'a, 'b: 'a>(
+    chart: &mut TimeChart<'a, 'b>,
+    faults: &[FaultReport],
+    y_end: f64,
+) -> PlotResult<()> {
+    let shaded: Vec<&FaultReport> = faults.iter().filter(|f| f.kind != "chaos").collect();
+    for (k, f) in shaded.iter().enumerate() {
+        let (from, to) = (f.at_s, f.at_s + f.for_s);
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(from, 0.0), (to, y_end)],
+            FAULT_COLOR.mix(0.10).filled(),
+        )))?;
+        let label = format!("{} {}", f.kind, f.target);
+        let offset = 4 + 16 * (k as i32 % 4);
+        chart.draw_series(std::iter::once(
+            EmptyElement::at((from, y_end))
+                + Text::new(
+                    label,
+                    (4, offset),
+                    (FONT, 12).into_font().color(&FAULT_COLOR),
+                ),
+        ))?;
+    }
+    if !shaded.is_empty() {
+        // One legend entry for all windows.
+        chart
+            .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())?
+            .label("fault window")
+            .legend(|(x, y)| {
+                Rectangle::new(
+                    [(x, y - 5), (x + 20, y + 5)],
+                    FAULT_COLOR.mix(0.25).filled(),
+                )
+            });
+    }
+    Ok(())
+}
+
+/// The legend, in a corner where the data leaves room.
+fn legend<'a, 'b: 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'b>, CT>,
+    position: SeriesLabelPosition,
+) -> PlotResult<()> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font((FONT, 13))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.4))
+        .draw()?;
+    Ok(())
+}
+
+/// One row per breaker that changed state: closed, open and half-open as coloured bars.
+fn breakers(title: &str, report: &Report) -> PlotResult<String> {
+    let changed: Vec<_> = report
+        .breakers
+        .iter()
+        .filter(|b| !b.transitions.is_empty())
+        .collect();
+    let shown = &changed[..changed.len().min(MAX_BREAKER_ROWS)];
+    let rows = shown.len();
+    let caption = if changed.len() > rows {
+        format!("{title} (first {rows} of {})", changed.len())
+    } else {
+        title.to_string()
+    };
+    let x_end = time_axis_end(report);
+    let height = 150 + 44 * rows as u32;
+    let states = [
+        ("closed", RGBColor(0x00, 0x9E, 0x73)),
+        ("half-open", RGBColor(0x56, 0xB4, 0xE9)),
+        ("open", RGBColor(0xD5, 0x5E, 0x00)),
+    ];
+    let state_color = |s: &str| {
+        states
+            .iter()
+            .find(|(n, _)| *n == s)
+            .map_or(BLACK, |(_, c)| *c)
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH_PX, height)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(&caption, (FONT, 22))
+            .margin(12)
+            .x_label_area_size(48)
+            .y_label_area_size(16)
+            .build_cartesian_2d(0.0..x_end, 0.0..rows.max(1) as f64)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(0)
+            .x_desc("simulated time (s)")
+            .x_label_formatter(&|x| short_number(*x))
+            .light_line_style(WHITE.mix(0.0))
+            .bold_line_style(BLACK.mix(0.12))
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 15))
+            .draw()?;
+        for (row, b) in shown.iter().enumerate() {
+            // Top row first.
+            let y = (rows - 1 - row) as f64;
+            let mut from = (0.0, "closed");
+            let mut bars = Vec::new();
+            for t in &b.transitions {
+                bars.push((from.0, t.t_s, from.1));
+                from = (t.t_s, t.state.as_str());
+            }
+            bars.push((from.0, x_end, from.1));
+            chart.draw_series(bars.into_iter().filter(|(a, z, _)| z > a).map(|(a, z, s)| {
+                Rectangle::new(
+                    [(a, y + 0.1), (z, y + 0.5)],
+                    state_color(s).mix(0.8).filled(),
+                )
+            }))?;
+            chart.draw_series(std::iter::once(Text::new(
+                format!("{} ({})", b.site, b.owner),
+                (0.0, y + 0.92),
+                (FONT, 13),
+            )))?;
+        }
+        for (name, c) in states {
+            chart
+                .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())?
+                .label(name)
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 20, y + 5)], c.mix(0.8).filled())
+                });
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        root.present()?;
+    }
+    Ok(svg)
+}
+
+/// An axis label without trailing zeros: `0.5`, `20`, `1000`, `0.001`.
+fn short_number(x: f64) -> String {
+    let text = if x.abs() >= 100.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.3}")
+    };
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    };
+    if text == "-0" { "0".to_string() } else { text }
+}
