@@ -193,3 +193,26 @@ fn outputs_are_byte_identical_for_equal_seeds() {
     }
     assert_eq!(count, 10);
 }
+
+#[test]
+fn the_readme_plot_is_what_the_tool_draws_today() {
+    // Goal: the plot on the README's front page is real and current: the committed SVG is
+    // byte-identical to the one `run --out` writes for cascading-failure.toml now.
+    let dir = crate::support::scratch_dir("readme-plot");
+    let file = crate::support::root().join("scenarios/cascading-failure.toml");
+    let out = crate::support::meshsim_in(&dir, &["run", &file.to_string_lossy(), "--out", "out"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let drawn = std::fs::read(dir.join("out/latency-over-time.svg")).unwrap();
+    let committed = std::fs::read(
+        crate::support::root().join("docs/img/cascading-failure-latency-over-time.svg"),
+    )
+    .unwrap();
+    assert!(
+        drawn == committed,
+        "docs/img/cascading-failure-latency-over-time.svg is stale; regenerate it (README)"
+    );
+}
