@@ -25,6 +25,30 @@ pub enum Command {
     Check(ScenarioArgs),
     /// Print the scenario's topology as Graphviz DOT (pipe into `dot -Tsvg`).
     Graph(ScenarioArgs),
+    /// One request's life as Chrome trace-event JSON (Perfetto), or a text waterfall.
+    Trace(TraceArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["request", "slowest", "failed"])))]
+pub struct TraceArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// Master seed; default: the scenario's `scenario.seed`.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// The K-th client request of the run (1-based, in send order, warmup included).
+    #[arg(long, value_name = "K")]
+    pub request: Option<u64>,
+    /// The successful request (sent after warmup) with the highest latency.
+    #[arg(long)]
+    pub slowest: bool,
+    /// The first request (sent after warmup) that failed.
+    #[arg(long)]
+    pub failed: bool,
+    /// Print a text waterfall instead of the trace-event JSON.
+    #[arg(long)]
+    pub text: bool,
 }
 
 /// A scenario file and the overrides applied to it.

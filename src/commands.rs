@@ -7,12 +7,16 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use reports::{Report, output_files, write_dot, write_json_report, write_text};
+use reports::{
+    Report, output_files, write_chrome_json, write_dot, write_json_report, write_text,
+    write_waterfall,
+};
+use sim_core::trace::TraceTarget;
 use sim_core::{Model, parse_scenario};
 
 use crate::progress::RunProgress;
 
-use crate::cli::{RunArgs, ScenarioArgs};
+use crate::cli::{RunArgs, ScenarioArgs, TraceArgs};
 
 /// Exit code: an `[[expect]]` failed.
 const EXIT_EXPECT_FAILED: u8 = 1;
@@ -110,6 +114,37 @@ pub fn graph(args: &ScenarioArgs) -> Result<ExitCode, Failure> {
     let mut dot = Vec::new();
     write_dot(&mut dot, &model).map_err(|e| output_error("<memory>", &e))?;
     print(&dot)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn trace(args: &TraceArgs) -> Result<ExitCode, Failure> {
+    let model = load(&args.scenario)?;
+    let seed = args.seed.unwrap_or(model.seed);
+    let target = match (args.request, args.slowest) {
+        (Some(k), _) => TraceTarget::Request(k),
+        (None, true) => TraceTarget::Slowest,
+        (None, false) => TraceTarget::Failed,
+    };
+    let trace = sim_core::trace(&model, seed, target).map_err(|e| Failure::Limit(e.to_string()))?;
+    let Some(trace) = trace else {
+        let what = match target {
+            TraceTarget::Request(k) => format!("no request #{k} was sent in this run"),
+            TraceTarget::Slowest => "no request succeeded after warmup in this run".to_string(),
+            TraceTarget::Failed => "no request failed after warmup in this run".to_string(),
+        };
+        return Err(Failure::BadInput(vec![format!(
+            "{}: {what} (seed {seed}); nothing to trace",
+            args.scenario.file.display()
+        )]));
+    };
+    let mut out = Vec::new();
+    let written = if args.text {
+        write_waterfall(&mut out, &trace)
+    } else {
+        write_chrome_json(&mut out, &trace)
+    };
+    written.map_err(|e| output_error("<memory>", &e))?;
+    print(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 

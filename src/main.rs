@@ -49,5 +49,6 @@ fn run() -> Result<ExitCode, Failure> {
         cli::Command::Run(args) => commands::run(&args),
         cli::Command::Check(args) => commands::check(&args),
         cli::Command::Graph(args) => commands::graph(&args),
+        cli::Command::Trace(args) => commands::trace(&args),
     }
 }

@@ -19,11 +19,13 @@ pub mod expect;
 pub mod graph;
 pub mod json;
 pub mod text;
+pub mod trace;
 
 pub use expect::{ExpectResult, evaluate, lookup};
 pub use graph::{to_dot, write_dot};
 pub use json::{Report, to_json_value, write_json, write_json_report};
 pub use text::write_text;
+pub use trace::{to_chrome_json, write_chrome_json, write_waterfall};
 pub mod csv;
 pub mod markdown;
 pub mod outputs;

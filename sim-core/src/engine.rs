@@ -10,7 +10,9 @@ use std::fmt;
 
 use crate::model::Model;
 use crate::results::RunResults;
-use world::World;
+use crate::time::SimDuration;
+use crate::trace::{Trace, TraceTarget};
+use world::{Finder, Tracer, World};
 
 pub use world::{Event, Progress};
 
@@ -96,6 +98,70 @@ pub fn run_with_progress(
         faults,
         breakers,
     })
+}
+
+/// Re-runs `model` with `seed` and records the life of one client request as spans.
+///
+/// `--slowest` and `--failed` need to know which request that is: a first run finds it,
+/// and a second, identical run records it (runs are deterministic, so both see the same
+/// requests). `None` when no request matches (no failure in the run, K past the last one).
+pub fn trace(model: &Model, seed: u64, target: TraceTarget) -> Result<Option<Trace>, RunError> {
+    let index = match target {
+        TraceTarget::Request(k) => match k.checked_sub(1) {
+            Some(i) => i,
+            None => return Ok(None),
+        },
+        TraceTarget::Slowest | TraceTarget::Failed => {
+            let mut world = World::new(model, seed);
+            world.finder = Some(Finder::default());
+            world.run(&mut |_| {})?;
+            let finder = world.finder.take().unwrap_or_default();
+            let found = match target {
+                TraceTarget::Slowest => finder.slowest.map(|(_, i)| i),
+                _ => finder.first_failed,
+            };
+            match found {
+                Some(i) => i,
+                None => return Ok(None),
+            }
+        }
+    };
+    let mut world = World::new(model, seed);
+    world.tracer = Some(Box::new(Tracer::new(index)));
+    world.run(&mut |_| {})?;
+    let tracer = world.tracer.take().expect("tracer set");
+    let Some(end) = tracer.end else {
+        // Never sent (K too large), or still in flight when the run stopped.
+        if tracer.spans.is_empty() {
+            return Ok(None);
+        }
+        let start = tracer
+            .spans
+            .iter()
+            .map(|s| s.start)
+            .min()
+            .unwrap_or_default();
+        return Ok(Some(Trace {
+            scenario: model.name.clone(),
+            seed,
+            request: index + 1,
+            workload: String::new(),
+            outcome: "in flight".to_string(),
+            start,
+            latency: SimDuration::ZERO,
+            spans: tracer.spans,
+        }));
+    };
+    Ok(Some(Trace {
+        scenario: model.name.clone(),
+        seed,
+        request: index + 1,
+        workload: end.workload,
+        outcome: end.outcome,
+        start: end.start,
+        latency: end.end.since(end.start),
+        spans: tracer.spans,
+    }))
 }
 
 #[cfg(test)]

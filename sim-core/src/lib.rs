@@ -12,8 +12,9 @@ pub mod results;
 pub mod rng;
 pub mod scenario;
 pub mod time;
+pub mod trace;
 
-pub use engine::{Progress, RunError, run, run_with_progress};
+pub use engine::{Progress, RunError, run, run_with_progress, trace};
 pub use model::Model;
 pub use results::RunResults;
 pub use scenario::{Diagnostic, Diagnostics, Override, parse_scenario};

@@ -12,3 +12,4 @@ mod queueing;
 mod resilience;
 mod scenarios;
 mod support;
+mod trace;

@@ -14,6 +14,9 @@
 mod calls;
 mod faults;
 mod serve;
+mod tracing;
+
+pub(super) use tracing::{Finder, Tracer};
 
 use std::collections::VecDeque;
 
@@ -111,6 +114,8 @@ struct PendingCall {
     guard: u32,
     /// This attempt is a half-open breaker's probe.
     probe: bool,
+    /// For client calls: the request's index in send order (for `meshsim trace`).
+    request: u32,
 }
 
 /// One request being served by one replica: in transit, queued, working or calling.
@@ -201,6 +206,12 @@ pub struct World<'m> {
     levels: Vec<Levels>,
     pub(super) stats: Stats,
     stop: Option<RunError>,
+    /// Client requests sent so far (warmup included): the next request's index.
+    requests_sent: u64,
+    /// Set only by `meshsim trace`: records one request's spans.
+    pub(super) tracer: Option<Box<Tracer>>,
+    /// Set only by `meshsim trace --slowest/--failed`: finds which request to trace.
+    pub(super) finder: Option<Finder>,
 }
 
 fn streams(model: &Model, seed: u64) -> Streams {
@@ -342,6 +353,9 @@ impl<'m> World<'m> {
             stats: Stats::new(model, marks.buckets),
             marks,
             stop: None,
+            requests_sent: 0,
+            tracer: None,
+            finder: None,
         }
     }
 
@@ -423,7 +437,7 @@ impl<'m> World<'m> {
             }
             Event::RequestArrive(job) => self.arrive(job),
             Event::WorkDone(job) => self.work_done(job),
-            Event::Reply(call, outcome) => self.attempt_done(call, outcome),
+            Event::Reply(call, outcome) => self.attempt_done(call, outcome, false),
             Event::Timeout(call) => self.time_out(call),
             Event::Retry(call) => self.send_attempt(call),
             Event::FaultStart(i) => self.fault_start(i),
@@ -461,6 +475,7 @@ impl<'m> World<'m> {
         if now >= self.warmup {
             self.stats.request_sent(w, now);
         }
+        self.requests_sent += 1;
         self.start_call(Caller::Client(w), CallRef::Workload(w));
     }
 

@@ -64,7 +64,13 @@ impl<'m> World<'m> {
                         if now >= self.warmup {
                             self.stats.calls.circuit_open += 1;
                         }
-                        self.deliver(caller, spec, now, Outcome::Failed(Cause::CircuitOpen));
+                        self.deliver(
+                            caller,
+                            spec,
+                            now,
+                            Outcome::Failed(Cause::CircuitOpen),
+                            self.requests_sent.wrapping_sub(1) as u32,
+                        );
                         return;
                     }
                 }
@@ -74,7 +80,13 @@ impl<'m> World<'m> {
                     if now >= self.warmup {
                         self.stats.calls.bulkhead_full += 1;
                     }
-                    self.deliver(caller, spec, now, Outcome::Failed(Cause::Unavailable));
+                    self.deliver(
+                        caller,
+                        spec,
+                        now,
+                        Outcome::Failed(Cause::Unavailable),
+                        self.requests_sent.wrapping_sub(1) as u32,
+                    );
                     return;
                 }
                 g.in_flight += 1;
@@ -90,7 +102,11 @@ impl<'m> World<'m> {
             attempt: 0,
             guard,
             probe,
+            request: self.requests_sent.wrapping_sub(1) as u32,
         });
+        if self.tracer.is_some() {
+            self.trace_call_started(handle, caller, self.requests_sent.wrapping_sub(1));
+        }
         self.put_on_wire(handle, matches!(caller, Caller::Job(_)), spec);
     }
 
@@ -123,6 +139,9 @@ impl<'m> World<'m> {
         let service = self.model.endpoints[spec.to.0 as usize].service;
         let replica = self.pick_replica(service);
         let Some(delay) = self.hop(spec.link, spec.protocol.per_message()) else {
+            if self.tracer.is_some() {
+                self.trace_attempt_sent(handle, None);
+            }
             return; // lost on the way: the caller learns of it only by its timeout
         };
         self.replicas[replica as usize].outstanding += 1;
@@ -136,6 +155,9 @@ impl<'m> World<'m> {
             outstanding: 0,
             degraded: false,
         });
+        if self.tracer.is_some() {
+            self.trace_attempt_sent(handle, Some(job));
+        }
         if delay == SimDuration::ZERO {
             self.arrive(job);
         } else {
@@ -151,18 +173,21 @@ impl<'m> World<'m> {
         if self.q.now() >= self.warmup {
             self.stats.calls.timeouts += 1;
         }
-        self.attempt_done(call, Outcome::Failed(Cause::Timeout));
+        self.attempt_done(call, Outcome::Failed(Cause::Timeout), true);
     }
 
     /// An attempt ended, by reply or by timeout, whichever came first; the other finds the
     /// handle stale and is ignored. Retry, or end the logical call.
-    pub(super) fn attempt_done(&mut self, call: Handle, outcome: Outcome) {
+    pub(super) fn attempt_done(&mut self, call: Handle, outcome: Outcome, by_timeout: bool) {
         let Some(&pc) = self.calls.get(call) else {
             return;
         };
         let now = self.q.now();
         let spec = self.call_spec(pc.call);
         let r = &spec.resilience;
+        if self.tracer.is_some() {
+            self.trace_attempt_ended(call, by_timeout, spec.reply_link);
+        }
         if pc.guard != NO_GUARD
             && let (Some(b), Some(bs)) = (
                 self.guards[pc.guard as usize].breaker.as_mut(),
@@ -185,6 +210,9 @@ impl<'m> World<'m> {
                 let u: f64 = self.rng.jitter[stream].random();
                 let delay = backoff(&r.retry, retry, u);
                 let next = self.calls.renew(call).expect("live pending call");
+                if self.tracer.is_some() {
+                    self.trace_renewed(call, next);
+                }
                 let p = self.calls.get_mut(next).expect("renewed");
                 p.attempt += 1;
                 p.probe = false;
@@ -204,7 +232,11 @@ impl<'m> World<'m> {
         }
         self.calls.remove(call);
         self.release(pc, spec);
-        self.deliver(pc.caller, spec, pc.started, outcome);
+        if self.tracer.is_some() {
+            let name = self.call_name(pc.caller, pc.call);
+            self.trace_call_done(call, name, pc.started, outcome);
+        }
+        self.deliver(pc.caller, spec, pc.started, outcome, pc.request);
     }
 
     fn jitter_stream(&self, call: CallRef) -> usize {
@@ -223,7 +255,28 @@ impl<'m> World<'m> {
     }
 
     /// The logical call's final outcome, after the fallback, to whoever waits for it.
-    fn deliver(&mut self, caller: Caller, spec: &Call, started: SimTime, outcome: Outcome) {
+    /// `caller -> target` for a trace (`client:checkout -> gateway/checkout`).
+    fn call_name(&self, caller: Caller, call: CallRef) -> String {
+        let target = self.model.endpoint_name(self.call_spec(call).to);
+        match (caller, call) {
+            (_, CallRef::Workload(w)) => {
+                format!(
+                    "client:{} -> {target}",
+                    self.model.workloads[w.0 as usize].name
+                )
+            }
+            (_, CallRef::Endpoint(e, _)) => format!("{} -> {target}", self.model.endpoint_name(e)),
+        }
+    }
+
+    fn deliver(
+        &mut self,
+        caller: Caller,
+        spec: &Call,
+        started: SimTime,
+        outcome: Outcome,
+        request: u32,
+    ) {
         let now = self.q.now();
         let outcome = if outcome.is_failure() && spec.resilience.fallback {
             if now >= self.warmup {
@@ -237,6 +290,9 @@ impl<'m> World<'m> {
             Caller::Client(w) => {
                 if started >= self.warmup {
                     self.stats.request_done(w, started, now, outcome);
+                    if let Some(f) = self.finder.as_mut() {
+                        f.saw(u64::from(request), now.since(started), outcome);
+                    }
                 }
                 if let Arrival::Closed { think, .. } = &self.model.workloads[w.0 as usize].arrival
                     && now < self.end_of_arrivals

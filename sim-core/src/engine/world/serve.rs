@@ -131,8 +131,19 @@ impl<'m> World<'m> {
         let Some(j) = self.jobs.get_mut(job) else {
             return;
         };
+        let sent = j.arrived;
         j.arrived = now;
         let (endpoint, r) = (j.endpoint, j.replica as usize);
+        if self.tracer.is_some() {
+            let reply_to = j.reply_to;
+            if let Some(&pc) = self.calls.get(reply_to) {
+                let link = self.call_spec(pc.call).link;
+                self.trace_arrived(job, sent, link);
+            }
+        }
+        let Some(j) = self.jobs.get_mut(job) else {
+            return;
+        };
         let service = self.replicas[r].service;
         j.epoch = self.replicas[r].epoch;
         let svc = &self.model.services[service.0 as usize];
@@ -145,6 +156,9 @@ impl<'m> World<'m> {
             let replica = &mut self.replicas[r];
             replica.outstanding -= 1;
             self.affected[replica.down_by as usize] += 1;
+            if self.tracer.is_some() {
+                self.trace_job_gone(job);
+            }
             let j = self.jobs.remove(job).expect("live job");
             self.reply(j.reply_to, Outcome::Failed(Cause::Unavailable));
             return;
@@ -169,12 +183,18 @@ impl<'m> World<'m> {
             if counted {
                 self.stats.rejection(service, endpoint);
             }
+            if self.tracer.is_some() {
+                self.trace_job_gone(job);
+            }
             let j = self.jobs.remove(job).expect("live job");
             self.reply(j.reply_to, Outcome::Failed(Cause::Rejected));
         }
     }
 
     fn start_work(&mut self, job: Handle, endpoint: EndpointId, replica: usize) {
+        if self.tracer.is_some() {
+            self.trace_work_started(job);
+        }
         let e = endpoint.0 as usize;
         let mut work = self.model.endpoints[e].work.sample(&mut self.rng.work[e]);
         let factor = self.replicas[replica].slow_factor;
@@ -204,6 +224,9 @@ impl<'m> World<'m> {
         if self.replicas[j.replica as usize].epoch == j.epoch {
             return false;
         }
+        if self.tracer.is_some() {
+            self.trace_job_gone(job);
+        }
         self.jobs.remove(job);
         true
     }
@@ -212,6 +235,9 @@ impl<'m> World<'m> {
     pub(super) fn work_done(&mut self, job: Handle) {
         if self.drop_if_dead(job) {
             return;
+        }
+        if self.tracer.is_some() {
+            self.trace_work_done(job);
         }
         let e = self.jobs.get(job).expect("live job").endpoint;
         let ep = &self.model.endpoints[e.0 as usize];
@@ -291,6 +317,9 @@ impl<'m> World<'m> {
     /// A job ends: free its worker (starting the next queued job) and reply.
     fn finish(&mut self, job: Handle, outcome: Outcome) {
         let now = self.q.now();
+        if self.tracer.is_some() {
+            self.trace_job_gone(job);
+        }
         let j = self.jobs.remove(job).expect("finishing a live job");
         let outcome = if outcome == Outcome::Ok && j.degraded {
             Outcome::Degraded
@@ -325,11 +354,14 @@ impl<'m> World<'m> {
             return;
         };
         let spec = self.call_spec(pc.call);
+        if self.tracer.is_some() {
+            self.trace_reply_sent(call);
+        }
         let Some(delay) = self.hop(spec.reply_link, spec.protocol.per_message()) else {
             return; // lost reply: the caller will time out (or wait forever without a timeout)
         };
         if delay == SimDuration::ZERO {
-            self.attempt_done(call, outcome);
+            self.attempt_done(call, outcome, false);
         } else {
             self.q.schedule(delay, Event::Reply(call, outcome));
         }

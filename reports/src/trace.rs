@@ -1,0 +1,134 @@
+//! One request's life, printed: Chrome trace-event JSON (opens in Perfetto or
+//! chrome://tracing) and a text waterfall for the terminal.
+//!
+//! Times in the trace-event file are microseconds from the request's start (fractions keep
+//! the nanoseconds); each track (the client, a replica, a link) is one thread row.
+
+use std::io::{self, Write};
+
+use serde_json::{Value, json};
+use sim_core::trace::{SpanKind, Trace};
+
+/// Spans in start order; at equal starts the outer span first, then hop, queue, work.
+fn ordered(trace: &Trace) -> Vec<&sim_core::trace::Span> {
+    let rank = |k: SpanKind| match k {
+        SpanKind::Request | SpanKind::Call => 0,
+        SpanKind::Network => 1,
+        SpanKind::Queue => 2,
+        SpanKind::Work => 3,
+        SpanKind::Timeout => 4,
+    };
+    let mut spans: Vec<_> = trace.spans.iter().collect();
+    spans.sort_by_key(|s| (s.start, s.depth, rank(s.kind), std::cmp::Reverse(s.end)));
+    spans
+}
+
+fn us(ns: u64) -> f64 {
+    ns as f64 / 1e3
+}
+
+/// The trace as a Chrome trace-event JSON document.
+pub fn to_chrome_json(trace: &Trace) -> Value {
+    let mut tracks: Vec<&str> = Vec::new();
+    let spans = ordered(trace);
+    for s in &spans {
+        if !tracks.contains(&s.track.as_str()) {
+            tracks.push(&s.track);
+        }
+    }
+    let mut events: Vec<Value> = tracks
+        .iter()
+        .enumerate()
+        .map(|(tid, name)| {
+            json!({"name": "thread_name", "ph": "M", "pid": 1, "tid": tid, "args": {"name": name}})
+        })
+        .collect();
+    events.push(json!({"name": "process_name", "ph": "M", "pid": 1, "tid": 0,
+        "args": {"name": format!("{} seed={} request #{}", trace.scenario, trace.seed, trace.request)}}));
+    for s in spans {
+        let tid = tracks.iter().position(|t| *t == s.track).unwrap_or(0);
+        let mut args = json!({"depth": s.depth, "start_ns": s.start.0, "duration_ns": s.duration().as_nanos()});
+        if let Some(o) = &s.outcome {
+            args["outcome"] = json!(o);
+        }
+        events.push(json!({
+            "name": s.name,
+            "cat": s.kind.name(),
+            "ph": "X",
+            "ts": us(s.start.0.saturating_sub(trace.start.0)),
+            "dur": us(s.duration().as_nanos()),
+            "pid": 1,
+            "tid": tid,
+            "args": args,
+        }));
+    }
+    json!({
+        "traceEvents": events,
+        "displayTimeUnit": "ms",
+        "otherData": {
+            "meshsim": env!("CARGO_PKG_VERSION"),
+            "scenario": trace.scenario,
+            "seed": trace.seed,
+            "request": trace.request,
+            "workload": trace.workload,
+            "outcome": trace.outcome,
+            "latency_ms": trace.latency.as_nanos() as f64 / 1e6,
+        },
+    })
+}
+
+pub fn write_chrome_json<W: Write>(mut w: W, trace: &Trace) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut w, &to_chrome_json(trace))?;
+    writeln!(w)
+}
+
+/// The trace as an indented waterfall: one line per span, in start order, with a bar
+/// showing where it falls within the request.
+pub fn write_waterfall<W: Write>(mut w: W, trace: &Trace) -> io::Result<()> {
+    const WIDTH: usize = 40;
+    writeln!(
+        w,
+        "seed={} scenario={} request=#{} workload={} outcome={} latency={:.3} ms",
+        trace.seed,
+        trace.scenario,
+        trace.request,
+        trace.workload,
+        trace.outcome,
+        trace.latency.as_millis_f64()
+    )?;
+    writeln!(w)?;
+    let total = trace.latency.as_nanos().max(1) as f64;
+    let spans = ordered(trace);
+    writeln!(
+        w,
+        "  {:>10}  {:>10}  {:<8}  span",
+        "start ms", "dur ms", "kind"
+    )?;
+    for s in spans {
+        let from = s.start.0.saturating_sub(trace.start.0) as f64 / total;
+        let len = s.duration().as_nanos() as f64 / total;
+        let a = ((from * WIDTH as f64).floor() as usize).min(WIDTH);
+        let b = (((from + len) * WIDTH as f64).ceil() as usize).clamp(a, WIDTH);
+        let bar: String = (0..WIDTH)
+            .map(|i| if i >= a && i < b.max(a + 1) { '#' } else { '.' })
+            .collect();
+        let label = match s.kind {
+            SpanKind::Network => format!("{} (network)", s.name),
+            SpanKind::Queue => format!("{} queue wait on {}", s.name, s.track),
+            SpanKind::Work => format!("{} work on {}", s.name, s.track),
+            SpanKind::Timeout => format!("timeout ({})", s.track),
+            SpanKind::Request | SpanKind::Call => {
+                format!("{} -> {}", s.name, s.outcome.as_deref().unwrap_or("?"))
+            }
+        };
+        writeln!(
+            w,
+            "  {:>10.3}  {:>10.3}  {:<8}  |{bar}| {}{label}",
+            s.start.0.saturating_sub(trace.start.0) as f64 / 1e6,
+            s.duration().as_millis_f64(),
+            s.kind.name(),
+            "  ".repeat(s.depth as usize),
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,86 @@
+//! One request's life, span by span: what `meshsim trace` shows.
+//!
+//! A trace is recorded by re-running the scenario with the same seed and marking one client
+//! request; everything that request causes (hops, queue waits, work, downstream calls,
+//! retries, timeouts) is recorded as spans. The run itself is unchanged by tracing.
+
+use crate::time::{SimDuration, SimTime};
+
+/// Which request to trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceTarget {
+    /// The K-th client request of the run (1-based, in the order requests were sent, over
+    /// all workloads, warmup included).
+    Request(u64),
+    /// The successful request (sent after warmup) with the highest latency.
+    Slowest,
+    /// The first request (sent after warmup) that failed.
+    Failed,
+}
+
+/// What a span is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpanKind {
+    /// The client's whole request, first attempt to outcome.
+    Request,
+    /// A downstream call as its caller sees it, retries included.
+    Call,
+    /// A message crossing a link (request or reply).
+    Network,
+    /// Waiting in a replica's accept queue.
+    Queue,
+    /// Holding a worker for the endpoint's work.
+    Work,
+    /// An attempt that ended by its timeout.
+    Timeout,
+}
+
+impl SpanKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SpanKind::Request => "request",
+            SpanKind::Call => "call",
+            SpanKind::Network => "network",
+            SpanKind::Queue => "queue",
+            SpanKind::Work => "work",
+            SpanKind::Timeout => "timeout",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Span {
+    pub kind: SpanKind,
+    /// What: `gateway/checkout`, `client->gateway`, `gateway/checkout -> order/place`.
+    pub name: String,
+    /// Where: `client:checkout`, `gateway#1`, or the link for network spans.
+    pub track: String,
+    /// Nesting: 0 for the request, 1 for what its first hop causes, and so on down.
+    pub depth: u32,
+    pub start: SimTime,
+    pub end: SimTime,
+    /// `ok`, `degraded` or the failure cause, for requests and calls.
+    pub outcome: Option<String>,
+}
+
+impl Span {
+    pub fn duration(&self) -> SimDuration {
+        self.end.since(self.start)
+    }
+}
+
+/// A traced request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Trace {
+    pub scenario: String,
+    pub seed: u64,
+    /// 1-based index of the request in send order.
+    pub request: u64,
+    pub workload: String,
+    /// `ok`, `degraded`, a failure cause, or `in flight` if it had none when the run ended.
+    pub outcome: String,
+    pub start: SimTime,
+    pub latency: SimDuration,
+    /// In the order they ended.
+    pub spans: Vec<Span>,
+}
