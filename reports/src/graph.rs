@@ -111,13 +111,32 @@ fn edge<W: Write>(
     )
 }
 
-/// `order/place, rest, timeout 1s` (or `no timeout`).
+/// `order/place, rest, timeout 1s` (or `no timeout`), then the resilience settings in use:
+/// `retries 2`, `budget 0.1`, `breaker`, `bulkhead 6`, `fallback`.
 fn call_label(model: &Model, call: &Call) -> String {
     let timeout = call
         .timeout
         .map_or("no timeout".to_string(), |t| format!("timeout {t}"));
+    let r = &call.resilience;
+    let mut extra = Vec::new();
+    if r.retry.retries > 0 {
+        extra.push(format!("retries {}", r.retry.retries));
+    }
+    if let Some(b) = r.retry.budget {
+        extra.push(format!("budget {b}"));
+    }
+    if r.breaker.is_some() {
+        extra.push("breaker".to_string());
+    }
+    if let Some(n) = r.bulkhead {
+        extra.push(format!("bulkhead {n}"));
+    }
+    if r.fallback {
+        extra.push("fallback".to_string());
+    }
+    let extra = if extra.is_empty() { String::new() } else { format!("\n{}", extra.join(", ")) };
     format!(
-        "{}, {}, {timeout}",
+        "{}, {}, {timeout}{extra}",
         model.endpoint_name(call.to),
         call.protocol.name()
     )
