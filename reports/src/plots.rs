@@ -14,6 +14,7 @@
 use std::error::Error;
 use std::sync::OnceLock;
 
+use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
@@ -47,46 +48,144 @@ const MAX_BREAKER_ROWS: usize = 16;
 
 type PlotResult<T> = Result<T, Box<dyn Error>>;
 
-/// One plot: its file name, its title and the SVG.
+/// One plot: its file name (`.svg`), its title, the SVG, and the same drawing as a PNG
+/// when asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plot {
     pub file: &'static str,
     pub title: &'static str,
     pub svg: String,
+    pub png: Option<Vec<u8>>,
+}
+
+impl Plot {
+    /// The PNG's file name: the SVG's with `.png` instead of `.svg`.
+    pub fn png_file(&self) -> String {
+        let stem = self.file.strip_suffix(".svg").unwrap_or(self.file);
+        format!("{stem}.png")
+    }
+}
+
+/// The plots a run can have; each is drawn the same way on any plotters backend.
+#[derive(Clone, Copy)]
+enum Kind {
+    LatencyCdf,
+    LatencyOverTime,
+    Throughput,
+    InSystem,
+    Breakers,
 }
 
 /// Every plot of a run, in a fixed order; the breaker timeline only when breakers changed.
-pub fn plots(results: &RunResults, report: &Report) -> PlotResult<Vec<Plot>> {
+/// With `png`, each plot is also rasterised (plotters' bitmap backend, text through the
+/// same embedded font) and encoded as a PNG.
+pub fn plots(results: &RunResults, report: &Report, png: bool) -> PlotResult<Vec<Plot>> {
     register_embedded_font()?;
-    let mut out = vec![
-        plot("latency-cdf.svg", "Latency CDF", |title| {
-            latency_cdf(title, results)
-        })?,
-        plot("latency-over-time.svg", "Latency over time", |title| {
-            latency_over_time(title, report)
-        })?,
-        plot("throughput.svg", "Throughput over time", |title| {
-            throughput(title, report)
-        })?,
-        plot("in-system.svg", "Requests in system per service", |title| {
-            in_system(title, report)
-        })?,
+    let mut kinds = vec![
+        ("latency-cdf.svg", "Latency CDF", Kind::LatencyCdf),
+        (
+            "latency-over-time.svg",
+            "Latency over time",
+            Kind::LatencyOverTime,
+        ),
+        ("throughput.svg", "Throughput over time", Kind::Throughput),
+        (
+            "in-system.svg",
+            "Requests in system per service",
+            Kind::InSystem,
+        ),
     ];
     if report.breakers.iter().any(|b| !b.transitions.is_empty()) {
-        out.push(plot("breakers.svg", "Circuit breaker states", |title| {
-            breakers(title, report)
-        })?);
+        kinds.push(("breakers.svg", "Circuit breaker states", Kind::Breakers));
     }
-    Ok(out)
+    kinds
+        .into_iter()
+        .map(|(file, title, kind)| {
+            plot(title, kind, results, report, png)
+                .map(|(svg, png)| Plot {
+                    file,
+                    title,
+                    svg,
+                    png,
+                })
+                .map_err(|e| format!("{file}: cannot draw the plot: {e}").into())
+        })
+        .collect()
 }
 
+/// Draws one plot as SVG, and as PNG when asked.
 fn plot(
-    file: &'static str,
-    title: &'static str,
-    draw: impl FnOnce(&str) -> PlotResult<String>,
-) -> PlotResult<Plot> {
-    let svg = draw(title).map_err(|e| format!("{file}: cannot draw the plot: {e}"))?;
-    Ok(Plot { file, title, svg })
+    title: &str,
+    kind: Kind,
+    results: &RunResults,
+    report: &Report,
+    png: bool,
+) -> PlotResult<(String, Option<Vec<u8>>)> {
+    let size = (WIDTH_PX, height(kind, report));
+    let mut svg = String::new();
+    draw(
+        title,
+        kind,
+        results,
+        report,
+        SVGBackend::with_string(&mut svg, size).into_drawing_area(),
+    )?;
+    if !png {
+        return Ok((svg, None));
+    }
+    let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
+    draw(
+        title,
+        kind,
+        results,
+        report,
+        BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area(),
+    )?;
+    Ok((svg, Some(encode_png(&rgb, size)?)))
+}
+
+fn height(kind: Kind, report: &Report) -> u32 {
+    match kind {
+        Kind::Breakers => 150 + 44 * breaker_rows(report).0 as u32,
+        _ => HEIGHT_PX,
+    }
+}
+
+fn draw<DB: DrawingBackend>(
+    title: &str,
+    kind: Kind,
+    results: &RunResults,
+    report: &Report,
+    root: DrawingArea<DB, Shift>,
+) -> PlotResult<()>
+where
+    DB::ErrorType: 'static,
+{
+    match kind {
+        Kind::LatencyCdf => latency_cdf(root, title, results),
+        Kind::LatencyOverTime => latency_over_time(root, title, report),
+        Kind::Throughput => throughput(root, title, report),
+        Kind::InSystem => in_system(root, title, report),
+        Kind::Breakers => breakers(root, title, report),
+    }
+}
+
+/// 8-bit RGB pixels as PNG bytes; the encoder's settings are fixed, so equal pixels always
+/// give equal bytes.
+fn encode_png(rgb: &[u8], (width, height): (u32, u32)) -> PlotResult<Vec<u8>> {
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, width, height);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_compression(png::Compression::Default);
+        encoder.set_filter(png::FilterType::Sub);
+        encoder.set_adaptive_filter(png::AdaptiveFilterType::NonAdaptive);
+        let mut writer = encoder.write_header()?;
+        writer.write_image_data(rgb)?;
+        writer.finish()?;
+    }
+    Ok(out)
 }
 
 /// Registers the embedded font once per process.
@@ -122,7 +221,14 @@ struct Line {
 
 /// Latency CDF of successful requests per workload, on a log x axis, from the whole-run
 /// histogram (one point per recorded value).
-fn latency_cdf(title: &str, results: &RunResults) -> PlotResult<String> {
+fn latency_cdf<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    title: &str,
+    results: &RunResults,
+) -> PlotResult<()>
+where
+    DB::ErrorType: 'static,
+{
     let curves: Vec<(String, Vec<(f64, f64)>)> = results
         .workloads
         .iter()
@@ -147,9 +253,7 @@ fn latency_cdf(title: &str, results: &RunResults) -> PlotResult<String> {
     } else {
         (0.1, 1000.0)
     };
-    let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, (FONT, 22))
@@ -180,11 +284,18 @@ fn latency_cdf(title: &str, results: &RunResults) -> PlotResult<String> {
         legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         root.present()?;
     }
-    Ok(svg)
+    Ok(())
 }
 
 /// p99 (solid) and p50 (dashed) per workload, per time bucket of sending.
-fn latency_over_time(title: &str, report: &Report) -> PlotResult<String> {
+fn latency_over_time<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    title: &str,
+    report: &Report,
+) -> PlotResult<()>
+where
+    DB::ErrorType: 'static,
+{
     let t = &report.timeline;
     let mut lines = Vec::new();
     for (k, (name, wl)) in t.workloads.iter().enumerate() {
@@ -205,12 +316,25 @@ fn latency_over_time(title: &str, report: &Report) -> PlotResult<String> {
             });
         }
     }
-    time_chart(title, "latency of successful requests (ms)", report, lines)
+    time_chart(
+        root,
+        title,
+        "latency of successful requests (ms)",
+        report,
+        lines,
+    )
 }
 
 /// Successful (solid), failed (dashed) and degraded (dotted, when any) requests per second
 /// per workload, by time of sending.
-fn throughput(title: &str, report: &Report) -> PlotResult<String> {
+fn throughput<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    title: &str,
+    report: &Report,
+) -> PlotResult<()>
+where
+    DB::ErrorType: 'static,
+{
     let t = &report.timeline;
     let per_s = |n: u64| {
         if t.bucket_s > 0.0 {
@@ -241,11 +365,18 @@ fn throughput(title: &str, report: &Report) -> PlotResult<String> {
             });
         }
     }
-    time_chart(title, "requests per second", report, lines)
+    time_chart(root, title, "requests per second", report, lines)
 }
 
 /// Time-average of requests queued or in service per service.
-fn in_system(title: &str, report: &Report) -> PlotResult<String> {
+fn in_system<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    title: &str,
+    report: &Report,
+) -> PlotResult<()>
+where
+    DB::ErrorType: 'static,
+{
     let t = &report.timeline;
     let lines = t
         .services
@@ -260,7 +391,13 @@ fn in_system(title: &str, report: &Report) -> PlotResult<String> {
                 .collect(),
         })
         .collect();
-    time_chart(title, "requests in system (time-average)", report, lines)
+    time_chart(
+        root,
+        title,
+        "requests in system (time-average)",
+        report,
+        lines,
+    )
 }
 
 /// The middle of bucket `i`, in seconds.
@@ -277,7 +414,16 @@ fn time_axis_end(report: &Report) -> f64 {
 }
 
 /// A line plot over simulated time with the fault windows shaded.
-fn time_chart(title: &str, y_desc: &str, report: &Report, lines: Vec<Line>) -> PlotResult<String> {
+fn time_chart<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    title: &str,
+    y_desc: &str,
+    report: &Report,
+    lines: Vec<Line>,
+) -> PlotResult<()>
+where
+    DB::ErrorType: 'static,
+{
     let x_end = time_axis_end(report);
     let y_max = lines
         .iter()
@@ -285,9 +431,7 @@ fn time_chart(title: &str, y_desc: &str, report: &Report, lines: Vec<Line>) -> P
         .fold(0.0f64, f64::max);
     // Headroom for the legend and the fault labels.
     let y_end = if y_max > 0.0 { y_max * 1.25 } else { 1.0 };
-    let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, (FONT, 22))
@@ -313,14 +457,19 @@ fn time_chart(title: &str, y_desc: &str, report: &Report, lines: Vec<Line>) -> P
         legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.present()?;
     }
-    Ok(svg)
+    Ok(())
 }
 
-type TimeChart<'a, 'b> =
-    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+type TimeChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 /// Draws a line in segments (a gap where a value is missing), with one legend entry.
-fn draw_line<'a, 'b: 'a>(chart: &mut TimeChart<'a, 'b>, line: Line) -> PlotResult<()> {
+fn draw_line<'a, DB: DrawingBackend + 'a>(
+    chart: &mut TimeChart<'a, DB>,
+    line: Line,
+) -> PlotResult<()>
+where
+    DB::ErrorType: 'static,
+{
     let width = if line.dash == Dash::Dashed { 1 } else { 2 };
     let style = line.color.stroke_width(width);
     let mut segments: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
@@ -359,11 +508,14 @@ fn draw_line<'a, 'b: 'a>(chart: &mut TimeChart<'a, 'b>, line: Line) -> PlotResul
 
 /// Light bands over the fault windows, each labelled at the top (labels of overlapping
 /// windows stacked one line apart).
-fn shade_faults<'a, 'b: 'a>(
-    chart: &mut TimeChart<'a, 'b>,
+fn shade_faults<'a, DB: DrawingBackend + 'a>(
+    chart: &mut TimeChart<'a, DB>,
     faults: &[FaultReport],
     y_end: f64,
-) -> PlotResult<()> {
+) -> PlotResult<()>
+where
+    DB::ErrorType: 'static,
+{
     let shaded: Vec<&FaultReport> = faults.iter().filter(|f| f.kind != "chaos").collect();
     for (k, f) in shaded.iter().enumerate() {
         let (from, to) = (f.at_s, f.at_s + f.for_s);
@@ -398,10 +550,13 @@ fn shade_faults<'a, 'b: 'a>(
 }
 
 /// The legend, in a corner where the data leaves room.
-fn legend<'a, 'b: 'a, CT: CoordTranslate>(
-    chart: &mut ChartContext<'a, SVGBackend<'b>, CT>,
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
     position: SeriesLabelPosition,
-) -> PlotResult<()> {
+) -> PlotResult<()>
+where
+    DB::ErrorType: 'static,
+{
     chart
         .configure_series_labels()
         .position(position)
@@ -413,21 +568,27 @@ fn legend<'a, 'b: 'a, CT: CoordTranslate>(
 }
 
 /// One row per breaker that changed state: closed, open and half-open as coloured bars.
-fn breakers(title: &str, report: &Report) -> PlotResult<String> {
+fn breakers<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    title: &str,
+    report: &Report,
+) -> PlotResult<()>
+where
+    DB::ErrorType: 'static,
+{
     let changed: Vec<_> = report
         .breakers
         .iter()
         .filter(|b| !b.transitions.is_empty())
         .collect();
-    let shown = &changed[..changed.len().min(MAX_BREAKER_ROWS)];
-    let rows = shown.len();
-    let caption = if changed.len() > rows {
-        format!("{title} (first {rows} of {})", changed.len())
+    let (rows, all) = breaker_rows(report);
+    let shown = &changed[..rows];
+    let caption = if all > rows {
+        format!("{title} (first {rows} of {all})")
     } else {
         title.to_string()
     };
     let x_end = time_axis_end(report);
-    let height = 150 + 44 * rows as u32;
     let states = [
         ("closed", RGBColor(0x00, 0x9E, 0x73)),
         ("half-open", RGBColor(0x56, 0xB4, 0xE9)),
@@ -439,9 +600,7 @@ fn breakers(title: &str, report: &Report) -> PlotResult<String> {
             .find(|(n, _)| *n == s)
             .map_or(BLACK, |(_, c)| *c)
     };
-    let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH_PX, height)).into_drawing_area();
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(&caption, (FONT, 22))
@@ -493,7 +652,17 @@ fn breakers(title: &str, report: &Report) -> PlotResult<String> {
         legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.present()?;
     }
-    Ok(svg)
+    Ok(())
+}
+
+/// The breaker rows drawn and the breakers that changed state.
+fn breaker_rows(report: &Report) -> (usize, usize) {
+    let all = report
+        .breakers
+        .iter()
+        .filter(|b| !b.transitions.is_empty())
+        .count();
+    (all.min(MAX_BREAKER_ROWS), all)
 }
 
 /// An axis label without trailing zeros: `0.5`, `20`, `1000`, `0.001`.
