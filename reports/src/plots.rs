@@ -15,6 +15,7 @@ use std::error::Error;
 use std::sync::OnceLock;
 
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
@@ -43,6 +44,8 @@ pub const PALETTE: [RGBColor; 8] = [
 ];
 /// Fault windows: a light red band.
 const FAULT_COLOR: RGBColor = RGBColor(0xD6, 0x27, 0x28);
+/// The strip under the breaker timeline that holds its key (closed, half-open, open).
+const KEY_HEIGHT_PX: u32 = 28;
 /// Breaker rows listed before the plot says "first N of M".
 const MAX_BREAKER_ROWS: usize = 16;
 
@@ -146,7 +149,7 @@ fn plot(
 
 fn height(kind: Kind, report: &Report) -> u32 {
     match kind {
-        Kind::Breakers => 150 + 44 * breaker_rows(report).0 as u32,
+        Kind::Breakers => 150 + KEY_HEIGHT_PX + 44 * breaker_rows(report).0 as u32,
         _ => HEIGHT_PX,
     }
 }
@@ -287,7 +290,7 @@ where
     Ok(())
 }
 
-/// p99 (solid) and p50 (dashed) per workload, per time bucket of sending.
+/// p99 (solid) and p50 (dashed) per workload, per time bucket of sending, on a log axis.
 fn latency_over_time<DB: DrawingBackend>(
     root: DrawingArea<DB, Shift>,
     title: &str,
@@ -319,7 +322,7 @@ where
     time_chart(
         root,
         title,
-        "latency of successful requests (ms)",
+        ("latency of successful requests (ms, log scale)", YAxis::Log),
         report,
         lines,
     )
@@ -365,7 +368,13 @@ where
             });
         }
     }
-    time_chart(root, title, "requests per second", report, lines)
+    time_chart(
+        root,
+        title,
+        ("requests per second", YAxis::Linear),
+        report,
+        lines,
+    )
 }
 
 /// Time-average of requests queued or in service per service.
@@ -394,7 +403,7 @@ where
     time_chart(
         root,
         title,
-        "requests in system (time-average)",
+        ("requests in system (time-average)", YAxis::Linear),
         report,
         lines,
     )
@@ -413,11 +422,29 @@ fn time_axis_end(report: &Report) -> f64 {
     if end > 0.0 { end } else { 1.0 }
 }
 
+/// The y axis of a plot over time.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum YAxis {
+    /// From 0.
+    Linear,
+    /// Logarithmic, from just below the smallest value: latencies that spike by orders of
+    /// magnitude during a fault without squashing the normal ones.
+    Log,
+}
+
+/// The share of a plot's height kept free at the top for a legend of `entries` rows (and
+/// the fault labels), so that the legend never covers the data.
+fn legend_share(entries: usize) -> f64 {
+    // A legend row is about 16.5 px, its box and offset about 22 px, the plotting area of a
+    // 450 px plot about 350 px.
+    ((16.5 * entries as f64 + 22.0) / 350.0).min(0.6)
+}
+
 /// A line plot over simulated time with the fault windows shaded.
 fn time_chart<DB: DrawingBackend>(
     root: DrawingArea<DB, Shift>,
     title: &str,
-    y_desc: &str,
+    (y_desc, y_axis): (&str, YAxis),
     report: &Report,
     lines: Vec<Line>,
 ) -> PlotResult<()>
@@ -425,46 +452,90 @@ where
     DB::ErrorType: 'static,
 {
     let x_end = time_axis_end(report);
-    let y_max = lines
+    let (y_min, y_max) = lines
         .iter()
         .flat_map(|l| l.points.iter().flatten().map(|&(_, y)| y))
-        .fold(0.0f64, f64::max);
-    // Headroom for the legend and the fault labels.
-    let y_end = if y_max > 0.0 { y_max * 1.25 } else { 1.0 };
-    {
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 22))
-            .margin(12)
-            .x_label_area_size(48)
-            .y_label_area_size(64)
-            .build_cartesian_2d(0.0..x_end, 0.0..y_end)?;
-        chart
-            .configure_mesh()
-            .x_desc("simulated time (s)")
-            .y_desc(y_desc)
-            .x_label_formatter(&|x| short_number(*x))
-            .y_label_formatter(&|y| short_number(*y))
-            .light_line_style(WHITE.mix(0.0))
-            .bold_line_style(BLACK.mix(0.12))
-            .label_style((FONT, 13))
-            .axis_desc_style((FONT, 15))
-            .draw()?;
-        shade_faults(&mut chart, &report.faults, y_end)?;
-        for line in lines {
-            draw_line(&mut chart, line)?;
+        .filter(|&y| y > 0.0)
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), y| {
+            (lo.min(y), hi.max(y))
+        });
+    let faults = report.faults.iter().any(|f| f.kind != "chaos");
+    let top = legend_share(lines.len() + usize::from(faults));
+    root.fill(&WHITE)?;
+    let mut builder = ChartBuilder::on(&root);
+    builder
+        .caption(title, (FONT, 22))
+        .margin(12)
+        .x_label_area_size(48)
+        .y_label_area_size(64);
+    match y_axis {
+        YAxis::Log => {
+            let (lo, hi) = if y_max > 0.0 {
+                // From the power of ten below the data, so at least two decades are labelled.
+                let lo = 10f64.powf((y_min / 1.2).log10().floor());
+                // Headroom on a log axis: a power of the data's range.
+                (lo, y_max * (y_max / lo).powf(top / (1.0 - top)))
+            } else {
+                (0.1, 10.0)
+            };
+            let chart = builder.build_cartesian_2d(0.0..x_end, (lo..hi).log_scale())?;
+            // Fewer than 10 labels per decade: plotters labels only the powers of ten.
+            time_chart_series(chart, (y_desc, 9), report, lines, (lo, hi))?;
         }
-        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
-        root.present()?;
+        YAxis::Linear => {
+            let hi = if y_max > 0.0 {
+                y_max / (1.0 - top)
+            } else {
+                1.0
+            };
+            let chart = builder.build_cartesian_2d(0.0..x_end, 0.0..hi)?;
+            time_chart_series(chart, (y_desc, 10), report, lines, (0.0, hi))?;
+        }
     }
+    root.present()?;
     Ok(())
 }
 
-type TimeChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+/// The mesh, fault windows, lines and legend of a plot over time, on either y axis.
+fn time_chart_series<
+    'a,
+    DB: DrawingBackend + 'a,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+>(
+    mut chart: TimeChart<'a, DB, Y>,
+    (y_desc, y_labels): (&str, usize),
+    report: &Report,
+    lines: Vec<Line>,
+    y_range: (f64, f64),
+) -> PlotResult<()>
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_mesh()
+        .x_desc("simulated time (s)")
+        .y_desc(y_desc)
+        .y_labels(y_labels)
+        .x_label_formatter(&|x| short_number(*x))
+        .y_label_formatter(&|y| short_number(*y))
+        .light_line_style(WHITE.mix(0.0))
+        .bold_line_style(BLACK.mix(0.12))
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 15))
+        .draw()?;
+    shade_faults(&mut chart, &report.faults, y_range)?;
+    for line in lines {
+        draw_line(&mut chart, line)?;
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+    Ok(())
+}
+
+type TimeChart<'a, DB, Y> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>;
 
 /// Draws a line in segments (a gap where a value is missing), with one legend entry.
-fn draw_line<'a, DB: DrawingBackend + 'a>(
-    chart: &mut TimeChart<'a, DB>,
+fn draw_line<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
+    chart: &mut TimeChart<'a, DB, Y>,
     line: Line,
 ) -> PlotResult<()>
 where
@@ -508,10 +579,10 @@ where
 
 /// Light bands over the fault windows, each labelled at the top (labels of overlapping
 /// windows stacked one line apart).
-fn shade_faults<'a, DB: DrawingBackend + 'a>(
-    chart: &mut TimeChart<'a, DB>,
+fn shade_faults<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
+    chart: &mut TimeChart<'a, DB, Y>,
     faults: &[FaultReport],
-    y_end: f64,
+    (y_lo, y_hi): (f64, f64),
 ) -> PlotResult<()>
 where
     DB::ErrorType: 'static,
@@ -520,13 +591,13 @@ where
     for (k, f) in shaded.iter().enumerate() {
         let (from, to) = (f.at_s, f.at_s + f.for_s);
         chart.draw_series(std::iter::once(Rectangle::new(
-            [(from, 0.0), (to, y_end)],
+            [(from, y_lo), (to, y_hi)],
             FAULT_COLOR.mix(0.10).filled(),
         )))?;
         let label = format!("{} {}", f.kind, f.target);
         let offset = 4 + 16 * (k as i32 % 4);
         chart.draw_series(std::iter::once(
-            EmptyElement::at((from, y_end))
+            EmptyElement::at((from, y_hi))
                 + Text::new(
                     label,
                     (4, offset),
@@ -602,9 +673,14 @@ where
     };
     {
         root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
+        // The key goes in a strip below the time axis: a legend inside the plot would cover
+        // the bars of the top row.
+        let height = root.dim_in_pixel().1;
+        let (upper, key) = root.split_vertically(height - KEY_HEIGHT_PX);
+        let mut chart = ChartBuilder::on(&upper)
             .caption(&caption, (FONT, 22))
             .margin(12)
+            .margin_bottom(0)
             .x_label_area_size(48)
             .y_label_area_size(16)
             .build_cartesian_2d(0.0..x_end, 0.0..rows.max(1) as f64)?;
@@ -641,15 +717,16 @@ where
                 (FONT, 13),
             )))?;
         }
+        // Centred: three entries of about 110 px.
+        let mut x = WIDTH_PX as i32 / 2 - 165;
         for (name, c) in states {
-            chart
-                .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())?
-                .label(name)
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 20, y + 5)], c.mix(0.8).filled())
-                });
+            key.draw(
+                &(EmptyElement::at((x, 8))
+                    + Rectangle::new([(0, 0), (20, 10)], c.mix(0.8).filled())
+                    + Text::new(name, (26, -2), (FONT, 13))),
+            )?;
+            x += 110;
         }
-        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.present()?;
     }
     Ok(())
