@@ -577,8 +577,8 @@ where
     Ok(())
 }
 
-/// Light bands over the fault windows, each labelled at the top (labels of overlapping
-/// windows stacked one line apart).
+/// Light bands over the fault windows, each labelled at the top (a label that would run into
+/// an earlier one goes one line lower, up to four lines).
 fn shade_faults<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
     chart: &mut TimeChart<'a, DB, Y>,
     faults: &[FaultReport],
@@ -588,14 +588,30 @@ where
     DB::ErrorType: 'static,
 {
     let shaded: Vec<&FaultReport> = faults.iter().filter(|f| f.kind != "chaos").collect();
-    for (k, f) in shaded.iter().enumerate() {
+    // Labels placed so far: (line, first pixel, last pixel).
+    let mut placed: Vec<(i32, i32, i32)> = Vec::new();
+    for f in &shaded {
         let (from, to) = (f.at_s, f.at_s + f.for_s);
         chart.draw_series(std::iter::once(Rectangle::new(
             [(from, y_lo), (to, y_hi)],
             FAULT_COLOR.mix(0.10).filled(),
         )))?;
         let label = format!("{} {}", f.kind, f.target);
-        let offset = 4 + 16 * (k as i32 % 4);
+        // The first of four lines where the label does not run into an earlier one.
+        let x = chart.backend_coord(&(from, y_hi)).0 + 4;
+        let width = (FONT, 12)
+            .into_font()
+            .box_size(&label)
+            .map_or(0, |(w, _)| w as i32);
+        let line = (0..4)
+            .find(|&l| {
+                placed
+                    .iter()
+                    .all(|&(pl, a, b)| pl != l || x > b + 6 || x + width + 6 < a)
+            })
+            .unwrap_or(placed.len() as i32 % 4);
+        placed.push((line, x, x + width));
+        let offset = 4 + 16 * line;
         chart.draw_series(std::iter::once(
             EmptyElement::at((from, y_hi))
                 + Text::new(
