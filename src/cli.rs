@@ -78,6 +78,9 @@ pub struct RunArgs {
     /// if missing).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// With --out: also write each plot as a PNG next to its SVG (same drawing, 800 px wide).
+    #[arg(long, requires = "out")]
+    pub png: bool,
     /// No progress bar (it is drawn on stderr, and only when stderr is a terminal).
     #[arg(long, short)]
     pub quiet: bool,
@@ -131,6 +134,7 @@ mod tests {
             &["meshsim", "run", "x.toml", "--set", "nothing"][..],
             &["meshsim", "run", "x.toml", "--seed", "-1"],
             &["meshsim", "check"],
+            &["meshsim", "run", "x.toml", "--png"],
             &["meshsim", "frobnicate"],
         ] {
             let err = Cli::try_parse_from(argv).unwrap_err();

@@ -74,7 +74,8 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     let mut text = Vec::new();
     write_text(&mut text, &report).map_err(|e| output_error("<memory>", &e))?;
     if let Some(dir) = &args.out {
-        let files = output_files(&results, &report).map_err(|e| output_error("<memory>", &e))?;
+        let files =
+            output_files(&results, &report, args.png).map_err(|e| output_error("<memory>", &e))?;
         write_out_dir(dir, &files)?;
     }
     print(if args.json { &json } else { &text })?;

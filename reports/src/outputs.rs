@@ -12,13 +12,18 @@ use crate::plots::plots;
 use crate::text::write_text;
 
 /// `(file name, bytes)` for every output of a run, in a fixed order: report.json (the bytes
-/// of `run --json`), report.txt, report.md, timeseries.csv, services.csv, then the SVG plots.
-pub fn output_files(results: &RunResults, report: &Report) -> io::Result<Vec<(String, Vec<u8>)>> {
+/// of `run --json`), report.txt, report.md, timeseries.csv, services.csv, then the SVG plots,
+/// each followed by its PNG (same name, `.png`) when `png` is set.
+pub fn output_files(
+    results: &RunResults,
+    report: &Report,
+    png: bool,
+) -> io::Result<Vec<(String, Vec<u8>)>> {
     let mut json = Vec::new();
     write_json_report(&mut json, report)?;
     let mut text = Vec::new();
     write_text(&mut text, report)?;
-    let plots = plots(results, report).map_err(|e| io::Error::other(e.to_string()))?;
+    let plots = plots(results, report, png).map_err(|e| io::Error::other(e.to_string()))?;
     let links: Vec<(&str, &str)> = plots.iter().map(|p| (p.file, p.title)).collect();
     let mut markdown = Vec::new();
     write_markdown(&mut markdown, report, &links)?;
@@ -35,10 +40,12 @@ pub fn output_files(results: &RunResults, report: &Report) -> io::Result<Vec<(St
             services_csv(report).into_bytes(),
         ),
     ];
-    files.extend(
-        plots
-            .into_iter()
-            .map(|p| (p.file.to_string(), p.svg.into_bytes())),
-    );
+    for plot in plots {
+        let png_file = plot.png_file();
+        files.push((plot.file.to_string(), plot.svg.into_bytes()));
+        if let Some(png) = plot.png {
+            files.push((png_file, png));
+        }
+    }
     Ok(files)
 }

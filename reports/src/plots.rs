@@ -14,6 +14,8 @@
 use std::error::Error;
 use std::sync::OnceLock;
 
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
@@ -42,51 +44,151 @@ pub const PALETTE: [RGBColor; 8] = [
 ];
 /// Fault windows: a light red band.
 const FAULT_COLOR: RGBColor = RGBColor(0xD6, 0x27, 0x28);
+/// The strip under the breaker timeline that holds its key (closed, half-open, open).
+const KEY_HEIGHT_PX: u32 = 28;
 /// Breaker rows listed before the plot says "first N of M".
 const MAX_BREAKER_ROWS: usize = 16;
 
 type PlotResult<T> = Result<T, Box<dyn Error>>;
 
-/// One plot: its file name, its title and the SVG.
+/// One plot: its file name (`.svg`), its title, the SVG, and the same drawing as a PNG
+/// when asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plot {
     pub file: &'static str,
     pub title: &'static str,
     pub svg: String,
+    pub png: Option<Vec<u8>>,
+}
+
+impl Plot {
+    /// The PNG's file name: the SVG's with `.png` instead of `.svg`.
+    pub fn png_file(&self) -> String {
+        let stem = self.file.strip_suffix(".svg").unwrap_or(self.file);
+        format!("{stem}.png")
+    }
+}
+
+/// The plots a run can have; each is drawn the same way on any plotters backend.
+#[derive(Clone, Copy)]
+enum Kind {
+    LatencyCdf,
+    LatencyOverTime,
+    Throughput,
+    InSystem,
+    Breakers,
 }
 
 /// Every plot of a run, in a fixed order; the breaker timeline only when breakers changed.
-pub fn plots(results: &RunResults, report: &Report) -> PlotResult<Vec<Plot>> {
+/// With `png`, each plot is also rasterised (plotters' bitmap backend, text through the
+/// same embedded font) and encoded as a PNG.
+pub fn plots(results: &RunResults, report: &Report, png: bool) -> PlotResult<Vec<Plot>> {
     register_embedded_font()?;
-    let mut out = vec![
-        plot("latency-cdf.svg", "Latency CDF", |title| {
-            latency_cdf(title, results)
-        })?,
-        plot("latency-over-time.svg", "Latency over time", |title| {
-            latency_over_time(title, report)
-        })?,
-        plot("throughput.svg", "Throughput over time", |title| {
-            throughput(title, report)
-        })?,
-        plot("in-system.svg", "Requests in system per service", |title| {
-            in_system(title, report)
-        })?,
+    let mut kinds = vec![
+        ("latency-cdf.svg", "Latency CDF", Kind::LatencyCdf),
+        (
+            "latency-over-time.svg",
+            "Latency over time",
+            Kind::LatencyOverTime,
+        ),
+        ("throughput.svg", "Throughput over time", Kind::Throughput),
+        (
+            "in-system.svg",
+            "Requests in system per service",
+            Kind::InSystem,
+        ),
     ];
     if report.breakers.iter().any(|b| !b.transitions.is_empty()) {
-        out.push(plot("breakers.svg", "Circuit breaker states", |title| {
-            breakers(title, report)
-        })?);
+        kinds.push(("breakers.svg", "Circuit breaker states", Kind::Breakers));
     }
-    Ok(out)
+    kinds
+        .into_iter()
+        .map(|(file, title, kind)| {
+            plot(title, kind, results, report, png)
+                .map(|(svg, png)| Plot {
+                    file,
+                    title,
+                    svg,
+                    png,
+                })
+                .map_err(|e| format!("{file}: cannot draw the plot: {e}").into())
+        })
+        .collect()
 }
 
+/// Draws one plot as SVG, and as PNG when asked.
 fn plot(
-    file: &'static str,
-    title: &'static str,
-    draw: impl FnOnce(&str) -> PlotResult<String>,
-) -> PlotResult<Plot> {
-    let svg = draw(title).map_err(|e| format!("{file}: cannot draw the plot: {e}"))?;
-    Ok(Plot { file, title, svg })
+    title: &str,
+    kind: Kind,
+    results: &RunResults,
+    report: &Report,
+    png: bool,
+) -> PlotResult<(String, Option<Vec<u8>>)> {
+    let size = (WIDTH_PX, height(kind, report));
+    let mut svg = String::new();
+    draw(
+        title,
+        kind,
+        results,
+        report,
+        SVGBackend::with_string(&mut svg, size).into_drawing_area(),
+    )?;
+    if !png {
+        return Ok((svg, None));
+    }
+    let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
+    draw(
+        title,
+        kind,
+        results,
+        report,
+        BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area(),
+    )?;
+    Ok((svg, Some(encode_png(&rgb, size)?)))
+}
+
+fn height(kind: Kind, report: &Report) -> u32 {
+    match kind {
+        Kind::Breakers => 150 + KEY_HEIGHT_PX + 44 * breaker_rows(report).0 as u32,
+        _ => HEIGHT_PX,
+    }
+}
+
+fn draw<DB: DrawingBackend>(
+    title: &str,
+    kind: Kind,
+    results: &RunResults,
+    report: &Report,
+    root: DrawingArea<DB, Shift>,
+) -> PlotResult<()>
+where
+    DB::ErrorType: 'static,
+{
+    match kind {
+        Kind::LatencyCdf => latency_cdf(root, title, results),
+        Kind::LatencyOverTime => latency_over_time(root, title, report),
+        Kind::Throughput => throughput(root, title, report),
+        Kind::InSystem => in_system(root, title, report),
+        Kind::Breakers => breakers(root, title, report),
+    }
+}
+
+/// 8-bit RGB pixels as PNG bytes; the encoder's settings are fixed, so equal pixels always
+/// give equal bytes.
+fn encode_png(rgb: &[u8], (width, height): (u32, u32)) -> PlotResult<Vec<u8>> {
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, width, height);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_compression(png::Compression::Default);
+        encoder.set_filter(png::FilterType::Sub);
+        encoder.set_adaptive_filter(png::AdaptiveFilterType::NonAdaptive);
+        let mut writer = encoder.write_header()?;
+        writer.write_image_data(rgb)?;
+        writer.finish()?;
+    }
+    Ok(out)
 }
 
 /// Registers the embedded font once per process.
@@ -122,7 +224,14 @@ struct Line {
 
 /// Latency CDF of successful requests per workload, on a log x axis, from the whole-run
 /// histogram (one point per recorded value).
-fn latency_cdf(title: &str, results: &RunResults) -> PlotResult<String> {
+fn latency_cdf<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    title: &str,
+    results: &RunResults,
+) -> PlotResult<()>
+where
+    DB::ErrorType: 'static,
+{
     let curves: Vec<(String, Vec<(f64, f64)>)> = results
         .workloads
         .iter()
@@ -147,9 +256,7 @@ fn latency_cdf(title: &str, results: &RunResults) -> PlotResult<String> {
     } else {
         (0.1, 1000.0)
     };
-    let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, (FONT, 22))
@@ -180,11 +287,18 @@ fn latency_cdf(title: &str, results: &RunResults) -> PlotResult<String> {
         legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         root.present()?;
     }
-    Ok(svg)
+    Ok(())
 }
 
-/// p99 (solid) and p50 (dashed) per workload, per time bucket of sending.
-fn latency_over_time(title: &str, report: &Report) -> PlotResult<String> {
+/// p99 (solid) and p50 (dashed) per workload, per time bucket of sending, on a log axis.
+fn latency_over_time<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    title: &str,
+    report: &Report,
+) -> PlotResult<()>
+where
+    DB::ErrorType: 'static,
+{
     let t = &report.timeline;
     let mut lines = Vec::new();
     for (k, (name, wl)) in t.workloads.iter().enumerate() {
@@ -205,12 +319,25 @@ fn latency_over_time(title: &str, report: &Report) -> PlotResult<String> {
             });
         }
     }
-    time_chart(title, "latency of successful requests (ms)", report, lines)
+    time_chart(
+        root,
+        title,
+        ("latency of successful requests (ms, log scale)", YAxis::Log),
+        report,
+        lines,
+    )
 }
 
 /// Successful (solid), failed (dashed) and degraded (dotted, when any) requests per second
 /// per workload, by time of sending.
-fn throughput(title: &str, report: &Report) -> PlotResult<String> {
+fn throughput<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    title: &str,
+    report: &Report,
+) -> PlotResult<()>
+where
+    DB::ErrorType: 'static,
+{
     let t = &report.timeline;
     let per_s = |n: u64| {
         if t.bucket_s > 0.0 {
@@ -241,11 +368,24 @@ fn throughput(title: &str, report: &Report) -> PlotResult<String> {
             });
         }
     }
-    time_chart(title, "requests per second", report, lines)
+    time_chart(
+        root,
+        title,
+        ("requests per second", YAxis::Linear),
+        report,
+        lines,
+    )
 }
 
 /// Time-average of requests queued or in service per service.
-fn in_system(title: &str, report: &Report) -> PlotResult<String> {
+fn in_system<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    title: &str,
+    report: &Report,
+) -> PlotResult<()>
+where
+    DB::ErrorType: 'static,
+{
     let t = &report.timeline;
     let lines = t
         .services
@@ -260,7 +400,13 @@ fn in_system(title: &str, report: &Report) -> PlotResult<String> {
                 .collect(),
         })
         .collect();
-    time_chart(title, "requests in system (time-average)", report, lines)
+    time_chart(
+        root,
+        title,
+        ("requests in system (time-average)", YAxis::Linear),
+        report,
+        lines,
+    )
 }
 
 /// The middle of bucket `i`, in seconds.
@@ -276,51 +422,125 @@ fn time_axis_end(report: &Report) -> f64 {
     if end > 0.0 { end } else { 1.0 }
 }
 
-/// A line plot over simulated time with the fault windows shaded.
-fn time_chart(title: &str, y_desc: &str, report: &Report, lines: Vec<Line>) -> PlotResult<String> {
-    let x_end = time_axis_end(report);
-    let y_max = lines
-        .iter()
-        .flat_map(|l| l.points.iter().flatten().map(|&(_, y)| y))
-        .fold(0.0f64, f64::max);
-    // Headroom for the legend and the fault labels.
-    let y_end = if y_max > 0.0 { y_max * 1.25 } else { 1.0 };
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 22))
-            .margin(12)
-            .x_label_area_size(48)
-            .y_label_area_size(64)
-            .build_cartesian_2d(0.0..x_end, 0.0..y_end)?;
-        chart
-            .configure_mesh()
-            .x_desc("simulated time (s)")
-            .y_desc(y_desc)
-            .x_label_formatter(&|x| short_number(*x))
-            .y_label_formatter(&|y| short_number(*y))
-            .light_line_style(WHITE.mix(0.0))
-            .bold_line_style(BLACK.mix(0.12))
-            .label_style((FONT, 13))
-            .axis_desc_style((FONT, 15))
-            .draw()?;
-        shade_faults(&mut chart, &report.faults, y_end)?;
-        for line in lines {
-            draw_line(&mut chart, line)?;
-        }
-        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
-        root.present()?;
-    }
-    Ok(svg)
+/// The y axis of a plot over time.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum YAxis {
+    /// From 0.
+    Linear,
+    /// Logarithmic, from just below the smallest value: latencies that spike by orders of
+    /// magnitude during a fault without squashing the normal ones.
+    Log,
 }
 
-type TimeChart<'a, 'b> =
-    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+/// The share of a plot's height kept free at the top for a legend of `entries` rows (and
+/// the fault labels), so that the legend never covers the data.
+fn legend_share(entries: usize) -> f64 {
+    // A legend row is about 16.5 px, its box and offset about 22 px, the plotting area of a
+    // 450 px plot about 350 px.
+    ((16.5 * entries as f64 + 22.0) / 350.0).min(0.6)
+}
+
+/// A line plot over simulated time with the fault windows shaded.
+fn time_chart<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    title: &str,
+    (y_desc, y_axis): (&str, YAxis),
+    report: &Report,
+    lines: Vec<Line>,
+) -> PlotResult<()>
+where
+    DB::ErrorType: 'static,
+{
+    let x_end = time_axis_end(report);
+    let (y_min, y_max) = lines
+        .iter()
+        .flat_map(|l| l.points.iter().flatten().map(|&(_, y)| y))
+        .filter(|&y| y > 0.0)
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), y| {
+            (lo.min(y), hi.max(y))
+        });
+    let faults = report.faults.iter().any(|f| f.kind != "chaos");
+    let top = legend_share(lines.len() + usize::from(faults));
+    root.fill(&WHITE)?;
+    let mut builder = ChartBuilder::on(&root);
+    builder
+        .caption(title, (FONT, 22))
+        .margin(12)
+        .x_label_area_size(48)
+        .y_label_area_size(64);
+    match y_axis {
+        YAxis::Log => {
+            let (lo, hi) = if y_max > 0.0 {
+                // From the power of ten below the data, so at least two decades are labelled.
+                let lo = 10f64.powf((y_min / 1.2).log10().floor());
+                // Headroom on a log axis: a power of the data's range.
+                (lo, y_max * (y_max / lo).powf(top / (1.0 - top)))
+            } else {
+                (0.1, 10.0)
+            };
+            let chart = builder.build_cartesian_2d(0.0..x_end, (lo..hi).log_scale())?;
+            // Fewer than 10 labels per decade: plotters labels only the powers of ten.
+            time_chart_series(chart, (y_desc, 9), report, lines, (lo, hi))?;
+        }
+        YAxis::Linear => {
+            let hi = if y_max > 0.0 {
+                y_max / (1.0 - top)
+            } else {
+                1.0
+            };
+            let chart = builder.build_cartesian_2d(0.0..x_end, 0.0..hi)?;
+            time_chart_series(chart, (y_desc, 10), report, lines, (0.0, hi))?;
+        }
+    }
+    root.present()?;
+    Ok(())
+}
+
+/// The mesh, fault windows, lines and legend of a plot over time, on either y axis.
+fn time_chart_series<
+    'a,
+    DB: DrawingBackend + 'a,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+>(
+    mut chart: TimeChart<'a, DB, Y>,
+    (y_desc, y_labels): (&str, usize),
+    report: &Report,
+    lines: Vec<Line>,
+    y_range: (f64, f64),
+) -> PlotResult<()>
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_mesh()
+        .x_desc("simulated time (s)")
+        .y_desc(y_desc)
+        .y_labels(y_labels)
+        .x_label_formatter(&|x| short_number(*x))
+        .y_label_formatter(&|y| short_number(*y))
+        .light_line_style(WHITE.mix(0.0))
+        .bold_line_style(BLACK.mix(0.12))
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 15))
+        .draw()?;
+    shade_faults(&mut chart, &report.faults, y_range)?;
+    for line in lines {
+        draw_line(&mut chart, line)?;
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+    Ok(())
+}
+
+type TimeChart<'a, DB, Y> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>;
 
 /// Draws a line in segments (a gap where a value is missing), with one legend entry.
-fn draw_line<'a, 'b: 'a>(chart: &mut TimeChart<'a, 'b>, line: Line) -> PlotResult<()> {
+fn draw_line<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
+    chart: &mut TimeChart<'a, DB, Y>,
+    line: Line,
+) -> PlotResult<()>
+where
+    DB::ErrorType: 'static,
+{
     let width = if line.dash == Dash::Dashed { 1 } else { 2 };
     let style = line.color.stroke_width(width);
     let mut segments: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
@@ -357,24 +577,43 @@ fn draw_line<'a, 'b: 'a>(chart: &mut TimeChart<'a, 'b>, line: Line) -> PlotResul
     Ok(())
 }
 
-/// Light bands over the fault windows, each labelled at the top (labels of overlapping
-/// windows stacked one line apart).
-fn shade_faults<'a, 'b: 'a>(
-    chart: &mut TimeChart<'a, 'b>,
+/// Light bands over the fault windows, each labelled at the top (a label that would run into
+/// an earlier one goes one line lower, up to four lines).
+fn shade_faults<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
+    chart: &mut TimeChart<'a, DB, Y>,
     faults: &[FaultReport],
-    y_end: f64,
-) -> PlotResult<()> {
+    (y_lo, y_hi): (f64, f64),
+) -> PlotResult<()>
+where
+    DB::ErrorType: 'static,
+{
     let shaded: Vec<&FaultReport> = faults.iter().filter(|f| f.kind != "chaos").collect();
-    for (k, f) in shaded.iter().enumerate() {
+    // Labels placed so far: (line, first pixel, last pixel).
+    let mut placed: Vec<(i32, i32, i32)> = Vec::new();
+    for f in &shaded {
         let (from, to) = (f.at_s, f.at_s + f.for_s);
         chart.draw_series(std::iter::once(Rectangle::new(
-            [(from, 0.0), (to, y_end)],
+            [(from, y_lo), (to, y_hi)],
             FAULT_COLOR.mix(0.10).filled(),
         )))?;
         let label = format!("{} {}", f.kind, f.target);
-        let offset = 4 + 16 * (k as i32 % 4);
+        // The first of four lines where the label does not run into an earlier one.
+        let x = chart.backend_coord(&(from, y_hi)).0 + 4;
+        let width = (FONT, 12)
+            .into_font()
+            .box_size(&label)
+            .map_or(0, |(w, _)| w as i32);
+        let line = (0..4)
+            .find(|&l| {
+                placed
+                    .iter()
+                    .all(|&(pl, a, b)| pl != l || x > b + 6 || x + width + 6 < a)
+            })
+            .unwrap_or(placed.len() as i32 % 4);
+        placed.push((line, x, x + width));
+        let offset = 4 + 16 * line;
         chart.draw_series(std::iter::once(
-            EmptyElement::at((from, y_end))
+            EmptyElement::at((from, y_hi))
                 + Text::new(
                     label,
                     (4, offset),
@@ -398,10 +637,13 @@ fn shade_faults<'a, 'b: 'a>(
 }
 
 /// The legend, in a corner where the data leaves room.
-fn legend<'a, 'b: 'a, CT: CoordTranslate>(
-    chart: &mut ChartContext<'a, SVGBackend<'b>, CT>,
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
     position: SeriesLabelPosition,
-) -> PlotResult<()> {
+) -> PlotResult<()>
+where
+    DB::ErrorType: 'static,
+{
     chart
         .configure_series_labels()
         .position(position)
@@ -413,21 +655,27 @@ fn legend<'a, 'b: 'a, CT: CoordTranslate>(
 }
 
 /// One row per breaker that changed state: closed, open and half-open as coloured bars.
-fn breakers(title: &str, report: &Report) -> PlotResult<String> {
+fn breakers<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    title: &str,
+    report: &Report,
+) -> PlotResult<()>
+where
+    DB::ErrorType: 'static,
+{
     let changed: Vec<_> = report
         .breakers
         .iter()
         .filter(|b| !b.transitions.is_empty())
         .collect();
-    let shown = &changed[..changed.len().min(MAX_BREAKER_ROWS)];
-    let rows = shown.len();
-    let caption = if changed.len() > rows {
-        format!("{title} (first {rows} of {})", changed.len())
+    let (rows, all) = breaker_rows(report);
+    let shown = &changed[..rows];
+    let caption = if all > rows {
+        format!("{title} (first {rows} of {all})")
     } else {
         title.to_string()
     };
     let x_end = time_axis_end(report);
-    let height = 150 + 44 * rows as u32;
     let states = [
         ("closed", RGBColor(0x00, 0x9E, 0x73)),
         ("half-open", RGBColor(0x56, 0xB4, 0xE9)),
@@ -439,13 +687,16 @@ fn breakers(title: &str, report: &Report) -> PlotResult<String> {
             .find(|(n, _)| *n == s)
             .map_or(BLACK, |(_, c)| *c)
     };
-    let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH_PX, height)).into_drawing_area();
         root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
+        // The key goes in a strip below the time axis: a legend inside the plot would cover
+        // the bars of the top row.
+        let height = root.dim_in_pixel().1;
+        let (upper, key) = root.split_vertically(height - KEY_HEIGHT_PX);
+        let mut chart = ChartBuilder::on(&upper)
             .caption(&caption, (FONT, 22))
             .margin(12)
+            .margin_bottom(0)
             .x_label_area_size(48)
             .y_label_area_size(16)
             .build_cartesian_2d(0.0..x_end, 0.0..rows.max(1) as f64)?;
@@ -482,18 +733,29 @@ fn breakers(title: &str, report: &Report) -> PlotResult<String> {
                 (FONT, 13),
             )))?;
         }
+        // Centred: three entries of about 110 px.
+        let mut x = WIDTH_PX as i32 / 2 - 165;
         for (name, c) in states {
-            chart
-                .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())?
-                .label(name)
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 20, y + 5)], c.mix(0.8).filled())
-                });
+            key.draw(
+                &(EmptyElement::at((x, 8))
+                    + Rectangle::new([(0, 0), (20, 10)], c.mix(0.8).filled())
+                    + Text::new(name, (26, -2), (FONT, 13))),
+            )?;
+            x += 110;
         }
-        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.present()?;
     }
-    Ok(svg)
+    Ok(())
+}
+
+/// The breaker rows drawn and the breakers that changed state.
+fn breaker_rows(report: &Report) -> (usize, usize) {
+    let all = report
+        .breakers
+        .iter()
+        .filter(|b| !b.transitions.is_empty())
+        .count();
+    (all.min(MAX_BREAKER_ROWS), all)
 }
 
 /// An axis label without trailing zeros: `0.5`, `20`, `1000`, `0.001`.

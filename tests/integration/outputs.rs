@@ -16,10 +16,17 @@ const PLOTS: [(&str, &str); 4] = [
 
 /// Runs `scenario` with `--seed` into `<scratch>/<name>/out` and returns that directory.
 fn run_out(name: &str, scenario: &str, seed: &str) -> PathBuf {
+    run_out_with(name, scenario, seed, &[])
+}
+
+/// `run_out` with extra flags.
+fn run_out_with(name: &str, scenario: &str, seed: &str, flags: &[&str]) -> PathBuf {
     let dir = scratch_dir(name);
     let file = root().join(scenario);
     let file = file.to_string_lossy();
-    let out = meshsim_in(&dir, &["run", &file, "--seed", seed, "--out", "out"]);
+    let mut args = vec!["run", &*file, "--seed", seed, "--out", "out"];
+    args.extend_from_slice(flags);
+    let out = meshsim_in(&dir, &args);
     assert!(
         out.status.success(),
         "{}",
@@ -192,6 +199,44 @@ fn outputs_are_byte_identical_for_equal_seeds() {
         count += 1;
     }
     assert_eq!(count, 10);
+}
+
+#[test]
+fn png_writes_a_png_next_to_every_svg() {
+    // Goal: with --png every SVG plot has a PNG sibling: the PNG signature, an IHDR chunk
+    // saying 800 px wide; two runs with the same seed give the same PNG bytes.
+    const SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1A, b'\n'];
+    let scenario = "scenarios/circuit-breaker.toml";
+    let a = run_out_with("outputs-png-a", scenario, "5", &["--png"]);
+    let b = run_out_with("outputs-png-b", scenario, "5", &["--png"]);
+    let mut svgs = 0;
+    for entry in fs::read_dir(&a).expect("out dir") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        let Some(stem) = name.strip_suffix(".svg") else {
+            continue;
+        };
+        svgs += 1;
+        let png_name = format!("{stem}.png");
+        let png = fs::read(a.join(&png_name)).unwrap_or_else(|e| panic!("{png_name}: {e}"));
+        assert_eq!(png[..8], SIGNATURE, "{png_name}: not a PNG");
+        // The first chunk is IHDR: length (4 bytes), type (4), then width, big-endian.
+        assert_eq!(&png[12..16], b"IHDR", "{png_name}");
+        let width = u32::from_be_bytes(png[16..20].try_into().expect("4 bytes"));
+        assert_eq!(width, 800, "{png_name}: width");
+        let again = fs::read(b.join(&png_name)).expect("second run's PNG");
+        assert!(png == again, "{png_name} differs between equal seeds");
+    }
+    assert_eq!(
+        svgs, 5,
+        "circuit-breaker draws five plots, breakers included"
+    );
+    // Without --png, no PNG.
+    let plain = run_out("outputs-png-none", scenario, "5");
+    assert!(!plain.join("latency-cdf.png").exists());
 }
 
 #[test]
