@@ -134,7 +134,11 @@ fn call_label(model: &Model, call: &Call) -> String {
     if r.fallback {
         extra.push("fallback".to_string());
     }
-    let extra = if extra.is_empty() { String::new() } else { format!("\n{}", extra.join(", ")) };
+    let extra = if extra.is_empty() {
+        String::new()
+    } else {
+        format!("\n{}", extra.join(", "))
+    };
     format!(
         "{}, {}, {timeout}{extra}",
         model.endpoint_name(call.to),
