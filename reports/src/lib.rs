@@ -18,6 +18,7 @@
 pub mod expect;
 pub mod graph;
 pub mod json;
+mod tables;
 pub mod text;
 pub mod trace;
 

@@ -5,7 +5,8 @@
 use std::io::{self, Write};
 
 use crate::json::Report;
-use crate::text::{busiest, fault_warnings, fixed, ms_if, pct, secs, verdict};
+use crate::tables::{self, Table};
+use crate::text::{fault_warnings, fixed, ms_if, pct, secs, verdict};
 
 /// Writes the Markdown summary; `plots` are `(file name, title)` pairs linked as images.
 pub fn write_markdown<W: Write>(
@@ -32,9 +33,9 @@ pub fn write_markdown<W: Write>(
     write_workloads(&mut w, report)?;
     write_faults(&mut w, report)?;
     write_breakers(&mut w, report)?;
-    write_services(&mut w, report)?;
-    write_errors(&mut w, report)?;
-    write_endpoints(&mut w, report)?;
+    write_table(&mut w, tables::services(report))?;
+    write_table(&mut w, tables::errors(report))?;
+    write_table(&mut w, tables::endpoints(report))?;
     let c = &report.calls;
     writeln!(
         w,
@@ -131,74 +132,8 @@ fn write_breakers<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
     table(w, "Circuit breakers", &header, rows)
 }
 
-fn write_services<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
-    let header = [
-        "service",
-        "replicas x workers",
-        "utilization",
-        "in system",
-        "queued",
-        "arrivals",
-        "rejected",
-    ];
-    let rows = busiest(report).into_iter().map(|(name, s)| {
-        vec![
-            name.to_string(),
-            format!("{} x {}", s.replicas, s.workers),
-            format!("{:.1}%", s.utilization * 100.0),
-            fixed(s.mean_in_system, 2),
-            fixed(s.mean_queued, 2),
-            s.arrivals.to_string(),
-            s.rejected.to_string(),
-        ]
-    });
-    table(w, "Services (busiest first)", &header, rows.collect())
-}
-
-fn write_errors<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
-    let header = [
-        "workload",
-        "failed",
-        "timeout",
-        "rejected",
-        "circuit_open",
-        "unavailable",
-        "error",
-    ];
-    let rows = report
-        .workloads
-        .iter()
-        .filter(|(_, wl)| wl.failed > 0)
-        .map(|(name, wl)| {
-            let mut row = vec![name.to_string(), wl.failed.to_string()];
-            row.extend(wl.failed_by.by_cause().iter().map(|(_, n)| n.to_string()));
-            row
-        });
-    table(w, "Errors by cause", &header, rows.collect())
-}
-
-fn write_endpoints<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
-    let header = [
-        "endpoint",
-        "arrivals",
-        "completed",
-        "rejected",
-        "failed",
-        "p50 ms",
-        "p99 ms",
-    ];
-    let rows = report.endpoints.iter().map(|(name, e)| {
-        vec![
-            name.to_string(),
-            e.arrivals.to_string(),
-            e.completed.to_string(),
-            e.rejected.to_string(),
-            e.failed.to_string(),
-            ms_if(e.completed > e.failed, e.latency_ms.p50),
-            ms_if(e.completed > e.failed, e.latency_ms.p99),
-        ]
-    });
-    table(w, "Endpoints", &header, rows.collect())
+fn write_table<W: Write>(w: &mut W, t: Table) -> io::Result<()> {
+    table(w, t.title, t.header, t.rows)
 }
 
 fn write_expectations<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {

@@ -14,6 +14,7 @@
 use std::io::{self, Write};
 
 use crate::json::{FaultReport, Report, ServiceReport};
+use crate::tables::{self, Table};
 
 /// Verdict lines are wrapped at this width.
 const WIDTH: usize = 100;
@@ -40,9 +41,9 @@ pub fn write_text<W: Write>(mut w: W, report: &Report) -> io::Result<()> {
     write_faults(&mut w, report)?;
     write_over_time(&mut w, report)?;
     write_breakers(&mut w, report)?;
-    write_services(&mut w, report)?;
-    write_errors(&mut w, report)?;
-    write_endpoints(&mut w, report)?;
+    write_table(&mut w, tables::services(report))?;
+    write_table(&mut w, tables::errors(report))?;
+    write_table(&mut w, tables::endpoints(report))?;
     write_calls(&mut w, report)?;
     write_expectations(&mut w, report)
 }
@@ -447,79 +448,11 @@ fn write_breakers<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
     Ok(())
 }
 
-fn write_services<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
-    let header = [
-        "service",
-        "replicas x workers",
-        "utilization",
-        "in system",
-        "queued",
-        "arrivals",
-        "rejected",
-    ];
-    let rows = busiest(report).into_iter().map(|(name, s)| {
-        vec![
-            name.to_string(),
-            format!("{} x {}", s.replicas, s.workers),
-            format!("{:.1}%", s.utilization * 100.0),
-            fixed(s.mean_in_system, 2),
-            fixed(s.mean_queued, 2),
-            s.arrivals.to_string(),
-            s.rejected.to_string(),
-        ]
-    });
-    section(w, "Services (busiest first)", &header, rows.collect())
-}
-
-fn write_errors<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
-    let header = [
-        "workload",
-        "failed",
-        "timeout",
-        "rejected",
-        "circuit_open",
-        "unavailable",
-        "error",
-    ];
-    let rows: Vec<Vec<String>> = report
-        .workloads
-        .iter()
-        .filter(|(_, wl)| wl.failed > 0)
-        .map(|(name, wl)| {
-            let mut row = vec![name.to_string(), wl.failed.to_string()];
-            row.extend(wl.failed_by.by_cause().iter().map(|(_, n)| n.to_string()));
-            row
-        })
-        .collect();
-    if rows.is_empty() {
-        writeln!(w, "\nErrors by cause\n  none")
-    } else {
-        section(w, "Errors by cause", &header, rows)
+fn write_table<W: Write>(w: &mut W, t: Table) -> io::Result<()> {
+    if t.rows.is_empty() {
+        return writeln!(w, "\n{}\n  none", t.title);
     }
-}
-
-fn write_endpoints<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
-    let header = [
-        "endpoint",
-        "arrivals",
-        "completed",
-        "rejected",
-        "failed",
-        "p50 ms",
-        "p99 ms",
-    ];
-    let rows = report.endpoints.iter().map(|(name, e)| {
-        vec![
-            name.to_string(),
-            e.arrivals.to_string(),
-            e.completed.to_string(),
-            e.rejected.to_string(),
-            e.failed.to_string(),
-            ms_if(e.completed > e.failed, e.latency_ms.p50),
-            ms_if(e.completed > e.failed, e.latency_ms.p99),
-        ]
-    });
-    section(w, "Endpoints", &header, rows.collect())
+    section(w, t.title, t.header, t.rows)
 }
 
 fn write_calls<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
