@@ -60,34 +60,12 @@ impl<'m> World<'m> {
             if let Some(b) = g.breaker.as_mut() {
                 match b.admit(now) {
                     Admit::Pass { probe: p } => probe = p,
-                    Admit::Refuse => {
-                        if now >= self.warmup {
-                            self.stats.calls.circuit_open += 1;
-                        }
-                        self.deliver(
-                            caller,
-                            spec,
-                            now,
-                            Outcome::Failed(Cause::CircuitOpen),
-                            self.requests_sent.wrapping_sub(1) as u32,
-                        );
-                        return;
-                    }
+                    Admit::Refuse => return self.refuse(caller, spec, Cause::CircuitOpen),
                 }
             }
             if let Some(limit) = r.bulkhead {
                 if g.in_flight >= limit {
-                    if now >= self.warmup {
-                        self.stats.calls.bulkhead_full += 1;
-                    }
-                    self.deliver(
-                        caller,
-                        spec,
-                        now,
-                        Outcome::Failed(Cause::Unavailable),
-                        self.requests_sent.wrapping_sub(1) as u32,
-                    );
-                    return;
+                    return self.refuse(caller, spec, Cause::Unavailable);
                 }
                 g.in_flight += 1;
             }
@@ -102,12 +80,31 @@ impl<'m> World<'m> {
             attempt: 0,
             guard,
             probe,
-            request: self.requests_sent.wrapping_sub(1) as u32,
+            request: self.current_request() as u32,
         });
         if self.tracer.is_some() {
-            self.trace_call_started(handle, caller, self.requests_sent.wrapping_sub(1));
+            self.trace_call_started(handle, caller, self.current_request());
         }
         self.put_on_wire(handle, matches!(caller, Caller::Job(_)), spec);
+    }
+
+    /// Index of the client request being sent now (the last one counted by `send_request`).
+    fn current_request(&self) -> u64 {
+        self.requests_sent.wrapping_sub(1)
+    }
+
+    /// The caller's own breaker (`CircuitOpen`) or bulkhead (`Unavailable`) refuses the call
+    /// before any attempt: counted, and answered at once.
+    fn refuse(&mut self, caller: Caller, spec: &Call, cause: Cause) {
+        let now = self.q.now();
+        if now >= self.warmup {
+            match cause {
+                Cause::CircuitOpen => self.stats.calls.circuit_open += 1,
+                _ => self.stats.calls.bulkhead_full += 1,
+            }
+        }
+        let request = self.current_request() as u32;
+        self.deliver(caller, spec, now, Outcome::Failed(cause), request);
     }
 
     /// A retry's backoff is over: make the next attempt, unless its caller died meanwhile.

@@ -133,19 +133,15 @@ impl<'m> World<'m> {
         };
         let sent = j.arrived;
         j.arrived = now;
-        let (endpoint, r) = (j.endpoint, j.replica as usize);
-        if self.tracer.is_some() {
-            let reply_to = j.reply_to;
-            if let Some(&pc) = self.calls.get(reply_to) {
-                let link = self.call_spec(pc.call).link;
-                self.trace_arrived(job, sent, link);
-            }
-        }
-        let Some(j) = self.jobs.get_mut(job) else {
-            return;
-        };
+        let (endpoint, r, reply_to) = (j.endpoint, j.replica as usize, j.reply_to);
         let service = self.replicas[r].service;
         j.epoch = self.replicas[r].epoch;
+        if self.tracer.is_some()
+            && let Some(&pc) = self.calls.get(reply_to)
+        {
+            let link = self.call_spec(pc.call).link;
+            self.trace_arrived(job, sent, link);
+        }
         let svc = &self.model.services[service.0 as usize];
         let counted = now >= self.warmup;
         if counted {

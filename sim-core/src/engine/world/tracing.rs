@@ -99,6 +99,14 @@ impl<'m> World<'m> {
         format!("{}#{i}", self.model.service(s).name)
     }
 
+    /// Nesting depth of a traced job; `None` when the job is not traced.
+    fn traced_depth(&self, job: Handle) -> Option<u32> {
+        self.tracer
+            .as_ref()
+            .and_then(|t| t.jobs.get(&key(job)))
+            .map(|j| j.depth)
+    }
+
     /// A logical call was created; trace it if it is the target request or comes from a
     /// traced job.
     pub(super) fn trace_call_started(&mut self, handle: Handle, caller: Caller, request: u64) {
@@ -116,12 +124,7 @@ impl<'m> World<'m> {
                 )
             }
             Caller::Job(job) => {
-                let Some(depth) = self
-                    .tracer
-                    .as_ref()
-                    .and_then(|t| t.jobs.get(&key(job)))
-                    .map(|j| j.depth)
-                else {
+                let Some(depth) = self.traced_depth(job) else {
                     return;
                 };
                 let replica = self.jobs.get(job).map_or(0, |j| j.replica);
@@ -200,12 +203,7 @@ impl<'m> World<'m> {
 
     /// A traced job's request reached its replica after crossing `link`, sent at `sent`.
     pub(super) fn trace_arrived(&mut self, job: Handle, sent: SimTime, link: LinkId) {
-        let Some(depth) = self
-            .tracer
-            .as_ref()
-            .and_then(|t| t.jobs.get(&key(job)))
-            .map(|j| j.depth)
-        else {
+        let Some(depth) = self.traced_depth(job) else {
             return;
         };
         let name = self.model.link_name(link);
@@ -214,12 +212,7 @@ impl<'m> World<'m> {
 
     /// A traced job got its worker: the queue wait ends, the work begins.
     pub(super) fn trace_work_started(&mut self, job: Handle) {
-        let Some(depth) = self
-            .tracer
-            .as_ref()
-            .and_then(|t| t.jobs.get(&key(job)))
-            .map(|j| j.depth)
-        else {
+        let Some(depth) = self.traced_depth(job) else {
             return;
         };
         let Some(j) = self.jobs.get(job) else { return };
