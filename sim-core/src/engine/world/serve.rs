@@ -210,32 +210,29 @@ impl<'m> World<'m> {
             .is_some_and(|j| self.replicas[j.replica as usize].epoch == j.epoch)
     }
 
-    /// A job whose replica crashed: it vanishes without a reply (its caller times out).
-    /// Returns whether the job is gone (dropped now, or already).
+    /// The endpoint of a job that is still alive. A job whose replica crashed vanishes here
+    /// without a reply (its caller times out), and so does one already gone: `None`.
     #[inline]
-    fn drop_if_dead(&mut self, job: Handle) -> bool {
-        let Some(j) = self.jobs.get(job) else {
-            return true;
-        };
+    fn live_endpoint(&mut self, job: Handle) -> Option<EndpointId> {
+        let j = self.jobs.get(job)?;
         if self.replicas[j.replica as usize].epoch == j.epoch {
-            return false;
+            return Some(j.endpoint);
         }
         if self.tracer.is_some() {
             self.trace_job_gone(job);
         }
         self.jobs.remove(job);
-        true
+        None
     }
 
     /// The work is done: fail, reply, or make the downstream calls.
     pub(super) fn work_done(&mut self, job: Handle) {
-        if self.drop_if_dead(job) {
+        let Some(e) = self.live_endpoint(job) else {
             return;
-        }
+        };
         if self.tracer.is_some() {
             self.trace_work_done(job);
         }
-        let e = self.jobs.get(job).expect("live job").endpoint;
         let ep = &self.model.endpoints[e.0 as usize];
         let own_error = ep.fail > 0.0 && self.rng.fail[e.0 as usize].random::<f64>() < ep.fail;
         if own_error || self.injected_error(ep.service) {
@@ -279,7 +276,7 @@ impl<'m> World<'m> {
 
     /// One of a job's downstream calls ended (after its retries and fallback).
     pub(super) fn call_done(&mut self, job: Handle, outcome: Outcome) {
-        if self.drop_if_dead(job) {
+        if self.live_endpoint(job).is_none() {
             return;
         }
         let j = self.jobs.get_mut(job).expect("live job");
