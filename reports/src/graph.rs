@@ -151,6 +151,7 @@ fn node_id(model: &Model, node: Node) -> String {
     match node {
         Node::Client => "\"client\"".to_string(),
         Node::Service(_) => quote(&format!("service:{}", model.node_name(node))),
+        Node::Broker(_) => quote(&format!("broker:{}", model.node_name(node))),
     }
 }
 

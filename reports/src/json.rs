@@ -303,10 +303,14 @@ fn fault_detail(kind: &FaultKind) -> String {
         FaultKind::Slow { factor, .. } | FaultKind::SlowLink { factor, .. } => {
             format!("×{}", short(*factor))
         }
-        FaultKind::Error { rate, .. } | FaultKind::Loss { rate, .. } => {
+        FaultKind::Error { rate, .. }
+        | FaultKind::Loss { rate, .. }
+        | FaultKind::Duplicate { rate, .. } => {
             format!("rate {}", short(*rate))
         }
-        FaultKind::Crash { .. } | FaultKind::Partition { .. } => String::new(),
+        FaultKind::Crash { .. } | FaultKind::Partition { .. } | FaultKind::BrokerDown { .. } => {
+            String::new()
+        }
     }
 }
 

@@ -97,6 +97,7 @@ pub fn run_with_progress(
         calls,
         faults,
         breakers,
+        messages: crate::results::MessageStats::default(),
     })
 }
 
@@ -204,6 +205,9 @@ mod tests {
                 fail: 0.0,
                 parallel: false,
                 calls: vec![],
+                publish: vec![],
+                effect: false,
+                idempotent: false,
             }],
             workloads: vec![Workload {
                 name: "load".into(),
@@ -214,6 +218,7 @@ mod tests {
                     protocol: Protocol::None,
                     timeout: None,
                     resilience: Default::default(),
+                    via: None,
                 },
                 arrival: Arrival::Open {
                     rate_per_s: rate,
@@ -224,6 +229,9 @@ mod tests {
                 link(Node::Client, Node::Service(ServiceId(0))),
                 link(Node::Service(ServiceId(0)), Node::Client),
             ],
+            brokers: Vec::new(),
+            queues: Vec::new(),
+            topics: Vec::new(),
             faults: Vec::new(),
             chaos: None,
             expects: vec![],

@@ -5,9 +5,14 @@
 //! the reports. The scenario parser (`crate::scenario`) is the only producer of a `Model`.
 
 mod fault;
+mod messaging;
 mod resilience;
 
 pub use fault::{Chaos, Fault, FaultKind, ReplicaRef};
+pub use messaging::{
+    Broker, BrokerId, Consumer, DEFAULT_PARTITIONS, DEFAULT_PREFETCH, DEFAULT_PUBLISH_TIMEOUT,
+    DEFAULT_VISIBILITY, Destination, Group, Publish, Queue, QueueId, QueueRole, Topic, TopicId,
+};
 pub use resilience::{BreakerSpec, Jitter, Resilience, RetryPolicy};
 
 use crate::dist::Dist;
@@ -48,6 +53,13 @@ pub struct Model {
     /// Every directed hop that some call or workload uses, resolved from `[network]` defaults
     /// and per-pair overrides. A request and its reply use two links (one each way).
     pub links: Vec<Link>,
+    /// Message brokers, in file order.
+    pub brokers: Vec<Broker>,
+    /// Declared queues in file order, then dead-letter queues named but not declared, then
+    /// the request queues of calls made `via` a broker.
+    pub queues: Vec<Queue>,
+    /// Topics, in file order.
+    pub topics: Vec<Topic>,
     /// Scheduled faults, in file order.
     pub faults: Vec<Fault>,
     /// Random crashes, if `[chaos]` is given.
@@ -137,6 +149,14 @@ pub struct Endpoint {
     /// Calls all at once (`true`) or one after another (`false`).
     pub parallel: bool,
     pub calls: Vec<Call>,
+    /// Messages published (`publish`, to topics) then sent (`send`, to queues), one after
+    /// another after the calls, each a round trip to its broker.
+    pub publish: Vec<Publish>,
+    /// Processing a message writes local state: a repeated message id applies it again
+    /// (`duplicate_effects`) unless the endpoint is `idempotent`.
+    pub effect: bool,
+    /// A repeated message id is recognised and applied once (`deduplicated`).
+    pub idempotent: bool,
 }
 
 /// A synchronous call from an endpoint (or a workload's client) to another endpoint.
@@ -153,6 +173,10 @@ pub struct Call {
     pub timeout: Option<SimDuration>,
     /// Retries, breaker, bulkhead, fallback (all off by default).
     pub resilience: Resilience,
+    /// Request-reply over messaging: the request goes through this request queue (its
+    /// consumer is `to`), the reply comes back through the broker. `link` then leads to the
+    /// broker and `reply_link` from it.
+    pub via: Option<QueueId>,
 }
 
 /// A wire protocol profile: per-message serialization and framing overhead.
@@ -206,6 +230,7 @@ impl Protocol {
 pub enum Node {
     Client,
     Service(ServiceId),
+    Broker(BrokerId),
 }
 
 /// One direction of a network hop.
@@ -276,6 +301,7 @@ impl Model {
         match node {
             Node::Client => "client",
             Node::Service(s) => &self.services[s.0 as usize].name,
+            Node::Broker(b) => &self.brokers[b.0 as usize].name,
         }
     }
 
@@ -291,6 +317,34 @@ impl Model {
 
     pub fn endpoint(&self, id: EndpointId) -> &Endpoint {
         &self.endpoints[id.0 as usize]
+    }
+
+    pub fn broker(&self, id: BrokerId) -> &Broker {
+        &self.brokers[id.0 as usize]
+    }
+
+    pub fn queue(&self, id: QueueId) -> &Queue {
+        &self.queues[id.0 as usize]
+    }
+
+    pub fn topic(&self, id: TopicId) -> &Topic {
+        &self.topics[id.0 as usize]
+    }
+
+    /// The name of a destination as written (`email-jobs`, `order.placed`).
+    pub fn destination_name(&self, d: Destination) -> &str {
+        match d {
+            Destination::Topic(t) => &self.topics[t.0 as usize].name,
+            Destination::Queue(q) => &self.queues[q.0 as usize].name,
+        }
+    }
+
+    /// The broker a destination lives on.
+    pub fn destination_broker(&self, d: Destination) -> BrokerId {
+        match d {
+            Destination::Topic(t) => self.topics[t.0 as usize].broker,
+            Destination::Queue(q) => self.queues[q.0 as usize].broker,
+        }
     }
 
     /// Total replicas over all services: replica ids are dense in this range.

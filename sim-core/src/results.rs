@@ -102,6 +102,7 @@ pub struct RunResults {
     pub faults: Vec<FaultStats>,
     /// Every circuit breaker that changed state, by call site and caller replica.
     pub breakers: Vec<BreakerStats>,
+    pub messages: MessageStats,
 }
 
 impl RunResults {
@@ -267,4 +268,87 @@ impl LatencySummary {
             max: ms(h.max()),
         }
     }
+}
+
+/// Messaging over the whole run, warmup included, so that every queue's and group's counts
+/// balance: `published + duplicates = acknowledged + dead_lettered + queued + in_flight + lost`.
+/// Latency histograms (lag, wait) cover messages published after warmup.
+#[derive(Clone, Debug, Default)]
+pub struct MessageStats {
+    /// In model order.
+    pub brokers: Vec<BrokerStats>,
+    /// In model order: declared queues, undeclared dead-letter queues, request queues.
+    pub queues: Vec<ChannelStats>,
+    pub topics: Vec<TopicStats>,
+}
+
+/// One broker.
+#[derive(Clone, Debug)]
+pub struct BrokerStats {
+    pub name: String,
+    /// Publishes (and request-reply requests) the broker accepted.
+    pub published: u64,
+    /// Publishes refused because the broker was down (the publisher saw `unavailable`).
+    pub publish_failed: u64,
+    /// Dispatches to consumers (redeliveries and duplicates included).
+    pub delivered: u64,
+    /// Messages lost when the (non-durable) broker went down.
+    pub lost: u64,
+    /// Dispatch capacity in use: deliveries over capacity × window; 0 when unlimited.
+    pub utilization: f64,
+}
+
+/// One topic and its consumer groups.
+#[derive(Clone, Debug)]
+pub struct TopicStats {
+    pub name: String,
+    /// Messages published to the topic (each group then receives its own copy).
+    pub published: u64,
+    pub partitions: u32,
+    /// In model order.
+    pub groups: Vec<ChannelStats>,
+}
+
+/// One queue, or one consumer group of a topic (over all its partitions).
+#[derive(Clone, Debug)]
+pub struct ChannelStats {
+    /// The queue's or the group's name.
+    pub name: String,
+    /// `service/endpoint` of the consumer; `None` for a queue nobody reads.
+    pub consumer: Option<String>,
+    /// Messages that entered: published or sent to it (a group: one copy per message
+    /// published to its topic); for a dead-letter queue, messages dead-lettered into it.
+    pub published: u64,
+    /// Dispatches to a consumer, redeliveries and duplicates included.
+    pub delivered: u64,
+    /// Dispatches after the first of the same copy (after a failure or a visibility timeout).
+    pub redelivered: u64,
+    /// Extra copies made by `duplicate` faults.
+    pub duplicates: u64,
+    /// Copies acked after processing.
+    pub acknowledged: u64,
+    /// Copies moved to the dead-letter queue after `max_deliveries`.
+    pub dead_lettered: u64,
+    /// Copies still waiting to be dispatched when the run ended.
+    pub queued: u64,
+    /// Copies dispatched and not yet acked when the run ended.
+    pub in_flight: u64,
+    /// Copies lost when a non-durable broker went down.
+    pub lost: u64,
+    /// Repeated message ids an idempotent consumer recognised and did not apply again.
+    pub deduplicated: u64,
+    /// Repeated message ids a non-idempotent `effect` consumer applied again.
+    pub duplicate_effects: u64,
+    /// Messages processed after a later message of the same key (keyed messages only).
+    pub out_of_order: u64,
+    /// Publish -> first successful processing.
+    pub lag: LatencyHistogram,
+    /// Publish -> first dispatch: the time spent waiting in the broker.
+    pub wait: LatencyHistogram,
+    /// Time-average of copies queued or in flight (consumer lag, in messages) over the
+    /// measured window, and its maximum over the run.
+    pub mean_depth: f64,
+    pub max_depth: u64,
+    /// Time-average of copies queued or in flight, per time bucket.
+    pub depth_buckets: Vec<f64>,
 }

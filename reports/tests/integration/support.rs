@@ -42,6 +42,7 @@ pub fn model() -> Model {
         protocol,
         timeout,
         resilience: Default::default(),
+        via: None,
     };
     Model {
         name: "checkout-sync".to_string(),
@@ -54,6 +55,9 @@ pub fn model() -> Model {
         limits: Limits::default(),
         faults: Vec::new(),
         chaos: None,
+        brokers: Vec::new(),
+        queues: Vec::new(),
+        topics: Vec::new(),
         services: vec![
             Service {
                 name: "gateway".to_string(),
@@ -82,6 +86,9 @@ pub fn model() -> Model {
                 fail: 0.0,
                 parallel: false,
                 calls: vec![call(1, 2, Protocol::Rest, Some(SimDuration::from_secs(1)))],
+                publish: vec![],
+                effect: false,
+                idempotent: false,
             },
             Endpoint {
                 name: "place".to_string(),
@@ -90,6 +97,9 @@ pub fn model() -> Model {
                 fail: 0.01,
                 parallel: false,
                 calls: vec![],
+                publish: vec![],
+                effect: false,
+                idempotent: false,
             },
         ],
         workloads: vec![
@@ -144,6 +154,7 @@ pub fn results() -> RunResults {
         bucket: SimDuration::from_millis(200),
         faults: Vec::new(),
         breakers: Vec::new(),
+        messages: Default::default(),
         workloads: vec![
             WorkloadStats {
                 name: "checkout".to_string(),

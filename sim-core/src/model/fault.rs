@@ -2,7 +2,7 @@
 
 use crate::time::SimDuration;
 
-use super::{LinkId, ServiceId};
+use super::{BrokerId, Destination, LinkId, ServiceId};
 
 /// A scheduled fault: active from `at` for `duration` (to the end of the run if `None`).
 #[derive(Clone, Debug)]
@@ -33,6 +33,12 @@ pub enum FaultKind {
     SlowLink { links: Vec<LinkId>, factor: f64 },
     /// Messages on the links are all lost: the links cross a partition (one-way or two-way).
     Partition { links: Vec<LinkId> },
+    /// The broker stops: publishes to it fail at once (`unavailable`), dispatches pause, acks
+    /// and replies sent to it are lost. A non-durable broker loses every message it held.
+    BrokerDown { broker: BrokerId },
+    /// Each dispatch from the queue (or any group of the topic) is delivered twice with
+    /// probability `rate`: the copy is a duplicate with the same message id.
+    Duplicate { to: Destination, rate: f64 },
 }
 
 impl FaultKind {
@@ -44,6 +50,8 @@ impl FaultKind {
             FaultKind::Error { .. } => "error",
             FaultKind::Loss { .. } => "loss",
             FaultKind::Partition { .. } => "partition",
+            FaultKind::BrokerDown { .. } => "broker-down",
+            FaultKind::Duplicate { .. } => "duplicate",
         }
     }
 }

@@ -29,6 +29,7 @@ impl Topology<'_> {
         match node {
             Node::Client => "client",
             Node::Service(s) => self.services.get(s.0 as usize).map_or("?", |s| &s.name),
+            Node::Broker(_) => "broker",
         }
     }
 

@@ -87,6 +87,9 @@ pub(super) fn validate(sink: &mut Sink, raw: &RawFile) -> Option<Model> {
         endpoints,
         workloads,
         links: links.resolve(&network),
+        brokers: Vec::new(),
+        queues: Vec::new(),
+        topics: Vec::new(),
         expects,
     })
 }
@@ -262,6 +265,7 @@ fn read_workloads(
             protocol,
             timeout,
             resilience,
+            via: None,
         };
         out.push(Workload {
             name: key.get_ref().clone(),
@@ -400,6 +404,9 @@ fn read_services(
                 fail,
                 parallel,
                 calls,
+                publish: Vec::new(),
+                effect: false,
+                idempotent: false,
             });
         }
         services.push(service);
@@ -485,6 +492,7 @@ fn read_call(
         protocol,
         timeout,
         resilience,
+        via: None,
     })
 }
 

@@ -70,6 +70,7 @@ impl<'m> World<'m> {
                     self.link_faults[l.0 as usize].push(i);
                 }
             }
+            FaultKind::BrokerDown { .. } | FaultKind::Duplicate { .. } => {}
         }
     }
 
@@ -108,6 +109,7 @@ impl<'m> World<'m> {
                     self.link_faults[l.0 as usize].retain(|&f| f != i);
                 }
             }
+            FaultKind::BrokerDown { .. } | FaultKind::Duplicate { .. } => {}
         }
     }
 
