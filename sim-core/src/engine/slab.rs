@@ -12,6 +12,14 @@ pub struct Handle {
     pub generation: u32,
 }
 
+impl Handle {
+    /// Refers to nothing: every lookup with it fails.
+    pub const NONE: Handle = Handle {
+        index: u32::MAX,
+        generation: u32::MAX,
+    };
+}
+
 struct Slot<T> {
     generation: u32,
     value: Option<T>,
@@ -105,6 +113,16 @@ impl<T> Slab<T> {
         self.free.push(h.index);
         self.live -= 1;
         Some(value)
+    }
+
+    /// Handles of every stored value, in slot order.
+    pub fn handles(&self) -> impl Iterator<Item = Handle> + '_ {
+        self.slots.iter().enumerate().filter_map(|(i, s)| {
+            s.value.as_ref().map(|_| Handle {
+                index: i as u32,
+                generation: s.generation,
+            })
+        })
     }
 
     /// Values currently stored.

@@ -13,6 +13,7 @@
 
 mod calls;
 mod faults;
+mod messaging;
 mod serve;
 mod tracing;
 
@@ -21,6 +22,7 @@ pub(super) use tracing::{Finder, Tracer};
 use std::collections::VecDeque;
 
 use super::RunError;
+use super::broker::{Brokers, Copy as MessageCopy, Origin};
 use super::guard::Guard;
 use super::levels::{Levels, Marks};
 use super::slab::{Handle, Slab};
@@ -72,6 +74,16 @@ pub enum Event {
     ChaosRestart(u32),
     /// Callers of a service refresh their view of which replicas are up.
     HealthCheck(ServiceId),
+    /// A job's `k`-th published message reaches its broker (persisted).
+    PublishArrive(Handle, u16),
+    /// The broker's answer to a job's `k`-th publish reaches it (or its publish timeout).
+    PublishDone(Handle, u16, Outcome),
+    /// A request-reply call's request reaches the broker of request queue `u32`.
+    ViaArrive(Handle, u32),
+    /// A consumer's ack (`true`) or nack of a delivered copy reaches the broker.
+    MessageAck(Handle, bool),
+    /// A delivered copy's visibility timeout.
+    Visibility(Handle),
 }
 
 /// Which model call a pending call is making.
@@ -122,8 +134,15 @@ struct PendingCall {
 struct Job {
     endpoint: EndpointId,
     replica: u32,
+    /// The pending call to answer; `Handle::NONE` for a message delivery.
     reply_to: Handle,
+    /// For a message delivery: the delivered copy (at this delivery's generation) and its
+    /// origin; `Handle::NONE` otherwise.
+    msg: Handle,
+    origin: Handle,
     arrived: SimTime,
+    /// When the publish in progress was sent (for its timeout).
+    op_sent: SimTime,
     /// The replica's epoch when the job arrived; a crash bumps the epoch, so a job from
     /// before the crash is recognised as lost when its next event comes.
     epoch: u32,
@@ -174,6 +193,10 @@ struct Streams {
     chaos: Vec<Stream>,
     /// Per service: the phase of its health checks.
     health: Vec<Stream>,
+    /// Per broker: its latency.
+    broker: Vec<Stream>,
+    /// Per queue, then per topic: message keys.
+    keys: Vec<Stream>,
 }
 
 pub struct World<'m> {
@@ -189,6 +212,9 @@ pub struct World<'m> {
     believed_down: Vec<u32>,
     jobs: Slab<Job>,
     calls: Slab<PendingCall>,
+    brokers: Brokers,
+    origins: Slab<Origin>,
+    copies: Slab<MessageCopy>,
     rng: Streams,
     /// Inter-arrival distribution per workload (open loop, Poisson).
     gaps: Vec<Dist>,
@@ -284,6 +310,26 @@ fn streams(model: &Model, seed: u64) -> Streams {
                 .map(|r| format!("chaos/{}#{}", model.service(r.service).name, r.index))
                 .collect(),
         ),
+        broker: named(
+            model
+                .brokers
+                .iter()
+                .map(|b| format!("broker/{}/latency", b.name))
+                .collect(),
+        ),
+        keys: named(
+            model
+                .queues
+                .iter()
+                .map(|q| format!("queue/{}/keys", q.name))
+                .chain(
+                    model
+                        .topics
+                        .iter()
+                        .map(|t| format!("topic/{}/keys", t.name)),
+                )
+                .collect(),
+        ),
     }
 }
 
@@ -331,6 +377,9 @@ impl<'m> World<'m> {
             believed_down: vec![0; model.services.len()],
             jobs: Slab::new(),
             calls: Slab::new(),
+            brokers: Brokers::new(model, &marks),
+            origins: Slab::new(),
+            copies: Slab::new(),
             rng: streams(model, seed),
             gaps: model
                 .workloads
@@ -392,6 +441,8 @@ impl<'m> World<'m> {
             if self.calls.live() == 0
                 && self.jobs.live() == 0
                 && self.q.now() >= self.end_of_arrivals
+                && self.brokers.dispatched == 0
+                && !self.brokers.consumable_waiting()
             {
                 break;
             }
@@ -445,6 +496,11 @@ impl<'m> World<'m> {
             Event::ChaosCrash(k) => self.chaos_crash(k),
             Event::ChaosRestart(k) => self.chaos_restart(k),
             Event::HealthCheck(s) => self.health_check(s),
+            Event::PublishArrive(job, k) => self.publish_arrive(job, k),
+            Event::PublishDone(job, k, outcome) => self.publish_done(job, k, outcome),
+            Event::ViaArrive(call, queue) => self.via_arrive(call, queue),
+            Event::MessageAck(copy, ok) => self.message_ack(copy, ok),
+            Event::Visibility(copy) => self.visibility_expired(copy),
         }
     }
 
@@ -489,6 +545,10 @@ impl<'m> World<'m> {
 
     pub(super) fn levels(&self) -> (&[Levels], &Marks) {
         (&self.levels, &self.marks)
+    }
+
+    pub(super) fn messages(&mut self) -> crate::results::MessageStats {
+        self.message_results()
     }
 
     /// What every fault hit, in `RunResults::faults` order.

@@ -133,6 +133,9 @@ impl<'m> World<'m> {
         if let Some(timeout) = spec.timeout {
             self.q.schedule(timeout, Event::Timeout(handle));
         }
+        if let Some(queue) = spec.via {
+            return self.send_via(handle, queue, spec.link);
+        }
         let service = self.model.endpoints[spec.to.0 as usize].service;
         let replica = self.pick_replica(service);
         let Some(delay) = self.hop(spec.link, spec.protocol.per_message()) else {
@@ -146,7 +149,10 @@ impl<'m> World<'m> {
             endpoint: spec.to,
             replica,
             reply_to: handle,
+            msg: Handle::NONE,
+            origin: Handle::NONE,
             arrived: now,
+            op_sent: now,
             epoch: 0,
             next_call: 0,
             outstanding: 0,

@@ -70,7 +70,12 @@ impl<'m> World<'m> {
                     self.link_faults[l.0 as usize].push(i);
                 }
             }
-            FaultKind::BrokerDown { .. } | FaultKind::Duplicate { .. } => {}
+            FaultKind::BrokerDown { broker } => self.broker_down(broker.0 as usize, i),
+            FaultKind::Duplicate { to, .. } => {
+                for ch in self.duplicate_channels(*to) {
+                    self.brokers.channels[ch as usize].duplicate_faults.push(i);
+                }
+            }
         }
     }
 
@@ -109,7 +114,14 @@ impl<'m> World<'m> {
                     self.link_faults[l.0 as usize].retain(|&f| f != i);
                 }
             }
-            FaultKind::BrokerDown { .. } | FaultKind::Duplicate { .. } => {}
+            FaultKind::BrokerDown { broker } => self.broker_up(broker.0 as usize),
+            FaultKind::Duplicate { to, .. } => {
+                for ch in self.duplicate_channels(*to) {
+                    self.brokers.channels[ch as usize]
+                        .duplicate_faults
+                        .retain(|&f| f != i);
+                }
+            }
         }
     }
 
@@ -137,7 +149,7 @@ impl<'m> World<'m> {
         // Queued jobs go now; jobs in service vanish when their next event finds the epoch
         // changed (they hold no worker any more).
         while let Some(job) = self.replicas[r].queue.pop_front() {
-            self.jobs.remove(job);
+            self.drop_job(job);
         }
     }
 
@@ -145,6 +157,10 @@ impl<'m> World<'m> {
     fn restart(&mut self, r: usize) {
         let rep = &mut self.replicas[r];
         rep.crashes = rep.crashes.saturating_sub(1);
+        if rep.crashes == 0 {
+            let service = rep.service;
+            self.consumer_back(service);
+        }
     }
 
     fn exp_sample(&mut self, mean: SimDuration, k: usize) -> SimDuration {

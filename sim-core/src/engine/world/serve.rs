@@ -156,7 +156,7 @@ impl<'m> World<'m> {
                 self.trace_job_gone(job);
             }
             let j = self.jobs.remove(job).expect("live job");
-            self.reply(j.reply_to, Outcome::Failed(Cause::Unavailable));
+            self.respond(&j, Outcome::Failed(Cause::Unavailable), false);
             return;
         }
         let levels = &mut self.levels[service.0 as usize];
@@ -183,7 +183,7 @@ impl<'m> World<'m> {
                 self.trace_job_gone(job);
             }
             let j = self.jobs.remove(job).expect("live job");
-            self.reply(j.reply_to, Outcome::Failed(Cause::Rejected));
+            self.respond(&j, Outcome::Failed(Cause::Rejected), false);
         }
     }
 
@@ -213,7 +213,7 @@ impl<'m> World<'m> {
     /// The endpoint of a job that is still alive. A job whose replica crashed vanishes here
     /// without a reply (its caller times out), and so does one already gone: `None`.
     #[inline]
-    fn live_endpoint(&mut self, job: Handle) -> Option<EndpointId> {
+    pub(super) fn live_endpoint(&mut self, job: Handle) -> Option<EndpointId> {
         let j = self.jobs.get(job)?;
         if self.replicas[j.replica as usize].epoch == j.epoch {
             return Some(j.endpoint);
@@ -221,8 +221,26 @@ impl<'m> World<'m> {
         if self.tracer.is_some() {
             self.trace_job_gone(job);
         }
-        self.jobs.remove(job);
+        self.drop_job(job);
         None
+    }
+
+    /// Removes a job that ends without an answer (its replica crashed).
+    pub(super) fn drop_job(&mut self, job: Handle) {
+        if let Some(j) = self.jobs.remove(job)
+            && j.msg != Handle::NONE
+        {
+            self.release_origin(j.origin);
+        }
+    }
+
+    /// Answers whoever is waiting for a job: its caller, or for a message, the broker.
+    fn respond(&mut self, j: &super::Job, outcome: Outcome, processed: bool) {
+        if j.msg == Handle::NONE {
+            self.reply(j.reply_to, outcome);
+        } else {
+            self.message_processed(j, outcome, processed);
+        }
     }
 
     /// The work is done: fail, reply, or make the downstream calls.
@@ -238,7 +256,7 @@ impl<'m> World<'m> {
         if own_error || self.injected_error(ep.service) {
             self.finish(job, Outcome::Failed(Cause::Error));
         } else if ep.calls.is_empty() {
-            self.finish(job, Outcome::Ok);
+            self.after_calls(job, Outcome::Ok);
         } else if ep.parallel {
             let j = self.jobs.get_mut(job).expect("live job");
             j.outstanding = ep.calls.len() as u16;
@@ -294,7 +312,7 @@ impl<'m> World<'m> {
         if ep.parallel {
             j.outstanding -= 1;
             if j.outstanding == 0 {
-                self.finish(job, Outcome::Ok);
+                self.after_calls(job, Outcome::Ok);
             }
         } else {
             j.next_call += 1;
@@ -302,13 +320,13 @@ impl<'m> World<'m> {
             if (next as usize) < ep.calls.len() {
                 self.start_call(Caller::Job(job), CallRef::Endpoint(e, next));
             } else {
-                self.finish(job, Outcome::Ok);
+                self.after_calls(job, Outcome::Ok);
             }
         }
     }
 
     /// A job ends: free its worker (starting the next queued job) and reply.
-    fn finish(&mut self, job: Handle, outcome: Outcome) {
+    pub(super) fn finish(&mut self, job: Handle, outcome: Outcome) {
         let now = self.q.now();
         if self.tracer.is_some() {
             self.trace_job_gone(job);
@@ -338,7 +356,7 @@ impl<'m> World<'m> {
             replica.busy -= 1;
             levels.value[BUSY] -= 1;
         }
-        self.reply(j.reply_to, outcome);
+        self.respond(&j, outcome, true);
     }
 
     /// Sends a reply back across the reverse link, unless the caller has already given up.
