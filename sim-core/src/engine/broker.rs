@@ -51,6 +51,8 @@ pub struct Copy {
     /// While dispatched: the consumer slot it holds (replica index within the service, or 0
     /// for a partition).
     pub slot: u32,
+    /// Made by a `duplicate` fault (which does not duplicate its own duplicates).
+    pub duplicate: bool,
 }
 
 /// Who consumes a channel and over which hops.

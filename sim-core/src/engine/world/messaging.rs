@@ -83,7 +83,8 @@ impl<'m> World<'m> {
             Outcome::Failed(Cause::Unavailable)
         } else {
             self.brokers.brokers[b].published += 1;
-            self.enqueue(to, self.q.now(), Handle::NONE);
+            // Lag runs from the moment the publisher sent the message.
+            self.enqueue(to, sent, Handle::NONE);
             Outcome::Ok
         };
         match self.hop(ack_link, SimDuration::ZERO) {
@@ -217,6 +218,7 @@ impl<'m> World<'m> {
             channel: ch,
             deliveries: 0,
             slot: 0,
+            duplicate: false,
         });
         let now = self.q.now();
         let c = &mut self.brokers.channels[ch as usize];
@@ -280,6 +282,7 @@ impl<'m> World<'m> {
         if !self.brokers.channels[ch as usize]
             .duplicate_faults
             .is_empty()
+            && !self.copies.get(h).expect("waiting copy").duplicate
         {
             self.maybe_duplicate(ch, h);
         }
@@ -360,6 +363,7 @@ impl<'m> World<'m> {
                 channel: ch,
                 deliveries: 0,
                 slot: 0,
+                duplicate: true,
             });
             let c = &mut self.brokers.channels[ch as usize];
             c.ready.push_front(dup);
