@@ -51,5 +51,59 @@ fn checkout(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, mm1, checkout);
+/// Messages through a broker: a producer sends to a queue read by 4 competing consumers
+/// (an M/M/4 at rho = 0.8), for about 800,000 messages. Counted in messages processed.
+const QUEUE: &str = r#"
+[scenario]
+name = "bench-queue"
+duration = "250s"
+drain = "10s"
+[workload.load]
+endpoint = "producer/emit"
+rate = 3200
+[service.producer]
+workers = 100000
+[service.producer.endpoint.emit]
+send = ["jobs"]
+[broker.mq]
+[queue.jobs]
+broker = "mq"
+consumer = "consumer/handle"
+[service.consumer]
+replicas = 4
+[service.consumer.endpoint.handle]
+work = "exp(1ms)"
+"#;
+
+fn queue(c: &mut Criterion) {
+    let model = parse_scenario("bench-queue.toml", QUEUE, &[]).expect("valid");
+    let messages = sim_core::run(&model, 1).expect("runs").messages.queues[0].acknowledged;
+    let mut group = c.benchmark_group("end-to-end");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(messages));
+    group.bench_function("queue-mm4/messages", |b| {
+        b.iter(|| black_box(sim_core::run(&model, 1).expect("runs")))
+    });
+    group.finish();
+}
+
+/// The pubsub-fanout lesson: one topic, three consumer groups. Counted in events handled.
+fn fanout(c: &mut Criterion) {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/pubsub-fanout.toml"
+    ))
+    .expect("scenario file");
+    let model = parse_scenario("pubsub-fanout.toml", &text, &[]).expect("valid");
+    let events = sim_core::run(&model, 1).expect("runs").events;
+    let mut group = c.benchmark_group("end-to-end");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(events));
+    group.bench_function("pubsub-fanout/events", |b| {
+        b.iter(|| black_box(sim_core::run(&model, 1).expect("runs")))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, mm1, checkout, queue, fanout);
 criterion_main!(benches);

@@ -134,6 +134,9 @@ impl<'m> World<'m> {
         let sent = j.arrived;
         j.arrived = now;
         let (endpoint, r, reply_to) = (j.endpoint, j.replica as usize, j.reply_to);
+        // A message delivery waits for a worker whatever the accept queue's bound: what
+        // bounds deliveries is the consumer's prefetch, not the queue.
+        let is_delivery = j.msg != Handle::NONE;
         let service = self.replicas[r].service;
         j.epoch = self.replicas[r].epoch;
         if self.tracer.is_some()
@@ -170,6 +173,7 @@ impl<'m> World<'m> {
         } else if svc
             .queue
             .is_none_or(|cap| replica.queue.len() < cap as usize)
+            || is_delivery
         {
             replica.queue.push_back(job);
             levels.value[IN_SYSTEM] += 1;
