@@ -4,6 +4,7 @@
 mod expect;
 mod graph;
 mod json;
+mod messaging;
 mod snapshots;
 mod support;
 mod text;

@@ -8,7 +8,10 @@ use std::path::PathBuf;
 
 use reports::{Report, to_dot, write_json_report, write_text};
 
-use crate::support::{model, model_with_faults, results, results_with_faults};
+use crate::support::{
+    model, model_with_faults, model_with_messaging, results, results_with_faults,
+    results_with_messaging,
+};
 
 fn check(name: &str, actual: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -73,4 +76,14 @@ fn json_report_with_faults_snapshot() {
 fn dot_snapshot() {
     // Goal: the whole DOT topology of a known model stays exactly as reviewed.
     check("topology.dot", &to_dot(&model()));
+}
+
+#[test]
+fn json_report_with_messaging_snapshot() {
+    // Goal: the JSON report of the same run (messages per broker, queue, topic and group;
+    // depth in the timeline) stays byte-for-byte as reviewed.
+    let mut out = Vec::new();
+    let report = Report::build(&results_with_messaging(), &model_with_messaging());
+    write_json_report(&mut out, &report).unwrap();
+    check("report-messaging.json", &String::from_utf8(out).unwrap());
 }
