@@ -5,6 +5,7 @@ mod expect;
 mod graph;
 mod json;
 mod messaging;
+mod outputs;
 mod snapshots;
 mod support;
 mod text;

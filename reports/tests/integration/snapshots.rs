@@ -79,6 +79,16 @@ fn dot_snapshot() {
 }
 
 #[test]
+fn text_report_with_messaging_snapshot() {
+    // Goal: the text summary of a run with a broker (the Messaging and Brokers sections, the
+    // broker-down and duplicate fault lines) stays exactly as reviewed.
+    let mut out = Vec::new();
+    let report = Report::build(&results_with_messaging(), &model_with_messaging());
+    write_text(&mut out, &report).unwrap();
+    check("report-messaging.txt", &String::from_utf8(out).unwrap());
+}
+
+#[test]
 fn json_report_with_messaging_snapshot() {
     // Goal: the JSON report of the same run (messages per broker, queue, topic and group;
     // depth in the timeline) stays byte-for-byte as reviewed.
