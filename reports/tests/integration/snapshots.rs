@@ -97,3 +97,10 @@ fn json_report_with_messaging_snapshot() {
     write_json_report(&mut out, &report).unwrap();
     check("report-messaging.json", &String::from_utf8(out).unwrap());
 }
+
+#[test]
+fn dot_with_messaging_snapshot() {
+    // Goal: the DOT topology of a model with a broker, queues, a topic and a call via the
+    // broker stays exactly as reviewed.
+    check("topology-messaging.dot", &to_dot(&model_with_messaging()));
+}
