@@ -1,5 +1,7 @@
 //! Time series as CSV: `timeseries.csv` (one row per time bucket and workload) and
-//! `services.csv` (one row per time bucket and service).
+//! `services.csv` (one row per time bucket and service); with a broker, also `messages.csv`
+//! (one row per queue and topic group, every figure of `messages` in the JSON report) and
+//! `queue-depth.csv` (one row per time bucket and queue or topic group).
 //!
 //! Rows come bucket by bucket, then in model order within a bucket. Numbers are printed
 //! plainly: counts as integers, times and figures as Rust's shortest round-trip form of the
@@ -8,12 +10,17 @@
 
 use sim_core::results::{Cause, RunResults};
 
-use crate::json::{Report, round};
+use crate::json::{LatencyMs, Report, round};
 
 /// Header of `timeseries.csv`.
 pub const TIMESERIES_HEADER: &str = "t_s,workload,sent,ok,degraded,failed,timeout,rejected,circuit_open,unavailable,error,p50_ms,p99_ms";
 /// Header of `services.csv`.
 pub const SERVICES_HEADER: &str = "t_s,service,in_system";
+
+/// Header of `messages.csv`.
+pub const MESSAGES_HEADER: &str = "kind,name,group,consumer,published,delivered,redelivered,duplicates,acknowledged,dead_lettered,queued,in_flight,lost,deduplicated,duplicate_effects,out_of_order,lag_mean_ms,lag_p50_ms,lag_p90_ms,lag_p99_ms,lag_p999_ms,lag_max_ms,wait_mean_ms,wait_p50_ms,wait_p90_ms,wait_p99_ms,wait_p999_ms,wait_max_ms,depth_mean,depth_max";
+/// Header of `queue-depth.csv`.
+pub const QUEUE_DEPTH_HEADER: &str = "t_s,kind,name,group,depth";
 
 /// `timeseries.csv`: per bucket and workload, the requests sent in the bucket and their
 /// outcomes, failures by cause, and p50/p99 of the successful ones (0 when none).
@@ -72,6 +79,73 @@ pub fn services_csv(report: &Report) -> String {
         }
     }
     out
+}
+
+/// `messages.csv`: one row per queue, then per group of each topic, in model order. `kind` is
+/// `queue` or `group`; `name` the queue's or the topic's name; `group` the group's name
+/// (empty for a queue); `consumer` is empty for a queue nobody reads.
+pub fn messages_csv(report: &Report) -> String {
+    let mut out = String::from(MESSAGES_HEADER);
+    out.push('\n');
+    for (name, c) in report.messages.channels() {
+        let counts = [
+            c.published,
+            c.delivered,
+            c.redelivered,
+            c.duplicates,
+            c.acknowledged,
+            c.dead_lettered,
+            c.queued,
+            c.in_flight,
+            c.lost,
+            c.deduplicated,
+            c.duplicate_effects,
+            c.out_of_order,
+        ];
+        let mut row = vec![
+            name.kind().to_string(),
+            field(name.name),
+            field(name.group.unwrap_or("")),
+            field(&c.consumer),
+        ];
+        row.extend(counts.iter().map(u64::to_string));
+        row.extend(latency(&c.lag_ms));
+        row.extend(latency(&c.wait_ms));
+        row.push(number(c.depth_mean));
+        row.push(c.depth_max.to_string());
+        out.push_str(&row.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// `queue-depth.csv`: per bucket, each queue's then each topic group's time-average of copies
+/// queued or in flight (the `timeline` depth arrays).
+pub fn queue_depth_csv(report: &Report) -> String {
+    let t = &report.timeline;
+    let mut out = String::from(QUEUE_DEPTH_HEADER);
+    out.push('\n');
+    let n = t.depths().map(|(_, d)| d.len()).max().unwrap_or(0);
+    for i in 0..n {
+        let t_s = number(i as f64 * t.bucket_s);
+        for (name, depth) in t.depths() {
+            if let Some(&x) = depth.get(i) {
+                out.push_str(&format!(
+                    "{t_s},{},{},{},{}\n",
+                    name.kind(),
+                    field(name.name),
+                    field(name.group.unwrap_or("")),
+                    number(x)
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The six latency figures, in the order of [`LatencyMs`].
+fn latency(l: &LatencyMs) -> [String; 6] {
+    [l.mean, l.p50, l.p90, l.p99, l.p999, l.max].map(number)
 }
 
 /// A float rounded to the report's decimals, in its shortest form (`0`, `0.5`, `12.25`).

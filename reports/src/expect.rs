@@ -229,3 +229,91 @@ fn missing(node: &Value, at: &str, segment: &str) -> String {
 fn list<'a>(keys: impl Iterator<Item = &'a str>) -> String {
     keys.collect::<Vec<_>>().join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn topics() -> Value {
+        json!({"messages": {"topics": {
+            "order.placed": {"groups": {"inventory": {"lag_ms": {"p99": 34.5}}}},
+            "order": {"groups": {"audit": {"lag_ms": {"p99": 1.0}}}},
+            "a.b.c": {"n": 3}
+        }}})
+    }
+
+    // Goal: a key containing dots is read whole, wherever it sits in the path.
+    #[test]
+    fn a_dotted_key_is_one_level() {
+        let v = topics();
+        assert_eq!(
+            lookup(
+                &v,
+                "messages.topics.order.placed.groups.inventory.lag_ms.p99"
+            ),
+            Ok(34.5)
+        );
+        assert_eq!(lookup(&v, "messages.topics.a.b.c.n"), Ok(3.0));
+    }
+
+    // Goal: the longest run of segments that is a key is tried first; when the rest of the
+    // path leads nowhere below it, shorter keys are tried ("order", then "placed"…).
+    #[test]
+    fn longest_key_first_then_shorter() {
+        let v = topics();
+        assert_eq!(
+            lookup(&v, "messages.topics.order.groups.audit.lag_ms.p99"),
+            Ok(1.0)
+        );
+        let v = json!({"t": {"x.y": {"z": 1}, "x": {"y": {"w": 2}}}});
+        assert_eq!(lookup(&v, "t.x.y.z"), Ok(1.0));
+        assert_eq!(lookup(&v, "t.x.y.w"), Ok(2.0), "falls back to x, then y");
+    }
+
+    // Goal: a missing key names itself, where lookup stopped (with the dotted key whole), and
+    // the keys available there.
+    #[test]
+    fn a_missing_key_names_the_level_and_the_known_keys() {
+        let v = topics();
+        let err = lookup(
+            &v,
+            "messages.topics.order.placed.groups.inventry.lag_ms.p99",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "no \"inventry\" under \"messages.topics.order.placed.groups\"; available: inventory"
+        );
+        let err = lookup(&v, "messages.topics.order.placd.groups").unwrap_err();
+        assert_eq!(
+            err,
+            "no \"placd\" under \"messages.topics.order\"; available: groups"
+        );
+        let err = lookup(&v, "messages.topic.order.placed").unwrap_err();
+        assert_eq!(err, "no \"topic\" under \"messages\"; available: topics");
+    }
+
+    // Goal: when both a dotted key and a shorter one match but neither leads to a number, the
+    // error comes from the longest attempt (the one the user most likely meant).
+    #[test]
+    fn the_error_comes_from_the_longest_attempt() {
+        let v = topics();
+        let err = lookup(&v, "messages.topics.order.placed.groups.nope").unwrap_err();
+        assert!(
+            err.contains("under \"messages.topics.order.placed.groups\""),
+            "{err}"
+        );
+    }
+
+    // Goal: an empty section says so instead of listing nothing.
+    #[test]
+    fn an_empty_section_says_it_is_empty() {
+        let v = json!({"messages": {"topics": {}}});
+        let err = lookup(&v, "messages.topics.order.placed.published").unwrap_err();
+        assert_eq!(
+            err,
+            "no \"order\" under \"messages.topics\": that section is empty in this run"
+        );
+    }
+}

@@ -4,7 +4,13 @@
 //! - each service is a box labelled with its name, `replicas x workers`, its queue and load
 //!   balancer, and its endpoints (with their work distribution);
 //! - each workload is an edge from `client` to the service it calls, each call an edge from
-//!   the calling service to the called one, labelled with the endpoints, protocol and timeout.
+//!   the calling service to the called one, labelled with the endpoints, protocol and timeout
+//!   (and `via BROKER` for request-reply over messaging: its request queue is not drawn);
+//! - each broker is a 3-D box, joined by dotted lines to its queues (cylinders) and topics
+//!   (`cds`, an arrow-shaped box: fan-out); a publishing service has an edge to each topic
+//!   (`publish`) and queue (`send`) it writes to, each queue and topic an edge to the service
+//!   of each consumer (labelled with the group and the endpoint), and a queue or topic with a
+//!   dead-letter queue a dashed edge to it.
 //!
 //! Written by hand rather than with petgraph: the format is trivial and this keeps every
 //! attribute and the order of lines (model order) under our control, so output is stable.
@@ -12,7 +18,7 @@
 use std::io::{self, Write};
 
 use sim_core::Model;
-use sim_core::model::{Arrival, Call, Node};
+use sim_core::model::{Arrival, Call, Destination, EndpointId, Node, QueueId, QueueRole};
 
 /// The DOT text for `model`'s topology.
 pub fn to_dot(model: &Model) -> String {
@@ -60,6 +66,7 @@ pub fn write_dot<W: Write>(mut w: W, model: &Model) -> io::Result<()> {
         let id = node_id(model, Node::Service(sim_core::model::ServiceId(i as u32)));
         writeln!(w, "  {id} [shape=box, label={}];", quote(&label.join("\n")))?;
     }
+    write_messaging_nodes(&mut w, model)?;
     for workload in &model.workloads {
         let load = match &workload.arrival {
             Arrival::Open {
@@ -86,7 +93,190 @@ pub fn write_dot<W: Write>(mut w: W, model: &Model) -> io::Result<()> {
             edge(&mut w, model, Node::Service(endpoint.service), call, &label)?;
         }
     }
+    write_messaging_edges(&mut w, model)?;
     writeln!(w, "}}")
+}
+
+/// Brokers, then queues (request queues aside: their calls are drawn as calls), then topics,
+/// in model order.
+fn write_messaging_nodes<W: Write>(w: &mut W, model: &Model) -> io::Result<()> {
+    for broker in &model.brokers {
+        let capacity = broker
+            .capacity_per_s
+            .map_or("unlimited capacity".to_string(), |c| {
+                format!("capacity {c}/s")
+            });
+        let durable = if broker.durable {
+            "durable"
+        } else {
+            "not durable"
+        };
+        let label = format!(
+            "{}\nbroker, latency {}\n{capacity}, {durable}",
+            broker.name, broker.latency
+        );
+        let id = quote(&format!("broker:{}", broker.name));
+        writeln!(w, "  {id} [shape=box3d, label={}];", quote(&label))?;
+    }
+    for queue in model
+        .queues
+        .iter()
+        .filter(|q| q.role != QueueRole::Requests)
+    {
+        let mut label = vec![queue.name.clone()];
+        if queue.role == QueueRole::DeadLetter {
+            label.push("dead-letter queue".to_string());
+        } else {
+            label.push(format!(
+                "queue, prefetch {}, visibility {}",
+                queue.prefetch, queue.visibility
+            ));
+        }
+        label.extend(delivery_limits(queue.max_deliveries, queue.keys));
+        writeln!(
+            w,
+            "  {} [shape=cylinder, label={}];",
+            destination_id(&queue.name, false),
+            quote(&label.join("\n"))
+        )?;
+    }
+    for topic in &model.topics {
+        let partitions = if topic.partitions == 1 {
+            "1 partition".to_string()
+        } else {
+            format!("{} partitions", topic.partitions)
+        };
+        let mut label = vec![topic.name.clone(), format!("topic, {partitions}")];
+        label.extend(delivery_limits(topic.max_deliveries, topic.keys));
+        writeln!(
+            w,
+            "  {} [shape=cds, label={}];",
+            destination_id(&topic.name, true),
+            quote(&label.join("\n"))
+        )?;
+    }
+    Ok(())
+}
+
+/// `max 3 deliveries, 100 keys`, when either is set.
+fn delivery_limits(max_deliveries: Option<u32>, keys: Option<u32>) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(n) = max_deliveries {
+        parts.push(format!("max {n} deliveries"));
+    }
+    if let Some(k) = keys {
+        parts.push(format!("{k} keys"));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// A broker's dotted lines to its queues and topics, publishes and sends, deliveries to
+/// consumers, and dead letters.
+fn write_messaging_edges<W: Write>(w: &mut W, model: &Model) -> io::Result<()> {
+    let queues = || {
+        model
+            .queues
+            .iter()
+            .filter(|q| q.role != QueueRole::Requests)
+    };
+    let holds = queues()
+        .map(|q| (q.broker, destination_id(&q.name, false)))
+        .chain(
+            model
+                .topics
+                .iter()
+                .map(|t| (t.broker, destination_id(&t.name, true))),
+        );
+    for (broker, id) in holds {
+        writeln!(
+            w,
+            "  {} -> {id} [style=dotted, arrowhead=none];",
+            node_id(model, Node::Broker(broker))
+        )?;
+    }
+    for endpoint in &model.endpoints {
+        for publish in &endpoint.publish {
+            let (verb, to) = match publish.to {
+                Destination::Topic(_) => ("publish", true),
+                Destination::Queue(_) => ("send", false),
+            };
+            writeln!(
+                w,
+                "  {} -> {} [label={}];",
+                node_id(model, Node::Service(endpoint.service)),
+                destination_id(model.destination_name(publish.to), to),
+                quote(&format!("{} ->\n{verb}", endpoint.name))
+            )?;
+        }
+    }
+    for queue in queues() {
+        let from = destination_id(&queue.name, false);
+        if let Some(c) = &queue.consumer {
+            consumer_edge(
+                w,
+                model,
+                &from,
+                c.endpoint,
+                &model.endpoint_name(c.endpoint),
+            )?;
+        }
+        dead_letter_edge(w, model, &from, queue.dead_letter, queue.max_deliveries)?;
+    }
+    for topic in &model.topics {
+        let from = destination_id(&topic.name, true);
+        for group in &topic.groups {
+            let endpoint = group.consumer.endpoint;
+            let label = format!("group {}:\n{}", group.name, model.endpoint_name(endpoint));
+            consumer_edge(w, model, &from, endpoint, &label)?;
+        }
+        dead_letter_edge(w, model, &from, topic.dead_letter, topic.max_deliveries)?;
+    }
+    Ok(())
+}
+
+fn consumer_edge<W: Write>(
+    w: &mut W,
+    model: &Model,
+    from: &str,
+    endpoint: EndpointId,
+    label: &str,
+) -> io::Result<()> {
+    let to = Node::Service(model.endpoint(endpoint).service);
+    writeln!(
+        w,
+        "  {from} -> {} [label={}];",
+        node_id(model, to),
+        quote(label)
+    )
+}
+
+/// The dashed edge to a dead-letter queue, if there is one.
+fn dead_letter_edge<W: Write>(
+    w: &mut W,
+    model: &Model,
+    from: &str,
+    dead_letter: Option<QueueId>,
+    max_deliveries: Option<u32>,
+) -> io::Result<()> {
+    let Some(dlq) = dead_letter else {
+        return Ok(());
+    };
+    let label = match max_deliveries {
+        Some(n) => format!("dead letter after {n}"),
+        None => "dead letter".to_string(),
+    };
+    writeln!(
+        w,
+        "  {from} -> {} [label={}, style=dashed];",
+        destination_id(&model.queue(dlq).name, false),
+        quote(&label)
+    )
+}
+
+/// `"queue:NAME"` or `"topic:NAME"`: prefixed so no queue or topic can clash with a service.
+fn destination_id(name: &str, topic: bool) -> String {
+    let kind = if topic { "topic" } else { "queue" };
+    quote(&format!("{kind}:{name}"))
 }
 
 fn edge<W: Write>(
@@ -119,6 +309,10 @@ fn call_label(model: &Model, call: &Call) -> String {
         .map_or("no timeout".to_string(), |t| format!("timeout {t}"));
     let r = &call.resilience;
     let mut extra = Vec::new();
+    if let Some(q) = call.via {
+        let broker = model.broker(model.queue(q).broker);
+        extra.push(format!("via {}", broker.name));
+    }
     if r.retry.retries > 0 {
         extra.push(format!("retries {}", r.retry.retries));
     }

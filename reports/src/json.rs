@@ -3,8 +3,9 @@
 //! [`Report`] is the plain data every printer reads: the run's numbers already summarised
 //! (latencies in milliseconds, rates per second) and rounded, plus the evaluated
 //! `[[expect]]`s. Its fields serialise in declaration order, which is the order of the
-//! contract; per-name sections (`workloads`, `endpoints`, `services`, `flows`) are [`Named`]
-//! lists that serialise as JSON objects in model order.
+//! contract; per-name sections (`workloads`, `endpoints`, `services`, `flows`, and the
+//! brokers, queues and topics of `messages`) are [`Named`] lists that serialise as JSON objects
+//! in model order. The `messages` and `timeline` sections live in `json/`.
 //!
 //! Determinism: floats are rounded to [`DECIMALS`] decimals and non-finite values become 0
 //! before serialisation, and no `HashMap` is involved, so the same results give the same bytes.
@@ -19,10 +20,17 @@ use sim_core::Model;
 use sim_core::model::FaultKind;
 use sim_core::results::{
     BreakerState, BreakerStats, Cause, FailureCounts, FaultStats, LatencySummary, RunResults,
-    WorkloadStats,
 };
 
 use crate::expect::{ExpectResult, evaluate};
+
+mod messages;
+mod timeline;
+
+pub use messages::{BrokerReport, ChannelName, ChannelReport, MessagesReport, TopicReport};
+pub use timeline::{
+    DepthTimeline, ServiceTimeline, TimelineReport, TopicTimeline, WorkloadTimeline,
+};
 
 /// Decimals kept for every float in the report.
 pub const DECIMALS: i32 = 6;
@@ -218,21 +226,6 @@ pub struct CallsReport {
     pub budget_exhausted: u64,
 }
 
-/// Messaging figures. Not measured in this version: all zeros.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct MessagesReport {
-    pub published: u64,
-    pub delivered: u64,
-    pub redelivered: u64,
-    pub duplicates: u64,
-    pub deduplicated: u64,
-    pub duplicate_effects: u64,
-    pub dead_lettered: u64,
-    pub out_of_order: u64,
-    /// Publish to processed.
-    pub lag_ms: LatencyMs,
-}
-
 /// One flow's consistency figures (flows come in a later version; the section is `{}`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct FlowReport {
@@ -251,7 +244,7 @@ pub struct FlowReport {
 /// entry per chaos target.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct FaultReport {
-    /// `crash`, `slow`, `error`, `loss`, `partition`, or `chaos`.
+    /// `crash`, `slow`, `error`, `loss`, `partition`, `broker-down`, `duplicate`, or `chaos`.
     pub kind: String,
     /// As written in the scenario.
     pub target: String,
@@ -363,112 +356,6 @@ impl BreakerReport {
     }
 }
 
-/// Figures per time bucket. Bucket `i` covers `[i * bucket_s, (i + 1) * bucket_s)` of
-/// simulated time; a request is counted in the bucket in which it was sent.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct TimelineReport {
-    pub bucket_s: f64,
-    pub workloads: Named<WorkloadTimeline>,
-    pub services: Named<ServiceTimeline>,
-    /// End of warmup, for the text report; not part of the JSON.
-    #[serde(skip)]
-    pub warmup_s: f64,
-    /// End of arrivals, for the text report; not part of the JSON.
-    #[serde(skip)]
-    pub duration_s: f64,
-}
-
-impl TimelineReport {
-    /// Gives every array the same length: the buckets that overlap the run
-    /// (`ceil(sim_time_s / bucket_s)`), or more if some array has data beyond them. Missing
-    /// buckets are 0 (not measured, e.g. a last partial bucket); trailing buckets past that
-    /// length are dropped only when they hold nothing. When the run kept no bucket at all,
-    /// the arrays stay empty.
-    fn uniform(mut self, sim_time_s: f64) -> TimelineReport {
-        let kept_none = self.workloads.iter().all(|(_, w)| w.is_empty())
-            && self.services.iter().all(|(_, s)| s.in_system.is_empty());
-        if kept_none {
-            return self;
-        }
-        let overlapping = if self.bucket_s > 0.0 {
-            (sim_time_s / self.bucket_s - 1e-9).ceil().max(0.0) as usize
-        } else {
-            0
-        };
-        let used = |len: usize, empty: &dyn Fn(usize) -> bool| {
-            (0..len).rev().find(|&i| !empty(i)).map_or(0, |i| i + 1)
-        };
-        let mut n = overlapping;
-        for (_, w) in self.workloads.iter() {
-            n = n.max(used(w.len(), &|i| {
-                w.sent[i] == 0 && w.ok[i] == 0 && w.degraded[i] == 0 && w.failed[i] == 0
-            }));
-        }
-        for (_, s) in self.services.iter() {
-            n = n.max(used(s.in_system.len(), &|i| s.in_system[i] == 0.0));
-        }
-        for (_, w) in &mut self.workloads.0 {
-            for v in [&mut w.sent, &mut w.ok, &mut w.degraded, &mut w.failed] {
-                v.resize(n, 0);
-            }
-            w.p50_ms.resize(n, 0.0);
-            w.p99_ms.resize(n, 0.0);
-        }
-        for (_, s) in &mut self.services.0 {
-            s.in_system.resize(n, 0.0);
-        }
-        self
-    }
-}
-
-/// One workload's figures per time bucket: one number per bucket in every array.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct WorkloadTimeline {
-    pub sent: Vec<u64>,
-    pub ok: Vec<u64>,
-    pub degraded: Vec<u64>,
-    pub failed: Vec<u64>,
-    /// Of the successful requests sent in the bucket; 0 when there were none.
-    pub p50_ms: Vec<f64>,
-    pub p99_ms: Vec<f64>,
-}
-
-impl WorkloadTimeline {
-    fn of(w: &WorkloadStats) -> WorkloadTimeline {
-        let mut t = WorkloadTimeline::default();
-        for b in &w.buckets {
-            t.sent.push(b.sent);
-            t.ok.push(b.ok);
-            t.degraded.push(b.degraded);
-            t.failed.push(b.failed.total());
-            let summary = b
-                .latency
-                .as_ref()
-                .map(LatencySummary::of)
-                .unwrap_or_default();
-            t.p50_ms.push(round(summary.p50));
-            t.p99_ms.push(round(summary.p99));
-        }
-        t
-    }
-
-    /// Number of buckets.
-    pub fn len(&self) -> usize {
-        self.sent.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.sent.is_empty()
-    }
-}
-
-/// One service's figures per time bucket.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct ServiceTimeline {
-    /// Time-average of requests queued or in service during the bucket.
-    pub in_system: Vec<f64>,
-}
-
 impl Report {
     /// Summarises `results` and evaluates `model.expects` against the summary.
     pub fn build(results: &RunResults, model: &Model) -> Report {
@@ -541,29 +428,7 @@ impl Report {
             .collect();
         let c = &results.calls;
         let sim_time_s = round(results.sim_time.as_secs_f64());
-        let timeline = TimelineReport {
-            bucket_s: round(results.bucket.as_secs_f64()),
-            workloads: Named(
-                results
-                    .workloads
-                    .iter()
-                    .map(|w| (w.name.clone(), WorkloadTimeline::of(w)))
-                    .collect(),
-            ),
-            services: Named(
-                results
-                    .services
-                    .iter()
-                    .map(|s| {
-                        let in_system = s.in_system_buckets.iter().map(|&x| round(x)).collect();
-                        (s.name.clone(), ServiceTimeline { in_system })
-                    })
-                    .collect(),
-            ),
-            warmup_s: round(results.warmup.as_secs_f64()),
-            duration_s: round(results.duration.as_secs_f64()),
-        }
-        .uniform(sim_time_s);
+        let timeline = TimelineReport::of(results, sim_time_s);
         Report {
             meshsim: env!("CARGO_PKG_VERSION").to_string(),
             scenario: results.scenario.clone(),
@@ -583,7 +448,7 @@ impl Report {
                 fallbacks: c.fallbacks,
                 budget_exhausted: c.budget_exhausted,
             },
-            messages: MessagesReport::default(),
+            messages: MessagesReport::of(&results.messages),
             flows: Named::default(),
             faults: results
                 .faults

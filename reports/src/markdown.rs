@@ -1,6 +1,6 @@
 //! The summary as Markdown (`report.md` in `run --out DIR`), for a pull request or a wiki:
 //! the same first line and verdict as the text summary, the plots as images, then the tables
-//! as Markdown tables. Every number comes from the [`Report`], like the text summary.
+//! as Markdown tables (with the messaging summary, when the run had a broker). Every number comes from the [`Report`], like the text summary.
 
 use std::io::{self, Write};
 
@@ -31,6 +31,7 @@ pub fn write_markdown<W: Write>(
         }
     }
     write_workloads(&mut w, report)?;
+    write_messaging(&mut w, report)?;
     write_faults(&mut w, report)?;
     write_breakers(&mut w, report)?;
     write_table(&mut w, tables::services(report))?;
@@ -83,6 +84,19 @@ fn write_workloads<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
     table(w, "Workloads", &header, rows.collect())
 }
 
+/// The messaging answer, one row per queue and topic group, and the brokers; only when the
+/// run had a broker.
+fn write_messaging<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
+    if !report.messages.any() {
+        return Ok(());
+    }
+    let t = tables::messaging(report);
+    writeln!(w, "\n## {}\n", t.title)?;
+    writeln!(w, "{}\n", escape(&tables::messaging_summary(report)))?;
+    table_body(w, t.header, t.left, t.rows)?;
+    write_table(w, tables::brokers(report))
+}
+
 fn write_faults<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
     if report.faults.is_empty() {
         return Ok(());
@@ -133,7 +147,8 @@ fn write_breakers<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
 }
 
 fn write_table<W: Write>(w: &mut W, t: Table) -> io::Result<()> {
-    table(w, t.title, t.header, t.rows)
+    writeln!(w, "\n## {}\n", t.title)?;
+    table_body(w, t.header, t.left, t.rows)
 }
 
 fn write_expectations<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
@@ -156,13 +171,30 @@ fn table<W: Write>(
     rows: Vec<Vec<String>>,
 ) -> io::Result<()> {
     writeln!(w, "\n## {title}\n")?;
+    table_body(w, header, &[], rows)
+}
+
+/// A Markdown table (or `none`): the first column and the columns in `left` left-aligned,
+/// the others right-aligned.
+fn table_body<W: Write>(
+    w: &mut W,
+    header: &[&str],
+    left: &[usize],
+    rows: Vec<Vec<String>>,
+) -> io::Result<()> {
     if rows.is_empty() {
         return writeln!(w, "none");
     }
     let cells: Vec<String> = header.iter().map(|h| escape(h)).collect();
     writeln!(w, "| {} |", cells.join(" | "))?;
     let align: Vec<&str> = (0..header.len())
-        .map(|i| if i == 0 { ":---" } else { "---:" })
+        .map(|i| {
+            if i == 0 || left.contains(&i) {
+                ":---"
+            } else {
+                "---:"
+            }
+        })
         .collect();
     writeln!(w, "|{}|", align.join("|"))?;
     for row in rows {

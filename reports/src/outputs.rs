@@ -5,15 +5,16 @@ use std::io;
 
 use sim_core::results::RunResults;
 
-use crate::csv::{services_csv, timeseries_csv};
+use crate::csv::{messages_csv, queue_depth_csv, services_csv, timeseries_csv};
 use crate::json::{Report, write_json_report};
 use crate::markdown::write_markdown;
 use crate::plots::plots;
 use crate::text::write_text;
 
 /// `(file name, bytes)` for every output of a run, in a fixed order: report.json (the bytes
-/// of `run --json`), report.txt, report.md, timeseries.csv, services.csv, then the SVG plots,
-/// each followed by its PNG (same name, `.png`) when `png` is set.
+/// of `run --json`), report.txt, report.md, timeseries.csv, services.csv, messages.csv and
+/// queue-depth.csv (only when the run had a broker), then the SVG plots, each followed by its
+/// PNG (same name, `.png`) when `png` is set.
 pub fn output_files(
     results: &RunResults,
     report: &Report,
@@ -40,6 +41,16 @@ pub fn output_files(
             services_csv(report).into_bytes(),
         ),
     ];
+    if report.messages.any() {
+        files.push((
+            "messages.csv".to_string(),
+            messages_csv(report).into_bytes(),
+        ));
+        files.push((
+            "queue-depth.csv".to_string(),
+            queue_depth_csv(report).into_bytes(),
+        ));
+    }
     for plot in plots {
         let png_file = plot.png_file();
         files.push((plot.file.to_string(), plot.svg.into_bytes()));

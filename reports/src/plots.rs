@@ -1,5 +1,6 @@
 //! SVG plots of a run, drawn with plotters: latency CDF per workload, p50/p99 over time,
-//! throughput over time, requests in system per service, and the circuit breakers' states.
+//! throughput over time, requests in system per service, queue depth per queue and topic group
+//! (when the run had a broker), and the circuit breakers' states.
 //!
 //! Every plot is 800 px wide, with a title, axis labels with units and a legend; workload
 //! `k` (and service `k`) has colour `PALETTE[k]` in every plot of a report. Fault windows
@@ -76,10 +77,12 @@ enum Kind {
     LatencyOverTime,
     Throughput,
     InSystem,
+    QueueDepth,
     Breakers,
 }
 
-/// Every plot of a run, in a fixed order; the breaker timeline only when breakers changed.
+/// Every plot of a run, in a fixed order; queue depth only when the run had a broker, the
+/// breaker timeline only when breakers changed.
 /// With `png`, each plot is also rasterised (plotters' bitmap backend, text through the
 /// same embedded font) and encoded as a PNG.
 pub fn plots(results: &RunResults, report: &Report, png: bool) -> PlotResult<Vec<Plot>> {
@@ -98,6 +101,13 @@ pub fn plots(results: &RunResults, report: &Report, png: bool) -> PlotResult<Vec
             Kind::InSystem,
         ),
     ];
+    if report.messages.any() {
+        kinds.push((
+            "queue-depth.svg",
+            "Queue depth (consumer lag)",
+            Kind::QueueDepth,
+        ));
+    }
     if report.breakers.iter().any(|b| !b.transitions.is_empty()) {
         kinds.push(("breakers.svg", "Circuit breaker states", Kind::Breakers));
     }
@@ -169,6 +179,7 @@ where
         Kind::LatencyOverTime => latency_over_time(root, title, report),
         Kind::Throughput => throughput(root, title, report),
         Kind::InSystem => in_system(root, title, report),
+        Kind::QueueDepth => queue_depth(root, title, report),
         Kind::Breakers => breakers(root, title, report),
     }
 }
@@ -404,6 +415,39 @@ where
         root,
         title,
         ("requests in system (time-average)", YAxis::Linear),
+        report,
+        lines,
+    )
+}
+
+/// Time-average of copies queued or in flight per queue and per topic group (`topic/group`):
+/// consumer lag in messages.
+fn queue_depth<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    title: &str,
+    report: &Report,
+) -> PlotResult<()>
+where
+    DB::ErrorType: 'static,
+{
+    let t = &report.timeline;
+    let lines = t
+        .depths()
+        .enumerate()
+        .map(|(k, (name, depth))| Line {
+            label: name.to_string(),
+            color: color(k),
+            // Past eight lines the colours repeat: the line style tells them apart.
+            dash: [Dash::Solid, Dash::Dashed, Dash::Dotted][k / PALETTE.len() % 3],
+            points: (0..depth.len())
+                .map(|i| Some((center(i, t.bucket_s), depth[i])))
+                .collect(),
+        })
+        .collect();
+    time_chart(
+        root,
+        title,
+        ("messages queued or in flight (time-average)", YAxis::Linear),
         report,
         lines,
     )

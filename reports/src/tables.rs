@@ -1,13 +1,16 @@
-//! The contents of the tables that the text and the Markdown reports both print: one
-//! definition of each table's columns and rows, two renderings.
+//! The contents of the tables (and the messaging summary) that the text and the Markdown
+//! reports both print: one definition of each table's columns and rows, two renderings.
 
 use crate::json::Report;
-use crate::text::{busiest, fixed, ms_if};
+use crate::text::{busiest, fixed, ms, ms_if, thousands};
 
 /// A titled table: a header and rows of cells, first column a name.
 pub(crate) struct Table {
     pub title: &'static str,
     pub header: &'static [&'static str],
+    /// Columns besides the first that hold text, left-aligned; the others are numbers,
+    /// right-aligned.
+    pub left: &'static [usize],
     pub rows: Vec<Vec<String>>,
 }
 
@@ -38,6 +41,7 @@ pub(crate) fn services(report: &Report) -> Table {
             "arrivals",
             "rejected",
         ],
+        left: &[],
         rows,
     }
 }
@@ -65,6 +69,7 @@ pub(crate) fn errors(report: &Report) -> Table {
             "unavailable",
             "error",
         ],
+        left: &[],
         rows,
     }
 }
@@ -97,6 +102,151 @@ pub(crate) fn endpoints(report: &Report) -> Table {
             "p50 ms",
             "p99 ms",
         ],
+        left: &[],
         rows,
     }
+}
+
+/// Every queue and every consumer group (`topic/group`), in model order: what came in, what
+/// was processed, what was left at the end, lag and depth.
+pub(crate) fn messaging(report: &Report) -> Table {
+    let rows = report
+        .messages
+        .channels()
+        .map(|(name, c)| {
+            let consumer = if c.consumer.is_empty() {
+                "-".to_string()
+            } else {
+                c.consumer.clone()
+            };
+            vec![
+                name.to_string(),
+                consumer,
+                c.published.to_string(),
+                c.acknowledged.to_string(),
+                c.redelivered.to_string(),
+                c.dead_lettered.to_string(),
+                (c.queued + c.in_flight).to_string(),
+                ms_if(c.acknowledged > 0, c.lag_ms.p50),
+                ms_if(c.acknowledged > 0, c.lag_ms.p99),
+                fixed(c.depth_mean, 1),
+                c.depth_max.to_string(),
+            ]
+        })
+        .collect();
+    Table {
+        title: "Messaging",
+        header: &[
+            "queue / group",
+            "consumer",
+            "published",
+            "acked",
+            "redelivered",
+            "dead-lettered",
+            "left at end",
+            "lag p50 ms",
+            "lag p99 ms",
+            "depth mean",
+            "depth max",
+        ],
+        left: &[1],
+        rows,
+    }
+}
+
+/// Every broker: publishes accepted and refused, dispatches, messages lost, capacity used.
+pub(crate) fn brokers(report: &Report) -> Table {
+    let rows = report
+        .messages
+        .brokers
+        .iter()
+        .map(|(name, b)| {
+            vec![
+                name.to_string(),
+                b.published.to_string(),
+                b.publish_failed.to_string(),
+                b.delivered.to_string(),
+                b.lost.to_string(),
+                format!("{:.1}%", b.utilization * 100.0),
+            ]
+        })
+        .collect();
+    Table {
+        title: "Brokers",
+        header: &[
+            "broker",
+            "published",
+            "refused",
+            "delivered",
+            "lost",
+            "utilization",
+        ],
+        left: &[],
+        rows,
+    }
+}
+
+/// The messaging answer in two sentences: how many messages were published and processed,
+/// the lag and where it is worst; then what went wrong, each only when it happened
+/// (dead-lettered, redelivered, duplicates applied twice, out of order, left at the end), and
+/// whether anything was lost.
+pub(crate) fn messaging_summary(report: &Report) -> String {
+    let m = &report.messages;
+    if m.published == 0 && m.publish_failed == 0 {
+        return "No messages were published.".to_string();
+    }
+    let fan_out = m.topics.iter().any(|(_, t)| t.groups.len() > 1);
+    let copies = if fan_out {
+        " (each group of a topic processes its own copy)"
+    } else {
+        ""
+    };
+    let mut first = format!(
+        "{} messages published, {} processed{copies}",
+        thousands(m.published),
+        thousands(m.acknowledged)
+    );
+    if m.acknowledged > 0 {
+        first.push_str(&format!("; lag p99 {} ms", ms(m.lag_ms.p99)));
+        // Where it is worst, when there is more than one place to compare (ties: model order).
+        let mut worst = None;
+        let mut places = 0;
+        for (name, c) in m.channels().filter(|(_, c)| c.acknowledged > 0) {
+            places += 1;
+            if worst.is_none_or(|(_, p99)| c.lag_ms.p99 > p99) {
+                worst = Some((name, c.lag_ms.p99));
+            }
+        }
+        if let (true, Some((name, p99))) = (places > 1, worst) {
+            first.push_str(&format!(", worst at {name} ({} ms)", ms(p99)));
+        }
+    }
+    let mut trouble = Vec::new();
+    let left = m.queued + m.in_flight;
+    for (n, what) in [
+        (
+            m.publish_failed,
+            "publishes refused while their broker was down",
+        ),
+        (m.dead_lettered, "dead-lettered"),
+        (m.redelivered, "redelivered"),
+        (m.duplicate_effects, "duplicates applied twice"),
+        (m.out_of_order, "processed out of order"),
+        (left, "still queued or in flight at the end"),
+        (m.lost, "lost"),
+    ] {
+        if n > 0 {
+            trouble.push(format!("{} {what}", thousands(n)));
+        }
+    }
+    if m.lost == 0 {
+        trouble.push("nothing lost".to_string());
+    }
+    let second = trouble.join("; ");
+    let mut chars = second.chars();
+    let second: String = chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    format!("{first}. {second}.")
 }

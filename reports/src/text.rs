@@ -4,9 +4,11 @@
 //! 2. a one-paragraph verdict (success rate, latency and throughput per workload, the busiest
 //!    service, failures by their main cause, the faults and what they hit, expectations), then
 //!    a warning line for every fault that hit nothing;
-//! 3. then the tables: workloads, faults, the run over time (when there were faults or breaker
-//!    changes, or the run is short), circuit breakers, services (busiest first), errors by
-//!    cause, endpoints, calls, expectations with PASS/FAIL and why.
+//! 3. then the tables: workloads, messaging (when there is a broker: the answer in two
+//!    sentences, then one row per queue and per topic group, then the brokers), faults, the
+//!    run over time (when there were faults or breaker changes, or the run is short), circuit
+//!    breakers, services (busiest first), errors by cause, endpoints, calls, expectations with
+//!    PASS/FAIL and why.
 //!
 //! Plain text, aligned columns, no colours; every number comes from the [`Report`], so the
 //! text and the JSON never disagree.
@@ -38,6 +40,7 @@ pub fn write_text<W: Write>(mut w: W, report: &Report) -> io::Result<()> {
         writeln!(w, "{line}")?;
     }
     write_workloads(&mut w, report)?;
+    write_messaging(&mut w, report)?;
     write_faults(&mut w, report)?;
     write_over_time(&mut w, report)?;
     write_breakers(&mut w, report)?;
@@ -131,6 +134,8 @@ fn fault_name(f: &FaultReport) -> String {
         "slow" if is_link(&f.target) => format!("slow link {}{detail}", f.target),
         "error" => format!("errors at {}{detail}", f.target),
         "loss" => format!("loss on {}{detail}", f.target),
+        "broker-down" => format!("broker {} down", f.target),
+        "duplicate" => format!("duplicates on {}{detail}", f.target),
         kind => format!("{kind} {}{detail}", f.target),
     }
 }
@@ -145,6 +150,8 @@ fn fault_effect(f: &FaultReport) -> String {
         "slow" => format!("slowed {n} requests"),
         "error" => format!("failed {n} requests"),
         "loss" | "partition" => format!("dropped {n} messages"),
+        "broker-down" => format!("hit {n} messages"),
+        "duplicate" => format!("duplicated {n} deliveries"),
         _ => format!("affected {n}"),
     }
 }
@@ -243,6 +250,22 @@ fn write_workloads<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
         row
     });
     section(w, "Workloads", &header, rows.collect())
+}
+
+/// The messaging answer, one row per queue and topic group, and the brokers; only when the
+/// run had a broker.
+fn write_messaging<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
+    if !report.messages.any() {
+        return Ok(());
+    }
+    let t = tables::messaging(report);
+    writeln!(w, "\n{}", t.title)?;
+    for line in wrap(&tables::messaging_summary(report), WIDTH - 2) {
+        writeln!(w, "  {line}")?;
+    }
+    writeln!(w)?;
+    section_rows(w, "", t.header, t.left, t.rows)?;
+    write_table(w, tables::brokers(report))
 }
 
 fn write_faults<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
@@ -449,10 +472,8 @@ fn write_breakers<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
 }
 
 fn write_table<W: Write>(w: &mut W, t: Table) -> io::Result<()> {
-    if t.rows.is_empty() {
-        return writeln!(w, "\n{}\n  none", t.title);
-    }
-    section(w, t.title, t.header, t.rows)
+    writeln!(w, "\n{}", t.title)?;
+    section_rows(w, "", t.header, t.left, t.rows)
 }
 
 fn write_calls<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
@@ -587,7 +608,7 @@ fn short_secs(x: f64) -> String {
 }
 
 /// `1,234,567`.
-fn thousands(n: u64) -> String {
+pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

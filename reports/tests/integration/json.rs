@@ -144,11 +144,25 @@ fn endpoints_services_calls_and_messages_have_every_field() {
             "duplicate_effects",
             "dead_lettered",
             "out_of_order",
-            "lag_ms"
+            "lag_ms",
+            "acknowledged",
+            "lost",
+            "publish_failed",
+            "queued",
+            "in_flight",
+            "wait_ms",
+            "brokers",
+            "queues",
+            "topics"
         ]
     );
     assert_eq!(keys(&v["messages"]["lag_ms"]), LATENCY);
+    assert_eq!(keys(&v["messages"]["wait_ms"]), LATENCY);
+    // A run without a broker: zeros and empty sections, never missing.
     assert_eq!(v["messages"]["published"], 0);
+    for section in ["brokers", "queues", "topics"] {
+        assert_eq!(v["messages"][section], serde_json::json!({}), "{section}");
+    }
 }
 
 #[test]
@@ -242,11 +256,17 @@ fn breakers_list_transitions_and_count_openings() {
 #[test]
 fn timeline_has_one_number_per_bucket_and_shows_the_fault_window() {
     // Goal: timeline = {bucket_s, workloads: {NAME: {sent, ok, degraded, failed, p50_ms,
-    // p99_ms}}, services: {NAME: {in_system}}}, every array one entry per bucket, latency 0 in
-    // a bucket without successes, and the crash window visible in the numbers.
+    // p99_ms}}, services: {NAME: {in_system}}, queues: {}, topics: {}} (no broker here), every
+    // array one entry per bucket, latency 0 in a bucket without successes, and the crash window
+    // visible in the numbers.
     let v = to_json_value(&results_with_faults(), &model_with_faults());
     let t = &v["timeline"];
-    assert_eq!(keys(t), ["bucket_s", "workloads", "services"]);
+    assert_eq!(
+        keys(t),
+        ["bucket_s", "workloads", "services", "queues", "topics"]
+    );
+    assert_eq!(t["queues"], serde_json::json!({}));
+    assert_eq!(t["topics"], serde_json::json!({}));
     assert_eq!(t["bucket_s"], 1.0);
     assert_eq!(keys(&t["workloads"]), ["checkout", "browse"]);
     let w = &t["workloads"]["checkout"];

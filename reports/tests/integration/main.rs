@@ -4,6 +4,8 @@
 mod expect;
 mod graph;
 mod json;
+mod messaging;
+mod outputs;
 mod snapshots;
 mod support;
 mod text;

@@ -8,7 +8,10 @@ use std::path::PathBuf;
 
 use reports::{Report, to_dot, write_json_report, write_text};
 
-use crate::support::{model, model_with_faults, results, results_with_faults};
+use crate::support::{
+    model, model_with_faults, model_with_messaging, results, results_with_faults,
+    results_with_messaging,
+};
 
 fn check(name: &str, actual: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -73,4 +76,31 @@ fn json_report_with_faults_snapshot() {
 fn dot_snapshot() {
     // Goal: the whole DOT topology of a known model stays exactly as reviewed.
     check("topology.dot", &to_dot(&model()));
+}
+
+#[test]
+fn text_report_with_messaging_snapshot() {
+    // Goal: the text summary of a run with a broker (the Messaging and Brokers sections, the
+    // broker-down and duplicate fault lines) stays exactly as reviewed.
+    let mut out = Vec::new();
+    let report = Report::build(&results_with_messaging(), &model_with_messaging());
+    write_text(&mut out, &report).unwrap();
+    check("report-messaging.txt", &String::from_utf8(out).unwrap());
+}
+
+#[test]
+fn json_report_with_messaging_snapshot() {
+    // Goal: the JSON report of the same run (messages per broker, queue, topic and group;
+    // depth in the timeline) stays byte-for-byte as reviewed.
+    let mut out = Vec::new();
+    let report = Report::build(&results_with_messaging(), &model_with_messaging());
+    write_json_report(&mut out, &report).unwrap();
+    check("report-messaging.json", &String::from_utf8(out).unwrap());
+}
+
+#[test]
+fn dot_with_messaging_snapshot() {
+    // Goal: the DOT topology of a model with a broker, queues, a topic and a call via the
+    // broker stays exactly as reviewed.
+    check("topology-messaging.dot", &to_dot(&model_with_messaging()));
 }

@@ -1,6 +1,11 @@
 //! A small hand-built model and run: client -> gateway/checkout -> order/place, with a
 //! second workload and one expectation of each kind; and a variant of both with faults, random
-//! crashes, a circuit breaker, degraded requests and per-second buckets.
+//! crashes, a circuit breaker, degraded requests and per-second buckets; and one with a broker,
+//! queues and a topic (`messaging`).
+
+mod messaging;
+
+pub use messaging::{model_with_messaging, results_with_messaging};
 
 use sim_core::dist::Dist;
 use sim_core::model::{
