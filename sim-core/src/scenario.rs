@@ -7,13 +7,21 @@
 //! - `overrides`: `--set PATH=VALUE` edits the TOML document (format-preserving) first;
 //! - `raw`: serde structs mirroring the file (`deny_unknown_fields`, spans on every value);
 //! - `validate`: raw -> [`Model`]: `[scenario]` (`header`), types and ranges (`values`),
-//!   references, network links (`links`), sync call cycles (`cycles`), call resilience
-//!   (`resilience`), `[[fault]]` and `[chaos]` (`faults`, with targets resolved in `targets`).
+//!   references, brokers, queues and topics (`messaging`), network links (`links`), sync call
+//!   cycles (`cycles`), call resilience (`resilience`), `[[fault]]` and `[chaos]` (`faults`,
+//!   with targets resolved in `targets`).
 //!
 //! Ids follow file order: services in the order their tables first appear, endpoints dense
-//! across services (all of the first service's, then the next's), workloads in file order.
-//! Links are numbered by first use: workloads (client->service, then the reply), then each
-//! service's endpoints' calls (caller->callee, then the reply), all in file order.
+//! across services (all of the first service's, then the next's), workloads, brokers and
+//! topics in file order. Queues: declared ones in file order, then dead-letter queues named
+//! but not declared (in the order the file first names them), then the request queues of
+//! calls made `via` a broker (in order of first use).
+//!
+//! Links are numbered by first use, all in file order: workloads (client->service, then the
+//! reply); each service's endpoints' calls (caller->callee, then the reply; a call `via` a
+//! broker goes caller->broker, then broker->caller); each endpoint's publishes then sends
+//! (publisher->broker, then the broker's ack back); the consumers of queues in queue id order
+//! (broker->consumer, then consumer->broker); then each topic's consumer groups, likewise.
 //!
 //! A `--set` that adds a key inserts a line into the document; locations are mapped back to
 //! the file's lines, and a problem in a line only `--set` wrote has line 0 (no place in the
@@ -23,6 +31,7 @@ mod cycles;
 mod faults;
 mod header;
 mod links;
+mod messaging;
 mod overrides;
 mod raw;
 mod resilience;

@@ -1,5 +1,5 @@
-//! `[[fault]]` and `[chaos]`: kinds, time windows, and targets resolved to replicas and to the
-//! links calls use (`targets`).
+//! `[[fault]]` and `[chaos]`: kinds, time windows, and targets resolved to replicas, to the
+//! links calls and messages use, to brokers, and to topics and queues (`targets`).
 //!
 //! A fault that names a link (or a partition) must hit at least one link that some call or
 //! workload uses, so that a fault can never silently miss.
@@ -25,9 +25,11 @@ enum Kind {
     Error,
     Loss,
     Partition,
+    BrokerDown,
+    Duplicate,
 }
 
-const KINDS: &str = "crash, slow, error, loss, partition";
+const KINDS: &str = "crash, slow, error, loss, partition, broker-down, duplicate";
 
 /// Every `[[fault]]`, in file order.
 pub(super) fn read_faults(
@@ -54,14 +56,8 @@ fn read_kind(sink: &mut Sink, v: &Val, path: &str, span: Range<usize>) -> Option
         "error" => Kind::Error,
         "loss" => Kind::Loss,
         "partition" => Kind::Partition,
-        "broker-down" | "duplicate" => {
-            let msg = format!(
-                "{path}.kind = \"{text}\" is not supported yet (messaging comes in a later \
-                 version of meshsim); allowed: {KINDS}"
-            );
-            sink.error(val_span(v), msg);
-            return None;
-        }
+        "broker-down" => Kind::BrokerDown,
+        "duplicate" => Kind::Duplicate,
         _ => {
             let known: Vec<String> = KINDS.split(", ").map(String::from).collect();
             let hint = closest(&text, &known)
@@ -133,8 +129,13 @@ fn read_fault(
     if kind != Kind::Slow {
         only(sink, &raw.factor, &factor_path, "slow");
     }
-    if !matches!(kind, Kind::Error | Kind::Loss) {
-        only(sink, &raw.rate, &format!("{path}.rate"), "error and loss");
+    if !matches!(kind, Kind::Error | Kind::Loss | Kind::Duplicate) {
+        only(
+            sink,
+            &raw.rate,
+            &format!("{path}.rate"),
+            "error, loss and duplicate",
+        );
     }
     if kind == Kind::Partition {
         let (fault_kind, label) = read_partition(sink, raw, path, span, topo)?;
@@ -159,13 +160,20 @@ fn read_fault(
         Kind::Error | Kind::Loss if raw.rate.is_none() => {
             Some("rate, the probability in (0, 1] that a request fails or a message is lost")
         }
+        Kind::Duplicate if raw.rate.is_none() => {
+            Some("rate, the probability in (0, 1] that a delivery is duplicated")
+        }
         _ => None,
     };
     if let Some(what) = needed {
         sink.error(span.clone(), missing(what));
     }
     if raw.target.is_none() {
-        let what = "target: a service, a replica \"service#i\" or a link \"a->b\"";
+        let what = match kind {
+            Kind::BrokerDown => "target: a broker",
+            Kind::Duplicate => "target: a topic or a queue",
+            _ => "target: a service, a replica \"service#i\" or a link \"a->b\"",
+        };
         sink.error(span, missing(what));
         return None;
     }
@@ -182,8 +190,8 @@ fn read_fault(
     })
 }
 
-/// Resolves the target of a crash, slow, error or loss fault (`None`: a value was bad and has
-/// been reported already).
+/// Resolves the target of any fault but a partition (`None`: a value was bad and has been
+/// reported already).
 fn fault_kind(
     kind: Kind,
     text: &str,
@@ -191,6 +199,17 @@ fn fault_kind(
     rate: Option<f64>,
     topo: &Topology,
 ) -> Result<Option<FaultKind>, String> {
+    match kind {
+        Kind::BrokerDown => {
+            let broker = topo.broker(text)?;
+            return Ok(Some(FaultKind::BrokerDown { broker }));
+        }
+        Kind::Duplicate => {
+            let to = topo.destination(text)?;
+            return Ok(rate.map(|rate| FaultKind::Duplicate { to, rate }));
+        }
+        _ => {}
+    }
     let target = topo.target(text)?;
     let replicas = |t: &Target| match t {
         Target::Service(s) => topo.replicas(*s),
@@ -239,7 +258,7 @@ fn fault_kind(
                 topo.links_in_use()
             ));
         }
-        (Kind::Partition, _) => None,
+        (Kind::Partition | Kind::BrokerDown | Kind::Duplicate, _) => None,
     })
 }
 
@@ -353,7 +372,7 @@ fn read_groups(
     Some(groups)
 }
 
-/// A non-empty array of `client` or service names (`from`, `to`).
+/// A non-empty array of `client`, service or broker names (`from`, `to`).
 fn read_nodes(
     sink: &mut Sink,
     v: &Val,

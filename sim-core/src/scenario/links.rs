@@ -7,9 +7,10 @@ use toml::Spanned;
 
 use super::Sink;
 use super::raw::RawNetwork;
+use super::validate::closest;
 use super::values::seg;
 use crate::dist::Dist;
-use crate::model::{Link, LinkId, Node, ServiceId};
+use crate::model::{BrokerId, Link, LinkId, Node, ServiceId};
 
 /// Latency and loss given for one `[network.link."a->b"]`; unset fields inherit the defaults.
 struct PairOverride {
@@ -25,11 +26,12 @@ pub(super) struct Network {
     overrides: BTreeMap<(Node, Node), PairOverride>,
 }
 
-/// Reads `[network]`; link names must name `client` or a service.
+/// Reads `[network]`; link names must name `client`, a service or a broker.
 pub(super) fn read_network(
     sink: &mut Sink,
     raw: Option<&Spanned<RawNetwork>>,
     services: &BTreeMap<String, ServiceId>,
+    brokers: &BTreeMap<String, BrokerId>,
 ) -> Network {
     let mut net = Network {
         latency: Dist::zero(),
@@ -46,7 +48,7 @@ pub(super) fn read_network(
         let path = format!("network.link.{}", seg(key.get_ref()));
         let latency = sink.dist(&link.latency, &format!("{path}.latency"));
         let loss = sink.probability(&link.loss, &format!("{path}.loss"));
-        let Some(pair) = link_pair(sink, key, &path, services) else {
+        let Some(pair) = link_pair(sink, key, &path, services, brokers) else {
             continue;
         };
         if net.overrides.contains_key(&pair) {
@@ -65,12 +67,22 @@ fn link_pair(
     key: &Spanned<String>,
     path: &str,
     services: &BTreeMap<String, ServiceId>,
+    brokers: &BTreeMap<String, BrokerId>,
 ) -> Option<(Node, Node)> {
     let name = key.get_ref();
-    let known = || {
-        let mut names = vec!["client"];
-        names.extend(services.keys().map(String::as_str));
-        names.join(", ")
+    let mut known = vec!["client".to_string()];
+    known.extend(services.keys().cloned());
+    // A broker named like a service is reported with the brokers; list the name once here.
+    known.extend(
+        brokers
+            .keys()
+            .filter(|b| !services.contains_key(*b))
+            .cloned(),
+    );
+    let what = if brokers.is_empty() {
+        "service"
+    } else {
+        "service or broker"
     };
     let Some((from, to)) = name.split_once("->") else {
         let msg =
@@ -86,7 +98,14 @@ fn link_pair(
         if let Some(id) = services.get(n) {
             return Some(Node::Service(*id));
         }
-        let msg = format!("unknown service \"{n}\" in link {path}; known: {}", known());
+        if let Some(id) = brokers.get(n) {
+            return Some(Node::Broker(*id));
+        }
+        let hint = closest(n, &known).map_or(String::new(), |b| format!("; did you mean \"{b}\"?"));
+        let msg = format!(
+            "unknown {what} \"{n}\" in link {path}; known: {}{hint}",
+            known.join(", ")
+        );
         sink.error(key.span(), msg);
         None
     };

@@ -3,8 +3,8 @@
 //! Only the *shape* is checked here: which keys exist in which table (`deny_unknown_fields`)
 //! and which keys hold tables or arrays. Every leaf is kept as a spanned [`toml::Value`], so
 //! types and ranges are checked in validation, where all problems are collected at once.
-//! Keys of later versions (brokers, topics, queues, flows) are accepted here so that
-//! validation can say "not supported yet" instead of "unknown key".
+//! Keys of later versions (flows) are accepted here so that validation can say "not supported
+//! yet" instead of "unknown key".
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -29,9 +29,12 @@ pub(super) struct RawFile {
     pub service: Table<RawService>,
     #[serde(default)]
     pub expect: Vec<Spanned<RawExpect>>,
-    pub broker: Val,
-    pub topic: Val,
-    pub queue: Val,
+    #[serde(default)]
+    pub broker: Table<RawBroker>,
+    #[serde(default)]
+    pub topic: Table<RawTopic>,
+    #[serde(default)]
+    pub queue: Table<RawQueue>,
     pub flow: Val,
     #[serde(default)]
     pub fault: Vec<Spanned<RawFault>>,
@@ -114,8 +117,10 @@ pub(super) struct RawEndpoint {
     pub fail: Val,
     pub parallel: Val,
     pub calls: Option<Spanned<Vec<Spanned<RawCall>>>>,
-    pub publish: Val,
-    pub send: Val,
+    /// Topic names, each located.
+    pub publish: Option<Spanned<Vec<Spanned<toml::Value>>>>,
+    /// Queue names, each located.
+    pub send: Option<Spanned<Vec<Spanned<toml::Value>>>>,
     pub effect: Val,
     pub idempotent: Val,
 }
@@ -145,6 +150,43 @@ pub(super) struct RawBreaker {
     pub threshold: Val,
     pub window: Val,
     pub cooldown: Val,
+}
+
+/// `[broker.NAME]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBroker {
+    pub latency: Val,
+    pub capacity: Val,
+    pub durable: Val,
+    pub publish_timeout: Val,
+}
+
+/// `[queue.NAME]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawQueue {
+    pub broker: Val,
+    pub consumer: Val,
+    pub prefetch: Val,
+    pub visibility: Val,
+    pub max_deliveries: Val,
+    pub dead_letter: Val,
+    pub keys: Val,
+}
+
+/// `[topic.NAME]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTopic {
+    pub broker: Val,
+    pub partitions: Val,
+    pub keys: Val,
+    /// Group name -> endpoint, in file order (an inline table or a sub-table).
+    pub subscribers: Option<Spanned<Table<Spanned<toml::Value>>>>,
+    pub visibility: Val,
+    pub max_deliveries: Val,
+    pub dead_letter: Val,
 }
 
 /// One `[[fault]]`.

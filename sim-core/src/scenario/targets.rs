@@ -1,17 +1,25 @@
-//! Fault and chaos targets: services, replicas `service#i` and links `a->b`, resolved against
-//! the services and the links that calls use.
+//! Fault and chaos targets: services, replicas `service#i`, links `a->b` (whose ends are
+//! `client`, services or brokers), brokers, topics and queues, resolved against the model's
+//! lists and the links in use.
 
 use std::collections::BTreeMap;
 
 use super::links::LinkTable;
 use super::validate::closest;
-use crate::model::{LinkId, Node, ReplicaRef, Service, ServiceId};
+use crate::model::{
+    Broker, BrokerId, Destination, LinkId, Node, Queue, QueueId, ReplicaRef, Service, ServiceId,
+    Topic, TopicId,
+};
 use crate::time::SimDuration;
 
 /// What fault targets are resolved against.
 pub(super) struct Topology<'a> {
     pub services: &'a [Service],
     pub ids: &'a BTreeMap<String, ServiceId>,
+    pub brokers: &'a [Broker],
+    /// Every queue: declared, dead-letter and request queues.
+    pub queues: &'a [Queue],
+    pub topics: &'a [Topic],
     pub links: &'a LinkTable,
     /// The end of the run (duration + drain): a fault must start before it.
     pub end: SimDuration,
@@ -29,12 +37,43 @@ impl Topology<'_> {
         match node {
             Node::Client => "client",
             Node::Service(s) => self.services.get(s.0 as usize).map_or("?", |s| &s.name),
-            Node::Broker(_) => "broker",
+            Node::Broker(b) => self.brokers.get(b.0 as usize).map_or("?", |b| &b.name),
         }
     }
 
     fn service_names(&self) -> Vec<String> {
         self.services.iter().map(|s| s.name.clone()).collect()
+    }
+
+    fn broker_names(&self) -> Vec<String> {
+        self.brokers.iter().map(|b| b.name.clone()).collect()
+    }
+
+    fn broker_id(&self, name: &str) -> Option<BrokerId> {
+        let i = self.brokers.iter().position(|b| b.name == name)?;
+        Some(BrokerId(u32::try_from(i).ok()?))
+    }
+
+    /// A broker, for `broker-down`.
+    pub(super) fn broker(&self, name: &str) -> Result<BrokerId, String> {
+        self.broker_id(name)
+            .ok_or_else(|| unknown("broker", name, &self.broker_names()))
+    }
+
+    /// A topic or a queue (any queue, request queues included), for `duplicate`.
+    pub(super) fn destination(&self, name: &str) -> Result<Destination, String> {
+        let id = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+        if let Some(t) = self.topics.iter().position(|t| t.name == name) {
+            return Ok(Destination::Topic(TopicId(id(t))));
+        }
+        if let Some(q) = self.queues.iter().position(|q| q.name == name) {
+            return Ok(Destination::Queue(QueueId(id(q))));
+        }
+        let topics = self.topics.iter().map(|t| t.name.clone());
+        let known: Vec<String> = topics
+            .chain(self.queues.iter().map(|q| q.name.clone()))
+            .collect();
+        Err(unknown("topic or queue", name, &known))
     }
 
     /// Every replica of `service`.
@@ -71,7 +110,7 @@ impl Topology<'_> {
         links.sort();
         if links.is_empty() {
             return Err(format!(
-                "no call uses link {}->{}; links in use: {}",
+                "no call or message uses link {}->{}; links in use: {}",
                 self.node_name(a),
                 self.node_name(b),
                 self.links_in_use()
@@ -80,7 +119,7 @@ impl Topology<'_> {
         Ok(links)
     }
 
-    /// `client` or a service name.
+    /// `client`, a service or a broker: a link end.
     pub(super) fn node(&self, name: &str) -> Result<Node, String> {
         if name == "client" {
             return Ok(Node::Client);
@@ -88,9 +127,19 @@ impl Topology<'_> {
         if let Some(id) = self.ids.get(name) {
             return Ok(Node::Service(*id));
         }
+        if let Some(id) = self.broker_id(name) {
+            return Ok(Node::Broker(id));
+        }
         let mut known = vec!["client".to_string()];
         known.extend(self.service_names());
-        Err(unknown(name, &known))
+        let brokers = self.broker_names().into_iter();
+        known.extend(brokers.filter(|b| !self.ids.contains_key(b)));
+        let what = if self.brokers.is_empty() {
+            "service"
+        } else {
+            "service or broker"
+        };
+        Err(unknown(what, name, &known))
     }
 
     /// A service or `service#i`.
@@ -100,7 +149,13 @@ impl Topology<'_> {
             None => (text, None),
         };
         let Some(&id) = self.ids.get(name) else {
-            return Err(unknown(name, &self.service_names()));
+            if self.broker_id(name).is_some() {
+                return Err(format!(
+                    "\"{name}\" is a broker, not a service (a fault with kind = \"broker-down\" \
+                     stops a broker)"
+                ));
+            }
+            return Err(unknown("service", name, &self.service_names()));
         };
         let Some(index) = index else {
             return Ok(Target::Service(id));
@@ -131,13 +186,13 @@ impl Topology<'_> {
     }
 }
 
-/// "unknown service" with the known names and a suggestion.
-fn unknown(name: &str, known: &[String]) -> String {
+/// "unknown WHAT" with the known names and a suggestion.
+fn unknown(what: &str, name: &str, known: &[String]) -> String {
     let hint = closest(name, known).map_or(String::new(), |b| format!("; did you mean \"{b}\"?"));
     let known = if known.is_empty() {
         "none".to_string()
     } else {
         known.join(", ")
     };
-    format!("unknown service \"{name}\"; known: {known}{hint}")
+    format!("unknown {what} \"{name}\"; known: {known}{hint}")
 }

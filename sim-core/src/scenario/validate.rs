@@ -12,14 +12,15 @@ use super::cycles::{self, CallEdge};
 use super::faults::{read_chaos, read_faults};
 use super::header::read_header;
 use super::links::{LinkTable, read_network};
-use super::raw::{RawCall, RawExpect, RawFile, RawService, RawWorkload, Val};
+use super::messaging::{Messaging, read_messaging};
+use super::raw::{RawCall, RawEndpoint, RawExpect, RawFile, RawService, RawWorkload, Val};
 use super::resilience::read_resilience;
 use super::targets::Topology;
 use super::values::{seg, show};
 use crate::dist::Dist;
 use crate::model::{
-    Arrival, Bound, Call, Endpoint, EndpointId, Expect, LbPolicy, Model, Node, Protocol, Service,
-    ServiceId, Workload,
+    Arrival, Bound, Call, Destination, Endpoint, EndpointId, Expect, LbPolicy, Model, Node,
+    Protocol, Publish, Service, ServiceId, Workload,
 };
 use crate::time::SimDuration;
 
@@ -31,36 +32,38 @@ const MAX_RATE_PER_S: f64 = 1e9;
 const MAX_USERS: i64 = 10_000_000;
 
 /// Services and endpoints by name, with their dense ids in file order.
-struct Names {
-    services: BTreeMap<String, ServiceId>,
+pub(super) struct Names {
+    pub services: BTreeMap<String, ServiceId>,
     /// `service/endpoint` -> id.
-    endpoints: BTreeMap<String, EndpointId>,
+    pub endpoints: BTreeMap<String, EndpointId>,
     /// Full endpoint names by id.
-    endpoint_names: Vec<String>,
+    pub endpoint_names: Vec<String>,
 }
 
 /// Checks the raw file and builds the model (`None` only when nothing useful could be built;
 /// the caller rejects the model anyway if anything was reported).
 pub(super) fn validate(sink: &mut Sink, raw: &RawFile) -> Option<Model> {
     let header = read_header(sink, raw.scenario.as_ref());
-    for (v, key) in [
-        (&raw.broker, "[broker]"),
-        (&raw.topic, "[topic]"),
-        (&raw.queue, "[queue]"),
-        (&raw.flow, "[flow]"),
-    ] {
-        sink.not_yet(v, key);
-    }
+    sink.not_yet(&raw.flow, "[flow]");
     let names = collect_names(sink, raw);
-    let network = read_network(sink, raw.network.as_ref(), &names.services);
+    let mut messaging = read_messaging(sink, raw, &names);
+    let brokers = messaging.broker_ids();
+    let network = read_network(sink, raw.network.as_ref(), &names.services, brokers);
     let mut links = LinkTable::default();
     let workloads = read_workloads(sink, raw, &names, &mut links);
     let mut edges = Vec::new();
-    let (services, endpoints) = read_services(sink, raw, &names, &mut links, &mut edges);
+    let (services, mut endpoints, sends) =
+        read_services(sink, raw, &names, &mut links, &mut messaging, &mut edges);
+    link_publishes(&mut endpoints, sends, &messaging, &mut links);
+    let (brokers, queues, topics) =
+        messaging.connect(&mut links, &endpoints, &names.endpoint_names);
     cycles::check(sink, &edges, &names.endpoint_names);
     let topo = Topology {
         services: &services,
         ids: &names.services,
+        brokers: &brokers,
+        queues: &queues,
+        topics: &topics,
         links: &links,
         end: header.duration + header.drain,
     };
@@ -87,9 +90,9 @@ pub(super) fn validate(sink: &mut Sink, raw: &RawFile) -> Option<Model> {
         endpoints,
         workloads,
         links: links.resolve(&network),
-        brokers: Vec::new(),
-        queues: Vec::new(),
-        topics: Vec::new(),
+        brokers,
+        queues,
+        topics,
         expects,
     })
 }
@@ -99,8 +102,9 @@ pub(super) fn val_span(v: &Val) -> std::ops::Range<usize> {
     v.as_ref().map_or(0..0, Spanned::span)
 }
 
-/// Checks a service or workload name: it appears in paths, endpoint names and link names.
-fn check_name(sink: &mut Sink, key: &Spanned<String>, what: &str) {
+/// Checks a service, workload, broker, queue or topic name: it appears in paths, endpoint
+/// names, link names and fault targets.
+pub(super) fn check_name(sink: &mut Sink, key: &Spanned<String>, what: &str) {
     let name = key.get_ref();
     let problem = if name.is_empty() {
         "must not be empty"
@@ -145,12 +149,18 @@ fn collect_names(sink: &mut Sink, raw: &RawFile) -> Names {
     names
 }
 
-fn id32(i: usize) -> u32 {
+pub(super) fn id32(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
 }
 
-/// Resolves `"service/endpoint"`, or reports it with the known endpoints.
-fn resolve_endpoint(sink: &mut Sink, v: &Val, path: &str, names: &Names) -> Option<EndpointId> {
+/// Resolves `"service/endpoint"`, or reports it with the known endpoints (`None` also when
+/// the key is absent).
+pub(super) fn resolve_endpoint(
+    sink: &mut Sink,
+    v: &Val,
+    path: &str,
+    names: &Names,
+) -> Option<EndpointId> {
     let text = sink.string(v, path)?;
     if let Some(id) = names.endpoints.get(&text) {
         return Some(*id);
@@ -345,15 +355,19 @@ fn read_arrival(
     }
 }
 
+/// Every service and its endpoints, with each endpoint's `publish` then `send` destinations
+/// (linked later, by [`link_publishes`]).
 fn read_services(
     sink: &mut Sink,
     raw: &RawFile,
     names: &Names,
     links: &mut LinkTable,
+    messaging: &mut Messaging,
     edges: &mut Vec<CallEdge>,
-) -> (Vec<Service>, Vec<Endpoint>) {
+) -> (Vec<Service>, Vec<Endpoint>, Vec<Vec<Destination>>) {
     let mut services = Vec::new();
     let mut endpoints = Vec::new();
+    let mut sends = Vec::new();
     for (i, (key, s)) in raw.service.0.iter().enumerate() {
         let id = ServiceId(id32(i));
         let path = format!("service.{}", seg(key.get_ref()));
@@ -362,31 +376,14 @@ fn read_services(
             let ep_id = EndpointId(id32(endpoints.len()));
             service.endpoints.push(ep_id);
             let ep_path = format!("{path}.endpoint.{}", seg(ep_key.get_ref()));
-            let work = sink
-                .dist(&ep.work, &format!("{ep_path}.work"))
-                .unwrap_or_else(Dist::zero);
-            let fail = sink
-                .probability(&ep.fail, &format!("{ep_path}.fail"))
-                .unwrap_or(0.0);
-            let parallel = sink
-                .boolean(&ep.parallel, &format!("{ep_path}.parallel"))
-                .unwrap_or(false);
-            for (v, k) in [
-                (&ep.publish, "publish"),
-                (&ep.send, "send"),
-                (&ep.effect, "effect"),
-            ] {
-                sink.not_yet(v, &format!("{ep_path}.{k}"));
-            }
-            sink.not_yet(&ep.idempotent, &format!("{ep_path}.idempotent"));
-            let mut calls = Vec::new();
+            let mut endpoint = read_endpoint(sink, ep_key.get_ref(), ep, &ep_path, id);
             let raw_calls = ep
                 .calls
                 .as_ref()
                 .map_or(&[][..], |c| c.get_ref().as_slice());
             for (n, c) in raw_calls.iter().enumerate() {
                 let call_path = format!("{ep_path}.calls[{n}]");
-                let Some(call) = read_call(sink, c, &call_path, names, id, links) else {
+                let Some(call) = read_call(sink, c, &call_path, names, id, links, messaging) else {
                     continue;
                 };
                 edges.push(CallEdge {
@@ -394,24 +391,69 @@ fn read_services(
                     to: call.to.0,
                     span: c.span(),
                 });
-                calls.push(call);
+                endpoint.calls.push(call);
             }
-            let name = ep_key.get_ref().clone();
-            endpoints.push(Endpoint {
-                name,
-                service: id,
-                work,
-                fail,
-                parallel,
-                calls,
-                publish: Vec::new(),
-                effect: false,
-                idempotent: false,
-            });
+            let publish = ep.publish.as_ref();
+            let mut to = messaging.destinations(sink, publish, &format!("{ep_path}.publish"), true);
+            let send = ep.send.as_ref();
+            to.extend(messaging.destinations(sink, send, &format!("{ep_path}.send"), false));
+            endpoints.push(endpoint);
+            sends.push(to);
         }
         services.push(service);
     }
-    (services, endpoints)
+    (services, endpoints, sends)
+}
+
+/// An endpoint's own settings (its calls and publishes are filled in by the caller).
+fn read_endpoint(
+    sink: &mut Sink,
+    name: &str,
+    ep: &RawEndpoint,
+    path: &str,
+    service: ServiceId,
+) -> Endpoint {
+    let work = sink
+        .dist(&ep.work, &format!("{path}.work"))
+        .unwrap_or_else(Dist::zero);
+    let fail = sink
+        .probability(&ep.fail, &format!("{path}.fail"))
+        .unwrap_or(0.0);
+    let parallel = sink
+        .boolean(&ep.parallel, &format!("{path}.parallel"))
+        .unwrap_or(false);
+    let effect = sink.boolean(&ep.effect, &format!("{path}.effect"));
+    let idempotent = sink.boolean(&ep.idempotent, &format!("{path}.idempotent"));
+    Endpoint {
+        name: name.to_string(),
+        service,
+        work,
+        fail,
+        parallel,
+        calls: Vec::new(),
+        publish: Vec::new(),
+        effect: effect.unwrap_or(false),
+        idempotent: idempotent.unwrap_or(false),
+    }
+}
+
+/// Links each endpoint's publishes, after every call's links: publisher -> broker, then the
+/// broker's ack back.
+fn link_publishes(
+    endpoints: &mut [Endpoint],
+    sends: Vec<Vec<Destination>>,
+    messaging: &Messaging,
+    links: &mut LinkTable,
+) {
+    for (endpoint, to) in endpoints.iter_mut().zip(sends) {
+        let service = Node::Service(endpoint.service);
+        for to in to {
+            let broker = Node::Broker(messaging.destination_broker(to));
+            let link = links.get(service, broker);
+            let ack_link = links.get(broker, service);
+            endpoint.publish.push(Publish { to, link, ack_link });
+        }
+    }
 }
 
 /// A service's own settings (its endpoints are filled in by the caller).
@@ -470,9 +512,13 @@ fn read_call(
     names: &Names,
     caller: ServiceId,
     links: &mut LinkTable,
+    messaging: &mut Messaging,
 ) -> Option<Call> {
     let (span, c) = (call.span(), call.get_ref());
-    sink.not_yet(&c.via, &format!("{path}.via"));
+    let via = c
+        .via
+        .as_ref()
+        .and_then(|_| messaging.broker_named(sink, &c.via, &format!("{path}.via")));
     let resilience = read_resilience(sink, c.into(), path);
     let protocol = read_protocol(sink, &c.protocol, &format!("{path}.protocol"));
     let timeout = read_timeout(sink, &c.timeout, &format!("{path}.timeout"));
@@ -482,9 +528,16 @@ fn read_call(
         return None;
     }
     let to = resolve_endpoint(sink, &c.to, &format!("{path}.to"), names)?;
-    let callee = raw_service_of(names, to);
-    let link = links.get(Node::Service(caller), Node::Service(callee));
-    let reply_link = links.get(Node::Service(callee), Node::Service(caller));
+    // Over messaging, the request and the reply each go through the broker.
+    let (callee, via) = match via {
+        Some(broker) => (
+            Node::Broker(broker),
+            Some(messaging.request_queue(broker, to)),
+        ),
+        None => (Node::Service(raw_service_of(names, to)), None),
+    };
+    let link = links.get(Node::Service(caller), callee);
+    let reply_link = links.get(callee, Node::Service(caller));
     Some(Call {
         to,
         link,
@@ -492,7 +545,7 @@ fn read_call(
         protocol,
         timeout,
         resilience,
-        via: None,
+        via,
     })
 }
 

@@ -356,10 +356,11 @@ at = "1s"
         "fault[14] has both groups (two-way) and from/to (one-way)",
         "fault[15].for = \"0s\" would do nothing",
         "fault[15].target = \"client->gateway\": a crash hits a service or a replica",
-        "fault[16].kind = \"duplicate\" is not supported yet (messaging comes in a later version",
+        "fault[16] needs rate, the probability in (0, 1] that a delivery is duplicated",
+        "fault[16].target = \"gateway\": unknown topic or queue \"gateway\"; known: none",
     ] {
         assert!(all.contains(want), "missing \"{want}\" in:\n{all}");
     }
-    assert_eq!(diags.0.len(), 10, "{all}");
+    assert_eq!(diags.0.len(), 11, "{all}");
     let _ = Node::Client;
 }
