@@ -7,6 +7,7 @@ mod faults;
 mod limits;
 mod loss;
 mod memory;
+mod messaging;
 mod outputs;
 mod queueing;
 mod resilience;

@@ -45,7 +45,7 @@ fn mmc_sojourn_tail(t: f64, c: f64, mu: f64, lambda: f64) -> f64 {
 }
 
 /// Erlang C: the probability an arrival waits, for c servers and offered load a = lambda/mu.
-fn erlang_c(c: f64, a: f64) -> f64 {
+pub(super) fn erlang_c(c: f64, a: f64) -> f64 {
     let n = c as u32;
     let mut term = 1.0; // a^k / k!
     let mut sum = 0.0;
