@@ -66,18 +66,10 @@ impl Messaging {
         self.check_dead_letter_cycles(sink, &spans);
     }
 
-    /// The queue `r` names: declared, created earlier, or created now.
-    fn dead_letter(&mut self, sink: &mut Sink, r: &DeadLetterRef) -> Option<QueueId> {
+    /// What is wrong with the dead letter `r` names, if anything.
+    fn name_problem(&self, r: &DeadLetterRef) -> Option<String> {
         let name = &r.name;
-        let said = if r.explicit {
-            format!("{}.dead_letter = \"{name}\"", r.path)
-        } else {
-            format!(
-                "{}.max_deliveries without dead_letter dead-letters to \"{name}\", but it",
-                r.path
-            )
-        };
-        let problem = if matches!(r.owner, Owner::Queue(i) if self.queues.get(i).is_some_and(|q| &q.name == name))
+        if matches!(r.owner, Owner::Queue(i) if self.queues.get(i).is_some_and(|q| &q.name == name))
         {
             Some("names the queue itself; a dead letter must be another queue".to_string())
         } else if self.topics.iter().any(|t| &t.name == name) {
@@ -98,8 +90,21 @@ impl Messaging {
             )
         } else {
             None
+        }
+    }
+
+    /// The queue `r` names: declared, created earlier, or created now.
+    fn dead_letter(&mut self, sink: &mut Sink, r: &DeadLetterRef) -> Option<QueueId> {
+        let name = &r.name;
+        let said = if r.explicit {
+            format!("{}.dead_letter = \"{name}\"", r.path)
+        } else {
+            format!(
+                "{}.max_deliveries without dead_letter dead-letters to \"{name}\", but it",
+                r.path
+            )
         };
-        if let Some(problem) = problem {
+        if let Some(problem) = self.name_problem(r) {
             sink.error(r.span.clone(), format!("{said} {problem}"));
             return None;
         }
