@@ -23,7 +23,7 @@ pub use world::{Event, Progress};
 pub enum RunError {
     /// More events than `scenario.max_events`.
     TooManyEvents { limit: u64, at_s: String },
-    /// More requests and calls in flight than `scenario.max_in_flight`.
+    /// More requests and calls (or more messages) in flight than `scenario.max_in_flight`.
     TooManyInFlight { limit: u32, at_s: String },
 }
 
@@ -38,10 +38,11 @@ impl fmt::Display for RunError {
             ),
             RunError::TooManyInFlight { limit, at_s } => write!(
                 f,
-                "run stopped at t={at_s}: {limit} requests and calls were in flight at once, \
-                 the limit scenario.max_in_flight; the system is overloaded (arrivals outpace \
-                 service, or retries amplify load). Raise it with --set \
-                 scenario.max_in_flight=N if that is intended"
+                "run stopped at t={at_s}: {limit} requests and calls (or {limit} messages) were \
+                 in flight at once, the limit scenario.max_in_flight; the system is overloaded \
+                 (arrivals outpace service, retries amplify load, or a queue fills faster than \
+                 its consumers drain it). Raise it with --set scenario.max_in_flight=N if that \
+                 is intended"
             ),
         }
     }

@@ -85,6 +85,13 @@ pub struct Channel {
     pub requests: bool,
     /// Active `duplicate` faults on this channel.
     pub duplicate_faults: Vec<u32>,
+    /// Visibility deadlines of dispatched copies, in dispatch order — which is deadline order,
+    /// since a channel's visibility is fixed and a broker's dispatch times never go back. One
+    /// timer event per channel (for the head) replaces a heap entry per delivery; entries of
+    /// copies acked meanwhile are skipped when they reach the head.
+    pub deadlines: VecDeque<(SimTime, Handle)>,
+    /// A `VisibilityCheck` event for this channel is scheduled.
+    pub timer_pending: bool,
 }
 
 pub struct BrokerState {
@@ -228,6 +235,8 @@ impl Brokers {
                 dead_letter: queue.dead_letter.map(|d| d.0),
                 requests: queue.role == QueueRole::Requests,
                 duplicate_faults: Vec::new(),
+                deadlines: VecDeque::new(),
+                timer_pending: false,
             });
             stats.push(ChannelAcc::new(marks, queue.keys));
         }
@@ -257,6 +266,8 @@ impl Brokers {
                         dead_letter: topic.dead_letter.map(|d| d.0),
                         requests: false,
                         duplicate_faults: Vec::new(),
+                        deadlines: VecDeque::new(),
+                        timer_pending: false,
                     });
                 }
                 stats.push(ChannelAcc::new(marks, topic.keys));

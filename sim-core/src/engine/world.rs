@@ -82,8 +82,8 @@ pub enum Event {
     ViaArrive(Handle, u32),
     /// A consumer's ack (`true`) or nack of a delivered copy reaches the broker.
     MessageAck(Handle, bool),
-    /// A delivered copy's visibility timeout.
-    Visibility(Handle),
+    /// The earliest visibility deadline of channel `u32`'s dispatched copies is due.
+    VisibilityCheck(u32),
 }
 
 /// Which model call a pending call is making.
@@ -500,7 +500,7 @@ impl<'m> World<'m> {
             Event::PublishDone(job, k, outcome) => self.publish_done(job, k, outcome),
             Event::ViaArrive(call, queue) => self.via_arrive(call, queue),
             Event::MessageAck(copy, ok) => self.message_ack(copy, ok),
-            Event::Visibility(copy) => self.visibility_expired(copy),
+            Event::VisibilityCheck(ch) => self.visibility_check(ch),
         }
     }
 

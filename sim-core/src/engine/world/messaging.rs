@@ -321,7 +321,7 @@ impl<'m> World<'m> {
             bs.next_free = SimTime(depart.0 + bs.gap_ns);
             lead = depart.since(now);
         }
-        self.q.schedule(lead + visibility, Event::Visibility(h2));
+        self.start_visibility(ch, now + lead + visibility, h2);
         let Some(d) = self.hop(consumer.deliver_link, SimDuration::ZERO) else {
             return; // lost on the way: the visibility timer redelivers it
         };
@@ -474,14 +474,48 @@ impl<'m> World<'m> {
         self.dispatch(ch as u32);
     }
 
-    /// A dispatched copy's visibility timer fires: unless acked, it is redelivered.
-    pub(super) fn visibility_expired(&mut self, h: Handle) {
-        let Some(&copy) = self.copies.get(h) else {
-            return;
-        };
-        self.unhold(&copy);
-        self.requeue(h);
-        self.dispatch(copy.channel);
+    /// Starts the visibility timer of copy `h` (at this delivery's generation).
+    fn start_visibility(&mut self, ch: u32, deadline: SimTime, h: Handle) {
+        let c = &mut self.brokers.channels[ch as usize];
+        while let Some(&(_, old)) = c.deadlines.front() {
+            if self.copies.get(old).is_some() {
+                break;
+            }
+            c.deadlines.pop_front(); // acked or redelivered already
+        }
+        c.deadlines.push_back((deadline, h));
+        if !c.timer_pending {
+            c.timer_pending = true;
+            let head = c.deadlines.front().expect("just pushed").0;
+            self.q.schedule_at(head, Event::VisibilityCheck(ch));
+        }
+    }
+
+    /// Channel `ch`'s earliest visibility deadline is due: every copy whose deadline has
+    /// passed and that is still unacked is redelivered.
+    pub(super) fn visibility_check(&mut self, ch: u32) {
+        let now = self.q.now();
+        self.brokers.channels[ch as usize].timer_pending = false;
+        while let Some(&(deadline, h)) = self.brokers.channels[ch as usize].deadlines.front() {
+            let Some(&copy) = self.copies.get(h) else {
+                self.brokers.channels[ch as usize].deadlines.pop_front();
+                continue;
+            };
+            if deadline > now {
+                break;
+            }
+            self.brokers.channels[ch as usize].deadlines.pop_front();
+            self.unhold(&copy);
+            self.requeue(h);
+        }
+        self.dispatch(ch);
+        let c = &mut self.brokers.channels[ch as usize];
+        if !c.timer_pending
+            && let Some(&(head, _)) = c.deadlines.front()
+        {
+            c.timer_pending = true;
+            self.q.schedule_at(head, Event::VisibilityCheck(ch));
+        }
     }
 
     /// Frees the consumer slot a dispatched copy held.
