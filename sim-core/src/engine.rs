@@ -101,6 +101,7 @@ pub fn run_with_progress(
         faults,
         breakers,
         messages,
+        flows: Vec::new(),
     })
 }
 
@@ -214,6 +215,7 @@ mod tests {
             }],
             workloads: vec![Workload {
                 name: "load".into(),
+                flow: None,
                 call: Call {
                     to: EndpointId(0),
                     link: LinkId(0),
@@ -235,6 +237,7 @@ mod tests {
             brokers: Vec::new(),
             queues: Vec::new(),
             topics: Vec::new(),
+            flows: Vec::new(),
             faults: Vec::new(),
             chaos: None,
             expects: vec![],

@@ -5,10 +5,12 @@
 //! the reports. The scenario parser (`crate::scenario`) is the only producer of a `Model`.
 
 mod fault;
+mod flow;
 mod messaging;
 mod resilience;
 
 pub use fault::{Chaos, Fault, FaultKind, ReplicaRef};
+pub use flow::{Flow, FlowId, FlowStep, FlowStyle, MAX_FLOW_STEPS};
 pub use messaging::{
     Broker, BrokerId, Consumer, DEFAULT_PARTITIONS, DEFAULT_PREFETCH, DEFAULT_PUBLISH_TIMEOUT,
     DEFAULT_VISIBILITY, Destination, Group, Publish, Queue, QueueId, QueueRole, Topic, TopicId,
@@ -58,8 +60,11 @@ pub struct Model {
     /// Declared queues in file order, then dead-letter queues named but not declared, then
     /// the request queues of calls made `via` a broker.
     pub queues: Vec<Queue>,
-    /// Topics, in file order.
+    /// Topics, in file order, then the topics of `async` flows.
     pub topics: Vec<Topic>,
+    /// Flows, in file order (their entry endpoints, calls, queues and topics are in the
+    /// vectors above).
+    pub flows: Vec<Flow>,
     /// Scheduled faults, in file order.
     pub faults: Vec<Fault>,
     /// Random crashes, if `[chaos]` is given.
@@ -247,6 +252,8 @@ pub struct Link {
 #[derive(Clone, Debug)]
 pub struct Workload {
     pub name: String,
+    /// The flow this workload starts (its call then targets the flow's entry endpoint).
+    pub flow: Option<FlowId>,
     /// The client's call into the system: target endpoint, links, protocol, timeout.
     pub call: Call,
     pub arrival: Arrival,
@@ -321,6 +328,10 @@ impl Model {
 
     pub fn broker(&self, id: BrokerId) -> &Broker {
         &self.brokers[id.0 as usize]
+    }
+
+    pub fn flow(&self, id: FlowId) -> &Flow {
+        &self.flows[id.0 as usize]
     }
 
     pub fn queue(&self, id: QueueId) -> &Queue {

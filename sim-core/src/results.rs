@@ -103,6 +103,8 @@ pub struct RunResults {
     /// Every circuit breaker that changed state, by call site and caller replica.
     pub breakers: Vec<BreakerStats>,
     pub messages: MessageStats,
+    /// In model order.
+    pub flows: Vec<FlowStats>,
 }
 
 impl RunResults {
@@ -351,4 +353,43 @@ pub struct ChannelStats {
     pub max_depth: u64,
     /// Time-average of copies queued or in flight, per time bucket.
     pub depth_buckets: Vec<f64>,
+}
+
+/// One flow's consistency report: what its instances ended as, judged from the effects at the
+/// steps' services after the drain, next to what the clients saw.
+///
+/// Every instance started during the run (warmup included) is counted once:
+/// `started = completed + compensated + inconsistent + pending`. Latency histograms cover
+/// instances started after warmup.
+#[derive(Clone, Debug)]
+pub struct FlowStats {
+    pub name: String,
+    /// `sync`, `async`, `choreography` or `orchestration`.
+    pub style: String,
+    /// The steps' action endpoints (`inventory/reserve`), in order: names for the breakdown.
+    pub steps: Vec<String>,
+    pub started: u64,
+    /// Every step applied, none compensated.
+    pub completed: u64,
+    /// Rolled back: no step's effect remains (every applied step was undone, or none was
+    /// applied).
+    pub compensated: u64,
+    /// Some steps' effects remain and others do not: the system does not agree with itself.
+    pub inconsistent: u64,
+    /// Still moving when the run ended (messages or calls of the instance in flight, or a
+    /// coordinator waiting to resume).
+    pub pending: u64,
+    /// Effects applied a second time for the same instance (a non-idempotent step run twice).
+    pub duplicate_effects: u64,
+    /// Instances whose client was told ok but that did not complete, or told failed (or
+    /// timed out) while effects remain.
+    pub client_mismatch: u64,
+    /// The client's latency, for requests answered ok.
+    pub latency: LatencyHistogram,
+    /// From the instance's start to its last effect or compensation, for instances that
+    /// settled (completed, compensated or inconsistent).
+    pub consistency: LatencyHistogram,
+    /// Inconsistent instances by the set of steps left applied (bit `i` = step `i`), in
+    /// increasing mask order.
+    pub left_applied: Vec<(u32, u64)>,
 }

@@ -63,6 +63,7 @@ pub fn model() -> Model {
         brokers: Vec::new(),
         queues: Vec::new(),
         topics: Vec::new(),
+        flows: Vec::new(),
         services: vec![
             Service {
                 name: "gateway".to_string(),
@@ -110,6 +111,7 @@ pub fn model() -> Model {
         workloads: vec![
             Workload {
                 name: "checkout".to_string(),
+                flow: None,
                 call: call(0, 0, Protocol::Grpc, Some(SimDuration::from_secs(2))),
                 arrival: Arrival::Open {
                     rate_per_s: 200.0,
@@ -118,6 +120,7 @@ pub fn model() -> Model {
             },
             Workload {
                 name: "browse".to_string(),
+                flow: None,
                 call: call(0, 0, Protocol::None, None),
                 arrival: Arrival::Closed {
                     users: 10,
@@ -160,6 +163,7 @@ pub fn results() -> RunResults {
         faults: Vec::new(),
         breakers: Vec::new(),
         messages: Default::default(),
+        flows: Vec::new(),
         workloads: vec![
             WorkloadStats {
                 name: "checkout".to_string(),

@@ -76,6 +76,7 @@ pub(super) fn validate(sink: &mut Sink, raw: &RawFile) -> Option<Model> {
         .filter_map(|(i, e)| read_expect(sink, i, e));
     let expects = expects.collect();
     Some(Model {
+        flows: Vec::new(),
         faults,
         chaos,
         name: header.name,
@@ -279,6 +280,7 @@ fn read_workloads(
         };
         out.push(Workload {
             name: key.get_ref().clone(),
+            flow: None,
             call,
             arrival,
         });
