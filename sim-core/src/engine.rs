@@ -1,6 +1,7 @@
 //! Runs a model: the World and its event loop.
 
 mod broker;
+mod flows;
 mod guard;
 mod levels;
 mod slab;
@@ -69,6 +70,7 @@ pub fn run_with_progress(
     let faults = world.fault_results();
     let breakers = world.breaker_results();
     let messages = world.messages();
+    let flows = world.flows();
     let (levels, marks) = world.levels();
     let means: Vec<[f64; 3]> = levels.iter().map(|l| l.window_means(marks)).collect();
     let buckets: Vec<Vec<f64>> = levels
@@ -101,7 +103,7 @@ pub fn run_with_progress(
         faults,
         breakers,
         messages,
-        flows: Vec::new(),
+        flows,
     })
 }
 

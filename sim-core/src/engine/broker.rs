@@ -39,6 +39,9 @@ pub struct Origin {
     pub reply_to: Handle,
     /// The channel its copies live in.
     pub channel: u32,
+    /// The flow instance it belongs to and which step it commands (see `flows`).
+    pub flow: Handle,
+    pub flow_step: u16,
 }
 
 /// One copy of a message in one channel, waiting or dispatched.

@@ -13,6 +13,7 @@
 
 mod calls;
 mod faults;
+mod flows;
 mod messaging;
 mod serve;
 mod tracing;
@@ -23,6 +24,7 @@ use std::collections::VecDeque;
 
 use super::RunError;
 use super::broker::{Brokers, Copy as MessageCopy, Origin};
+use super::flows::{FlowAcc, Instance};
 use super::guard::Guard;
 use super::levels::{Levels, Marks};
 use super::slab::{Handle, Slab};
@@ -84,6 +86,10 @@ pub enum Event {
     MessageAck(Handle, bool),
     /// The earliest visibility deadline of channel `u32`'s dispatched copies is due.
     VisibilityCheck(u32),
+    /// A lost orchestration coordinator resumes its saga (instance handle).
+    FlowResume(Handle),
+    /// A choreography command (step code) reaches the broker, or its outbox retries.
+    FlowCommand(Handle, u16),
 }
 
 /// Which model call a pending call is making.
@@ -128,6 +134,8 @@ struct PendingCall {
     probe: bool,
     /// For client calls: the request's index in send order (for `meshsim trace`).
     request: u32,
+    /// For a client call to a flow: the instance its latest attempt started.
+    flow: Handle,
 }
 
 /// One request being served by one replica: in transit, queued, working or calling.
@@ -140,6 +148,10 @@ struct Job {
     /// origin; `Handle::NONE` otherwise.
     msg: Handle,
     origin: Handle,
+    /// The flow instance this job works for, and which step (`flows::UNDO` bit for an
+    /// undo; `flows::NO_STEP` for the flow's entry job); `Handle::NONE` outside flows.
+    flow: Handle,
+    flow_step: u16,
     arrived: SimTime,
     /// When the publish in progress was sent (for its timeout).
     op_sent: SimTime,
@@ -197,6 +209,8 @@ struct Streams {
     broker: Vec<Stream>,
     /// Per queue, then per topic: message keys.
     keys: Vec<Stream>,
+    /// Per flow: the steps' business refusals.
+    reject: Vec<Stream>,
 }
 
 pub struct World<'m> {
@@ -215,6 +229,12 @@ pub struct World<'m> {
     brokers: Brokers,
     origins: Slab<Origin>,
     copies: Slab<MessageCopy>,
+    instances: Slab<Instance>,
+    flow_accs: Vec<FlowAcc>,
+    /// Per endpoint: the flow it is the entry of.
+    flow_entry: Vec<Option<(u32, crate::model::FlowStyle)>>,
+    /// Per flow: the step code of each entry call.
+    flow_call_steps: Vec<Vec<u16>>,
     rng: Streams,
     /// Inter-arrival distribution per workload (open loop, Poisson).
     gaps: Vec<Dist>,
@@ -317,6 +337,13 @@ fn streams(model: &Model, seed: u64) -> Streams {
                 .map(|b| format!("broker/{}/latency", b.name))
                 .collect(),
         ),
+        reject: named(
+            model
+                .flows
+                .iter()
+                .map(|f| format!("flow/{}/reject", f.name))
+                .collect(),
+        ),
         keys: named(
             model
                 .queues
@@ -380,6 +407,10 @@ impl<'m> World<'m> {
             brokers: Brokers::new(model, &marks),
             origins: Slab::new(),
             copies: Slab::new(),
+            instances: Slab::new(),
+            flow_accs: model.flows.iter().map(|_| FlowAcc::new()).collect(),
+            flow_entry: super::flows::entries(model),
+            flow_call_steps: super::flows::call_steps(model),
             rng: streams(model, seed),
             gaps: model
                 .workloads
@@ -501,6 +532,8 @@ impl<'m> World<'m> {
             Event::ViaArrive(call, queue) => self.via_arrive(call, queue),
             Event::MessageAck(copy, ok) => self.message_ack(copy, ok),
             Event::VisibilityCheck(ch) => self.visibility_check(ch),
+            Event::FlowResume(h) => self.flow_resume(h),
+            Event::FlowCommand(h, code) => self.flow_command(h, code),
         }
     }
 
@@ -549,6 +582,10 @@ impl<'m> World<'m> {
 
     pub(super) fn messages(&mut self) -> crate::results::MessageStats {
         self.message_results()
+    }
+
+    pub(super) fn flows(&mut self) -> Vec<crate::results::FlowStats> {
+        self.flow_results()
     }
 
     /// What every fault hit, in `RunResults::faults` order.

@@ -81,6 +81,7 @@ impl<'m> World<'m> {
             guard,
             probe,
             request: self.current_request() as u32,
+            flow: Handle::NONE,
         });
         if self.tracer.is_some() {
             self.trace_call_started(handle, caller, self.current_request());
@@ -145,12 +146,21 @@ impl<'m> World<'m> {
             return; // lost on the way: the caller learns of it only by its timeout
         };
         self.replicas[replica as usize].outstanding += 1;
+        let (flow, flow_step) = match self.calls.get(handle) {
+            Some(pc) => self.call_flow_ctx(pc),
+            None => (Handle::NONE, crate::engine::flows::NO_STEP),
+        };
+        if flow != Handle::NONE {
+            self.flow_ref(flow);
+        }
         let job = self.jobs.insert(Job {
             endpoint: spec.to,
             replica,
             reply_to: handle,
             msg: Handle::NONE,
             origin: Handle::NONE,
+            flow,
+            flow_step,
             arrived: now,
             op_sent: now,
             epoch: 0,
@@ -240,6 +250,9 @@ impl<'m> World<'m> {
             self.trace_call_done(call, name, pc.started, outcome);
         }
         self.deliver(pc.caller, spec, pc.started, outcome, pc.request);
+        if pc.flow != Handle::NONE {
+            self.flow_told(pc.flow, outcome, pc.started);
+        }
     }
 
     fn jitter_stream(&self, call: CallRef) -> usize {

@@ -16,6 +16,7 @@ use rand::RngExt;
 use super::{Event, Job, Outcome, World};
 use crate::engine::RunError;
 use crate::engine::broker::{Copy, NO_KEY, Origin};
+use crate::engine::flows::NO_STEP;
 use crate::engine::slab::Handle;
 use crate::model::{Destination, FaultKind, QueueId};
 use crate::results::{
@@ -83,8 +84,9 @@ impl<'m> World<'m> {
             Outcome::Failed(Cause::Unavailable)
         } else {
             self.brokers.brokers[b].published += 1;
+            let (flow, code) = self.publish_flow_ctx(self.jobs.get(job).expect("live job"));
             // Lag runs from the moment the publisher sent the message.
-            self.enqueue(to, sent, Handle::NONE);
+            self.enqueue(to, sent, Handle::NONE, flow, code);
             Outcome::Ok
         };
         match self.hop(ack_link, SimDuration::ZERO) {
@@ -146,12 +148,29 @@ impl<'m> World<'m> {
             return;
         }
         self.brokers.brokers[b].published += 1;
-        self.enqueue(Destination::Queue(QueueId(queue)), self.q.now(), call);
+        let (flow, code) = match self.calls.get(call) {
+            Some(pc) => self.call_flow_ctx(pc),
+            None => (Handle::NONE, NO_STEP),
+        };
+        self.enqueue(
+            Destination::Queue(QueueId(queue)),
+            self.q.now(),
+            call,
+            flow,
+            code,
+        );
     }
 
     /// Puts a published message into its queue, or into one partition per group of its
     /// topic, and dispatches what it can.
-    fn enqueue(&mut self, to: Destination, published: SimTime, reply_to: Handle) {
+    pub(super) fn enqueue(
+        &mut self,
+        to: Destination,
+        published: SimTime,
+        reply_to: Handle,
+        flow: Handle,
+        code: u16,
+    ) {
         if self.copies.live() >= self.model.limits.max_in_flight {
             self.stop = Some(RunError::TooManyInFlight {
                 limit: self.model.limits.max_in_flight,
@@ -178,7 +197,7 @@ impl<'m> World<'m> {
         };
         match to {
             Destination::Queue(q) => {
-                self.add_copy(q.0, published, key, seq, reply_to);
+                self.add_copy(q.0, published, (key, seq), reply_to, (flow, code));
             }
             Destination::Topic(t) => {
                 let ti = t.0 as usize;
@@ -195,14 +214,31 @@ impl<'m> World<'m> {
                 let base = self.brokers.topic_base[ti];
                 for g in 0..topic.groups.len() as u32 {
                     let ch = base + g * partitions + part;
-                    self.add_copy(ch, published, key, seq, Handle::NONE);
+                    // A flow's event: group g is step g.
+                    let code = if flow == Handle::NONE {
+                        NO_STEP
+                    } else {
+                        g as u16
+                    };
+                    self.add_copy(ch, published, (key, seq), Handle::NONE, (flow, code));
                 }
             }
         }
     }
 
     /// A new copy (with a new origin) at the tail of channel `ch`.
-    fn add_copy(&mut self, ch: u32, published: SimTime, key: u32, seq: u32, reply_to: Handle) {
+    fn add_copy(
+        &mut self,
+        ch: u32,
+        published: SimTime,
+        (key, seq): (u32, u32),
+        reply_to: Handle,
+        (flow, flow_step): (Handle, u16),
+    ) {
+        if flow != Handle::NONE {
+            self.flow_ref(flow);
+            self.flow_launched(flow);
+        }
         let origin = self.origins.insert(Origin {
             published,
             key,
@@ -212,6 +248,8 @@ impl<'m> World<'m> {
             dispatched: false,
             reply_to,
             channel: ch,
+            flow,
+            flow_step,
         });
         let copy = self.copies.insert(Copy {
             origin,
@@ -325,7 +363,12 @@ impl<'m> World<'m> {
         let Some(d) = self.hop(consumer.deliver_link, SimDuration::ZERO) else {
             return; // lost on the way: the visibility timer redelivers it
         };
-        self.origins.get_mut(origin).expect("copy's origin").refs += 1;
+        let o = self.origins.get_mut(origin).expect("copy's origin");
+        o.refs += 1;
+        let (flow, flow_step) = (o.flow, o.flow_step);
+        if flow != Handle::NONE {
+            self.flow_ref(flow);
+        }
         self.replicas[replica as usize].outstanding += 1;
         let job = self.jobs.insert(Job {
             endpoint: consumer.endpoint,
@@ -333,6 +376,8 @@ impl<'m> World<'m> {
             reply_to: Handle::NONE,
             msg: h2,
             origin,
+            flow,
+            flow_step,
             arrived: now,
             op_sent: now,
             epoch: 0,
@@ -409,7 +454,10 @@ impl<'m> World<'m> {
         if requests {
             self.reply_via(o, consumer.ack_link, outcome);
         }
-        let ack = ok || requests;
+        let mut ack = ok || requests;
+        if o.flow != Handle::NONE && !requests {
+            ack |= self.flow_message(&o, outcome, processed, consumer.ack_link);
+        }
         if let Some(d) = self.hop(consumer.ack_link, SimDuration::ZERO) {
             if d == SimDuration::ZERO {
                 self.message_ack(j.msg, ack);
@@ -445,7 +493,10 @@ impl<'m> World<'m> {
         let o = self.origins.get_mut(h).expect("live origin");
         o.refs -= 1;
         if o.refs == 0 {
-            self.origins.remove(h);
+            let o = self.origins.remove(h).expect("live origin");
+            if o.flow != Handle::NONE {
+                self.flow_unref(o.flow);
+            }
         }
     }
 
@@ -538,8 +589,13 @@ impl<'m> World<'m> {
             acc.dead_lettered += 1;
             acc.shift(now, &self.marks, -1, 0);
             self.copies.remove(h);
+            if let Some(&o) = self.origins.get(copy.origin)
+                && o.flow != Handle::NONE
+            {
+                self.flow_dead_lettered(&o);
+            }
             self.release_origin(copy.origin);
-            self.add_copy(dlq, now, NO_KEY, 0, Handle::NONE);
+            self.add_copy(dlq, now, (NO_KEY, 0), Handle::NONE, (Handle::NONE, NO_STEP));
             return;
         }
         let h3 = self.copies.renew(h).expect("live copy");

@@ -160,6 +160,7 @@ impl<'m> World<'m> {
             }
             let j = self.jobs.remove(job).expect("live job");
             self.respond(&j, Outcome::Failed(Cause::Unavailable), false);
+            self.flow_job_gone(&j, false);
             return;
         }
         let levels = &mut self.levels[service.0 as usize];
@@ -188,6 +189,7 @@ impl<'m> World<'m> {
             }
             let j = self.jobs.remove(job).expect("live job");
             self.respond(&j, Outcome::Failed(Cause::Rejected), false);
+            self.flow_job_gone(&j, false);
         }
     }
 
@@ -231,10 +233,11 @@ impl<'m> World<'m> {
 
     /// Removes a job that ends without an answer (its replica crashed).
     pub(super) fn drop_job(&mut self, job: Handle) {
-        if let Some(j) = self.jobs.remove(job)
-            && j.msg != Handle::NONE
-        {
-            self.release_origin(j.origin);
+        if let Some(j) = self.jobs.remove(job) {
+            if j.msg != Handle::NONE {
+                self.release_origin(j.origin);
+            }
+            self.flow_job_gone(&j, false);
         }
     }
 
@@ -257,8 +260,16 @@ impl<'m> World<'m> {
         }
         let ep = &self.model.endpoints[e.0 as usize];
         let own_error = ep.fail > 0.0 && self.rng.fail[e.0 as usize].random::<f64>() < ep.fail;
-        if own_error || self.injected_error(ep.service) {
+        if own_error
+            || self.injected_error(ep.service)
+            || (!self.flow_accs.is_empty()
+                && self.flow_rejects(self.jobs.get(job).expect("live job")))
+        {
             self.finish(job, Outcome::Failed(Cause::Error));
+        } else if let Some(&Some((f, style))) = self.flow_entry.get(e.0 as usize)
+            && !self.flow_accs.is_empty()
+        {
+            self.flow_entry(job, f, style);
         } else if ep.calls.is_empty() {
             self.after_calls(job, Outcome::Ok);
         } else if ep.parallel {
@@ -298,8 +309,11 @@ impl<'m> World<'m> {
 
     /// One of a job's downstream calls ended (after its retries and fallback).
     pub(super) fn call_done(&mut self, job: Handle, outcome: Outcome) {
-        if self.live_endpoint(job).is_none() {
+        let Some(e) = self.live_endpoint(job) else {
             return;
+        };
+        if !self.flow_accs.is_empty() && self.is_coordinator(e) {
+            return self.coordinator_call_done(job, outcome);
         }
         let j = self.jobs.get_mut(job).expect("live job");
         match outcome {
@@ -360,7 +374,11 @@ impl<'m> World<'m> {
             replica.busy -= 1;
             levels.value[BUSY] -= 1;
         }
+        if j.flow != Handle::NONE && !outcome.is_failure() {
+            self.flow_effect(&j);
+        }
         self.respond(&j, outcome, true);
+        self.flow_job_gone(&j, true);
     }
 
     /// Sends a reply back across the reverse link, unless the caller has already given up.
