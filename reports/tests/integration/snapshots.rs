@@ -125,3 +125,10 @@ fn json_report_with_flows_snapshot() {
     write_json_report(&mut out, &report).unwrap();
     check("report-flows.json", &String::from_utf8(out).unwrap());
 }
+
+#[test]
+fn dot_with_flows_snapshot() {
+    // Goal: the DOT topology of a model with two flows (their dashed paths after everything
+    // else) stays exactly as reviewed.
+    check("topology-flows.dot", &to_dot(&model_with_flows()));
+}
