@@ -1,7 +1,9 @@
 //! Time series as CSV: `timeseries.csv` (one row per time bucket and workload) and
 //! `services.csv` (one row per time bucket and service); with a broker, also `messages.csv`
 //! (one row per queue and topic group, every figure of `messages` in the JSON report) and
-//! `queue-depth.csv` (one row per time bucket and queue or topic group).
+//! `queue-depth.csv` (one row per time bucket and queue or topic group); with flows, also
+//! `flows.csv` (one row per flow, every number of `flows` in the JSON report) and
+//! `flows-inconsistent.csv` (one row per flow and set of steps left applied).
 //!
 //! Rows come bucket by bucket, then in model order within a bucket. Numbers are printed
 //! plainly: counts as integers, times and figures as Rust's shortest round-trip form of the
@@ -10,7 +12,7 @@
 
 use sim_core::results::{Cause, RunResults};
 
-use crate::json::{LatencyMs, Report, round};
+use crate::json::{LatencyMs, Report, round, step_set};
 
 /// Header of `timeseries.csv`.
 pub const TIMESERIES_HEADER: &str = "t_s,workload,sent,ok,degraded,failed,timeout,rejected,circuit_open,unavailable,error,p50_ms,p99_ms";
@@ -21,6 +23,11 @@ pub const SERVICES_HEADER: &str = "t_s,service,in_system";
 pub const MESSAGES_HEADER: &str = "kind,name,group,consumer,published,delivered,redelivered,duplicates,acknowledged,dead_lettered,queued,in_flight,lost,deduplicated,duplicate_effects,out_of_order,lag_mean_ms,lag_p50_ms,lag_p90_ms,lag_p99_ms,lag_p999_ms,lag_max_ms,wait_mean_ms,wait_p50_ms,wait_p90_ms,wait_p99_ms,wait_p999_ms,wait_max_ms,depth_mean,depth_max";
 /// Header of `queue-depth.csv`.
 pub const QUEUE_DEPTH_HEADER: &str = "t_s,kind,name,group,depth";
+
+/// Header of `flows.csv`.
+pub const FLOWS_HEADER: &str = "flow,style,started,completed,compensated,inconsistent,pending,duplicate_effects,client_mismatch,inconsistent_rate,latency_mean_ms,latency_p50_ms,latency_p90_ms,latency_p99_ms,latency_p999_ms,latency_max_ms,consistency_mean_ms,consistency_p50_ms,consistency_p90_ms,consistency_p99_ms,consistency_p999_ms,consistency_max_ms";
+/// Header of `flows-inconsistent.csv`.
+pub const FLOWS_INCONSISTENT_HEADER: &str = "flow,left_applied,not_applied,count";
 
 /// `timeseries.csv`: per bucket and workload, the requests sent in the bucket and their
 /// outcomes, failures by cause, and p50/p99 of the successful ones (0 when none).
@@ -138,6 +145,55 @@ pub fn queue_depth_csv(report: &Report) -> String {
                     number(x)
                 ));
             }
+        }
+    }
+    out
+}
+
+/// `flows.csv`: one row per flow, in model order, with every number of `flows.NAME` in the
+/// JSON report (`left_applied` is in `flows-inconsistent.csv`).
+pub fn flows_csv(report: &Report) -> String {
+    let mut out = String::from(FLOWS_HEADER);
+    out.push('\n');
+    for (name, f) in report.flows.iter() {
+        let counts = [
+            f.started,
+            f.completed,
+            f.compensated,
+            f.inconsistent,
+            f.pending,
+            f.duplicate_effects,
+            f.client_mismatch,
+        ];
+        let mut row = vec![field(name), field(&f.style)];
+        row.extend(counts.iter().map(u64::to_string));
+        row.push(number(f.inconsistent_rate));
+        row.extend(latency(&f.latency_ms));
+        row.extend(latency(&f.consistency_ms));
+        out.push_str(&row.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// `flows-inconsistent.csv`: per flow, one row per set of steps its inconsistent instances
+/// left applied (the JSON's `left_applied`, in the same order): the set as the JSON names it,
+/// the steps not applied (joined by ` + ` the same way), and how many instances ended so.
+/// Only the header when no instance was inconsistent.
+pub fn flows_inconsistent_csv(report: &Report) -> String {
+    let mut out = String::from(FLOWS_INCONSISTENT_HEADER);
+    out.push('\n');
+    for (name, f) in report.flows.iter() {
+        let labels = f.step_labels();
+        let all = (1u64 << labels.len()) - 1;
+        for &(mask, n) in &f.left_applied_masks {
+            let missing = (all & !u64::from(mask)) as u32;
+            out.push_str(&format!(
+                "{},{},{},{n}\n",
+                field(name),
+                field(&step_set(&labels, mask)),
+                field(&step_set(&labels, missing)),
+            ));
         }
     }
     out

@@ -10,7 +10,12 @@
 //!   (`cds`, an arrow-shaped box: fan-out); a publishing service has an edge to each topic
 //!   (`publish`) and queue (`send`) it writes to, each queue and topic an edge to the service
 //!   of each consumer (labelled with the group and the endpoint), and a queue or topic with a
-//!   dead-letter queue a dashed edge to it.
+//!   dead-letter queue a dashed edge to it;
+//! - each flow is a dashed, coloured path from its entry service through the services of its
+//!   steps, in step order (`entry -> step 1 -> step 2 …`): the business sequence, whatever the
+//!   style carries it (the calls, queues and topics the flow is compiled into are drawn as
+//!   above). The first edge names the flow and its style, every edge the step it leads to and
+//!   its undo. A model without flows gets no such line.
 //!
 //! Written by hand rather than with petgraph: the format is trivial and this keeps every
 //! attribute and the order of lines (model order) under our control, so output is stable.
@@ -94,7 +99,47 @@ pub fn write_dot<W: Write>(mut w: W, model: &Model) -> io::Result<()> {
         }
     }
     write_messaging_edges(&mut w, model)?;
+    write_flow_paths(&mut w, model)?;
     writeln!(w, "}}")
+}
+
+/// Okabe–Ito colours for flow paths, by flow index (the plots' palette).
+const FLOW_COLORS: [&str; 8] = [
+    "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#999999",
+];
+
+/// Each flow as a dashed path `entry -> step 1 -> step 2 …` between services, in its own
+/// colour: the first edge labelled `place-order (orchestration)`, each edge with the step it
+/// leads to (`1. inventory/reserve`) and its undo (`undo inventory/release`).
+fn write_flow_paths<W: Write>(w: &mut W, model: &Model) -> io::Result<()> {
+    for (k, flow) in model.flows.iter().enumerate() {
+        let color = FLOW_COLORS[k % FLOW_COLORS.len()];
+        let mut from = Node::Service(flow.entry);
+        for (i, step) in flow.steps.iter().enumerate() {
+            let to = Node::Service(model.endpoint(step.action).service);
+            let head = if i == 0 {
+                format!("{} ({})", flow.name, flow.style.name())
+            } else {
+                flow.name.clone()
+            };
+            let mut label = vec![
+                head,
+                format!("{}. {}", i + 1, model.endpoint_name(step.action)),
+            ];
+            if let Some(undo) = step.undo {
+                label.push(format!("undo {}", model.endpoint_name(undo)));
+            }
+            writeln!(
+                w,
+                "  {} -> {} [label={}, style=dashed, color=\"{color}\", fontcolor=\"{color}\"];",
+                node_id(model, from),
+                node_id(model, to),
+                quote(&label.join("\n"))
+            )?;
+            from = to;
+        }
+    }
+    Ok(())
 }
 
 /// Brokers, then queues (request queues aside: their calls are drawn as calls), then topics,

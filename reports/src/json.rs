@@ -5,7 +5,7 @@
 //! `[[expect]]`s. Its fields serialise in declaration order, which is the order of the
 //! contract; per-name sections (`workloads`, `endpoints`, `services`, `flows`, and the
 //! brokers, queues and topics of `messages`) are [`Named`] lists that serialise as JSON objects
-//! in model order. The `messages` and `timeline` sections live in `json/`.
+//! in model order. The `messages`, `flows` and `timeline` sections live in `json/`.
 //!
 //! Determinism: floats are rounded to [`DECIMALS`] decimals and non-finite values become 0
 //! before serialisation, and no `HashMap` is involved, so the same results give the same bytes.
@@ -24,9 +24,11 @@ use sim_core::results::{
 
 use crate::expect::{ExpectResult, evaluate};
 
+mod flows;
 mod messages;
 mod timeline;
 
+pub use flows::{FlowReport, step_label, step_labels, step_set};
 pub use messages::{BrokerReport, ChannelName, ChannelReport, MessagesReport, TopicReport};
 pub use timeline::{
     DepthTimeline, ServiceTimeline, TimelineReport, TopicTimeline, WorkloadTimeline,
@@ -224,20 +226,6 @@ pub struct CallsReport {
     pub fallbacks: u64,
     /// Retries not made because the retry budget was empty.
     pub budget_exhausted: u64,
-}
-
-/// One flow's consistency figures (flows come in a later version; the section is `{}`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct FlowReport {
-    pub started: u64,
-    pub completed: u64,
-    pub compensated: u64,
-    pub inconsistent: u64,
-    pub pending: u64,
-    pub duplicate_effects: u64,
-    pub client_mismatch: u64,
-    pub latency_ms: LatencyMs,
-    pub consistency_ms: LatencyMs,
 }
 
 /// One injected fault and what it hit: scheduled faults in file order, then one `chaos`
@@ -449,7 +437,7 @@ impl Report {
                 budget_exhausted: c.budget_exhausted,
             },
             messages: MessagesReport::of(&results.messages),
-            flows: Named::default(),
+            flows: flows::flows(&results.flows),
             faults: results
                 .faults
                 .iter()

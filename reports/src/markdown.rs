@@ -1,11 +1,14 @@
 //! The summary as Markdown (`report.md` in `run --out DIR`), for a pull request or a wiki:
-//! the same first line and verdict as the text summary, the plots as images, then the tables
-//! as Markdown tables (with the messaging summary, when the run had a broker). Every number comes from the [`Report`], like the text summary.
+//! the same first line and verdict as the text summary, the consistency section when the
+//! scenario has flows, the plots as images, then the tables as Markdown tables (with the
+//! messaging summary, when the run had a broker). Every number comes from the [`Report`], like
+//! the text summary.
 
 use std::io::{self, Write};
 
 use crate::json::Report;
 use crate::tables::{self, Table};
+use crate::text::consistency;
 use crate::text::{fault_warnings, fixed, ms_if, pct, secs, verdict};
 
 /// Writes the Markdown summary; `plots` are `(file name, title)` pairs linked as images.
@@ -24,6 +27,7 @@ pub fn write_markdown<W: Write>(
     for line in fault_warnings(report) {
         writeln!(w, "\n> {}", escape(&line))?;
     }
+    write_consistency(&mut w, report)?;
     if !plots.is_empty() {
         writeln!(w, "\n## Plots\n")?;
         for (file, title) in plots {
@@ -82,6 +86,20 @@ fn write_workloads<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
         ]
     });
     table(w, "Workloads", &header, rows.collect())
+}
+
+/// Per flow, what its instances ended as in words, then one row per flow; only when the
+/// scenario has flows. Right after the verdict, as in the text summary.
+fn write_consistency<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
+    if report.flows.is_empty() {
+        return Ok(());
+    }
+    let t = tables::flows(report);
+    writeln!(w, "\n## {}\n", t.title)?;
+    for paragraph in consistency::paragraphs(report) {
+        writeln!(w, "{}\n", escape(&paragraph))?;
+    }
+    table_body(w, t.header, t.left, t.rows)
 }
 
 /// The messaging answer, one row per queue and topic group, and the brokers; only when the

@@ -5,7 +5,9 @@ use std::io;
 
 use sim_core::results::RunResults;
 
-use crate::csv::{messages_csv, queue_depth_csv, services_csv, timeseries_csv};
+use crate::csv::{
+    flows_csv, flows_inconsistent_csv, messages_csv, queue_depth_csv, services_csv, timeseries_csv,
+};
 use crate::json::{Report, write_json_report};
 use crate::markdown::write_markdown;
 use crate::plots::plots;
@@ -13,8 +15,9 @@ use crate::text::write_text;
 
 /// `(file name, bytes)` for every output of a run, in a fixed order: report.json (the bytes
 /// of `run --json`), report.txt, report.md, timeseries.csv, services.csv, messages.csv and
-/// queue-depth.csv (only when the run had a broker), then the SVG plots, each followed by its
-/// PNG (same name, `.png`) when `png` is set.
+/// queue-depth.csv (only when the run had a broker), flows.csv and flows-inconsistent.csv
+/// (only when the scenario has flows), then the SVG plots, each followed by its PNG (same
+/// name, `.png`) when `png` is set.
 pub fn output_files(
     results: &RunResults,
     report: &Report,
@@ -49,6 +52,13 @@ pub fn output_files(
         files.push((
             "queue-depth.csv".to_string(),
             queue_depth_csv(report).into_bytes(),
+        ));
+    }
+    if !report.flows.is_empty() {
+        files.push(("flows.csv".to_string(), flows_csv(report).into_bytes()));
+        files.push((
+            "flows-inconsistent.csv".to_string(),
+            flows_inconsistent_csv(report).into_bytes(),
         ));
     }
     for plot in plots {

@@ -1,9 +1,10 @@
 //! SVG plots of a run, drawn with plotters: latency CDF per workload, p50/p99 over time,
-//! throughput over time, requests in system per service, queue depth per queue and topic group
+//! throughput over time, requests in system per service, the client's latency next to the time
+//! to consistency per flow (when the scenario has flows), queue depth per queue and topic group
 //! (when the run had a broker), and the circuit breakers' states.
 //!
 //! Every plot is 800 px wide, with a title, axis labels with units and a legend; workload
-//! `k` (and service `k`) has colour `PALETTE[k]` in every plot of a report. Fault windows
+//! `k` (and service `k`, flow `k`) has colour `PALETTE[k]` in every plot of a report. Fault windows
 //! are shaded and labelled on the plots over time (chaos crashes happen at random times and
 //! are not shaded).
 //!
@@ -20,7 +21,7 @@ use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
-use sim_core::results::RunResults;
+use sim_core::results::{LatencyHistogram, RunResults};
 
 use crate::json::{FaultReport, Report};
 
@@ -74,6 +75,7 @@ impl Plot {
 #[derive(Clone, Copy)]
 enum Kind {
     LatencyCdf,
+    Consistency,
     LatencyOverTime,
     Throughput,
     InSystem,
@@ -81,8 +83,8 @@ enum Kind {
     Breakers,
 }
 
-/// Every plot of a run, in a fixed order; queue depth only when the run had a broker, the
-/// breaker timeline only when breakers changed.
+/// Every plot of a run, in a fixed order; consistency only when the scenario has flows, queue
+/// depth only when the run had a broker, the breaker timeline only when breakers changed.
 /// With `png`, each plot is also rasterised (plotters' bitmap backend, text through the
 /// same embedded font) and encoded as a PNG.
 pub fn plots(results: &RunResults, report: &Report, png: bool) -> PlotResult<Vec<Plot>> {
@@ -101,6 +103,17 @@ pub fn plots(results: &RunResults, report: &Report, png: bool) -> PlotResult<Vec
             Kind::InSystem,
         ),
     ];
+    if !report.flows.is_empty() {
+        // Next to the latency CDF: what the caller saw, then when the system agreed.
+        kinds.insert(
+            1,
+            (
+                "consistency.svg",
+                "Client latency vs time to consistency",
+                Kind::Consistency,
+            ),
+        );
+    }
     if report.messages.any() {
         kinds.push((
             "queue-depth.svg",
@@ -176,6 +189,7 @@ where
 {
     match kind {
         Kind::LatencyCdf => latency_cdf(root, title, results),
+        Kind::Consistency => consistency(root, title, results),
         Kind::LatencyOverTime => latency_over_time(root, title, report),
         Kind::Throughput => throughput(root, title, report),
         Kind::InSystem => in_system(root, title, report),
@@ -233,6 +247,25 @@ struct Line {
     points: Vec<Option<(f64, f64)>>,
 }
 
+/// One curve of a CDF plot: `(value in ms, fraction of values ≤ it)` per recorded value.
+struct Curve {
+    label: String,
+    color: RGBColor,
+    dash: Dash,
+    points: Vec<(f64, f64)>,
+}
+
+/// The CDF of a histogram of nanoseconds, one point per recorded value, in milliseconds;
+/// empty for an empty histogram.
+fn cdf_points(h: &LatencyHistogram) -> Vec<(f64, f64)> {
+    if h.is_empty() {
+        return Vec::new();
+    }
+    h.iter_recorded()
+        .map(|v| (v.value_iterated_to() as f64 / 1e6, v.quantile()))
+        .collect()
+}
+
 /// Latency CDF of successful requests per workload, on a log x axis, from the whole-run
 /// histogram (one point per recorded value).
 fn latency_cdf<DB: DrawingBackend>(
@@ -243,22 +276,83 @@ fn latency_cdf<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let curves: Vec<(String, Vec<(f64, f64)>)> = results
+    let curves = results
         .workloads
         .iter()
-        .map(|w| {
-            let points = if w.latency.is_empty() {
-                Vec::new()
-            } else {
-                w.latency
-                    .iter_recorded()
-                    .map(|v| (v.value_iterated_to() as f64 / 1e6, v.quantile()))
-                    .collect()
-            };
-            (w.name.clone(), points)
+        .enumerate()
+        .map(|(k, w)| Curve {
+            label: w.name.clone(),
+            color: color(k),
+            dash: Dash::Solid,
+            points: cdf_points(&w.latency),
         })
         .collect();
-    let all = curves.iter().flat_map(|(_, p)| p.iter().map(|&(x, _)| x));
+    cdf_chart(
+        root,
+        title,
+        (
+            "latency (ms, log scale)",
+            "fraction of successful requests ≤ x",
+        ),
+        curves,
+    )
+}
+
+/// Per flow (its colour by model order), the client's latency (solid: requests answered ok)
+/// next to the time the system took to agree (dashed: start to the last effect or
+/// compensation of each settled instance), on the same log x axis: what the caller saw vs when
+/// the system agreed.
+fn consistency<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    title: &str,
+    results: &RunResults,
+) -> PlotResult<()>
+where
+    DB::ErrorType: 'static,
+{
+    let curves = results
+        .flows
+        .iter()
+        .enumerate()
+        .flat_map(|(k, f)| {
+            [
+                Curve {
+                    label: format!("{} client answered", f.name),
+                    color: color(k),
+                    dash: Dash::Solid,
+                    points: cdf_points(&f.latency),
+                },
+                Curve {
+                    label: format!("{} system agreed", f.name),
+                    color: color(k),
+                    dash: Dash::Dashed,
+                    points: cdf_points(&f.consistency),
+                },
+            ]
+        })
+        .collect();
+    cdf_chart(
+        root,
+        title,
+        (
+            "time from the start (ms, log scale)",
+            "fraction ≤ x (answered ok / settled)",
+        ),
+        curves,
+    )
+}
+
+/// CDF curves on a log x axis that spans every curve's values, the legend at the lower right.
+fn cdf_chart<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    title: &str,
+    (x_desc, y_desc): (&str, &str),
+    curves: Vec<Curve>,
+) -> PlotResult<()>
+where
+    DB::ErrorType: 'static,
+{
+    let all = curves.iter().flat_map(|c| c.points.iter().map(|&(x, _)| x));
     let (lo, hi) = all.fold((f64::INFINITY, 0.0f64), |(lo, hi), x| {
         (lo.min(x), hi.max(x))
     });
@@ -277,8 +371,8 @@ where
             .build_cartesian_2d((lo..hi).log_scale(), 0.0..1.0)?;
         chart
             .configure_mesh()
-            .x_desc("latency (ms, log scale)")
-            .y_desc("fraction of successful requests ≤ x")
+            .x_desc(x_desc)
+            .y_desc(y_desc)
             .x_label_formatter(&|x| short_number(*x))
             .y_label_formatter(&|y| format!("{y:.1}"))
             .light_line_style(WHITE.mix(0.0))
@@ -286,14 +380,35 @@ where
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 15))
             .draw()?;
-        for (k, (name, points)) in curves.into_iter().enumerate() {
-            let c = color(k);
-            chart
-                .draw_series(LineSeries::new(points, c.stroke_width(2)))?
-                .label(name)
-                .legend(move |(x, y)| {
+        for curve in curves {
+            let c = curve.color;
+            let style = c.stroke_width(2);
+            let series = match curve.dash {
+                Dash::Dashed => {
+                    chart.draw_series(DashedLineSeries::new(curve.points, 6, 4, style))?
+                }
+                Dash::Dotted => {
+                    chart.draw_series(DashedLineSeries::new(curve.points, 2, 4, style))?
+                }
+                Dash::Solid => chart.draw_series(LineSeries::new(curve.points, style))?,
+            };
+            match curve.dash {
+                Dash::Solid => series.label(curve.label).legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
-                });
+                }),
+                dash => {
+                    let pieces = dash_pieces(dash);
+                    series.label(curve.label).legend(move |(x, y)| {
+                        let piece = |(a, b): (i32, i32)| {
+                            PathElement::new(vec![(a, 0), (b, 0)], c.stroke_width(2))
+                        };
+                        EmptyElement::at((x, y))
+                            + piece(pieces[0])
+                            + piece(pieces[1])
+                            + piece(pieces[2])
+                    })
+                }
+            };
         }
         legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         root.present()?;
@@ -605,11 +720,7 @@ where
     // The legend entry: an empty series that only carries the label; its sample is three
     // pieces of line, touching (solid), or apart like the line's dashes.
     let c = line.color;
-    let pieces = match line.dash {
-        Dash::Solid => [(0, 7), (7, 14), (14, 20)],
-        Dash::Dashed => [(0, 5), (8, 13), (16, 20)],
-        Dash::Dotted => [(0, 2), (8, 10), (16, 18)],
-    };
+    let pieces = dash_pieces(line.dash);
     chart
         .draw_series(LineSeries::new(Vec::<(f64, f64)>::new(), style))?
         .label(line.label)
@@ -619,6 +730,16 @@ where
             EmptyElement::at((x, y)) + piece(pieces[0]) + piece(pieces[1]) + piece(pieces[2])
         });
     Ok(())
+}
+
+/// A legend sample as three pieces of a 20 px line: touching (solid), or apart like the
+/// line's dashes.
+fn dash_pieces(dash: Dash) -> [(i32, i32); 3] {
+    match dash {
+        Dash::Solid => [(0, 7), (7, 14), (14, 20)],
+        Dash::Dashed => [(0, 5), (8, 13), (16, 20)],
+        Dash::Dotted => [(0, 2), (8, 10), (16, 18)],
+    }
 }
 
 /// Light bands over the fault windows, each labelled at the top (a label that would run into

@@ -1,5 +1,6 @@
 //! The contents of the tables (and the messaging summary) that the text and the Markdown
-//! reports both print: one definition of each table's columns and rows, two renderings.
+//! reports both print: one definition of each table's columns and rows, two renderings. (The
+//! consistency paragraphs live in `text/consistency.rs`.)
 
 use crate::json::Report;
 use crate::text::{busiest, fixed, ms, ms_if, thousands};
@@ -249,4 +250,50 @@ pub(crate) fn messaging_summary(report: &Report) -> String {
         .map(|c| c.to_uppercase().chain(chars).collect())
         .unwrap_or_default();
     format!("{first}. {second}.")
+}
+
+/// Every flow, in model order: what its instances ended as, what went wrong, and the client's
+/// latency next to the time the system took to agree (`-` when not measured).
+pub(crate) fn flows(report: &Report) -> Table {
+    let rows = report
+        .flows
+        .iter()
+        .map(|(name, f)| {
+            vec![
+                name.to_string(),
+                f.style.clone(),
+                f.started.to_string(),
+                f.completed.to_string(),
+                f.compensated.to_string(),
+                f.inconsistent.to_string(),
+                f.pending.to_string(),
+                f.duplicate_effects.to_string(),
+                f.client_mismatch.to_string(),
+                ms_if(f.latency_measured(), f.latency_ms.p50),
+                ms_if(f.latency_measured(), f.latency_ms.p99),
+                ms_if(f.consistency_measured(), f.consistency_ms.p50),
+                ms_if(f.consistency_measured(), f.consistency_ms.p99),
+            ]
+        })
+        .collect();
+    Table {
+        title: "Consistency",
+        header: &[
+            "flow",
+            "style",
+            "started",
+            "completed",
+            "compensated",
+            "inconsistent",
+            "pending",
+            "dup effects",
+            "client mismatch",
+            "client p50 ms",
+            "client p99 ms",
+            "consistency p50 ms",
+            "consistency p99 ms",
+        ],
+        left: &[1],
+        rows,
+    }
 }

@@ -1,10 +1,13 @@
 //! The human summary of a run. It leads with the answer:
 //!
 //! 1. `seed=… scenario=…` first, so any run can be replayed from its first line;
-//! 2. a one-paragraph verdict (success rate, latency and throughput per workload, the busiest
-//!    service, failures by their main cause, the faults and what they hit, expectations), then
-//!    a warning line for every fault that hit nothing;
-//! 3. then the tables: workloads, messaging (when there is a broker: the answer in two
+//! 2. a one-paragraph verdict (success rate, latency and throughput per workload, the share of
+//!    each flow's instances left inconsistent when there are any, the busiest service,
+//!    failures by their main cause, the faults and what they hit, expectations), then a
+//!    warning line for every fault that hit nothing;
+//! 3. consistency, when the scenario has flows: per flow, what its instances ended as in
+//!    words (`text/consistency.rs`), then one row per flow;
+//! 4. then the tables: workloads, messaging (when there is a broker: the answer in two
 //!    sentences, then one row per queue and per topic group, then the brokers), faults, the
 //!    run over time (when there were faults or breaker changes, or the run is short), circuit
 //!    breakers, services (busiest first), errors by cause, endpoints, calls, expectations with
@@ -18,10 +21,13 @@ use std::io::{self, Write};
 use crate::json::{FaultReport, Report, ServiceReport};
 use crate::tables::{self, Table};
 
+pub(crate) mod consistency;
+mod over_time;
+
+use over_time::write_over_time;
+
 /// Verdict lines are wrapped at this width.
 const WIDTH: usize = 100;
-/// The "Over time" tables have at most this many rows; adjacent buckets are merged to fit.
-const MAX_TIME_ROWS: usize = 20;
 /// Breaker transitions listed per breaker before "… N more".
 const MAX_TRANSITIONS: usize = 8;
 
@@ -39,6 +45,7 @@ pub fn write_text<W: Write>(mut w: W, report: &Report) -> io::Result<()> {
     for line in fault_warnings(report) {
         writeln!(w, "{line}")?;
     }
+    write_consistency(&mut w, report)?;
     write_workloads(&mut w, report)?;
     write_messaging(&mut w, report)?;
     write_faults(&mut w, report)?;
@@ -72,6 +79,7 @@ pub fn verdict(report: &Report) -> String {
             fixed(wl.throughput_rps, 1)
         ));
     }
+    parts.extend(consistency::headlines(report));
     if let Some((name, s)) = busiest(report).first() {
         parts.push(format!(
             "Busiest service: {name} at {:.0}% utilization.",
@@ -252,6 +260,23 @@ fn write_workloads<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
     section(w, "Workloads", &header, rows.collect())
 }
 
+/// Per flow, what its instances ended as in words, then one row per flow; only when the
+/// scenario has flows. It comes right after the verdict: it is what users come for.
+fn write_consistency<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
+    if report.flows.is_empty() {
+        return Ok(());
+    }
+    let t = tables::flows(report);
+    writeln!(w, "\n{}", t.title)?;
+    for paragraph in consistency::paragraphs(report) {
+        for line in wrap(&paragraph, WIDTH - 2) {
+            writeln!(w, "  {line}")?;
+        }
+        writeln!(w)?;
+    }
+    section_rows(w, "", t.header, t.left, t.rows)
+}
+
 /// The messaging answer, one row per queue and topic group, and the brokers; only when the
 /// run had a broker.
 fn write_messaging<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
@@ -302,129 +327,6 @@ fn write_faults<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
     });
     writeln!(w, "\nFaults")?;
     section_rows(w, "", &header, &[1, 2, 3], rows.collect())
-}
-
-/// Per workload, the run in at most [`MAX_TIME_ROWS`] rows of merged time buckets, from
-/// warmup to the end of arrivals, each row marked with the fault windows active in it.
-/// Printed when there were faults or breaker changes, or when the run is short enough to
-/// need no merging.
-fn write_over_time<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
-    let t = &report.timeline;
-    let breakers_changed = report.breakers.iter().any(|b| !b.transitions.is_empty());
-    let Some((first, last)) = sending_range(report) else {
-        return Ok(());
-    };
-    let group = group_size(last - first);
-    if report.faults.is_empty() && !breakers_changed && group > 1 {
-        return Ok(());
-    }
-    writeln!(w, "\nOver time")?;
-    if group > 1 {
-        writeln!(
-            w,
-            "  {}s per row ({group} buckets of {}s)",
-            short_secs(t.bucket_s * group as f64),
-            short_secs(t.bucket_s)
-        )?;
-    }
-    let p99_header = if group > 1 {
-        "p99 ms (max of buckets)"
-    } else {
-        "p99 ms"
-    };
-    for (name, wl) in t.workloads.iter() {
-        if wl.is_empty() {
-            continue;
-        }
-        let upto = last.min(wl.len());
-        if wl.sent[first.min(upto)..upto].iter().all(|&n| n == 0) {
-            writeln!(w, "  {name}: no requests sent after warmup")?;
-            continue;
-        }
-        let any_degraded = wl.degraded.iter().any(|&d| d > 0);
-        let mut header = vec!["t (s)", "sent", "ok %"];
-        if any_degraded {
-            header.push("degraded %");
-        }
-        header.extend(["failed", p99_header, "faults"]);
-        // Rows start on multiples of the row width, so they read as round times.
-        let mut rows = Vec::new();
-        let mut start = first / group * group;
-        while start < last && start < wl.len() {
-            let end = (start + group).min(wl.len());
-            let sum = |v: &[u64]| v[start..end].iter().sum::<u64>();
-            let (sent, ok, degraded, failed) = (
-                sum(&wl.sent),
-                sum(&wl.ok),
-                sum(&wl.degraded),
-                sum(&wl.failed),
-            );
-            let p99 = wl.p99_ms[start..end].iter().fold(0.0f64, |a, &b| a.max(b));
-            let (from_s, to_s) = (start as f64 * t.bucket_s, end as f64 * t.bucket_s);
-            let mut row = vec![
-                format!("{from_s:.1}–{to_s:.1}"),
-                sent.to_string(),
-                pct(ok, sent),
-            ];
-            if any_degraded {
-                row.push(pct(degraded, sent));
-            }
-            row.push(failed.to_string());
-            row.push(ms_if(ok + degraded > 0, p99));
-            row.push(active_faults(report, from_s, to_s));
-            rows.push(row);
-            start = end;
-        }
-        let marker = header.len() - 1;
-        section_rows(w, &format!("  {name}"), &header, &[marker], rows)?;
-    }
-    Ok(())
-}
-
-/// Buckets `[first, last)` in which requests could be sent: warmup to the end of arrivals,
-/// within the buckets the run kept. `None` when no workload kept any bucket.
-fn sending_range(report: &Report) -> Option<(usize, usize)> {
-    let t = &report.timeline;
-    let len = t.workloads.iter().map(|(_, w)| w.len()).max()?;
-    if len == 0 || t.bucket_s <= 0.0 {
-        return None;
-    }
-    let first = ((t.warmup_s / t.bucket_s) + 1e-9).floor() as usize;
-    let last = ((t.duration_s / t.bucket_s) - 1e-9).ceil().max(0.0) as usize;
-    let last = last.min(len);
-    let first = first.min(last.saturating_sub(1));
-    Some((first, last.max(first + 1)))
-}
-
-/// Buckets per row: the smallest of 1, 2, 5, 10, 20, 50, … that keeps `n` buckets within
-/// [`MAX_TIME_ROWS`] rows (one more row may appear when the range starts mid-row).
-fn group_size(n: usize) -> usize {
-    let mut scale = 1;
-    loop {
-        for step in [1, 2, 5] {
-            let group = step * scale;
-            if n.div_ceil(group) <= MAX_TIME_ROWS {
-                return group;
-            }
-        }
-        scale *= 10;
-    }
-}
-
-/// `<- crash payment, slow bank` for the fault windows overlapping `[from_s, to_s)`; chaos
-/// crashes happen at random times and are not marked.
-fn active_faults(report: &Report, from_s: f64, to_s: f64) -> String {
-    let active: Vec<String> = report
-        .faults
-        .iter()
-        .filter(|f| f.kind != "chaos" && f.active_during(from_s, to_s))
-        .map(|f| format!("{} {}", f.kind, f.target))
-        .collect();
-    if active.is_empty() {
-        String::new()
-    } else {
-        format!("<- {}", active.join(", "))
-    }
 }
 
 fn write_breakers<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {

@@ -2,7 +2,7 @@
 
 use reports::to_dot;
 
-use crate::support::{model, model_with_messaging};
+use crate::support::{model, model_with_flows, model_with_messaging};
 
 #[test]
 fn dot_has_the_client_every_service_and_every_edge() {
@@ -86,4 +86,30 @@ fn without_messaging_nothing_about_brokers_is_drawn() {
     for word in ["broker:", "queue:", "topic:", "via "] {
         assert!(!dot.contains(word), "{word}\n{dot}");
     }
+}
+
+#[test]
+fn a_flow_is_a_dashed_path_from_its_entry_through_its_steps() {
+    // Goal: each flow is drawn as a dashed path in its own colour, entry service -> step 1's
+    // service -> step 2's …; the first edge names the flow and its style, each edge its step
+    // and undo; a model without flows has no such edge.
+    let dot = to_dot(&model_with_flows());
+    for line in [
+        "\"service:order\" -> \"service:inventory\" [label=\"place-order (orchestration)\\n1. inventory/reserve\\nundo inventory/release\", style=dashed, color=\"#0072B2\", fontcolor=\"#0072B2\"];",
+        "\"service:inventory\" -> \"service:payment\" [label=\"place-order\\n2. payment/charge\\nundo payment/refund\", style=dashed, color=\"#0072B2\", fontcolor=\"#0072B2\"];",
+        "\"service:payment\" -> \"service:shipping\" [label=\"place-order\\n3. shipping/ship\", style=dashed, color=\"#0072B2\", fontcolor=\"#0072B2\"];",
+        "\"service:order\" -> \"service:shipping\" [label=\"cancel-order (sync)\\n1. shipping/cancel\", style=dashed, color=\"#E69F00\", fontcolor=\"#E69F00\"];",
+        "\"service:shipping\" -> \"service:payment\" [label=\"cancel-order\\n2. payment/refund\", style=dashed, color=\"#E69F00\", fontcolor=\"#E69F00\"];",
+    ] {
+        assert!(
+            dot.contains(&format!("\n  {line}\n")),
+            "missing {line}\n{dot}"
+        );
+    }
+    assert_eq!(dot.matches("style=dashed").count(), 5, "{dot}");
+    assert_eq!(dot, to_dot(&model_with_flows()));
+    for line in dot.lines().skip(1).filter(|l| *l != "}") {
+        assert!(line.ends_with(';'), "{line}");
+    }
+    assert!(!to_dot(&model()).contains("style=dashed"));
 }

@@ -2,6 +2,7 @@
 //! these tests do not depend on the parser or the engine.
 
 mod expect;
+mod flows;
 mod graph;
 mod json;
 mod messaging;

@@ -1,10 +1,13 @@
-//! `run --out DIR` as files in memory: which files a run gets, the messaging CSVs and the
-//! queue-depth plot.
+//! `run --out DIR` as files in memory: which files a run gets, the messaging and flow CSVs,
+//! the queue-depth and consistency plots.
 
-use reports::csv::{MESSAGES_HEADER, QUEUE_DEPTH_HEADER};
+use reports::csv::{FLOWS_HEADER, FLOWS_INCONSISTENT_HEADER, MESSAGES_HEADER, QUEUE_DEPTH_HEADER};
 use reports::{Report, output_files};
 
-use crate::support::{model, model_with_messaging, results, results_with_messaging};
+use crate::support::{
+    model, model_with_flows, model_with_messaging, results, results_with_flows,
+    results_with_messaging,
+};
 
 fn files(png: bool) -> Vec<(String, Vec<u8>)> {
     let results = results_with_messaging();
@@ -145,6 +148,144 @@ fn queue_depth_plot_is_drawn_and_deterministic() {
     }
     let second = files(true);
     for name in ["queue-depth.svg", "queue-depth.png"] {
+        let bytes = |f: &[(String, Vec<u8>)]| f.iter().find(|(n, _)| n == name).unwrap().1.clone();
+        assert_eq!(bytes(&first), bytes(&second), "{name} differs");
+    }
+}
+
+fn flow_files(png: bool) -> Vec<(String, Vec<u8>)> {
+    let results = results_with_flows();
+    let report = Report::build(&results, &model_with_flows());
+    output_files(&results, &report, png).unwrap()
+}
+
+#[test]
+fn a_run_with_flows_gets_the_flow_files_in_a_fixed_order() {
+    // Goal: with flows, flows.csv and flows-inconsistent.csv follow the other CSVs and
+    // consistency.svg comes right after the latency CDF (its PNG right after it); report.md
+    // links it; without flows, none of them.
+    let files = flow_files(true);
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "report.json",
+            "report.txt",
+            "report.md",
+            "timeseries.csv",
+            "services.csv",
+            "flows.csv",
+            "flows-inconsistent.csv",
+            "latency-cdf.svg",
+            "latency-cdf.png",
+            "consistency.svg",
+            "consistency.png",
+            "latency-over-time.svg",
+            "latency-over-time.png",
+            "throughput.svg",
+            "throughput.png",
+            "in-system.svg",
+            "in-system.png",
+        ]
+    );
+    let md = file(&files, "report.md");
+    assert!(
+        md.contains("![Client latency vs time to consistency](consistency.svg)"),
+        "{md}"
+    );
+    let report = Report::build(&results(), &model());
+    for (name, _) in output_files(&results(), &report, false).unwrap() {
+        assert!(
+            !name.starts_with("flows") && name != "consistency.svg",
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn flows_csv_has_one_row_per_flow_matching_the_json() {
+    // Goal: flows.csv has its header, then one row per flow in model order, with every number
+    // of flows.NAME in report.json (latency_* from latency_ms, consistency_* from
+    // consistency_ms).
+    let files = flow_files(false);
+    let csv = file(&files, "flows.csv");
+    let json: serde_json::Value = serde_json::from_str(&file(&files, "report.json")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some(FLOWS_HEADER));
+    let header: Vec<&str> = FLOWS_HEADER.split(',').collect();
+    assert_eq!(header.len(), 22);
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let names: Vec<(&str, &str)> = rows.iter().map(|r| (r[0], r[1])).collect();
+    assert_eq!(
+        names,
+        [("place-order", "orchestration"), ("cancel-order", "sync")]
+    );
+    for row in &rows {
+        assert_eq!(row.len(), header.len(), "{row:?}");
+        let f = &json["flows"][row[0]];
+        assert_eq!(row[1], f["style"].as_str().unwrap());
+        for (i, col) in header.iter().enumerate().skip(2) {
+            let value: f64 = row[i].parse().unwrap();
+            let expected = if let Some(stat) = col.strip_prefix("latency_") {
+                f["latency_ms"][stat.trim_end_matches("_ms")].as_f64()
+            } else if let Some(stat) = col.strip_prefix("consistency_") {
+                f["consistency_ms"][stat.trim_end_matches("_ms")].as_f64()
+            } else {
+                f[*col].as_f64()
+            };
+            assert_eq!(Some(value), expected, "{} {col}", row[0]);
+        }
+    }
+    assert!(csv.contains("\nplace-order,orchestration,12000,10790,13,1187,10,23,57,0.098917,"));
+}
+
+#[test]
+fn flows_inconsistent_csv_has_one_row_per_set_left_applied() {
+    // Goal: flows-inconsistent.csv has one row per flow and set of steps left applied, in the
+    // JSON's order, naming what stayed applied and what did not; a clean flow has no row, and
+    // a run without inconsistent instances gets only the header.
+    let csv = file(&flow_files(false), "flows-inconsistent.csv");
+    assert_eq!(
+        csv,
+        format!(
+            "{FLOWS_INCONSISTENT_HEADER}\n\
+             place-order,inventory/reserve,payment/charge + shipping/ship,775\n\
+             place-order,inventory/reserve + shipping/ship,payment/charge,412\n"
+        )
+    );
+    let mut r = results_with_flows();
+    r.flows[0].inconsistent = 0;
+    r.flows[0].left_applied.clear();
+    let report = Report::build(&r, &model_with_flows());
+    let files = output_files(&r, &report, false).unwrap();
+    assert_eq!(
+        file(&files, "flows-inconsistent.csv"),
+        format!("{FLOWS_INCONSISTENT_HEADER}\n")
+    );
+}
+
+#[test]
+fn consistency_plot_is_drawn_and_deterministic() {
+    // Goal: consistency.svg is an 800 px SVG with its title, log-x axis, and two legend
+    // entries per flow (what the client saw, when the system agreed); two renderings (SVG and
+    // PNG) are byte-identical.
+    let first = flow_files(true);
+    let svg = file(&first, "consistency.svg");
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    assert_eq!(doc.root_element().attribute("width"), Some("800"));
+    let text: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
+    for label in [
+        "Client latency vs time to consistency",
+        "time from the start (ms, log scale)",
+        "place-order client answered",
+        "place-order system agreed",
+        "cancel-order client answered",
+        "cancel-order system agreed",
+    ] {
+        assert!(text.iter().any(|t| t.contains(label)), "{label} missing");
+    }
+    let second = flow_files(true);
+    for name in ["consistency.svg", "consistency.png"] {
         let bytes = |f: &[(String, Vec<u8>)]| f.iter().find(|(n, _)| n == name).unwrap().1.clone();
         assert_eq!(bytes(&first), bytes(&second), "{name} differs");
     }

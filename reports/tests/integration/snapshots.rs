@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use reports::{Report, to_dot, write_json_report, write_text};
 
 use crate::support::{
-    model, model_with_faults, model_with_messaging, results, results_with_faults,
-    results_with_messaging,
+    model, model_with_faults, model_with_flows, model_with_messaging, results, results_with_faults,
+    results_with_flows, results_with_messaging,
 };
 
 fn check(name: &str, actual: &str) {
@@ -103,4 +103,32 @@ fn dot_with_messaging_snapshot() {
     // Goal: the DOT topology of a model with a broker, queues, a topic and a call via the
     // broker stays exactly as reviewed.
     check("topology-messaging.dot", &to_dot(&model_with_messaging()));
+}
+
+#[test]
+fn text_report_with_flows_snapshot() {
+    // Goal: the text summary of a run with two flows (the verdict's headline for the
+    // inconsistent one, the Consistency section right after the verdict) stays exactly as
+    // reviewed.
+    let mut out = Vec::new();
+    let report = Report::build(&results_with_flows(), &model_with_flows());
+    write_text(&mut out, &report).unwrap();
+    check("report-flows.txt", &String::from_utf8(out).unwrap());
+}
+
+#[test]
+fn json_report_with_flows_snapshot() {
+    // Goal: the JSON report of the same run (flows.NAME with left_applied by step names)
+    // stays byte-for-byte as reviewed.
+    let mut out = Vec::new();
+    let report = Report::build(&results_with_flows(), &model_with_flows());
+    write_json_report(&mut out, &report).unwrap();
+    check("report-flows.json", &String::from_utf8(out).unwrap());
+}
+
+#[test]
+fn dot_with_flows_snapshot() {
+    // Goal: the DOT topology of a model with two flows (their dashed paths after everything
+    // else) stays exactly as reviewed.
+    check("topology-flows.dot", &to_dot(&model_with_flows()));
 }

@@ -1,10 +1,12 @@
 //! A small hand-built model and run: client -> gateway/checkout -> order/place, with a
 //! second workload and one expectation of each kind; and a variant of both with faults, random
 //! crashes, a circuit breaker, degraded requests and per-second buckets; and one with a broker,
-//! queues and a topic (`messaging`).
+//! queues and a topic (`messaging`); and one with two flows (`flows`).
 
+mod flows;
 mod messaging;
 
+pub use flows::{flow_stats, model_with_flows, results_with_flows};
 pub use messaging::{model_with_messaging, results_with_messaging};
 
 use sim_core::dist::Dist;

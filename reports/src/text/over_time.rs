@@ -1,0 +1,134 @@
+//! The "Over time" section of the text summary: per workload, the run from warmup to the end
+//! of arrivals in a bounded number of rows of merged time buckets, each row marked with the
+//! fault windows active in it.
+
+use std::io::{self, Write};
+
+use super::{ms_if, pct, section_rows, short_secs};
+use crate::json::Report;
+
+/// The "Over time" tables have at most this many rows; adjacent buckets are merged to fit.
+const MAX_TIME_ROWS: usize = 20;
+
+/// Per workload, the run in at most [`MAX_TIME_ROWS`] rows of merged time buckets, from
+/// warmup to the end of arrivals, each row marked with the fault windows active in it.
+/// Printed when there were faults or breaker changes, or when the run is short enough to
+/// need no merging.
+pub(super) fn write_over_time<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
+    let t = &report.timeline;
+    let breakers_changed = report.breakers.iter().any(|b| !b.transitions.is_empty());
+    let Some((first, last)) = sending_range(report) else {
+        return Ok(());
+    };
+    let group = group_size(last - first);
+    if report.faults.is_empty() && !breakers_changed && group > 1 {
+        return Ok(());
+    }
+    writeln!(w, "\nOver time")?;
+    if group > 1 {
+        writeln!(
+            w,
+            "  {}s per row ({group} buckets of {}s)",
+            short_secs(t.bucket_s * group as f64),
+            short_secs(t.bucket_s)
+        )?;
+    }
+    let p99_header = if group > 1 {
+        "p99 ms (max of buckets)"
+    } else {
+        "p99 ms"
+    };
+    for (name, wl) in t.workloads.iter() {
+        if wl.is_empty() {
+            continue;
+        }
+        let upto = last.min(wl.len());
+        if wl.sent[first.min(upto)..upto].iter().all(|&n| n == 0) {
+            writeln!(w, "  {name}: no requests sent after warmup")?;
+            continue;
+        }
+        let any_degraded = wl.degraded.iter().any(|&d| d > 0);
+        let mut header = vec!["t (s)", "sent", "ok %"];
+        if any_degraded {
+            header.push("degraded %");
+        }
+        header.extend(["failed", p99_header, "faults"]);
+        // Rows start on multiples of the row width, so they read as round times.
+        let mut rows = Vec::new();
+        let mut start = first / group * group;
+        while start < last && start < wl.len() {
+            let end = (start + group).min(wl.len());
+            let sum = |v: &[u64]| v[start..end].iter().sum::<u64>();
+            let (sent, ok, degraded, failed) = (
+                sum(&wl.sent),
+                sum(&wl.ok),
+                sum(&wl.degraded),
+                sum(&wl.failed),
+            );
+            let p99 = wl.p99_ms[start..end].iter().fold(0.0f64, |a, &b| a.max(b));
+            let (from_s, to_s) = (start as f64 * t.bucket_s, end as f64 * t.bucket_s);
+            let mut row = vec![
+                format!("{from_s:.1}–{to_s:.1}"),
+                sent.to_string(),
+                pct(ok, sent),
+            ];
+            if any_degraded {
+                row.push(pct(degraded, sent));
+            }
+            row.push(failed.to_string());
+            row.push(ms_if(ok + degraded > 0, p99));
+            row.push(active_faults(report, from_s, to_s));
+            rows.push(row);
+            start = end;
+        }
+        let marker = header.len() - 1;
+        section_rows(w, &format!("  {name}"), &header, &[marker], rows)?;
+    }
+    Ok(())
+}
+
+/// Buckets `[first, last)` in which requests could be sent: warmup to the end of arrivals,
+/// within the buckets the run kept. `None` when no workload kept any bucket.
+fn sending_range(report: &Report) -> Option<(usize, usize)> {
+    let t = &report.timeline;
+    let len = t.workloads.iter().map(|(_, w)| w.len()).max()?;
+    if len == 0 || t.bucket_s <= 0.0 {
+        return None;
+    }
+    let first = ((t.warmup_s / t.bucket_s) + 1e-9).floor() as usize;
+    let last = ((t.duration_s / t.bucket_s) - 1e-9).ceil().max(0.0) as usize;
+    let last = last.min(len);
+    let first = first.min(last.saturating_sub(1));
+    Some((first, last.max(first + 1)))
+}
+
+/// Buckets per row: the smallest of 1, 2, 5, 10, 20, 50, … that keeps `n` buckets within
+/// [`MAX_TIME_ROWS`] rows (one more row may appear when the range starts mid-row).
+fn group_size(n: usize) -> usize {
+    let mut scale = 1;
+    loop {
+        for step in [1, 2, 5] {
+            let group = step * scale;
+            if n.div_ceil(group) <= MAX_TIME_ROWS {
+                return group;
+            }
+        }
+        scale *= 10;
+    }
+}
+
+/// `<- crash payment, slow bank` for the fault windows overlapping `[from_s, to_s)`; chaos
+/// crashes happen at random times and are not marked.
+fn active_faults(report: &Report, from_s: f64, to_s: f64) -> String {
+    let active: Vec<String> = report
+        .faults
+        .iter()
+        .filter(|f| f.kind != "chaos" && f.active_during(from_s, to_s))
+        .map(|f| format!("{} {}", f.kind, f.target))
+        .collect();
+    if active.is_empty() {
+        String::new()
+    } else {
+        format!("<- {}", active.join(", "))
+    }
+}
