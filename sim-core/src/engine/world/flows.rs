@@ -258,22 +258,24 @@ impl<'m> World<'m> {
         if j.flow == Handle::NONE {
             return;
         }
-        if !finished
-            && j.flow_step == NO_STEP
+        if j.flow_step == NO_STEP
             && let Some((f, style)) = self.flow_entry[j.endpoint.0 as usize]
         {
             match style {
-                FlowStyle::Orchestration => {
+                FlowStyle::Orchestration if !finished => {
                     self.flow_ref(j.flow);
                     let recovery = self.model.flows[f as usize].recovery;
                     self.q.schedule(recovery, Event::FlowResume(j.flow));
                 }
-                FlowStyle::Sync => self.settle(j.flow),
+                FlowStyle::Sync if !finished => self.settle(j.flow),
                 FlowStyle::Async | FlowStyle::Choreography => {
+                    // Nothing reached the broker (a failed publish, a crash): nothing will
+                    // ever drive this instance.
                     if self.instances.get(j.flow).is_some_and(|i| !i.launched) {
                         self.settle(j.flow);
                     }
                 }
+                _ => {}
             }
         }
         self.flow_unref(j.flow);
