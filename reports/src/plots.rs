@@ -4,9 +4,9 @@
 //! (when the run had a broker), and the circuit breakers' states.
 //!
 //! Every plot is 800 px wide, with a title, axis labels with units and a legend; workload
-//! `k` (and service `k`, flow `k`) has colour `PALETTE[k]` in every plot of a report. Fault windows
-//! are shaded and labelled on the plots over time (chaos crashes happen at random times and
-//! are not shaded).
+//! `k` (and service `k`, flow `k`) has colour `PALETTE[k]` in every plot of a report. Fault
+//! windows are shaded and labelled on the plots over time (chaos crashes happen at random
+//! times and are not shaded).
 //!
 //! Determinism: text is measured with `ab_glyph` from DejaVu Sans embedded in the binary
 //! (registered once, before the first plot), so layout does not depend on the fonts of the
