@@ -57,8 +57,9 @@ pub struct Model {
     pub links: Vec<Link>,
     /// Message brokers, in file order.
     pub brokers: Vec<Broker>,
-    /// Declared queues in file order, then dead-letter queues named but not declared, then
-    /// the request queues of calls made `via` a broker.
+    /// Declared queues in file order, then the step queues of `choreography` flows, then
+    /// dead-letter queues named but not declared, then the request queues of calls made `via`
+    /// a broker (orchestration flows' step calls included).
     pub queues: Vec<Queue>,
     /// Topics, in file order, then the topics of `async` flows.
     pub topics: Vec<Topic>,

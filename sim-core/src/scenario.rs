@@ -7,19 +7,24 @@
 //! - `overrides`: `--set PATH=VALUE` edits the TOML document (format-preserving) first;
 //! - `raw`: serde structs mirroring the file (`deny_unknown_fields`, spans on every value);
 //! - `validate`: raw -> [`Model`]: `[scenario]` (`header`), types and ranges (`values`),
-//!   references, brokers, queues and topics (`messaging`), network links (`links`), sync call
-//!   cycles (`cycles`), call resilience (`resilience`), `[[fault]]` and `[chaos]` (`faults`,
-//!   with targets resolved in `targets`).
+//!   references, brokers, queues and topics (`messaging`), flows compiled into endpoints,
+//!   calls, queues and topics (`flows`), workloads (`workloads`), network links (`links`),
+//!   sync call cycles (`cycles`), call resilience (`resilience`), `[[fault]]` and `[chaos]`
+//!   (`faults`, with targets resolved in `targets`).
 //!
 //! Ids follow file order: services in the order their tables first appear, endpoints dense
-//! across services (all of the first service's, then the next's), workloads, brokers and
-//! topics in file order. Queues: declared ones in file order, then dead-letter queues named
-//! but not declared (in the order the file first names them), then the request queues of
-//! calls made `via` a broker (in order of first use).
+//! across services (all of the first service's, then the next's), then one entry endpoint
+//! `flow:NAME` per flow (flows in file order); workloads, brokers and flows in file order.
+//! Topics: declared ones in file order, then those of `async` flows. Queues: declared ones in
+//! file order, then the step queues of `choreography` flows (per flow: every `do:K`, then
+//! every `undo:K`), then dead-letter queues named or implied but not declared (in the order
+//! the file first names them), then the request queues of calls made `via` a broker (in order
+//! of first use: declared endpoints' calls, then `orchestration` flows' step calls).
 //!
 //! Links are numbered by first use, all in file order: workloads (client->service, then the
 //! reply); each service's endpoints' calls (caller->callee, then the reply; a call `via` a
-//! broker goes caller->broker, then broker->caller); each endpoint's publishes then sends
+//! broker goes caller->broker, then broker->caller), then the flows' entry endpoints' step
+//! calls; each endpoint's publishes then sends, flows' entry endpoints last
 //! (publisher->broker, then the broker's ack back); the consumers of queues in queue id order
 //! (broker->consumer, then consumer->broker); then each topic's consumer groups, likewise.
 //!
@@ -29,6 +34,7 @@
 
 mod cycles;
 mod faults;
+mod flows;
 mod header;
 mod links;
 mod messaging;
@@ -38,6 +44,7 @@ mod resilience;
 mod targets;
 mod validate;
 mod values;
+mod workloads;
 
 use std::fmt;
 use std::ops::Range;

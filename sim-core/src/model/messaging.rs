@@ -56,7 +56,8 @@ pub struct Consumer {
 /// Why a queue exists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QueueRole {
-    /// Declared with `[queue.NAME]`.
+    /// Declared with `[queue.NAME]`, or a `choreography` flow's step queue
+    /// (`flow:NAME/do:K`, `flow:NAME/undo:K`): an ordinary queue with a consumer.
     Declared,
     /// Named as some queue's or topic's `dead_letter` but not declared: it has no consumer.
     DeadLetter,

@@ -2,14 +2,18 @@
 //! through, checked and numbered, and what endpoints (`publish`, `send`) and calls (`via`)
 //! refer to.
 //!
-//! Queues are numbered: declared queues in file order, then dead-letter queues named but not
-//! declared (in the order the file first names them), then the request queues of calls made
-//! `via` a broker, in order of first use. A queue or topic with `max_deliveries` but no
-//! `dead_letter` dead-letters to the queue `NAME-dlq` (declared, or created like any other
-//! undeclared dead letter). Consumers get their links last ([`Messaging::connect`]), after the
-//! calls' and the publishes', so link ids keep the order documented in `scenario`.
+//! Queues are numbered: declared queues in file order, then the step queues of
+//! `choreography` flows (`flow_parts`), then dead-letter queues named but not declared (in the
+//! order the file first names them), then the request queues of calls made `via` a broker, in
+//! order of first use. Topics: declared ones, then those of `async` flows. A queue or topic
+//! with `max_deliveries` but no `dead_letter` dead-letters to the queue `NAME-dlq` (declared,
+//! or created like any other undeclared dead letter); dead letters are resolved
+//! ([`Messaging::resolve_dead_letters`]) once the flows' queues and topics exist. Consumers get
+//! their links last ([`Messaging::connect`]), after the calls' and the publishes', so link ids
+//! keep the order documented in `scenario`.
 
 mod dead_letters;
+mod flow_parts;
 #[cfg(test)]
 mod tests;
 
@@ -19,6 +23,7 @@ use std::ops::Range;
 use toml::{Spanned, Value};
 
 use super::Sink;
+use super::flows::FLOW_PREFIX;
 use super::links::LinkTable;
 use super::raw::{RawFile, RawQueue, RawTopic, Val};
 use super::validate::{Names, check_name, closest, id32, resolve_endpoint, val_span};
@@ -32,12 +37,13 @@ use crate::model::{
 use crate::time::SimDuration;
 
 use dead_letters::{DeadLetterRef, Owner};
+pub(super) use flow_parts::FlowChannel;
 
 const MAX_CAPACITY_PER_S: f64 = 1e9;
-const MAX_PREFETCH: i64 = 100_000;
-const MAX_DELIVERIES: i64 = 10_000;
+pub(super) const MAX_PREFETCH: i64 = 100_000;
+pub(super) const MAX_DELIVERIES: i64 = 10_000;
 const MAX_KEYS: i64 = 1_000_000;
-const MAX_PARTITIONS: i64 = 10_000;
+pub(super) const MAX_PARTITIONS: i64 = 10_000;
 /// How request queues' names start; declared and dead-letter queues may not.
 const REQUESTS_PREFIX: &str = "requests:";
 /// The broker of a queue or topic whose `broker` could not be resolved (already reported):
@@ -56,6 +62,8 @@ pub(super) struct Messaging {
     groups: Vec<Vec<(String, EndpointId)>>,
     /// Request queues by broker and target endpoint.
     requests: BTreeMap<(BrokerId, EndpointId), QueueId>,
+    /// Dead letters named (or implied) so far, resolved by `resolve_dead_letters`.
+    dead_letters: Vec<DeadLetterRef>,
 }
 
 /// The keys queues and topics share.
@@ -65,7 +73,8 @@ struct Redelivery {
     keys: Option<u32>,
 }
 
-/// Reads every broker, queue and topic; endpoints are resolved against `names`.
+/// Reads every broker, queue and topic; endpoints are resolved against `names`. Dead letters
+/// are resolved later, by [`Messaging::resolve_dead_letters`].
 pub(super) fn read_messaging(sink: &mut Sink, raw: &RawFile, names: &Names) -> Messaging {
     let mut m = Messaging {
         brokers: Vec::new(),
@@ -75,6 +84,7 @@ pub(super) fn read_messaging(sink: &mut Sink, raw: &RawFile, names: &Names) -> M
         consumers: Vec::new(),
         groups: Vec::new(),
         requests: BTreeMap::new(),
+        dead_letters: Vec::new(),
     };
     check_names(sink, raw, names);
     for (key, b) in &raw.broker.0 {
@@ -100,14 +110,12 @@ pub(super) fn read_messaging(sink: &mut Sink, raw: &RawFile, names: &Names) -> M
             publish_timeout: timeout.unwrap_or(DEFAULT_PUBLISH_TIMEOUT),
         });
     }
-    let mut dead_letters = Vec::new();
     for (key, q) in &raw.queue.0 {
-        m.read_queue(sink, key, q, names, &mut dead_letters);
+        m.read_queue(sink, key, q, names);
     }
     for (key, t) in &raw.topic.0 {
-        m.read_topic(sink, key, t, names, &mut dead_letters);
+        m.read_topic(sink, key, t, names);
     }
-    m.resolve_dead_letters(sink, dead_letters);
     m
 }
 
@@ -134,6 +142,7 @@ fn check_names(sink: &mut Sink, raw: &RawFile, names: &Names) {
             );
             sink.error(key.span(), msg);
         }
+        reserved(sink, key, "queue");
         if raw.topic.0.iter().any(|(t, _)| t.get_ref() == name) {
             let msg = format!(
                 "queue name \"{name}\" is also a topic's name; a duplicate fault's target names \
@@ -144,11 +153,24 @@ fn check_names(sink: &mut Sink, raw: &RawFile, names: &Names) {
     }
     for (key, _) in &raw.topic.0 {
         check_name(sink, key, "topic");
+        reserved(sink, key, "topic");
+    }
+}
+
+/// Names starting with `flow:` belong to flows' implicit queues and topics.
+fn reserved(sink: &mut Sink, key: &Spanned<String>, what: &str) {
+    let name = key.get_ref();
+    if name.starts_with(FLOW_PREFIX) {
+        let msg = format!(
+            "{what} name \"{name}\" must not start with \"{FLOW_PREFIX}\" (flows' own queues and \
+             topics are named so)"
+        );
+        sink.error(key.span(), msg);
     }
 }
 
 /// A duration > 0.
-fn positive_duration(sink: &mut Sink, v: &Val, path: &str) -> Option<SimDuration> {
+pub(super) fn positive_duration(sink: &mut Sink, v: &Val, path: &str) -> Option<SimDuration> {
     let d = sink.duration(v, path)?;
     if d == SimDuration::ZERO {
         sink.error(
@@ -161,13 +183,19 @@ fn positive_duration(sink: &mut Sink, v: &Val, path: &str) -> Option<SimDuration
 }
 
 /// An integer in `lo..=hi` as a `u32`.
-fn count(sink: &mut Sink, v: &Val, path: &str, lo: i64, hi: i64) -> Option<u32> {
+pub(super) fn count(sink: &mut Sink, v: &Val, path: &str, lo: i64, hi: i64) -> Option<u32> {
     sink.int(v, path, lo, hi)
         .and_then(|n| u32::try_from(n).ok())
 }
 
 /// "unknown WHAT \"name\" in PATH; known: …; did you mean …?"
-fn unknown(what: &str, name: &str, path: &str, known: &[String], declare: &str) -> String {
+pub(super) fn unknown(
+    what: &str,
+    name: &str,
+    path: &str,
+    known: &[String],
+    declare: &str,
+) -> String {
     let hint = closest(name, known).map_or(String::new(), |b| format!("; did you mean \"{b}\"?"));
     let known = if known.is_empty() {
         format!("none (declare {declare})")
@@ -224,13 +252,12 @@ impl Messaging {
 
     /// `visibility`, `max_deliveries`, `dead_letter` (noted for later) and `keys`.
     fn read_redelivery(
-        &self,
+        &mut self,
         sink: &mut Sink,
         raw: [&Val; 4],
         path: &str,
         owner: Owner,
         owner_name: &str,
-        dead_letters: &mut Vec<DeadLetterRef>,
     ) -> Redelivery {
         let [visibility, max_deliveries, dead_letter, keys] = raw;
         let max_path = format!("{path}.max_deliveries");
@@ -253,7 +280,7 @@ impl Messaging {
             None => None,
         };
         if let Some((name, span, explicit)) = reference {
-            dead_letters.push(DeadLetterRef {
+            self.dead_letters.push(DeadLetterRef {
                 owner,
                 path: path.to_string(),
                 name,
@@ -269,14 +296,7 @@ impl Messaging {
         }
     }
 
-    fn read_queue(
-        &mut self,
-        sink: &mut Sink,
-        key: &Spanned<String>,
-        q: &RawQueue,
-        names: &Names,
-        dead_letters: &mut Vec<DeadLetterRef>,
-    ) {
+    fn read_queue(&mut self, sink: &mut Sink, key: &Spanned<String>, q: &RawQueue, names: &Names) {
         let name = key.get_ref();
         let path = format!("queue.{}", seg(name));
         let broker = self.broker_of(sink, &q.broker, &path, key.span());
@@ -290,7 +310,7 @@ impl Messaging {
         );
         let raw = [&q.visibility, &q.max_deliveries, &q.dead_letter, &q.keys];
         let owner = Owner::Queue(self.queues.len());
-        let r = self.read_redelivery(sink, raw, &path, owner, name, dead_letters);
+        let r = self.read_redelivery(sink, raw, &path, owner, name);
         self.queues.push(Queue {
             name: name.clone(),
             broker,
@@ -305,14 +325,7 @@ impl Messaging {
         self.consumers.push(consumer);
     }
 
-    fn read_topic(
-        &mut self,
-        sink: &mut Sink,
-        key: &Spanned<String>,
-        t: &RawTopic,
-        names: &Names,
-        dead_letters: &mut Vec<DeadLetterRef>,
-    ) {
+    fn read_topic(&mut self, sink: &mut Sink, key: &Spanned<String>, t: &RawTopic, names: &Names) {
         let name = key.get_ref();
         let path = format!("topic.{}", seg(name));
         let broker = self.broker_of(sink, &t.broker, &path, key.span());
@@ -337,7 +350,7 @@ impl Messaging {
         }
         let raw = [&t.visibility, &t.max_deliveries, &t.dead_letter, &t.keys];
         let owner = Owner::Topic(self.topics.len());
-        let r = self.read_redelivery(sink, raw, &path, owner, name, dead_letters);
+        let r = self.read_redelivery(sink, raw, &path, owner, name);
         self.topics.push(Topic {
             name: name.clone(),
             broker,
@@ -411,6 +424,12 @@ impl Messaging {
     }
 
     fn destination(&self, name: &str, path: &str, topics: bool) -> Result<Destination, String> {
+        if name.starts_with(FLOW_PREFIX) {
+            return Err(format!(
+                "\"{name}\" in {path} names a flow's own queue or topic (\"{FLOW_PREFIX}…\"); only \
+                 its flow sends to it"
+            ));
+        }
         let topic = self.topics.iter().position(|t| t.name == name);
         let queue = self
             .queues
@@ -428,14 +447,19 @@ impl Messaging {
                  publish = [\"{name}\"]"
             )),
             (true, None, None) => {
-                let known: Vec<String> = self.topics.iter().map(|t| t.name.clone()).collect();
+                let known: Vec<String> = self
+                    .topics
+                    .iter()
+                    .filter(|t| !t.name.starts_with(FLOW_PREFIX))
+                    .map(|t| t.name.clone())
+                    .collect();
                 Err(unknown("topic", name, path, &known, "[topic.NAME]"))
             }
             (false, None, None) => {
                 let known: Vec<String> = self
                     .queues
                     .iter()
-                    .filter(|q| q.role != QueueRole::Requests)
+                    .filter(|q| q.role != QueueRole::Requests && !q.name.starts_with(FLOW_PREFIX))
                     .map(|q| q.name.clone())
                     .collect();
                 Err(unknown("queue", name, path, &known, "[queue.NAME]"))

@@ -3,8 +3,6 @@
 //! Only the *shape* is checked here: which keys exist in which table (`deny_unknown_fields`)
 //! and which keys hold tables or arrays. Every leaf is kept as a spanned [`toml::Value`], so
 //! types and ranges are checked in validation, where all problems are collected at once.
-//! Keys of later versions (flows) are accepted here so that validation can say "not supported
-//! yet" instead of "unknown key".
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -35,7 +33,8 @@ pub(super) struct RawFile {
     pub topic: Table<RawTopic>,
     #[serde(default)]
     pub queue: Table<RawQueue>,
-    pub flow: Val,
+    #[serde(default)]
+    pub flow: Table<RawFlow>,
     #[serde(default)]
     pub fault: Vec<Spanned<RawFault>>,
     pub chaos: Option<Spanned<RawChaos>>,
@@ -187,6 +186,43 @@ pub(super) struct RawTopic {
     pub visibility: Val,
     pub max_deliveries: Val,
     pub dead_letter: Val,
+}
+
+/// `[flow.NAME]`. Which keys apply to which style is checked in validation.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFlow {
+    pub style: Val,
+    pub entry: Val,
+    pub via: Val,
+    pub steps: Option<Spanned<Vec<Spanned<RawStep>>>>,
+    pub reply: Val,
+    pub recovery: Val,
+    pub protocol: Val,
+    pub timeout: Val,
+    pub retries: Val,
+    pub backoff: Val,
+    pub backoff_max: Val,
+    pub jitter: Val,
+    pub retry_budget: Val,
+    pub breaker: Option<Spanned<RawBreaker>>,
+    pub bulkhead: Val,
+    /// Never allowed on a flow; accepted here to say why.
+    pub fallback: Val,
+    pub partitions: Val,
+    pub prefetch: Val,
+    pub visibility: Val,
+    pub max_deliveries: Val,
+}
+
+/// One entry of a flow's `steps`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStep {
+    #[serde(rename = "do")]
+    pub do_: Val,
+    pub undo: Val,
+    pub reject: Val,
 }
 
 /// One `[[fault]]`.

@@ -1,10 +1,11 @@
 //! A call's resilience keys (`retries`, `backoff`, `backoff_max`, `jitter`, `retry_budget`,
-//! `breaker`, `bulkhead`, `fallback`), the same on `calls` entries and on workloads.
+//! `breaker`, `bulkhead`, `fallback`), the same on `calls` entries, on workloads and on flows
+//! (for their step calls; `fallback` is refused there).
 
 use toml::Spanned;
 
 use super::Sink;
-use super::raw::{RawBreaker, RawCall, RawWorkload, Val};
+use super::raw::{RawBreaker, RawCall, RawFlow, RawWorkload, Val};
 use super::validate::{closest, val_span};
 use crate::model::{BreakerSpec, Jitter, Resilience, RetryPolicy};
 use crate::time::SimDuration;
@@ -58,6 +59,21 @@ impl<'a> From<&'a RawWorkload> for RawResilience<'a> {
             breaker: &w.breaker,
             bulkhead: &w.bulkhead,
             fallback: &w.fallback,
+        }
+    }
+}
+
+impl<'a> From<&'a RawFlow> for RawResilience<'a> {
+    fn from(f: &'a RawFlow) -> Self {
+        RawResilience {
+            retries: &f.retries,
+            backoff: &f.backoff,
+            backoff_max: &f.backoff_max,
+            jitter: &f.jitter,
+            retry_budget: &f.retry_budget,
+            breaker: &f.breaker,
+            bulkhead: &f.bulkhead,
+            fallback: &f.fallback,
         }
     }
 }

@@ -10,17 +10,19 @@ use toml::Spanned;
 use super::Sink;
 use super::cycles::{self, CallEdge};
 use super::faults::{read_chaos, read_faults};
+use super::flows::{FLOW_PREFIX, Parts, read_flows};
 use super::header::read_header;
 use super::links::{LinkTable, read_network};
 use super::messaging::{Messaging, read_messaging};
-use super::raw::{RawCall, RawEndpoint, RawExpect, RawFile, RawService, RawWorkload, Val};
+use super::raw::{RawCall, RawEndpoint, RawExpect, RawFile, RawService, Val};
 use super::resilience::read_resilience;
 use super::targets::Topology;
 use super::values::{seg, show};
+use super::workloads::read_workloads;
 use crate::dist::Dist;
 use crate::model::{
-    Arrival, Bound, Call, Destination, Endpoint, EndpointId, Expect, LbPolicy, Model, Node,
-    Protocol, Publish, Service, ServiceId, Workload,
+    Bound, Call, Destination, Endpoint, EndpointId, Expect, LbPolicy, Model, Node, Protocol,
+    Publish, Service, ServiceId,
 };
 use crate::time::SimDuration;
 
@@ -28,8 +30,6 @@ use crate::time::SimDuration;
 const MAX_REPLICAS: i64 = 100_000;
 const MAX_WORKERS: i64 = 1_000_000;
 const MAX_QUEUE: i64 = 100_000_000;
-const MAX_RATE_PER_S: f64 = 1e9;
-const MAX_USERS: i64 = 10_000_000;
 
 /// Services and endpoints by name, with their dense ids in file order.
 pub(super) struct Names {
@@ -44,20 +44,31 @@ pub(super) struct Names {
 /// the caller rejects the model anyway if anything was reported).
 pub(super) fn validate(sink: &mut Sink, raw: &RawFile) -> Option<Model> {
     let header = read_header(sink, raw.scenario.as_ref());
-    sink.not_yet(&raw.flow, "[flow]");
     let names = collect_names(sink, raw);
     let mut messaging = read_messaging(sink, raw, &names);
+    // Flows add queues and topics, which dead letters may then be created for.
+    let flows = read_flows(sink, raw, &names, &mut messaging);
+    messaging.resolve_dead_letters(sink);
     let brokers = messaging.broker_ids();
     let network = read_network(sink, raw.network.as_ref(), &names.services, brokers);
     let mut links = LinkTable::default();
-    let workloads = read_workloads(sink, raw, &names, &mut links);
+    let workloads = read_workloads(sink, raw, &names, &flows, &mut links);
     let mut edges = Vec::new();
-    let (services, mut endpoints, sends) =
+    let (mut services, mut endpoints, mut sends) =
         read_services(sink, raw, &names, &mut links, &mut messaging, &mut edges);
+    let flows = flows.build(Parts {
+        services: &mut services,
+        endpoints: &mut endpoints,
+        sends: &mut sends,
+        links: &mut links,
+        messaging: &mut messaging,
+        edges: &mut edges,
+    });
     link_publishes(&mut endpoints, sends, &messaging, &mut links);
     let (brokers, queues, topics) =
         messaging.connect(&mut links, &endpoints, &names.endpoint_names);
-    cycles::check(sink, &edges, &names.endpoint_names);
+    let endpoint_names = full_endpoint_names(&names, &services, &endpoints);
+    cycles::check(sink, &edges, &endpoint_names);
     let topo = Topology {
         services: &services,
         ids: &names.services,
@@ -76,7 +87,7 @@ pub(super) fn validate(sink: &mut Sink, raw: &RawFile) -> Option<Model> {
         .filter_map(|(i, e)| read_expect(sink, i, e));
     let expects = expects.collect();
     Some(Model {
-        flows: Vec::new(),
+        flows,
         faults,
         chaos,
         name: header.name,
@@ -98,13 +109,27 @@ pub(super) fn validate(sink: &mut Sink, raw: &RawFile) -> Option<Model> {
     })
 }
 
+/// Every endpoint's full name by id: the declared ones, then the flows' entry endpoints.
+fn full_endpoint_names(names: &Names, services: &[Service], endpoints: &[Endpoint]) -> Vec<String> {
+    let entries = endpoints.iter().skip(names.endpoint_names.len()).map(|e| {
+        let service = services.get(e.service.0 as usize);
+        format!("{}/{}", service.map_or("?", |s| s.name.as_str()), e.name)
+    });
+    names
+        .endpoint_names
+        .iter()
+        .cloned()
+        .chain(entries)
+        .collect()
+}
+
 /// The span of a present value (or the start of the file).
 pub(super) fn val_span(v: &Val) -> std::ops::Range<usize> {
     v.as_ref().map_or(0..0, Spanned::span)
 }
 
-/// Checks a service, workload, broker, queue or topic name: it appears in paths, endpoint
-/// names, link names and fault targets.
+/// Checks a service, workload, broker, queue, topic or flow name: it appears in paths,
+/// endpoint names, link names and fault targets.
 pub(super) fn check_name(sink: &mut Sink, key: &Spanned<String>, what: &str) {
     let name = key.get_ref();
     let problem = if name.is_empty() {
@@ -138,6 +163,13 @@ fn collect_names(sink: &mut Sink, raw: &RawFile) -> Names {
             if ep.is_empty() || ep.contains('/') {
                 let msg =
                     format!("endpoint name \"{ep}\" must be non-empty and must not contain '/'");
+                sink.error(ep_key.span(), msg);
+            }
+            if ep.starts_with(FLOW_PREFIX) {
+                let msg = format!(
+                    "endpoint name \"{ep}\" must not start with \"{FLOW_PREFIX}\" (a flow's entry \
+                     endpoint is named \"{FLOW_PREFIX}NAME\")"
+                );
                 sink.error(ep_key.span(), msg);
             }
             let full = format!("{}/{ep}", key.get_ref());
@@ -174,6 +206,11 @@ pub(super) fn resolve_endpoint(
     };
     let hint = match closest(&text, &names.endpoint_names) {
         Some(best) => format!("; did you mean \"{best}\"?"),
+        None if text.contains(&format!("/{FLOW_PREFIX}")) => {
+            "; a flow's entry endpoint is not called by name: a workload starts the flow with \
+             flow = \"NAME\""
+                .to_string()
+        }
         None if !text.contains('/') => "; write \"service/endpoint\"".to_string(),
         None => String::new(),
     };
@@ -209,7 +246,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// `protocol`, default none.
-fn read_protocol(sink: &mut Sink, v: &Val, path: &str) -> Protocol {
+pub(super) fn read_protocol(sink: &mut Sink, v: &Val, path: &str) -> Protocol {
     let Some(text) = sink.string(v, path) else {
         return Protocol::None;
     };
@@ -224,7 +261,7 @@ fn read_protocol(sink: &mut Sink, v: &Val, path: &str) -> Protocol {
 }
 
 /// A call `timeout`: a duration > 0, default none (wait forever).
-fn read_timeout(sink: &mut Sink, v: &Val, path: &str) -> Option<SimDuration> {
+pub(super) fn read_timeout(sink: &mut Sink, v: &Val, path: &str) -> Option<SimDuration> {
     let d = sink.duration(v, path)?;
     if d == SimDuration::ZERO {
         let msg = format!(
@@ -236,125 +273,14 @@ fn read_timeout(sink: &mut Sink, v: &Val, path: &str) -> Option<SimDuration> {
     Some(d)
 }
 
-fn read_workloads(
-    sink: &mut Sink,
-    raw: &RawFile,
-    names: &Names,
-    links: &mut LinkTable,
-) -> Vec<Workload> {
-    let mut out = Vec::new();
-    for (key, w) in &raw.workload.0 {
-        check_name(sink, key, "workload");
-        let path = format!("workload.{}", seg(key.get_ref()));
-        let arrival = read_arrival(sink, key, w, &path);
-        let protocol = read_protocol(sink, &w.protocol, &format!("{path}.protocol"));
-        let timeout = read_timeout(sink, &w.timeout, &format!("{path}.timeout"));
-        let resilience = read_resilience(sink, w.into(), &path);
-        if w.flow.is_some() {
-            let msg =
-                format!("{path}.flow: flows are not supported yet in this version of meshsim");
-            sink.error(val_span(&w.flow), msg);
-            continue;
-        }
-        if w.endpoint.is_none() {
-            let msg =
-                format!("missing required key {path}.endpoint (the target, \"service/endpoint\")");
-            sink.error(key.span(), msg);
-            continue;
-        }
-        let to = resolve_endpoint(sink, &w.endpoint, &format!("{path}.endpoint"), names);
-        let (Some(to), Some(arrival)) = (to, arrival) else {
-            continue;
-        };
-        let service = raw_service_of(names, to);
-        let link = links.get(Node::Client, Node::Service(service));
-        let reply_link = links.get(Node::Service(service), Node::Client);
-        let call = Call {
-            to,
-            link,
-            reply_link,
-            protocol,
-            timeout,
-            resilience,
-            via: None,
-        };
-        out.push(Workload {
-            name: key.get_ref().clone(),
-            flow: None,
-            call,
-            arrival,
-        });
-    }
-    out
-}
-
 /// The service that owns endpoint `id` (by its name's prefix in `names`).
-fn raw_service_of(names: &Names, id: EndpointId) -> ServiceId {
+pub(super) fn raw_service_of(names: &Names, id: EndpointId) -> ServiceId {
     let full = names
         .endpoint_names
         .get(id.0 as usize)
         .map_or("", String::as_str);
     let service = full.rsplit_once('/').map_or("", |(s, _)| s);
     names.services.get(service).copied().unwrap_or(ServiceId(0))
-}
-
-/// Open loop (`rate`, `arrival`) or closed loop (`users`, `think`): exactly one.
-fn read_arrival(
-    sink: &mut Sink,
-    key: &Spanned<String>,
-    w: &RawWorkload,
-    path: &str,
-) -> Option<Arrival> {
-    let rate = sink.number(&w.rate, &format!("{path}.rate"), 0.0, MAX_RATE_PER_S, true);
-    let users = sink.int(&w.users, &format!("{path}.users"), 1, MAX_USERS);
-    let think = sink.dist(&w.think, &format!("{path}.think"));
-    let arrival = sink.string(&w.arrival, &format!("{path}.arrival"));
-    let poisson = match arrival.as_deref() {
-        None | Some("poisson") => true,
-        Some("constant") => false,
-        Some(other) => {
-            let msg = format!(
-                "unknown arrival \"{other}\" in {path}.arrival; allowed: poisson, constant"
-            );
-            sink.error(val_span(&w.arrival), msg);
-            true
-        }
-    };
-    match (&w.rate, &w.users) {
-        (Some(_), Some(_)) => {
-            let msg = format!(
-                "{path} has both rate and users; give rate (open loop) or users (closed loop), not both"
-            );
-            sink.error(val_span(&w.users), msg);
-            None
-        }
-        (None, None) => {
-            let msg = format!("{path} needs rate (open loop, requests/s) or users (closed loop)");
-            sink.error(key.span(), msg);
-            None
-        }
-        (Some(_), None) => {
-            if w.think.is_some() {
-                let msg = format!("{path}.think applies to closed-loop workloads (users) only");
-                sink.error(val_span(&w.think), msg);
-            }
-            Some(Arrival::Open {
-                rate_per_s: rate?,
-                poisson,
-            })
-        }
-        (None, Some(_)) => {
-            if w.arrival.is_some() {
-                let msg = format!("{path}.arrival applies to open-loop workloads (rate) only");
-                sink.error(val_span(&w.arrival), msg);
-            }
-            let users = u32::try_from(users?).ok()?;
-            Some(Arrival::Closed {
-                users,
-                think: think.unwrap_or_else(Dist::zero),
-            })
-        }
-    }
 }
 
 /// Every service and its endpoints, with each endpoint's `publish` then `send` destinations

@@ -195,14 +195,6 @@ impl Sink<'_> {
             }
         }
     }
-
-    /// Reports a key that a later version of meshsim will support.
-    pub(super) fn not_yet(&mut self, v: &Val, path: &str) {
-        if let Some(v) = v {
-            let msg = format!("{path} is not supported yet in this version of meshsim");
-            self.error(v.span(), msg);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod faults;
+mod flows;
 mod messaging;
 mod mutation;
 mod parse;

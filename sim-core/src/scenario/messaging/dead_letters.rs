@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use super::{Messaging, NO_BROKER, REQUESTS_PREFIX};
+use super::{FLOW_PREFIX, Messaging, NO_BROKER, REQUESTS_PREFIX};
 use crate::model::{BrokerId, DEFAULT_PREFETCH, DEFAULT_VISIBILITY, Queue, QueueId, QueueRole};
 use crate::scenario::Sink;
 use crate::scenario::validate::id32;
@@ -40,9 +40,11 @@ impl Messaging {
         }
     }
 
-    /// Resolves every dead letter in file order, creating the undeclared ones, then checks
-    /// that no chain of dead letters leads back to where it started.
-    pub(super) fn resolve_dead_letters(&mut self, sink: &mut Sink, mut refs: Vec<DeadLetterRef>) {
+    /// Resolves every dead letter noted so far in file order, creating the undeclared ones,
+    /// then checks that no chain of dead letters leads back to where it started. Called once,
+    /// after the flows' queues and topics have been added.
+    pub(in crate::scenario) fn resolve_dead_letters(&mut self, sink: &mut Sink) {
+        let mut refs = std::mem::take(&mut self.dead_letters);
         refs.sort_by_key(|r| r.span.start);
         let mut spans: BTreeMap<usize, Range<usize>> = BTreeMap::new();
         for r in &refs {
@@ -81,6 +83,11 @@ impl Messaging {
         } else if name.starts_with(REQUESTS_PREFIX) {
             Some(format!(
                 "must not start with \"{REQUESTS_PREFIX}\" (the request queues' prefix)"
+            ))
+        } else if r.explicit && name.starts_with(FLOW_PREFIX) {
+            // Only a flow's own queues imply a dead letter named so.
+            Some(format!(
+                "must not start with \"{FLOW_PREFIX}\" (the prefix of flows' own queues)"
             ))
         } else if name.is_empty() || name.contains('/') || name.contains("->") || name == "client" {
             Some(

@@ -1,0 +1,143 @@
+//! `[workload.NAME]`: the sources of requests, each calling one endpoint (`endpoint`) or
+//! starting a flow (`flow`, which calls the flow's entry endpoint), open or closed loop.
+
+use toml::Spanned;
+
+use super::Sink;
+use super::flows::Flows;
+use super::links::LinkTable;
+use super::raw::{RawFile, RawWorkload};
+use super::resilience::read_resilience;
+use super::validate::{
+    Names, check_name, raw_service_of, read_protocol, read_timeout, resolve_endpoint, val_span,
+};
+use super::values::seg;
+use crate::dist::Dist;
+use crate::model::{Arrival, Call, Node, Workload};
+
+const MAX_RATE_PER_S: f64 = 1e9;
+const MAX_USERS: i64 = 10_000_000;
+
+/// Every workload, in file order.
+pub(super) fn read_workloads(
+    sink: &mut Sink,
+    raw: &RawFile,
+    names: &Names,
+    flows: &Flows,
+    links: &mut LinkTable,
+) -> Vec<Workload> {
+    let mut out = Vec::new();
+    for (key, w) in &raw.workload.0 {
+        check_name(sink, key, "workload");
+        let path = format!("workload.{}", seg(key.get_ref()));
+        let arrival = read_arrival(sink, key, w, &path);
+        let protocol = read_protocol(sink, &w.protocol, &format!("{path}.protocol"));
+        let timeout = read_timeout(sink, &w.timeout, &format!("{path}.timeout"));
+        let resilience = read_resilience(sink, w.into(), &path);
+        let target = match (&w.endpoint, &w.flow) {
+            (Some(_), Some(_)) => {
+                let msg = format!(
+                    "{path} has both endpoint and flow; give endpoint (call one endpoint) or \
+                     flow (start a flow), not both"
+                );
+                sink.error(val_span(&w.flow), msg);
+                continue;
+            }
+            (None, None) => {
+                let msg = format!(
+                    "missing required key {path}.endpoint (the target, \"service/endpoint\") \
+                     or {path}.flow (the flow it starts)"
+                );
+                sink.error(key.span(), msg);
+                continue;
+            }
+            (Some(_), None) => {
+                let to = resolve_endpoint(sink, &w.endpoint, &format!("{path}.endpoint"), names);
+                to.map(|to| (None, raw_service_of(names, to), to))
+            }
+            (None, Some(_)) => flows
+                .resolve(sink, &w.flow, &format!("{path}.flow"))
+                .map(|(flow, service, to)| (Some(flow), service, to)),
+        };
+        let (Some((flow, service, to)), Some(arrival)) = (target, arrival) else {
+            continue;
+        };
+        let link = links.get(Node::Client, Node::Service(service));
+        let reply_link = links.get(Node::Service(service), Node::Client);
+        let call = Call {
+            to,
+            link,
+            reply_link,
+            protocol,
+            timeout,
+            resilience,
+            via: None,
+        };
+        out.push(Workload {
+            name: key.get_ref().clone(),
+            flow,
+            call,
+            arrival,
+        });
+    }
+    out
+}
+
+/// Open loop (`rate`, `arrival`) or closed loop (`users`, `think`): exactly one.
+fn read_arrival(
+    sink: &mut Sink,
+    key: &Spanned<String>,
+    w: &RawWorkload,
+    path: &str,
+) -> Option<Arrival> {
+    let rate = sink.number(&w.rate, &format!("{path}.rate"), 0.0, MAX_RATE_PER_S, true);
+    let users = sink.int(&w.users, &format!("{path}.users"), 1, MAX_USERS);
+    let think = sink.dist(&w.think, &format!("{path}.think"));
+    let arrival = sink.string(&w.arrival, &format!("{path}.arrival"));
+    let poisson = match arrival.as_deref() {
+        None | Some("poisson") => true,
+        Some("constant") => false,
+        Some(other) => {
+            let msg = format!(
+                "unknown arrival \"{other}\" in {path}.arrival; allowed: poisson, constant"
+            );
+            sink.error(val_span(&w.arrival), msg);
+            true
+        }
+    };
+    match (&w.rate, &w.users) {
+        (Some(_), Some(_)) => {
+            let msg = format!(
+                "{path} has both rate and users; give rate (open loop) or users (closed loop), not both"
+            );
+            sink.error(val_span(&w.users), msg);
+            None
+        }
+        (None, None) => {
+            let msg = format!("{path} needs rate (open loop, requests/s) or users (closed loop)");
+            sink.error(key.span(), msg);
+            None
+        }
+        (Some(_), None) => {
+            if w.think.is_some() {
+                let msg = format!("{path}.think applies to closed-loop workloads (users) only");
+                sink.error(val_span(&w.think), msg);
+            }
+            Some(Arrival::Open {
+                rate_per_s: rate?,
+                poisson,
+            })
+        }
+        (None, Some(_)) => {
+            if w.arrival.is_some() {
+                let msg = format!("{path}.arrival applies to open-loop workloads (rate) only");
+                sink.error(val_span(&w.arrival), msg);
+            }
+            let users = u32::try_from(users?).ok()?;
+            Some(Arrival::Closed {
+                users,
+                think: think.unwrap_or_else(Dist::zero),
+            })
+        }
+    }
+}
