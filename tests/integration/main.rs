@@ -4,6 +4,7 @@ mod bad_input;
 mod cli;
 mod determinism;
 mod faults;
+mod flows;
 mod limits;
 mod loss;
 mod memory;

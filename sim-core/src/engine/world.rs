@@ -235,6 +235,8 @@ pub struct World<'m> {
     flow_entry: Vec<Option<(u32, crate::model::FlowStyle)>>,
     /// Per flow: the step code of each entry call.
     flow_call_steps: Vec<Vec<u16>>,
+    /// Coordinator resumes and choreography commands scheduled: flows still moving.
+    flow_timers: u32,
     rng: Streams,
     /// Inter-arrival distribution per workload (open loop, Poisson).
     gaps: Vec<Dist>,
@@ -411,6 +413,7 @@ impl<'m> World<'m> {
             flow_accs: model.flows.iter().map(|_| FlowAcc::new()).collect(),
             flow_entry: super::flows::entries(model),
             flow_call_steps: super::flows::call_steps(model),
+            flow_timers: 0,
             rng: streams(model, seed),
             gaps: model
                 .workloads
@@ -473,6 +476,7 @@ impl<'m> World<'m> {
                 && self.jobs.live() == 0
                 && self.q.now() >= self.end_of_arrivals
                 && self.brokers.dispatched == 0
+                && self.flow_timers == 0
                 && !self.brokers.consumable_waiting()
             {
                 break;
@@ -532,8 +536,14 @@ impl<'m> World<'m> {
             Event::ViaArrive(call, queue) => self.via_arrive(call, queue),
             Event::MessageAck(copy, ok) => self.message_ack(copy, ok),
             Event::VisibilityCheck(ch) => self.visibility_check(ch),
-            Event::FlowResume(h) => self.flow_resume(h),
-            Event::FlowCommand(h, code) => self.flow_command(h, code),
+            Event::FlowResume(h) => {
+                self.flow_timers -= 1;
+                self.flow_resume(h);
+            }
+            Event::FlowCommand(h, code) => {
+                self.flow_timers -= 1;
+                self.flow_command(h, code);
+            }
         }
     }
 

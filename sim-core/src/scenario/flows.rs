@@ -128,10 +128,9 @@ fn read_flow(
 ) -> Option<FlowDraft> {
     let name = key.get_ref();
     let path = format!("flow.{}", seg(name));
+    // Keys of other styles (a sync flow's `via`, an async flow's `timeout`) are checked but
+    // unused, so that one file can be compared across styles with `--vary …style=…`.
     let style = read_style(sink, key, f, &path);
-    if let Some(style) = style {
-        check_style_keys(sink, f, &path, style);
-    }
     if let Some(v) = &f.fallback {
         let msg = format!(
             "{path}.fallback is not allowed on a flow: a step's failure must reach the flow \
@@ -142,6 +141,11 @@ fn read_flow(
     let entry = read_entry(sink, key, &f.entry, &path, names);
     let broker = match style {
         Some(s) if s.uses_broker() => read_via(sink, key, f, &path, s, messaging).map(Some),
+        Some(s) if f.via.is_some() => {
+            // A sync flow calls its steps directly; its `via` is still checked.
+            read_via(sink, key, f, &path, s, messaging);
+            Some(None)
+        }
         _ => Some(None),
     };
     let steps = read_steps(sink, key, f, &path, names);
@@ -207,86 +211,6 @@ fn read_style(
         sink.error(val_span(&f.style), msg);
     }
     style
-}
-
-/// A key, where it is written (if it is), the styles it applies to, and which those are.
-type KeyRule<'a> = (&'a str, Option<Range<usize>>, &'a [FlowStyle], &'a str);
-
-/// Which styles each key applies to, and why not to the others.
-fn check_style_keys(sink: &mut Sink, f: &RawFlow, path: &str, style: FlowStyle) {
-    use FlowStyle::{Async, Choreography, Orchestration, Sync};
-    const CALLS: &[FlowStyle] = &[Sync, Orchestration];
-    const CALLS_ONLY: &str = "sync and orchestration flows only (the settings of the \
-                              coordinator's calls to the steps)";
-    const MESSAGES: &[FlowStyle] = &[Async, Choreography];
-    const MESSAGES_ONLY: &str = "async and choreography flows only (the settings of the \
-                                 flow's topic or queues)";
-    let at = |v: &Val| v.as_ref().map(Spanned::span);
-    let rules: [KeyRule; 16] = [
-        (
-            "via",
-            at(&f.via),
-            &[Async, Choreography, Orchestration],
-            "async, choreography and orchestration flows only (a sync flow calls its steps \
-             directly)",
-        ),
-        (
-            "reply",
-            at(&f.reply),
-            CALLS,
-            "sync and orchestration flows only (async and choreography flows answer the \
-             client once the first message is published)",
-        ),
-        (
-            "recovery",
-            at(&f.recovery),
-            &[Orchestration],
-            "orchestration flows only (when a crashed coordinator's saga resumes)",
-        ),
-        ("protocol", at(&f.protocol), CALLS, CALLS_ONLY),
-        ("timeout", at(&f.timeout), CALLS, CALLS_ONLY),
-        ("retries", at(&f.retries), CALLS, CALLS_ONLY),
-        ("backoff", at(&f.backoff), CALLS, CALLS_ONLY),
-        ("backoff_max", at(&f.backoff_max), CALLS, CALLS_ONLY),
-        ("jitter", at(&f.jitter), CALLS, CALLS_ONLY),
-        ("retry_budget", at(&f.retry_budget), CALLS, CALLS_ONLY),
-        (
-            "breaker",
-            f.breaker.as_ref().map(Spanned::span),
-            CALLS,
-            CALLS_ONLY,
-        ),
-        ("bulkhead", at(&f.bulkhead), CALLS, CALLS_ONLY),
-        (
-            "partitions",
-            at(&f.partitions),
-            &[Async],
-            "async flows only (the partitions of the flow's topic)",
-        ),
-        (
-            "prefetch",
-            at(&f.prefetch),
-            &[Choreography],
-            "choreography flows only (the prefetch of the flow's step queues)",
-        ),
-        ("visibility", at(&f.visibility), MESSAGES, MESSAGES_ONLY),
-        (
-            "max_deliveries",
-            at(&f.max_deliveries),
-            MESSAGES,
-            MESSAGES_ONLY,
-        ),
-    ];
-    for (key, span, styles, only) in rules {
-        let Some(span) = span else { continue };
-        if !styles.contains(&style) {
-            let msg = format!(
-                "{path}.{key} applies to {only}; this flow is {}",
-                style.name()
-            );
-            sink.error(span, msg);
-        }
-    }
 }
 
 /// `entry`: required, a service.

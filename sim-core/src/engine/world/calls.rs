@@ -117,9 +117,16 @@ impl<'m> World<'m> {
         if let Caller::Job(job) = pc.caller
             && !self.job_alive(job)
         {
-            // The caller died (its replica crashed) while this call waited for a retry.
+            // The caller died (its replica crashed) while this call waited for a retry: the
+            // call ends, and so does the dead job (a lost coordinator's saga may resume).
             self.calls.remove(handle);
             self.release(pc, spec);
+            if self.jobs.get(job).is_some() {
+                if self.tracer.is_some() {
+                    self.trace_job_gone(job);
+                }
+                self.drop_job(job);
+            }
             return;
         }
         self.put_on_wire(handle, matches!(pc.caller, Caller::Job(_)), spec);

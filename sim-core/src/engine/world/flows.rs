@@ -265,6 +265,7 @@ impl<'m> World<'m> {
                 FlowStyle::Orchestration if !finished => {
                     self.flow_ref(j.flow);
                     let recovery = self.model.flows[f as usize].recovery;
+                    self.flow_timers += 1;
                     self.q.schedule(recovery, Event::FlowResume(j.flow));
                 }
                 FlowStyle::Sync if !finished => self.settle(j.flow),
@@ -392,6 +393,7 @@ impl<'m> World<'m> {
     fn flow_send(&mut self, h: Handle, code: u16, link: LinkId) {
         self.flow_ref(h);
         let delay = self.hop(link, SimDuration::ZERO).unwrap_or(OUTBOX_RETRY);
+        self.flow_timers += 1;
         self.q.schedule(delay, Event::FlowCommand(h, code));
     }
 
@@ -412,6 +414,7 @@ impl<'m> World<'m> {
         };
         let b = self.model.queue(q).broker.0 as usize;
         if self.brokers.brokers[b].down > 0 {
+            self.flow_timers += 1;
             self.q.schedule(OUTBOX_RETRY, Event::FlowCommand(h, code));
             return;
         }

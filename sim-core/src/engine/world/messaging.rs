@@ -261,10 +261,26 @@ impl<'m> World<'m> {
         let now = self.q.now();
         let c = &mut self.brokers.channels[ch as usize];
         c.ready.push_back(copy);
+        let consumer = c.consumer;
         let acc = &mut self.brokers.stats[c.stat as usize];
         acc.published += 1;
         acc.shift(now, &self.marks, 1, 1);
+        if let Some(c) = consumer {
+            self.blame_consumer_crash(c.service);
+        }
         self.dispatch(ch);
+    }
+
+    /// A message that arrives while every consumer replica is down waits for them: the crash
+    /// that took them down counts it among what it hit.
+    fn blame_consumer_crash(&mut self, service: crate::model::ServiceId) {
+        let s = service.0 as usize;
+        let base = self.replica_base[s] as usize;
+        let n = self.model.services[s].replicas as usize;
+        let replicas = &self.replicas[base..base + n];
+        if replicas.iter().all(|r| !r.is_up()) {
+            self.affected[replicas[0].down_by as usize] += 1;
+        }
     }
 
     /// Dispatches waiting copies of channel `ch` while a consumer slot is free.

@@ -303,65 +303,23 @@ fn flows_follow_the_declared_endpoints_in_file_order() {
 }
 
 #[test]
-fn keys_for_another_style_are_errors() {
-    // Goal: each style-specific key, given for a style it does not apply to, is reported at
-    // the key, naming the styles it applies to; `fallback` never applies.
-    let d = problems(&flow(
-        "sync",
-        "via = \"kafka\"\npartitions = 2\nrecovery = \"1s\"",
-    ));
-    assert_says(
-        &d,
-        "flow.place-order.via applies to async, choreography and orchestration",
-    );
-    assert_says(
-        &d,
-        "flow.place-order.partitions applies to async flows only",
-    );
-    assert_says(
-        &d,
-        "flow.place-order.recovery applies to orchestration flows only",
-    );
-    let d = problems(&flow(
-        "async",
-        "reply = \"accepted\"\ntimeout = \"1s\"\nprefetch = 2",
-    ));
-    assert_says(
-        &d,
-        "flow.place-order.reply applies to sync and orchestration flows only",
-    );
-    assert_says(
-        &d,
-        "flow.place-order.timeout applies to sync and orchestration flows only",
-    );
-    assert_says(
-        &d,
-        "flow.place-order.prefetch applies to choreography flows only",
-    );
-    let d = problems(&flow(
-        "choreography",
-        "breaker = { threshold = 0.5 }\nretries = 1",
-    ));
-    assert_says(
-        &d,
-        "flow.place-order.breaker applies to sync and orchestration",
-    );
-    assert_says(
-        &d,
-        "flow.place-order.retries applies to sync and orchestration",
-    );
-    let d = problems(&flow(
-        "orchestration",
-        "visibility = \"1s\"\nmax_deliveries = 2",
-    ));
-    assert_says(
-        &d,
-        "flow.place-order.visibility applies to async and choreography flows only",
-    );
-    assert_says(
-        &d,
-        "flow.place-order.max_deliveries applies to async and choreography",
-    );
+fn keys_for_another_style_are_checked_and_unused() {
+    // Goal: one file can be compared across styles (`--vary flow.X.style=…`), so a key of
+    // another style is accepted — but still checked: a bad value is reported. `fallback`
+    // never applies.
+    for style in ["sync", "async", "choreography", "orchestration"] {
+        let text = flow(
+            style,
+            "via = \"kafka\"\npartitions = 2\nrecovery = \"1s\"\nreply = \"accepted\"\n\
+             timeout = \"1s\"\nprefetch = 2\nretries = 1\nvisibility = \"1s\"\nmax_deliveries = 2",
+        );
+        let m = model(&text);
+        assert_eq!(m.flows[0].style.name(), style);
+    }
+    let d = problems(&flow("sync", "via = \"kafak\""));
+    assert_says(&d, "kafak");
+    let d = problems(&flow("async", "timeout = \"0s\""));
+    assert_says(&d, "flow.place-order.timeout");
     let d = problems(&flow("sync", "fallback = true"));
     assert_says(&d, "flow.place-order.fallback is not allowed on a flow");
     assert_eq!(d.0[0].line, 19, "{d}");
