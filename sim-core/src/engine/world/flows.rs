@@ -269,12 +269,12 @@ impl<'m> World<'m> {
                     self.q.schedule(recovery, Event::FlowResume(j.flow));
                 }
                 FlowStyle::Sync if !finished => self.settle(j.flow),
-                FlowStyle::Async | FlowStyle::Choreography => {
-                    // Nothing reached the broker (a failed publish, a crash): nothing will
-                    // ever drive this instance.
-                    if self.instances.get(j.flow).is_some_and(|i| !i.launched) {
-                        self.settle(j.flow);
-                    }
+                // Nothing reached the broker (a failed publish, a crash): nothing will ever
+                // drive this instance.
+                FlowStyle::Async | FlowStyle::Choreography
+                    if self.instances.get(j.flow).is_some_and(|i| !i.launched) =>
+                {
+                    self.settle(j.flow);
                 }
                 _ => {}
             }
