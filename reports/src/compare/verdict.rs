@@ -1,0 +1,361 @@
+//! The first line of a comparison: who wins on latency, who on consistency, at what cost in
+//! messages, and whether each difference is clear or within the confidence intervals.
+//!
+//! A difference is clear when the two 95% intervals do not overlap. That is conservative:
+//! the variants share their seeds (common random numbers), so a paired test would call some
+//! overlapping differences real; "the intervals overlap" never claims a winner that is not
+//! there.
+
+use super::print::{number, percent_text};
+use super::{Comparison, MESSAGES_PER_REQUEST, Row, Unit};
+use crate::many::stats::Summary;
+
+/// How the best of a row compares with another variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    Clear,
+    Overlap,
+    Tie,
+}
+
+fn outcome(best: &Summary, other: &Summary) -> Outcome {
+    if best.mean == other.mean {
+        Outcome::Tie
+    } else if best.interval().1 < other.interval().0 {
+        Outcome::Clear
+    } else {
+        Outcome::Overlap
+    }
+}
+
+/// The variants that have the row, lowest mean first (ties: variant order).
+fn ranked(row: &Row) -> Vec<(usize, Summary)> {
+    let mut order: Vec<(usize, Summary)> = row
+        .cells
+        .iter()
+        .enumerate()
+        .filter_map(|(v, c)| c.as_ref().map(|c| (v, c.summary)))
+        .collect();
+    order.sort_by(|a, b| a.1.mean.total_cmp(&b.1.mean));
+    order
+}
+
+/// One clause of the verdict; `fixed` clauses start with our words, not a label, and are
+/// capitalised when they open the line.
+struct Clause {
+    text: String,
+    fixed: bool,
+}
+
+/// The verdict line (one sentence, ending with a period).
+pub fn verdict(c: &Comparison) -> String {
+    let labels = c.labels();
+    let latency_rows: Vec<&Row> = c.rows.iter().filter(|r| r.info.is_workload_p50()).collect();
+    let flow_rows: Vec<&Row> = c
+        .rows
+        .iter()
+        .filter(|r| r.info.is_flow_inconsistent())
+        .collect();
+    if labels.len() == 1 {
+        return single(c, latency_rows.first().copied(), flow_rows.first().copied());
+    }
+    let mut clauses = Vec::new();
+    let mut winners = Vec::new();
+    let on = |rows: &[&Row], row: &Row| on_name(rows.len(), &row.info.name);
+    match shared(&latency_rows) {
+        Some(row) => {
+            if let Some((clause, winner)) = latency(row, &labels, &on(&latency_rows, row)) {
+                clauses.push(clause);
+                winners.extend(winner);
+            }
+        }
+        None if !latency_rows.is_empty() => clauses.push(Clause {
+            text: "no workload is in two variants, so latency is not compared".to_string(),
+            fixed: true,
+        }),
+        None => {}
+    }
+    match shared(&flow_rows) {
+        Some(row) => {
+            if let Some((clause, winner)) = consistency(row, &labels, &on(&flow_rows, row)) {
+                clauses.push(clause);
+                winners.extend(winner);
+            }
+        }
+        None if !flow_rows.is_empty() => clauses.push(Clause {
+            text: "no flow is in two variants, so consistency is not compared".to_string(),
+            fixed: true,
+        }),
+        None => {}
+    }
+    if let Some(clause) = c
+        .row(MESSAGES_PER_REQUEST)
+        .and_then(|row| cost(row, &labels, &winners))
+    {
+        clauses.push(clause);
+    }
+    if clauses.is_empty() {
+        return "Nothing to compare: no variant reported a workload or a flow.".to_string();
+    }
+    let mut line = join(clauses);
+    if c.plan.seeds.len() == 1 {
+        line.push_str(" One seed only, so no confidence intervals: run more with --seeds.");
+    }
+    line
+}
+
+/// The first row that at least two variants have.
+fn shared<'r>(rows: &[&'r Row]) -> Option<&'r Row> {
+    rows.iter()
+        .find(|r| r.cells.iter().filter(|c| c.is_some()).count() >= 2)
+        .copied()
+}
+
+fn on_name(rows: usize, name: &str) -> String {
+    if rows > 1 {
+        format!(" on {name}")
+    } else {
+        String::new()
+    }
+}
+
+/// Clauses joined with "; ", capitalised if the line opens with our words, and a period.
+fn join(clauses: Vec<Clause>) -> String {
+    let opens_fixed = clauses.first().is_some_and(|c| c.fixed);
+    let mut line = clauses
+        .into_iter()
+        .map(|c| c.text)
+        .collect::<Vec<_>>()
+        .join("; ");
+    if opens_fixed {
+        let mut chars = line.chars();
+        line = chars
+            .next()
+            .map(|f| f.to_uppercase().chain(chars).collect())
+            .unwrap_or_default();
+    }
+    line.push('.');
+    line
+}
+
+fn ms(x: f64) -> String {
+    number(Unit::Ms, x)
+}
+
+fn ms_ci(s: &Summary) -> String {
+    match s.ci95 {
+        Some(h) => format!("{} ± {} ms", ms(s.mean), number_like(Unit::Ms, s.mean, h)),
+        None => format!("{} ms", ms(s.mean)),
+    }
+}
+
+fn pct_ci(s: &Summary) -> String {
+    match s.ci95 {
+        Some(h) => format!(
+            "{} ± {}%",
+            percent_text(s.mean),
+            number_like(Unit::Percent, s.mean, h)
+        ),
+        None => format!("{}%", percent_text(s.mean)),
+    }
+}
+
+/// `x` with the decimals `mean` gets.
+fn number_like(unit: Unit, mean: f64, x: f64) -> String {
+    super::print::with_decimals_of(unit, mean, x)
+}
+
+/// Whether every variant ties with the best.
+fn all_tie(order: &[(usize, Summary)]) -> bool {
+    order.iter().all(|(_, s)| s.mean == order[0].1.mean)
+}
+
+fn latency(row: &Row, labels: &[&str], on: &str) -> Option<(Clause, Option<usize>)> {
+    let order = ranked(row);
+    let [(a, sa), (b, sb), ..] = order[..] else {
+        return None;
+    };
+    let (la, lb) = (labels[a], labels[b]);
+    Some(match outcome(&sa, &sb) {
+        Outcome::Clear => (
+            Clause {
+                text: format!(
+                    "{la} answers clients fastest{on} (p50 {} vs {} for {lb})",
+                    ms_ci_plain(&sa),
+                    ms_ci_plain(&sb)
+                ),
+                fixed: false,
+            },
+            Some(a),
+        ),
+        Outcome::Overlap => (
+            Clause {
+                text: format!(
+                    "no clear winner on latency{on}: the intervals overlap (p50 {} for {la}, \
+                     {} for {lb})",
+                    ms_ci(&sa),
+                    ms_ci(&sb)
+                ),
+                fixed: true,
+            },
+            None,
+        ),
+        Outcome::Tie if all_tie(&order) && order.len() > 2 => (
+            Clause {
+                text: format!("all variants tie on latency{on} (p50 {})", ms_ci_plain(&sa)),
+                fixed: true,
+            },
+            None,
+        ),
+        Outcome::Tie => (
+            Clause {
+                text: format!(
+                    "{la} and {lb} tie on latency{on} (p50 {})",
+                    ms_ci_plain(&sa)
+                ),
+                fixed: false,
+            },
+            None,
+        ),
+    })
+}
+
+fn ms_ci_plain(s: &Summary) -> String {
+    format!("{} ms", ms(s.mean))
+}
+
+fn consistency(row: &Row, labels: &[&str], on: &str) -> Option<(Clause, Option<usize>)> {
+    let order = ranked(row);
+    let [(a, sa), (b, sb), ..] = order[..] else {
+        return None;
+    };
+    let (la, lb) = (labels[a], labels[b]);
+    let (pa, pb) = (percent_text(sa.mean), percent_text(sb.mean));
+    Some(match outcome(&sa, &sb) {
+        Outcome::Clear => (
+            Clause {
+                text: format!(
+                    "{la} is the most consistent{on} ({pa}% inconsistent vs {pb}% for {lb})"
+                ),
+                fixed: false,
+            },
+            Some(a),
+        ),
+        Outcome::Overlap => (
+            Clause {
+                text: format!(
+                    "no clear winner on consistency{on}: the intervals overlap ({} inconsistent \
+                     for {la}, {} for {lb})",
+                    pct_ci(&sa),
+                    pct_ci(&sb)
+                ),
+                fixed: true,
+            },
+            None,
+        ),
+        Outcome::Tie if all_tie(&order) => (
+            Clause {
+                text: format!("all variants are equally consistent{on} ({pa}% inconsistent)"),
+                fixed: true,
+            },
+            None,
+        ),
+        Outcome::Tie => (
+            Clause {
+                text: format!("{la} and {lb} are equally consistent{on} ({pa}% inconsistent)"),
+                fixed: false,
+            },
+            None,
+        ),
+    })
+}
+
+/// The cheapest variant in messages per request, against a winner named before (the last
+/// one that is not the cheapest), or else the runner-up. Nothing when no variant sends any.
+fn cost(row: &Row, labels: &[&str], winners: &[usize]) -> Option<Clause> {
+    let order = ranked(row);
+    if order.len() < 2 || order.iter().all(|(_, s)| s.mean == 0.0) {
+        return None;
+    }
+    let (cheap, sc) = order[0];
+    let (other, so) = winners
+        .iter()
+        .rev()
+        .find(|&&w| w != cheap)
+        .and_then(|&w| order.iter().find(|(v, _)| *v == w).copied())
+        .unwrap_or(order[1]);
+    let (lc, lo) = (labels[cheap], labels[other]);
+    let per = |s: &Summary| number(Unit::PerRequest, s.mean);
+    let also = if winners.contains(&cheap) {
+        "also "
+    } else {
+        ""
+    };
+    Some(match outcome(&sc, &so) {
+        Outcome::Clear => Clause {
+            text: format!(
+                "{lc} {also}costs the fewest messages ({} per request vs {} for {lo})",
+                per(&sc),
+                per(&so)
+            ),
+            fixed: false,
+        },
+        Outcome::Overlap => Clause {
+            text: format!(
+                "no clear difference in messages: the intervals overlap ({} per request for \
+                 {lc}, {} for {lo})",
+                per_ci(&sc),
+                per_ci(&so)
+            ),
+            fixed: true,
+        },
+        Outcome::Tie if all_tie(&order) => Clause {
+            text: format!(
+                "all variants cost the same ({} messages per request)",
+                per(&sc)
+            ),
+            fixed: true,
+        },
+        Outcome::Tie => Clause {
+            text: format!(
+                "{lc} and {lo} cost the same ({} messages per request)",
+                per(&sc)
+            ),
+            fixed: false,
+        },
+    })
+}
+
+fn per_ci(s: &Summary) -> String {
+    match s.ci95 {
+        Some(h) => format!(
+            "{} ± {}",
+            number(Unit::PerRequest, s.mean),
+            number_like(Unit::PerRequest, s.mean, h)
+        ),
+        None => number(Unit::PerRequest, s.mean),
+    }
+}
+
+/// One variant: its figures, and that there is nothing to compare.
+fn single(c: &Comparison, latency: Option<&Row>, flow: Option<&Row>) -> String {
+    let label = c.labels()[0];
+    let summary = |row: Option<&Row>| {
+        row.and_then(|r| r.cells[0].as_ref())
+            .map(|cell| cell.summary)
+    };
+    let mut parts = Vec::new();
+    if let (Some(row), Some(s)) = (latency, summary(latency)) {
+        parts.push(format!("p50 {} on {}", ms_ci(&s), row.info.name));
+    }
+    if let Some(s) = summary(flow) {
+        parts.push(format!("{} inconsistent", pct_ci(&s)));
+    }
+    if let Some(s) = summary(c.row(MESSAGES_PER_REQUEST)) {
+        parts.push(format!("{} messages per request", per_ci(&s)));
+    }
+    format!(
+        "Only one variant, nothing to compare: {label} has {}.",
+        parts.join(", ")
+    )
+}
