@@ -359,3 +359,135 @@ fn single(c: &Comparison, latency: Option<&Row>, flow: Option<&Row>) -> String {
         parts.join(", ")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::many::{Job, JobResult, Metrics, PlanInfo, VariantInfo};
+
+    /// A comparison of `labels` over four seeds; `rows` gives each metric key the per-seed
+    /// values of each variant.
+    fn comparison(labels: &[&str], rows: &[(&str, Vec<[f64; 4]>)]) -> Comparison {
+        let plan = PlanInfo {
+            command: "compare".into(),
+            variants: labels
+                .iter()
+                .map(|l| VariantInfo {
+                    label: l.to_string(),
+                    file: format!("{l}.toml"),
+                    scenario: l.to_string(),
+                    set: vec![],
+                    vary: vec![],
+                })
+                .collect(),
+            seeds: vec![1, 2, 3, 4],
+        };
+        let results: Vec<JobResult> = plan
+            .jobs(crate::many::Shard::ALL)
+            .into_iter()
+            .map(|job: Job| {
+                let mut metrics = Metrics::default();
+                for (key, values) in rows {
+                    metrics.push(key.to_string(), values[job.variant][job.index % 4]);
+                }
+                JobResult {
+                    job,
+                    expect_failed: false,
+                    metrics,
+                }
+            })
+            .collect();
+        Comparison::build(plan, &results)
+    }
+
+    const P50: &str = "workloads.checkout.latency_ms.p50";
+    const INCONSISTENT: &str = "flows.order.inconsistent_pct";
+
+    // Goal: clear differences give the three-part verdict of the docs: who answers fastest,
+    // who is the most consistent, and the cheapest against the last winner it is not.
+    #[test]
+    fn clear_winners_in_words() {
+        let c = comparison(
+            &["sync", "async", "orchestration"],
+            &[
+                (
+                    P50,
+                    vec![
+                        [12.0, 12.5, 12.3, 12.8],
+                        [3.0, 3.2, 3.1, 3.1],
+                        [20.0, 21.0, 20.5, 20.5],
+                    ],
+                ),
+                (
+                    INCONSISTENT,
+                    vec![[5.0, 5.5, 5.2, 5.3], [9.8, 10.0, 9.9, 9.9], [0.0; 4]],
+                ),
+                (
+                    MESSAGES_PER_REQUEST,
+                    vec![[4.0; 4], [8.0, 8.1, 8.0, 8.1], [10.2; 4]],
+                ),
+            ],
+        );
+        assert_eq!(
+            verdict(&c),
+            "async answers clients fastest (p50 3.10 ms vs 12.4 ms for sync); orchestration is \
+             the most consistent (0.0% inconsistent vs 5.2% for sync); sync costs the fewest \
+             messages (4.00 per request vs 10.2 for orchestration)."
+        );
+    }
+
+    // Goal: overlapping intervals are said to overlap, with both intervals; equal values tie;
+    // the cheapest that also won says "also".
+    #[test]
+    fn overlaps_and_ties_in_words() {
+        let c = comparison(
+            &["a", "b"],
+            &[
+                (P50, vec![[3.0, 3.4, 2.8, 3.2], [3.1, 3.5, 2.9, 3.3]]),
+                (INCONSISTENT, vec![[0.0; 4], [0.0; 4]]),
+                (MESSAGES_PER_REQUEST, vec![[2.0; 4], [2.0; 4]]),
+            ],
+        );
+        let v = verdict(&c);
+        assert!(
+            v.starts_with(
+                "No clear winner on latency: the intervals overlap (p50 3.10 ± 0.41 ms for a, \
+                 3.20 ± 0.41 ms for b)"
+            ),
+            "{v}"
+        );
+        assert!(
+            v.contains("; all variants are equally consistent (0.0% inconsistent); all variants cost the same (2.00 messages per request)."),
+            "{v}"
+        );
+        let c = comparison(
+            &["a", "b"],
+            &[
+                (P50, vec![[3.0; 4], [9.0; 4]]),
+                (MESSAGES_PER_REQUEST, vec![[2.0; 4], [6.0; 4]]),
+            ],
+        );
+        assert_eq!(
+            verdict(&c),
+            "a answers clients fastest (p50 3.00 ms vs 9.00 ms for b); a also costs the fewest \
+             messages (2.00 per request vs 6.00 for b)."
+        );
+    }
+
+    // Goal: one variant says there is nothing to compare, with its figures.
+    #[test]
+    fn one_variant_has_nothing_to_compare() {
+        let c = comparison(
+            &["solo"],
+            &[
+                (P50, vec![[3.0, 3.4, 2.8, 3.2]]),
+                (MESSAGES_PER_REQUEST, vec![[2.0; 4]]),
+            ],
+        );
+        assert_eq!(
+            verdict(&c),
+            "Only one variant, nothing to compare: solo has p50 3.10 ± 0.41 ms on checkout, \
+             2.00 ± 0.00 messages per request."
+        );
+    }
+}
