@@ -94,6 +94,9 @@ pub struct PlanInfo {
     pub variants: Vec<VariantInfo>,
     /// Every variant runs on these seeds, in this order (common random numbers).
     pub seeds: Vec<u64>,
+    /// FNV-1a (64 bits, hex) of every file's text, in order: shards run on edited files do
+    /// not merge.
+    pub sources_fnv: String,
 }
 
 impl PlanInfo {
@@ -198,6 +201,7 @@ impl Plan {
             command: command.to_string(),
             variants,
             seeds: (first..=last).collect(),
+            sources_fnv: fnv(sources),
         };
         Ok(Plan { info, models })
     }
@@ -206,6 +210,20 @@ impl Plan {
     pub fn model(&self, i: usize) -> &Model {
         &self.models[i]
     }
+}
+
+/// FNV-1a over the files' texts, each followed by a 0 byte, as 16 hex digits: stable across
+/// platforms and Rust versions (unlike `DefaultHasher`).
+fn fnv(sources: &[Source]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in sources
+        .iter()
+        .flat_map(|s| s.text.bytes().chain(std::iter::once(0)))
+    {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
 }
 
 /// Problem lines in first-seen order, each once.
@@ -407,6 +425,7 @@ mod tests {
                 })
                 .collect(),
             seeds: (10..10 + seeds as u64).collect(),
+            sources_fnv: String::new(),
         }
     }
 
@@ -462,6 +481,20 @@ mod tests {
         assert!(text.starts_with("{\"z\""), "{text}");
         let back: Metrics = serde_json::from_str(&text).unwrap();
         assert_eq!(back, m);
+    }
+
+    // Goal: the fingerprint is FNV-1a as published (empty input: the offset basis).
+    #[test]
+    fn fingerprint_is_fnv_1a() {
+        assert_eq!(fnv(&[]), "cbf29ce484222325");
+        let a = Source {
+            file: "a".into(),
+            text: "a".into(),
+        };
+        // FNV-1a of "a\0".
+        let mut h: u64 = 0xaf63dc4c8601ec8c; // FNV-1a of "a"
+        h = h.wrapping_mul(0x0100_0000_01b3);
+        assert_eq!(fnv(&[a]), format!("{h:016x}"));
     }
 
     // Goal: the replay command quotes what a shell would split or expand.

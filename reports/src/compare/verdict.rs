@@ -381,6 +381,7 @@ mod tests {
                 })
                 .collect(),
             seeds: vec![1, 2, 3, 4],
+            sources_fnv: String::new(),
         };
         let results: Vec<JobResult> = plan
             .jobs(crate::many::Shard::ALL)

@@ -44,6 +44,16 @@ pub fn merge(parts: Vec<(String, Partial)>) -> Result<(PlanInfo, Vec<JobResult>)
                 part.meshsim, first.meshsim
             ));
         }
+        let same_but_files = PlanInfo {
+            sources_fnv: plan.sources_fnv.clone(),
+            ..part.plan.clone()
+        } == plan;
+        if part.plan.sources_fnv != plan.sources_fnv && same_but_files {
+            return Err(format!(
+                "{name}: the scenario files changed since {first_name} was made; rerun every \
+                 shard on the same files"
+            ));
+        }
         if part.plan != plan {
             return Err(format!(
                 "{name}: a different {} (other files, settings or seeds) than {first_name}",
@@ -123,6 +133,7 @@ mod tests {
                 })
                 .collect(),
             seeds: vec![1, 2, 3],
+            sources_fnv: "0123456789abcdef".into(),
         }
     }
 
@@ -179,6 +190,14 @@ mod tests {
         ])
         .unwrap_err();
         assert!(err.contains("a different compare"), "{err}");
+        let mut edited = plan();
+        edited.sources_fnv = "fedcba9876543210".into();
+        let err = merge(vec![
+            part(&p, Shard { index: 1, count: 2 }),
+            part(&edited, Shard { index: 2, count: 2 }),
+        ])
+        .unwrap_err();
+        assert!(err.contains("scenario files changed"), "{err}");
         let err = merge(vec![
             part(&p, Shard { index: 1, count: 2 }),
             part(&p, Shard { index: 2, count: 3 }),
