@@ -6,7 +6,7 @@
 //! overlapping differences real; "the intervals overlap" never claims a winner that is not
 //! there.
 
-use super::print::{number, percent_text};
+use super::print::{number, percent_text, with_decimals_of};
 use super::{Comparison, MESSAGES_PER_REQUEST, Row, Unit};
 use crate::many::stats::Summary;
 
@@ -47,7 +47,8 @@ struct Clause {
     fixed: bool,
 }
 
-/// The verdict line (one sentence, ending with a period).
+/// The verdict line: clauses joined with "; " and a period (and, with one seed, a second
+/// sentence saying there are no intervals).
 pub fn verdict(c: &Comparison) -> String {
     let labels = c.labels();
     let latency_rows: Vec<&Row> = c.rows.iter().filter(|r| r.info.is_workload_p50()).collect();
@@ -142,9 +143,19 @@ fn ms(x: f64) -> String {
     number(Unit::Ms, x)
 }
 
+/// A mean in milliseconds: `3.10 ms`.
+fn ms_mean(s: &Summary) -> String {
+    format!("{} ms", ms(s.mean))
+}
+
+/// `3.10 ± 0.41 ms`, or `3.10 ms` with one seed; likewise for percentages and messages.
 fn ms_ci(s: &Summary) -> String {
     match s.ci95 {
-        Some(h) => format!("{} ± {} ms", ms(s.mean), number_like(Unit::Ms, s.mean, h)),
+        Some(h) => format!(
+            "{} ± {} ms",
+            ms(s.mean),
+            with_decimals_of(Unit::Ms, s.mean, h)
+        ),
         None => format!("{} ms", ms(s.mean)),
     }
 }
@@ -154,15 +165,10 @@ fn pct_ci(s: &Summary) -> String {
         Some(h) => format!(
             "{} ± {}%",
             percent_text(s.mean),
-            number_like(Unit::Percent, s.mean, h)
+            with_decimals_of(Unit::Percent, s.mean, h)
         ),
         None => format!("{}%", percent_text(s.mean)),
     }
-}
-
-/// `x` with the decimals `mean` gets.
-fn number_like(unit: Unit, mean: f64, x: f64) -> String {
-    super::print::with_decimals_of(unit, mean, x)
 }
 
 /// Whether every variant ties with the best.
@@ -181,8 +187,8 @@ fn latency(row: &Row, labels: &[&str], on: &str) -> Option<(Clause, Option<usize
             Clause {
                 text: format!(
                     "{la} answers clients fastest{on} (p50 {} vs {} for {lb})",
-                    ms_ci_plain(&sa),
-                    ms_ci_plain(&sb)
+                    ms_mean(&sa),
+                    ms_mean(&sb)
                 ),
                 fixed: false,
             },
@@ -202,26 +208,19 @@ fn latency(row: &Row, labels: &[&str], on: &str) -> Option<(Clause, Option<usize
         ),
         Outcome::Tie if all_tie(&order) && order.len() > 2 => (
             Clause {
-                text: format!("all variants tie on latency{on} (p50 {})", ms_ci_plain(&sa)),
+                text: format!("all variants tie on latency{on} (p50 {})", ms_mean(&sa)),
                 fixed: true,
             },
             None,
         ),
         Outcome::Tie => (
             Clause {
-                text: format!(
-                    "{la} and {lb} tie on latency{on} (p50 {})",
-                    ms_ci_plain(&sa)
-                ),
+                text: format!("{la} and {lb} tie on latency{on} (p50 {})", ms_mean(&sa)),
                 fixed: false,
             },
             None,
         ),
     })
-}
-
-fn ms_ci_plain(s: &Summary) -> String {
-    format!("{} ms", ms(s.mean))
 }
 
 fn consistency(row: &Row, labels: &[&str], on: &str) -> Option<(Clause, Option<usize>)> {
@@ -331,7 +330,7 @@ fn per_ci(s: &Summary) -> String {
         Some(h) => format!(
             "{} ± {}",
             number(Unit::PerRequest, s.mean),
-            number_like(Unit::PerRequest, s.mean, h)
+            with_decimals_of(Unit::PerRequest, s.mean, h)
         ),
         None => number(Unit::PerRequest, s.mean),
     }
