@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use reports::many::{Shard, Vary};
 use sim_core::Override;
 
 /// meshsim: a seeded, deterministic discrete-event simulator of distributed systems.
@@ -27,6 +28,70 @@ pub enum Command {
     Graph(ScenarioArgs),
     /// One request's life as Chrome trace-event JSON (Perfetto), or a text waterfall.
     Trace(TraceArgs),
+    /// Run every variant (files × --vary values) on the same seeds; a side-by-side table
+    /// with 95% confidence intervals, led by a one-line verdict.
+    Compare(CompareArgs),
+    /// Combine the partial results of `compare --shard I/N` into exactly what the unsharded
+    /// command prints.
+    Merge(MergeArgs),
+}
+
+/// `meshsim compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Scenario files (TOML); each is a variant, or one per combination of --vary values.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Override a setting in every variant (as for `run`); repeatable, applied in order,
+    /// before --vary.
+    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = Override::parse)]
+    pub set: Vec<Override>,
+    /// A dimension of variants: a dotted key path and comma-separated TOML values (a bare
+    /// word is a string), e.g. `--vary workload.checkout.rate=100,200,400`. Repeatable: the
+    /// variants are every file × every combination.
+    #[arg(long = "vary", value_name = "PATH=V1,V2,…", value_parser = Vary::parse)]
+    pub vary: Vec<Vary>,
+    /// How many seeds every variant runs on: S, S+1, …, S+N-1.
+    #[arg(long, value_name = "N", default_value_t = 8,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub seeds: u64,
+    /// The first seed S; default: the first file's `scenario.seed`.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Worker threads; default: the available parallelism. The output never depends on it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub jobs: Option<u32>,
+    /// Run only the I-th of N slices of the runs (variants × seeds) and print a partial
+    /// result as JSON (or write it into --out DIR) for `meshsim merge`.
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse, conflicts_with = "json")]
+    pub shard: Option<Shard>,
+    #[command(flatten)]
+    pub output: ManyOutput,
+}
+
+/// `meshsim merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The partial results of every shard, in any order.
+    #[arg(value_name = "PART.json", required = true)]
+    pub parts: Vec<PathBuf>,
+    #[command(flatten)]
+    pub output: ManyOutput,
+}
+
+/// Where a many-run command's result goes.
+#[derive(Debug, Args)]
+pub struct ManyOutput {
+    /// Print the comparison as JSON instead of the text table.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write compare.json (the same bytes as --json), compare.txt, compare.md and
+    /// compare.csv into DIR (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// No progress bar (it is drawn on stderr, and only when stderr is a terminal).
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -128,6 +193,37 @@ mod tests {
     }
 
     #[test]
+    fn compare_takes_files_sets_varies_seeds_jobs_and_shard() {
+        // Goal: every compare flag parses; --vary keeps its values in order.
+        let cli = Cli::try_parse_from([
+            "meshsim",
+            "compare",
+            "a.toml",
+            "b.toml",
+            "--set",
+            "x=1",
+            "--vary",
+            "workload.w.rate=100,200",
+            "--seeds",
+            "16",
+            "--seed",
+            "3",
+            "--jobs",
+            "2",
+            "--shard",
+            "2/5",
+        ])
+        .unwrap();
+        let Command::Compare(args) = cli.command else {
+            panic!("not compare")
+        };
+        assert_eq!(args.files.len(), 2);
+        assert_eq!(args.vary[0].values, ["100", "200"]);
+        assert_eq!((args.seeds, args.seed, args.jobs), (16, Some(3), Some(2)));
+        assert_eq!(args.shard, Some(Shard { index: 2, count: 5 }));
+    }
+
+    #[test]
     fn usage_errors_exit_with_code_2() {
         // Goal: a --set without '=' and a negative seed are usage errors, which exit 2.
         for argv in [
@@ -136,6 +232,13 @@ mod tests {
             &["meshsim", "check"],
             &["meshsim", "run", "x.toml", "--png"],
             &["meshsim", "frobnicate"],
+            &["meshsim", "compare"],
+            &["meshsim", "compare", "x.toml", "--vary", "nothing"],
+            &["meshsim", "compare", "x.toml", "--seeds", "0"],
+            &["meshsim", "compare", "x.toml", "--jobs", "0"],
+            &["meshsim", "compare", "x.toml", "--shard", "3/2"],
+            &["meshsim", "compare", "x.toml", "--shard", "1/2", "--json"],
+            &["meshsim", "merge"],
         ] {
             let err = Cli::try_parse_from(argv).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{argv:?}");

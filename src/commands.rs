@@ -152,18 +152,7 @@ pub fn trace(args: &TraceArgs) -> Result<ExitCode, Failure> {
 /// Reads the scenario file as UTF-8 and validates it with the overrides applied.
 fn load(args: &ScenarioArgs) -> Result<Model, Failure> {
     let name = args.file.display().to_string();
-    let bytes = fs::read(&args.file).map_err(|e| {
-        Failure::BadInput(vec![format!(
-            "{name}: cannot read the file: {}",
-            io_reason(&e)
-        )])
-    })?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        Failure::BadInput(vec![format!(
-            "{name}: not a UTF-8 text file (invalid byte at offset {at}); scenario files are UTF-8 TOML"
-        )])
-    })?;
+    let text = read_text(&args.file).map_err(|line| Failure::BadInput(vec![line]))?;
     parse_scenario(&name, &text, &args.set).map_err(|diagnostics| {
         let mut lines: Vec<String> = diagnostics.0.iter().map(ToString::to_string).collect();
         let n = diagnostics.0.len();
@@ -175,8 +164,21 @@ fn load(args: &ScenarioArgs) -> Result<Model, Failure> {
     })
 }
 
+/// Reads a file as UTF-8 text; the error is one line naming the file and the reason.
+pub(crate) fn read_text(path: &Path) -> Result<String, String> {
+    let name = path.display().to_string();
+    let bytes =
+        fs::read(path).map_err(|e| format!("{name}: cannot read the file: {}", io_reason(&e)))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        format!(
+            "{name}: not a UTF-8 text file (invalid byte at offset {at}); scenario files are UTF-8 TOML"
+        )
+    })
+}
+
 /// Rejects an `--out` path that exists and is not a directory, before the run.
-fn check_out_dir(dir: &Path) -> Result<(), Failure> {
+pub(crate) fn check_out_dir(dir: &Path) -> Result<(), Failure> {
     if dir.exists() && !dir.is_dir() {
         return Err(Failure::BadInput(vec![format!(
             "--out {}: exists and is not a directory",
@@ -187,7 +189,7 @@ fn check_out_dir(dir: &Path) -> Result<(), Failure> {
 }
 
 /// Writes the already computed output files into `dir`, creating it if needed.
-fn write_out_dir(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), Failure> {
+pub(crate) fn write_out_dir(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), Failure> {
     fs::create_dir_all(dir).map_err(|e| output_error(&dir.display().to_string(), &e))?;
     for (file, bytes) in files {
         let path: PathBuf = dir.join(file);
@@ -197,7 +199,7 @@ fn write_out_dir(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), Failure>
 }
 
 /// Writes the report to stdout. A closed pipe (`meshsim run x | head`) is not an error.
-fn print(bytes: &[u8]) -> Result<(), Failure> {
+pub(crate) fn print(bytes: &[u8]) -> Result<(), Failure> {
     let mut stdout = io::stdout().lock();
     match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(output_error("stdout", &e)),
@@ -205,12 +207,12 @@ fn print(bytes: &[u8]) -> Result<(), Failure> {
     }
 }
 
-fn output_error(what: &str, e: &io::Error) -> Failure {
+pub(crate) fn output_error(what: &str, e: &io::Error) -> Failure {
     Failure::BadInput(vec![format!("{what}: cannot write: {}", io_reason(e))])
 }
 
 /// The OS's reason without Rust's " (os error N)" suffix.
-fn io_reason(e: &io::Error) -> String {
+pub(crate) fn io_reason(e: &io::Error) -> String {
     let text = e.to_string();
     match text.find(" (os error") {
         Some(i) => text[..i].to_string(),

@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod many;
 mod progress;
 
 use std::process::ExitCode;
@@ -50,5 +51,7 @@ fn run() -> Result<ExitCode, Failure> {
         cli::Command::Check(args) => commands::check(&args),
         cli::Command::Graph(args) => commands::graph(&args),
         cli::Command::Trace(args) => commands::trace(&args),
+        cli::Command::Compare(args) => many::compare(&args),
+        cli::Command::Merge(args) => many::merge(&args),
     }
 }

@@ -41,3 +41,37 @@ impl RunProgress {
         }
     }
 }
+
+/// A progress bar over the runs of a many-run command (`compare`): runs done of the total.
+/// Same rules as [`RunProgress`]: stderr, terminal only, never with `--quiet`. Safe to
+/// advance from the worker threads.
+pub struct JobsProgress {
+    bar: Option<ProgressBar>,
+}
+
+impl JobsProgress {
+    pub fn new(quiet: bool, total: usize) -> JobsProgress {
+        if quiet || !std::io::stderr().is_terminal() {
+            return JobsProgress { bar: None };
+        }
+        let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+        let style = ProgressStyle::with_template("{bar:40} {pos}/{len} runs  {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style);
+        JobsProgress { bar: Some(bar) }
+    }
+
+    /// One more run finished.
+    pub fn inc(&self) {
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+        }
+    }
+
+    /// Removes the bar, leaving the terminal as it was.
+    pub fn finish(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

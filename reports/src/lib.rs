@@ -1,7 +1,8 @@
 //! meshsim's printers: a finished run's [`RunResults`](sim_core::RunResults) as a JSON report,
 //! a text summary that leads with the answer, the same summary as Markdown, CSV time series,
 //! SVG plots (all of them at once: [`output_files`], for `run --out DIR`), and the scenario's
-//! topology as Graphviz DOT.
+//! topology as Graphviz DOT; and the many-run engine ([`many`]) with the comparison of
+//! variants over seeds that `meshsim compare` prints ([`compare`]).
 //!
 //! The printers are separate from the engine and write plain data to any [`std::io::Write`].
 //! The flow the command line follows:
@@ -15,9 +16,11 @@
 //! Everything iterates in model order (services, endpoints and workloads as the scenario
 //! declares them), so the same results always print the same bytes.
 
+pub mod compare;
 pub mod expect;
 pub mod graph;
 pub mod json;
+pub mod many;
 mod tables;
 pub mod text;
 pub mod trace;

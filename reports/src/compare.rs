@@ -1,0 +1,164 @@
+//! `meshsim compare`: every variant on the same seeds, side by side with 95% confidence
+//! intervals, and a first line that says who wins on what.
+//!
+//! The runs themselves are the many-run engine's ([`crate::many`]); this module turns their
+//! [`JobResult`]s (in job order, from one process or merged from shards) into a
+//! [`Comparison`] and prints it as text, JSON, Markdown and CSV. Everything printed depends
+//! only on the plan and the results, so `--jobs` and sharding cannot change a byte.
+
+mod metrics;
+mod print;
+mod verdict;
+
+use serde_json::{Map, Value, json};
+
+use crate::json::round;
+use crate::many::stats::{CONFIDENCE, Summary, t_quantile};
+use crate::many::{JobResult, PlanInfo};
+
+pub use metrics::{MESSAGES_PER_REQUEST, MetricInfo, Unit, describe, extract};
+pub use print::{
+    compare_csv, compare_files, write_compare_json, write_compare_markdown, write_compare_text,
+};
+pub use verdict::verdict;
+
+/// The merged result of a comparison.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Comparison {
+    pub plan: PlanInfo,
+    /// One per metric, in row order.
+    pub rows: Vec<Row>,
+    /// Per variant, the seeds whose run had a failed `[[expect]]`.
+    pub expect_failed: Vec<Vec<u64>>,
+}
+
+/// One metric across the variants.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// Dotted key, as in the JSON (`workloads.checkout.latency_ms.p50`).
+    pub key: String,
+    pub info: MetricInfo,
+    /// One per variant, in variant order; `None` where the variant has no such metric.
+    pub cells: Vec<Option<Cell>>,
+}
+
+/// One metric of one variant over the seeds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cell {
+    pub summary: Summary,
+    /// In seed order.
+    pub values: Vec<f64>,
+}
+
+impl Comparison {
+    /// Summarises `results`: every job of `plan`, in job index order (variant-major).
+    pub fn build(plan: PlanInfo, results: &[JobResult]) -> Comparison {
+        let n = plan.variants.len();
+        let mut keys: Vec<String> = Vec::new();
+        for r in results {
+            for (k, _) in &r.metrics.0 {
+                if !keys.contains(k) {
+                    keys.push(k.clone());
+                }
+            }
+        }
+        let by_variant: Vec<Vec<&JobResult>> = (0..n)
+            .map(|v| results.iter().filter(|r| r.job.variant == v).collect())
+            .collect();
+        let rows = metrics::row_order(&keys)
+            .into_iter()
+            .map(|(key, info)| {
+                let cells = by_variant
+                    .iter()
+                    .map(|runs| {
+                        let values: Vec<f64> =
+                            runs.iter().filter_map(|r| r.metrics.get(&key)).collect();
+                        (!values.is_empty()).then(|| Cell {
+                            summary: Summary::of(&values),
+                            values,
+                        })
+                    })
+                    .collect();
+                Row { key, info, cells }
+            })
+            .collect();
+        let expect_failed = by_variant
+            .iter()
+            .map(|runs| {
+                runs.iter()
+                    .filter(|r| r.expect_failed)
+                    .map(|r| r.job.seed)
+                    .collect()
+            })
+            .collect();
+        Comparison {
+            plan,
+            rows,
+            expect_failed,
+        }
+    }
+
+    /// The variants' labels, in order.
+    pub fn labels(&self) -> Vec<&str> {
+        self.plan
+            .variants
+            .iter()
+            .map(|v| v.label.as_str())
+            .collect()
+    }
+
+    /// The row with `key`.
+    pub fn row(&self, key: &str) -> Option<&Row> {
+        self.rows.iter().find(|r| r.key == key)
+    }
+
+    /// The comparison as the JSON `compare --json` prints (keys in this order):
+    /// `meshsim, command, seeds, confidence, t, verdict, variants[], metrics{}`.
+    pub fn to_value(&self) -> Value {
+        let variants: Vec<Value> = self
+            .plan
+            .variants
+            .iter()
+            .zip(&self.expect_failed)
+            .map(|(v, failed)| {
+                json!({
+                    "label": v.label,
+                    "file": v.file,
+                    "scenario": v.scenario,
+                    "set": v.set,
+                    "vary": v.vary,
+                    "expect_failed_seeds": failed,
+                })
+            })
+            .collect();
+        let mut metrics = Map::new();
+        for row in &self.rows {
+            let mut cells = Map::new();
+            for (label, cell) in self.labels().into_iter().zip(&row.cells) {
+                let value = match cell {
+                    Some(c) => json!({
+                        "mean": round(c.summary.mean),
+                        "ci95": c.summary.ci95.map(round),
+                        "values": c.values,
+                    }),
+                    None => Value::Null,
+                };
+                cells.insert(label.to_string(), value);
+            }
+            metrics.insert(
+                row.key.clone(),
+                json!({ "label": row.info.label, "variants": cells }),
+            );
+        }
+        json!({
+            "meshsim": env!("CARGO_PKG_VERSION"),
+            "command": self.plan.command,
+            "seeds": self.plan.seeds,
+            "confidence": CONFIDENCE,
+            "t": t_quantile(self.plan.seeds.len()).map(round),
+            "verdict": verdict(self),
+            "variants": variants,
+            "metrics": metrics,
+        })
+    }
+}

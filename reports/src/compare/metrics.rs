@@ -1,0 +1,296 @@
+//! The metrics `compare` puts side by side, read from each run's JSON report value.
+//!
+//! Per workload: `latency_ms.p50`, `latency_ms.p99`, `failed_pct` (failed / sent × 100) and
+//! `throughput_rps`. Per flow: `completed_pct`, `compensated_pct`, `inconsistent_pct` and
+//! `pending_pct` (each / started × 100), `client_mismatch`, `duplicate_effects`,
+//! `consistency_ms.p50` and `consistency_ms.p99`. Then [`MESSAGES_PER_REQUEST`]. Keys are
+//! dotted like report paths: `workloads.NAME.latency_ms.p50`, `flows.NAME.inconsistent_pct`.
+//! A ratio over nothing (no request sent, no flow started) is 0, as the report's unmeasured
+//! figures are.
+
+use serde_json::Value;
+
+use crate::many::Metrics;
+
+/// `messages_per_request = (2 × calls.attempts + 2 × messages.published + 2 ×
+/// messages.delivered) / Σ workloads.sent`: every call attempt (the clients' requests and
+/// service-to-service calls, retries included), publish and delivery is one message and its
+/// answer (the response, the broker's ack, the consumer's ack). A lone service answering its
+/// clients costs 2 per request; each synchronous hop adds 2.
+pub const MESSAGES_PER_REQUEST: &str = "messages_per_request";
+
+/// How a metric's numbers read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    Ms,
+    Percent,
+    PerSecond,
+    Count,
+    PerRequest,
+    /// A key this version does not know (from a newer partial result): printed plainly.
+    Other,
+}
+
+/// `(key suffix, label suffix, unit)` for each workload metric, in row order.
+const WORKLOAD: [(&str, &str, Unit); 4] = [
+    ("latency_ms.p50", "p50 ms", Unit::Ms),
+    ("latency_ms.p99", "p99 ms", Unit::Ms),
+    ("failed_pct", "failed %", Unit::Percent),
+    ("throughput_rps", "throughput rps", Unit::PerSecond),
+];
+
+/// Each flow metric, in row order.
+const FLOW: [(&str, &str, Unit); 8] = [
+    ("completed_pct", "completed %", Unit::Percent),
+    ("compensated_pct", "compensated %", Unit::Percent),
+    ("inconsistent_pct", "inconsistent %", Unit::Percent),
+    ("pending_pct", "pending %", Unit::Percent),
+    ("client_mismatch", "client mismatch", Unit::Count),
+    ("duplicate_effects", "duplicate effects", Unit::Count),
+    ("consistency_ms.p50", "consistency p50 ms", Unit::Ms),
+    ("consistency_ms.p99", "consistency p99 ms", Unit::Ms),
+];
+
+/// The compared metrics of one run's report value.
+pub fn extract(report: &Value) -> Metrics {
+    let mut m = Metrics::default();
+    let mut sent_total = 0.0;
+    for (name, w) in entries(report, "workloads") {
+        let sent = num(w, &["sent"]).unwrap_or(0.0);
+        sent_total += sent;
+        let values = [
+            num(w, &["latency_ms", "p50"]),
+            num(w, &["latency_ms", "p99"]),
+            num(w, &["failed"]).map(|f| percent(f, sent)),
+            num(w, &["throughput_rps"]),
+        ];
+        push_all(&mut m, "workloads", name, &WORKLOAD, values);
+    }
+    for (name, f) in entries(report, "flows") {
+        let started = num(f, &["started"]).unwrap_or(0.0);
+        let pct = |key: &str| num(f, &[key]).map(|x| percent(x, started));
+        let values = [
+            pct("completed"),
+            pct("compensated"),
+            pct("inconsistent"),
+            pct("pending"),
+            num(f, &["client_mismatch"]),
+            num(f, &["duplicate_effects"]),
+            num(f, &["consistency_ms", "p50"]),
+            num(f, &["consistency_ms", "p99"]),
+        ];
+        push_all(&mut m, "flows", name, &FLOW, values);
+    }
+    let count = |path: &[&str]| num(report, path).unwrap_or(0.0);
+    let messages = 2.0 * count(&["calls", "attempts"])
+        + 2.0 * count(&["messages", "published"])
+        + 2.0 * count(&["messages", "delivered"]);
+    let per_request = if sent_total > 0.0 {
+        messages / sent_total
+    } else {
+        0.0
+    };
+    m.push(MESSAGES_PER_REQUEST.to_string(), per_request);
+    m
+}
+
+fn entries<'v>(report: &'v Value, section: &str) -> impl Iterator<Item = (&'v String, &'v Value)> {
+    report
+        .get(section)
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+}
+
+fn push_all<const N: usize>(
+    m: &mut Metrics,
+    section: &str,
+    name: &str,
+    defs: &[(&str, &str, Unit); N],
+    values: [Option<f64>; N],
+) {
+    for ((suffix, _, _), value) in defs.iter().zip(values) {
+        if let Some(v) = value {
+            m.push(format!("{section}.{name}.{suffix}"), v);
+        }
+    }
+}
+
+fn num(node: &Value, path: &[&str]) -> Option<f64> {
+    path.iter()
+        .try_fold(node, |n, key| n.get(key))
+        .and_then(Value::as_f64)
+}
+
+fn percent(part: f64, whole: f64) -> f64 {
+    if whole > 0.0 {
+        part * 100.0 / whole
+    } else {
+        0.0
+    }
+}
+
+/// What a metric key means, for labels, formats and row order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricInfo {
+    /// For people: `checkout p50 ms`, `place-order inconsistent %`, `messages per request`.
+    pub label: String,
+    pub unit: Unit,
+    /// 0 workloads, 1 flows, 2 messages per request, 3 unknown keys.
+    pub section: u8,
+    /// The workload or flow name ("" for the others).
+    pub name: String,
+    /// Position of the metric within its workload or flow.
+    pub what: usize,
+}
+
+impl MetricInfo {
+    /// Whether this is the p50 latency of a workload.
+    pub fn is_workload_p50(&self) -> bool {
+        self.section == 0 && self.what == 0
+    }
+
+    /// Whether this is the inconsistent share of a flow.
+    pub fn is_flow_inconsistent(&self) -> bool {
+        self.section == 1 && self.what == 2
+    }
+}
+
+/// Reads a key made by [`extract`] back into its parts. Names may hold dots: the known
+/// suffix is matched at the end.
+pub fn describe(key: &str) -> MetricInfo {
+    if key == MESSAGES_PER_REQUEST {
+        return MetricInfo {
+            label: "messages per request".to_string(),
+            unit: Unit::PerRequest,
+            section: 2,
+            name: String::new(),
+            what: 0,
+        };
+    }
+    for (section, prefix, defs) in [(0u8, "workloads.", &WORKLOAD[..]), (1, "flows.", &FLOW[..])] {
+        let Some(rest) = key.strip_prefix(prefix) else {
+            continue;
+        };
+        for (what, (suffix, label, unit)) in defs.iter().enumerate() {
+            if let Some(name) = rest
+                .strip_suffix(suffix)
+                .and_then(|r| r.strip_suffix('.'))
+                .filter(|n| !n.is_empty())
+            {
+                return MetricInfo {
+                    label: format!("{name} {label}"),
+                    unit: *unit,
+                    section,
+                    name: name.to_string(),
+                    what,
+                };
+            }
+        }
+    }
+    MetricInfo {
+        label: key.to_string(),
+        unit: Unit::Other,
+        section: 3,
+        name: String::new(),
+        what: 0,
+    }
+}
+
+/// The row order of `keys` (given in order of first appearance): workloads, then flows, each
+/// in order of first appearance with their metrics in table order; then messages per request;
+/// then unknown keys as they came.
+pub fn row_order(keys: &[String]) -> Vec<(String, MetricInfo)> {
+    let infos: Vec<MetricInfo> = keys.iter().map(|k| describe(k)).collect();
+    let rank = |info: &MetricInfo| {
+        infos
+            .iter()
+            .position(|i| i.section == info.section && i.name == info.name)
+            .unwrap_or(0)
+    };
+    let mut rows: Vec<(usize, String, MetricInfo)> = keys
+        .iter()
+        .cloned()
+        .zip(infos.iter().cloned())
+        .enumerate()
+        .map(|(appearance, (k, i))| (appearance, k, i))
+        .collect();
+    rows.sort_by_key(|(appearance, _, info)| {
+        let by_name = if info.section == 3 {
+            *appearance
+        } else {
+            rank(info)
+        };
+        (info.section, by_name, info.what, *appearance)
+    });
+    rows.into_iter().map(|(_, k, i)| (k, i)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    // Goal: percentages, messages per request and the flow rows are computed as documented,
+    // and every key reads back to its label.
+    #[test]
+    fn metrics_of_a_report() {
+        let report = json!({
+            "workloads": {
+                "a.b": {"sent": 200, "failed": 5, "throughput_rps": 19.5,
+                        "latency_ms": {"p50": 3.0, "p99": 9.0}},
+                "c": {"sent": 0, "failed": 0, "throughput_rps": 0.0,
+                      "latency_ms": {"p50": 0.0, "p99": 0.0}}
+            },
+            "calls": {"attempts": 300},
+            "messages": {"published": 50, "delivered": 50},
+            "flows": {"order": {"started": 40, "completed": 30, "compensated": 6,
+                "inconsistent": 2, "pending": 2, "client_mismatch": 1, "duplicate_effects": 0,
+                "consistency_ms": {"p50": 5.0, "p99": 50.0}}}
+        });
+        let m = extract(&report);
+        assert_eq!(m.get("workloads.a.b.failed_pct"), Some(2.5));
+        assert_eq!(m.get("workloads.c.failed_pct"), Some(0.0));
+        assert_eq!(m.get("flows.order.inconsistent_pct"), Some(5.0));
+        assert_eq!(m.get("flows.order.consistency_ms.p99"), Some(50.0));
+        assert_eq!(
+            m.get(MESSAGES_PER_REQUEST),
+            Some(4.0),
+            "(600 + 100 + 100) / 200"
+        );
+        assert_eq!(m.0.len(), 8 + 8 + 1);
+        for (key, _) in &m.0 {
+            assert_ne!(describe(key).unit, Unit::Other, "{key}");
+        }
+        assert_eq!(describe("workloads.a.b.latency_ms.p50").label, "a.b p50 ms");
+        assert!(describe("flows.order.inconsistent_pct").is_flow_inconsistent());
+    }
+
+    // Goal: rows group by workload then flow whatever order the variants listed them in.
+    #[test]
+    fn rows_group_by_section_and_name() {
+        let keys: Vec<String> = [
+            "workloads.x.latency_ms.p50",
+            "messages_per_request",
+            "flows.f.completed_pct",
+            "workloads.y.latency_ms.p50",
+            "workloads.x.throughput_rps",
+            "something.new",
+        ]
+        .map(String::from)
+        .to_vec();
+        let order: Vec<String> = row_order(&keys).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            order,
+            [
+                "workloads.x.latency_ms.p50",
+                "workloads.x.throughput_rps",
+                "workloads.y.latency_ms.p50",
+                "flows.f.completed_pct",
+                "messages_per_request",
+                "something.new"
+            ]
+        );
+    }
+}
