@@ -175,11 +175,18 @@ impl Plan {
             .iter()
             .map(|o| format!("{}={}", o.path, o.value))
             .collect();
+        let varied: Vec<&str> = settings
+            .first()
+            .map(|c| c.iter().map(|s| s.path.as_str()).collect())
+            .unwrap_or_default();
+        let varied: Vec<String> = varied.into_iter().map(String::from).collect();
+        let varied: Vec<&str> = varied.iter().map(String::as_str).collect();
+        let several_files = sources.len() > 1;
         let variants: Vec<VariantInfo> = settings
             .into_iter()
             .enumerate()
             .map(|(i, combo)| VariantInfo {
-                label: vary::label(&file_names[i / grid.len()], &combo),
+                label: vary::label(&file_names[i / grid.len()], &combo, several_files, &varied),
                 file: sources[i / grid.len()].file.clone(),
                 scenario: models[i].name.clone(),
                 set: set_text.clone(),

@@ -31,14 +31,15 @@ impl Setting {
         }
     }
 
-    /// `PATH=VALUE` for a label: the value without its surrounding quotes.
-    fn label(&self) -> String {
+    /// `KEY=VALUE` for a label: the value without its surrounding quotes, the key as
+    /// `short` names it.
+    fn label(&self, short: &dyn Fn(&str) -> String) -> String {
         let v = self.value.as_str();
         let unquoted = ['"', '\'']
             .iter()
             .find_map(|q| v.strip_prefix(*q).and_then(|s| s.strip_suffix(*q)))
             .unwrap_or(v);
-        format!("{}={unquoted}", self.path)
+        format!("{}={unquoted}", short(&self.path))
     }
 }
 
@@ -198,10 +199,22 @@ pub(super) fn file_names(sources: &[Source], scenario_names: &[&str]) -> Vec<Str
         .collect()
 }
 
-/// `NAME PATH=VALUE …`.
-pub(super) fn label(name: &str, combo: &[Setting]) -> String {
-    std::iter::once(name.to_string())
-        .chain(combo.iter().map(Setting::label))
+/// `NAME KEY=VALUE …`, as short as stays readable: the name only when several files are
+/// compared (or nothing varies), and each varied path by its last segment (`style=async`)
+/// unless two varied paths end alike, then in full.
+pub(super) fn label(name: &str, combo: &[Setting], several_files: bool, varied: &[&str]) -> String {
+    let last = |p: &str| p.rsplit('.').next().unwrap_or(p).to_string();
+    let short = |p: &str| {
+        let l = last(p);
+        if varied.iter().filter(|q| last(q) == l).count() > 1 {
+            p.to_string()
+        } else {
+            l
+        }
+    };
+    let name = (several_files || combo.is_empty()).then(|| name.to_string());
+    name.into_iter()
+        .chain(combo.iter().map(|s| s.label(&short)))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -269,7 +282,7 @@ mod tests {
         let a = Vary::parse("a=1,2").unwrap();
         let b = Vary::parse("b=x,y,z").unwrap();
         let g = grid(&[a, b]);
-        let labels: Vec<String> = g.iter().map(|c| label("s", c)).collect();
+        let labels: Vec<String> = g.iter().map(|c| label("s", c, true, &["a", "b"])).collect();
         assert_eq!(
             labels,
             [
@@ -310,6 +323,31 @@ mod tests {
             path: "s.e.work".into(),
             value: "\"exp(9ms)\"".into(),
         };
-        assert_eq!(label("x", &[s]), "x s.e.work=exp(9ms)");
+        assert_eq!(
+            label("x", &[s.clone()], true, &["s.e.work"]),
+            "x work=exp(9ms)"
+        );
+    }
+
+    // Goal: labels stay short — the file name only when several files are compared, a
+    // varied path by its last segment unless two paths end alike.
+    #[test]
+    fn labels_are_as_short_as_stays_unambiguous() {
+        let set = |p: &str, v: &str| Setting {
+            path: p.into(),
+            value: v.into(),
+        };
+        let one = [set("flow.f.style", "\"async\"")];
+        assert_eq!(label("x", &one, false, &["flow.f.style"]), "style=async");
+        assert_eq!(label("x", &[], false, &[]), "x");
+        let two = [
+            set("service.a.replicas", "2"),
+            set("service.b.replicas", "3"),
+        ];
+        let varied = ["service.a.replicas", "service.b.replicas"];
+        assert_eq!(
+            label("x", &two, false, &varied),
+            "service.a.replicas=2 service.b.replicas=3"
+        );
     }
 }
