@@ -176,6 +176,19 @@ fn all_tie(order: &[(usize, Summary)]) -> bool {
     order.iter().all(|(_, s)| s.mean == order[0].1.mean)
 }
 
+/// Every variant that ties with the best, in words: `a and b`, `a, b and c`.
+fn tied_names(order: &[(usize, Summary)], labels: &[&str]) -> String {
+    let names: Vec<&str> = order
+        .iter()
+        .filter(|(_, s)| s.mean == order[0].1.mean)
+        .map(|(i, _)| labels[*i])
+        .collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.concat(),
+    }
+}
+
 fn latency(row: &Row, labels: &[&str], on: &str) -> Option<(Clause, Option<usize>)> {
     let order = ranked(row);
     let [(a, sa), (b, sb), ..] = order[..] else {
@@ -215,7 +228,11 @@ fn latency(row: &Row, labels: &[&str], on: &str) -> Option<(Clause, Option<usize
         ),
         Outcome::Tie => (
             Clause {
-                text: format!("{la} and {lb} tie on latency{on} (p50 {})", ms_mean(&sa)),
+                text: format!(
+                    "{} tie on latency{on} (p50 {})",
+                    tied_names(&order, labels),
+                    ms_mean(&sa)
+                ),
                 fixed: false,
             },
             None,
@@ -261,7 +278,10 @@ fn consistency(row: &Row, labels: &[&str], on: &str) -> Option<(Clause, Option<u
         ),
         Outcome::Tie => (
             Clause {
-                text: format!("{la} and {lb} are equally consistent{on} ({pa}% inconsistent)"),
+                text: format!(
+                    "{} are equally consistent{on} ({pa}% inconsistent)",
+                    tied_names(&order, labels)
+                ),
                 fixed: false,
             },
             None,
