@@ -111,7 +111,9 @@ fn write_messaging<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
     let t = tables::messaging(report);
     writeln!(w, "\n## {}\n", t.title)?;
     writeln!(w, "{}\n", escape(&tables::messaging_summary(report)))?;
-    table_body(w, t.header, t.left, t.rows)?;
+    if !t.rows.is_empty() {
+        table_body(w, t.header, t.left, t.rows)?;
+    }
     write_table(w, tables::brokers(report))
 }
 

@@ -168,7 +168,11 @@ pub(crate) fn brokers(report: &Report) -> Table {
                 b.publish_failed.to_string(),
                 b.delivered.to_string(),
                 b.lost.to_string(),
-                format!("{:.1}%", b.utilization * 100.0),
+                if b.capacity_per_s > 0.0 {
+                    format!("{:.1}%", b.utilization * 100.0)
+                } else {
+                    "unlimited".to_string()
+                },
             ]
         })
         .collect();

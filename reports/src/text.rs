@@ -288,8 +288,11 @@ fn write_messaging<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
     for line in wrap(&tables::messaging_summary(report), WIDTH - 2) {
         writeln!(w, "  {line}")?;
     }
-    writeln!(w)?;
-    section_rows(w, "", t.header, t.left, t.rows)?;
+    if !t.rows.is_empty() {
+        // No queue or topic (a sync flow with a broker declared): the sentence says it all.
+        writeln!(w)?;
+        section_rows(w, "", t.header, t.left, t.rows)?;
+    }
     write_table(w, tables::brokers(report))
 }
 

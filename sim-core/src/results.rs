@@ -298,6 +298,8 @@ pub struct BrokerStats {
     pub lost: u64,
     /// Dispatch capacity in use: deliveries over capacity × window; 0 when unlimited.
     pub utilization: f64,
+    /// The broker's dispatch capacity in messages/s; `None`: unlimited.
+    pub capacity_per_s: Option<f64>,
 }
 
 /// One topic and its consumer groups.

@@ -60,6 +60,8 @@ pub struct BrokerReport {
     pub lost: u64,
     /// Dispatch capacity in use, 0–1; 0 when the capacity is unlimited.
     pub utilization: f64,
+    /// Deliveries per second the broker can dispatch; 0 when unlimited.
+    pub capacity_per_s: f64,
 }
 
 /// One topic and its consumer groups.
@@ -129,6 +131,7 @@ impl BrokerReport {
             delivered: b.delivered,
             lost: b.lost,
             utilization: round(b.utilization),
+            capacity_per_s: b.capacity_per_s.unwrap_or(0.0),
         }
     }
 }

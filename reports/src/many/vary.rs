@@ -324,7 +324,7 @@ mod tests {
             value: "\"exp(9ms)\"".into(),
         };
         assert_eq!(
-            label("x", &[s.clone()], true, &["s.e.work"]),
+            label("x", std::slice::from_ref(&s), true, &["s.e.work"]),
             "x work=exp(9ms)"
         );
     }

@@ -67,7 +67,8 @@ fn messages_has_brokers_queues_and_topics_with_every_field() {
             "publish_failed",
             "delivered",
             "lost",
-            "utilization"
+            "utilization",
+            "capacity_per_s"
         ]
     );
     assert_eq!(

@@ -337,6 +337,7 @@ pub fn results_with_messaging() -> RunResults {
             delivered,
             lost: 0,
             utilization: 0.0057,
+            capacity_per_s: Some(50_000.0),
         }],
         queues,
         topics: vec![TopicStats {
