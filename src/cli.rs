@@ -31,9 +31,93 @@ pub enum Command {
     /// Run every variant (files × --vary values) on the same seeds; a side-by-side table
     /// with 95% confidence intervals, led by a one-line verdict.
     Compare(CompareArgs),
-    /// Combine the partial results of `compare --shard I/N` into exactly what the unsharded
-    /// command prints.
+    /// A load curve or parameter grid: every combination of the --vary values (ranges
+    /// A..B:STEP or lists) on the same seeds, one row per grid point.
+    Sweep(SweepArgs),
+    /// The smallest seed in a range whose report satisfies an expression, with the command
+    /// that replays it (and, with --shrink, a smaller scenario that still does).
+    Hunt(HuntArgs),
+    /// Combine the partial results of `compare --shard I/N` or `sweep --shard I/N` into
+    /// exactly what the unsharded command prints.
     Merge(MergeArgs),
+}
+
+/// `meshsim sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The scenario file (TOML).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// A dimension of the grid: a dotted key path and a numeric range `A..B:STEP` (B included
+    /// when it lands on a step) or comma-separated TOML values, e.g.
+    /// `--vary workload.checkout.rate=100..1000:100`. Repeatable: the grid is every
+    /// combination, the first --vary slowest; the plot's x axis is the first, one line per
+    /// value of the others.
+    #[arg(long = "vary", value_name = "PATH=A..B:STEP", value_parser = Vary::parse, required = true)]
+    pub vary: Vec<Vary>,
+    /// Override a setting at every point (as for `run`); repeatable, before --vary.
+    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = Override::parse)]
+    pub set: Vec<Override>,
+    /// How many seeds every grid point runs on: S, S+1, …, S+N-1.
+    #[arg(long, value_name = "N", default_value_t = 8,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub seeds: u64,
+    /// The first seed S; default: the file's `scenario.seed`.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Worker threads; default: the available parallelism. The output never depends on it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub jobs: Option<u32>,
+    /// Run only the I-th of N slices of the runs (grid points × seeds) and print a partial
+    /// result as JSON (or write it into --out DIR) for `meshsim merge`.
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse, conflicts_with = "json")]
+    pub shard: Option<Shard>,
+    #[command(flatten)]
+    pub output: ManyOutput,
+}
+
+/// `meshsim hunt`.
+#[derive(Debug, Args)]
+pub struct HuntArgs {
+    /// The scenario file (TOML).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The seeds to search, `A..B` (both included), smallest first.
+    #[arg(long, value_name = "A..B", value_parser = parse_seed_range)]
+    pub seeds: (u64, u64),
+    /// What to look for: report metrics by dotted path compared with numbers, combined with
+    /// and, or, not and parentheses, e.g.
+    /// `'flows.place-order.inconsistent > 0 and workloads.checkout.latency_ms.p99 > 250'`.
+    #[arg(long, value_name = "EXPR")]
+    pub until: String,
+    /// Override a setting (as for `run`); repeatable, applied in order.
+    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = Override::parse)]
+    pub set: Vec<Override>,
+    /// Worker threads; default: the available parallelism. The answer never depends on it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub jobs: Option<u32>,
+    /// After a hit, look for a smaller scenario (shorter duration, lower rates, fewer faults)
+    /// that still satisfies EXPR on that seed, and write it as FILE-shrunk-seedN.toml.
+    #[arg(long)]
+    pub shrink: bool,
+    /// With --shrink: write the shrunk scenario into DIR instead of next to FILE.
+    #[arg(long, value_name = "DIR", requires = "shrink")]
+    pub out: Option<PathBuf>,
+    /// No progress bar (it is drawn on stderr, and only when stderr is a terminal).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Parses `A..B` with A <= B.
+fn parse_seed_range(arg: &str) -> Result<(u64, u64), String> {
+    let bad = || format!("expected A..B with 0 <= A <= B, e.g. 1..1000; got \"{arg}\"");
+    let (a, b) = arg.split_once("..").ok_or_else(bad)?;
+    let a: u64 = a.trim().parse().map_err(|_| bad())?;
+    let b: u64 = b.trim().parse().map_err(|_| bad())?;
+    if a > b {
+        return Err(format!("{a}..{b}: the range starts above its end"));
+    }
+    Ok((a, b))
 }
 
 /// `meshsim compare`.
@@ -47,7 +131,8 @@ pub struct CompareArgs {
     #[arg(long = "set", value_name = "PATH=VALUE", value_parser = Override::parse)]
     pub set: Vec<Override>,
     /// A dimension of variants: a dotted key path and comma-separated TOML values (a bare
-    /// word is a string), e.g. `--vary workload.checkout.rate=100,200,400`. Repeatable: the
+    /// word is a string), e.g. `--vary workload.checkout.rate=100,200,400`, or a numeric
+    /// range A..B:STEP. Repeatable: the
     /// variants are every file × every combination.
     #[arg(long = "vary", value_name = "PATH=V1,V2,…", value_parser = Vary::parse)]
     pub vary: Vec<Vary>,
@@ -82,11 +167,12 @@ pub struct MergeArgs {
 /// Where a many-run command's result goes.
 #[derive(Debug, Args)]
 pub struct ManyOutput {
-    /// Print the comparison as JSON instead of the text table.
+    /// Print the result as JSON instead of the text table.
     #[arg(long)]
     pub json: bool,
-    /// Also write compare.json (the same bytes as --json), compare.txt, compare.md and
-    /// compare.csv into DIR (created if missing).
+    /// Also write the result's files into DIR (created if missing): compare.json (the same
+    /// bytes as --json), .txt, .md and .csv; or sweep.json, .txt, .csv and the plot
+    /// sweep.svg. With --shard: the partial result, COMMAND.part-I-of-N.json.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// No progress bar (it is drawn on stderr, and only when stderr is a terminal).
@@ -239,6 +325,16 @@ mod tests {
             &["meshsim", "compare", "x.toml", "--shard", "3/2"],
             &["meshsim", "compare", "x.toml", "--shard", "1/2", "--json"],
             &["meshsim", "merge"],
+            &["meshsim", "sweep", "x.toml"],
+            &["meshsim", "sweep", "x.toml", "--vary", "a=5..1:1"],
+            &["meshsim", "sweep", "x.toml", "--vary", "a=1..5:0"],
+            &[
+                "meshsim", "hunt", "x.toml", "--seeds", "5..1", "--until", "a > 1",
+            ],
+            &["meshsim", "hunt", "x.toml", "--seeds", "1..5"],
+            &[
+                "meshsim", "hunt", "x.toml", "--seeds", "1..5", "--until", "a", "--out", "d",
+            ],
         ] {
             let err = Cli::try_parse_from(argv).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{argv:?}");

@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod hunt;
 mod many;
 mod progress;
 
@@ -52,6 +53,8 @@ fn run() -> Result<ExitCode, Failure> {
         cli::Command::Graph(args) => commands::graph(&args),
         cli::Command::Trace(args) => commands::trace(&args),
         cli::Command::Compare(args) => many::compare(&args),
+        cli::Command::Sweep(args) => many::sweep(&args),
+        cli::Command::Hunt(args) => hunt::hunt(&args),
         cli::Command::Merge(args) => many::merge(&args),
     }
 }

@@ -1,5 +1,5 @@
-//! The many-run commands on the command line: `compare` (whole, or one `--shard`) and
-//! `merge`. Files in, files out; the plan, the thread pool and the printers are in
+//! The many-run commands on the command line: `compare` and `sweep` (whole, or one
+//! `--shard`) and `merge`. Files in, files out; the plan, the thread pool and the printers are in
 //! `reports::many` and `reports::compare`.
 
 use std::path::PathBuf;
@@ -12,7 +12,9 @@ use reports::many::{
     JobLimit, JobResult, Partial, Plan, PlanInfo, SeedChoice, Shard, Source, run_jobs,
 };
 
-use crate::cli::{CompareArgs, ManyOutput, MergeArgs};
+use reports::sweep::{Sweep, sweep_files, write_sweep_json, write_sweep_text};
+
+use crate::cli::{CompareArgs, ManyOutput, MergeArgs, SweepArgs};
 use crate::commands::{Failure, check_out_dir, output_error, print, read_text, write_out_dir};
 use crate::progress::JobsProgress;
 
@@ -32,20 +34,49 @@ pub fn compare(args: &CompareArgs) -> Result<ExitCode, Failure> {
     };
     let plan =
         Plan::new("compare", &sources, &args.set, &args.vary, seeds).map_err(Failure::BadInput)?;
-    let shard = args.shard.unwrap_or(Shard::ALL);
-    let jobs = plan.info.jobs(shard);
-    let threads = args.jobs.map_or_else(default_threads, |n| n as usize);
-    let bar = JobsProgress::new(args.output.quiet, jobs.len());
-    let outcomes = run_jobs(&plan, &jobs, threads, &extract, &|| bar.inc());
-    bar.finish();
-    let results = finished(
-        &plan.info,
-        outcomes.map_err(|e| Failure::BadInput(vec![e]))?,
-    )?;
+    let results = run_plan(&plan, args.shard, args.jobs, args.output.quiet)?;
     match args.shard {
         Some(shard) => write_partial(&Partial::new(&plan.info, shard, results), &args.output),
         None => emit(&Comparison::build(plan.info, &results), &args.output),
     }
+}
+
+/// `meshsim sweep`: the same plan as compare (one file, the grid of --vary values), printed
+/// one row per grid point.
+pub fn sweep(args: &SweepArgs) -> Result<ExitCode, Failure> {
+    let sources = read_sources(std::slice::from_ref(&args.file))?;
+    if let Some(dir) = &args.output.out {
+        check_out_dir(dir)?;
+    }
+    let seeds = SeedChoice {
+        first: args.seed,
+        count: args.seeds,
+    };
+    let plan =
+        Plan::new("sweep", &sources, &args.set, &args.vary, seeds).map_err(Failure::BadInput)?;
+    let results = run_plan(&plan, args.shard, args.jobs, args.output.quiet)?;
+    match args.shard {
+        Some(shard) => write_partial(&Partial::new(&plan.info, shard, results), &args.output),
+        None => emit_sweep(&Sweep::build(plan.info, &results), &args.output),
+    }
+}
+
+/// Runs the plan's jobs (or one shard's) on the pool, with a progress bar on a terminal.
+fn run_plan(
+    plan: &Plan,
+    shard: Option<Shard>,
+    jobs: Option<u32>,
+    quiet: bool,
+) -> Result<Vec<JobResult>, Failure> {
+    let jobs_list = plan.info.jobs(shard.unwrap_or(Shard::ALL));
+    let threads = jobs.map_or_else(default_threads, |n| n as usize);
+    let bar = JobsProgress::new(quiet, jobs_list.len());
+    let outcomes = run_jobs(plan, &jobs_list, threads, &extract, &|| bar.inc());
+    bar.finish();
+    finished(
+        &plan.info,
+        outcomes.map_err(|e| Failure::BadInput(vec![e]))?,
+    )
 }
 
 /// `meshsim merge`: read every partial, check they make one whole, print what the unsharded
@@ -60,7 +91,7 @@ pub fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
         let name = path.display().to_string();
         let part = read_text(path).and_then(|text| {
             serde_json::from_str::<Partial>(&text).map_err(|e| {
-                format!("{name}: not a partial result of meshsim compare --shard ({e})")
+                format!("{name}: not a partial result of meshsim compare or sweep --shard ({e})")
             })
         });
         match part {
@@ -72,17 +103,17 @@ pub fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
         return Err(Failure::BadInput(problems));
     }
     let (plan, results) = reports::many::merge(parts).map_err(|e| Failure::BadInput(vec![e]))?;
-    if plan.command != "compare" {
-        return Err(Failure::BadInput(vec![format!(
-            "these are partial results of `{}`; merge combines those of compare",
-            plan.command
-        )]));
+    match plan.command.as_str() {
+        "compare" => emit(&Comparison::build(plan, &results), &args.output),
+        "sweep" => emit_sweep(&Sweep::build(plan, &results), &args.output),
+        other => Err(Failure::BadInput(vec![format!(
+            "these are partial results of `{other}`; merge combines those of compare and sweep"
+        )])),
     }
-    emit(&Comparison::build(plan, &results), &args.output)
 }
 
 /// Reads every file, reporting every unreadable one at once.
-fn read_sources(files: &[PathBuf]) -> Result<Vec<Source>, Failure> {
+pub(crate) fn read_sources(files: &[PathBuf]) -> Result<Vec<Source>, Failure> {
     let mut sources = Vec::new();
     let mut problems = Vec::new();
     for path in files {
@@ -101,12 +132,12 @@ fn read_sources(files: &[PathBuf]) -> Result<Vec<Source>, Failure> {
     }
 }
 
-fn default_threads() -> usize {
+pub(crate) fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Every job's result, or exit 3 naming each run that hit a limit (variant, seed, replay).
-fn finished(
+pub(crate) fn finished(
     plan: &PlanInfo,
     outcomes: Vec<Result<JobResult, JobLimit>>,
 ) -> Result<Vec<JobResult>, Failure> {
@@ -151,7 +182,24 @@ fn emit(c: &Comparison, output: &ManyOutput) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A shard's partial result: on stdout, or as `compare.part-I-of-N.json` in `--out DIR`.
+/// The sweep on stdout (text or JSON) and, with `--out`, its files.
+fn emit_sweep(s: &Sweep, output: &ManyOutput) -> Result<ExitCode, Failure> {
+    let mut bytes = Vec::new();
+    let written = if output.json {
+        write_sweep_json(&mut bytes, s)
+    } else {
+        write_sweep_text(&mut bytes, s)
+    };
+    written.map_err(|e| output_error("<memory>", &e))?;
+    if let Some(dir) = &output.out {
+        let files = sweep_files(s).map_err(|e| output_error("<memory>", &e))?;
+        write_out_dir(dir, &files)?;
+    }
+    print(&bytes)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A shard's partial result: on stdout, or as `COMMAND.part-I-of-N.json` in `--out DIR`.
 fn write_partial(partial: &Partial, output: &ManyOutput) -> Result<ExitCode, Failure> {
     let mut bytes =
         serde_json::to_vec_pretty(partial).map_err(|e| output_error("<memory>", &e.into()))?;
@@ -159,8 +207,8 @@ fn write_partial(partial: &Partial, output: &ManyOutput) -> Result<ExitCode, Fai
     match &output.out {
         Some(dir) => {
             let name = format!(
-                "compare.part-{}-of-{}.json",
-                partial.shard.index, partial.shard.count
+                "{}.part-{}-of-{}.json",
+                partial.plan.command, partial.shard.index, partial.shard.count
             );
             write_out_dir(dir, &[(name, bytes)])?;
         }

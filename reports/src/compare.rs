@@ -7,7 +7,7 @@
 //! only on the plan and the results, so `--jobs` and sharding cannot change a byte.
 
 mod metrics;
-mod print;
+pub(crate) mod print;
 mod verdict;
 
 use serde_json::{Map, Value, json};

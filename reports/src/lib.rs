@@ -19,8 +19,10 @@
 pub mod compare;
 pub mod expect;
 pub mod graph;
+pub mod hunt;
 pub mod json;
 pub mod many;
+pub mod sweep;
 mod tables;
 pub mod text;
 pub mod trace;

@@ -364,7 +364,7 @@ impl<'de> Deserialize<'de> for Metrics {
 }
 
 /// The metrics a command keeps from one run's JSON report value.
-pub type Extract = dyn Fn(&Value) -> Metrics + Sync;
+pub type Extract<'a> = dyn Fn(&Value) -> Metrics + Sync + 'a;
 
 /// Runs `jobs` of `plan` on a pool of `threads` threads (each job independent: one model
 /// shared read-only, its own world), calling `done` after each job (from any thread, for a
@@ -374,7 +374,7 @@ pub fn run_jobs(
     plan: &Plan,
     jobs: &[Job],
     threads: usize,
-    extract: &Extract,
+    extract: &Extract<'_>,
     done: &(dyn Fn() + Sync),
 ) -> Result<Vec<Result<JobResult, JobLimit>>, String> {
     let pool = rayon::ThreadPoolBuilder::new()
@@ -394,7 +394,7 @@ pub fn run_jobs(
 }
 
 /// One job: run, report, extract; the results and the report are dropped on return.
-fn run_job(model: &Model, job: Job, extract: &Extract) -> Result<JobResult, JobLimit> {
+fn run_job(model: &Model, job: Job, extract: &Extract<'_>) -> Result<JobResult, JobLimit> {
     let results = sim_core::run(model, job.seed).map_err(|e| JobLimit {
         job,
         message: e.to_string(),

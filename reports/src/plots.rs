@@ -30,7 +30,7 @@ pub const WIDTH_PX: u32 = 800;
 /// Height of the plots with time or latency on the x axis.
 const HEIGHT_PX: u32 = 450;
 /// Font family name every text style uses; registered from the embedded font.
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 /// DejaVu Sans, embedded so text layout is the same on every machine.
 static FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 /// Okabe–Ito colours (distinguishable with colour blindness), in model order.
@@ -51,7 +51,7 @@ const KEY_HEIGHT_PX: u32 = 28;
 /// Breaker rows listed before the plot says "first N of M".
 const MAX_BREAKER_ROWS: usize = 16;
 
-type PlotResult<T> = Result<T, Box<dyn Error>>;
+pub(crate) type PlotResult<T> = Result<T, Box<dyn Error>>;
 
 /// One plot: its file name (`.svg`), its title, the SVG, and the same drawing as a PNG
 /// when asked for.
@@ -217,7 +217,7 @@ fn encode_png(rgb: &[u8], (width, height): (u32, u32)) -> PlotResult<Vec<u8>> {
 }
 
 /// Registers the embedded font once per process.
-fn register_embedded_font() -> PlotResult<()> {
+pub(crate) fn register_embedded_font() -> PlotResult<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| register_font(FONT, FontStyle::Normal, FONT_BYTES).is_ok());
     if ok {
@@ -227,7 +227,7 @@ fn register_embedded_font() -> PlotResult<()> {
     }
 }
 
-fn color(k: usize) -> RGBColor {
+pub(crate) fn color(k: usize) -> RGBColor {
     PALETTE[k % PALETTE.len()]
 }
 

@@ -40,13 +40,13 @@ fn decimals(unit: Unit, x: f64) -> usize {
 }
 
 /// `x` as a figure of `unit`.
-pub(super) fn number(unit: Unit, x: f64) -> String {
+pub(crate) fn number(unit: Unit, x: f64) -> String {
     with_decimals_of(unit, x, x)
 }
 
 /// `x` with the decimals a figure of `unit` the size of `mean` gets (a half-width prints
 /// like its mean).
-pub(super) fn with_decimals_of(unit: Unit, mean: f64, x: f64) -> String {
+pub(crate) fn with_decimals_of(unit: Unit, mean: f64, x: f64) -> String {
     let d = decimals(unit, mean);
     let text = format!("{x:.d$}");
     // "-0.0" reads as a sign where there is none.

@@ -1,4 +1,5 @@
-//! `--vary PATH=V1,V2,…`: the dimensions of a plan's variant grid, and the variants' labels.
+//! `--vary PATH=V1,V2,…` or `PATH=A..B:STEP`: the dimensions of a plan's variant grid, and
+//! the variants' labels.
 
 use std::path::Path;
 
@@ -55,7 +56,10 @@ impl Vary {
         if path.is_empty() {
             return Err(format!("--vary {arg}: no key path before '='; {example}"));
         }
-        let values = split_values(list).map_err(|e| format!("--vary {arg}: {e}"))?;
+        let values = match range(list.trim()) {
+            Some(points) => points.map_err(|e| format!("--vary {arg}: {e}"))?,
+            None => split_values(list).map_err(|e| format!("--vary {arg}: {e}"))?,
+        };
         for (i, v) in values.iter().enumerate() {
             if v.is_empty() {
                 return Err(format!(
@@ -75,6 +79,105 @@ impl Vary {
             values,
         })
     }
+}
+
+/// Most points a range may expand to: more is a typo, or a grid no machine finishes.
+pub const MAX_RANGE_POINTS: u64 = 10_000;
+
+/// `A..B:STEP`, inclusive of B when it lands on a step: `None` if `text` is not shaped like a
+/// range (it is then a list of values). The numbers are plain decimals; the points are
+/// computed exactly (as integers scaled by the most decimals any of the three has), so they
+/// print with those decimals and no float noise: `0.1..0.3:0.1` is `0.1, 0.2, 0.3`, and
+/// `100..400:100` stays integers.
+fn range(text: &str) -> Option<Result<Vec<String>, String>> {
+    let (a, rest) = text.split_once("..")?;
+    let starts_numeric = a
+        .trim()
+        .trim_start_matches(['-', '+'])
+        .starts_with(|c: char| c.is_ascii_digit());
+    if !starts_numeric || text.contains(',') {
+        return None;
+    }
+    let form = "expected a range A..B:STEP of plain numbers, e.g. 100..400:100 or 0.1..0.5:0.1";
+    let Some((b, step)) = rest.split_once(':') else {
+        return Some(Err(format!("no STEP after B; {form}")));
+    };
+    let parts = [("A", a.trim()), ("B", b.trim()), ("STEP", step.trim())];
+    let mut decimals = 0;
+    for (name, part) in parts {
+        match decimal_places(part) {
+            Some(d) => decimals = decimals.max(d),
+            None => return Some(Err(format!("{name} is \"{part}\"; {form}"))),
+        }
+    }
+    if decimals > 9 {
+        return Some(Err(format!("more than 9 decimals; {form}")));
+    }
+    let [a, b, step] = parts.map(|(_, p)| scaled(p, decimals));
+    Some(expand(a, b, step, decimals, parts.map(|(_, p)| p)))
+}
+
+/// The points of a checked range, as text with `decimals` decimals.
+fn expand(
+    a: i128,
+    b: i128,
+    step: i128,
+    decimals: u32,
+    typed: [&str; 3],
+) -> Result<Vec<String>, String> {
+    let [ta, tb, ts] = typed;
+    if step <= 0 {
+        return Err(format!("STEP is {ts}; it must be above 0"));
+    }
+    if a > b {
+        return Err(format!("the range starts above its end ({ta} > {tb})"));
+    }
+    let count = (b - a) / step + 1;
+    if count > i128::from(MAX_RANGE_POINTS) {
+        return Err(format!(
+            "{count} points; a range may have at most {MAX_RANGE_POINTS} (use a larger STEP)"
+        ));
+    }
+    Ok((0..count).map(|i| fixed(a + i * step, decimals)).collect())
+}
+
+/// Decimals of a plain decimal number (`-12`, `0.25`; not `3.` nor `1e3`), `None` if it is not one.
+fn decimal_places(text: &str) -> Option<u32> {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let all_digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    let ok = !int.is_empty()
+        && int.len() <= 18
+        && all_digits(int)
+        && all_digits(frac)
+        && (frac.is_empty() != digits.contains('.'));
+    ok.then_some(frac.len() as u32)
+}
+
+/// A plain decimal (checked by [`decimal_places`]) times 10^decimals, exactly.
+fn scaled(text: &str, decimals: u32) -> i128 {
+    let negative = text.starts_with('-');
+    let digits = text.trim_start_matches(['-', '+']);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let padded = format!("{frac:0<width$}", width = decimals as usize);
+    let value: i128 = format!("{int}{padded}").parse().unwrap_or(0);
+    if negative { -value } else { value }
+}
+
+/// `value / 10^decimals` as text with exactly `decimals` decimals.
+fn fixed(value: i128, decimals: u32) -> String {
+    if decimals == 0 {
+        return value.to_string();
+    }
+    let unit = 10i128.pow(decimals);
+    let sign = if value < 0 { "-" } else { "" };
+    let v = value.abs();
+    format!(
+        "{sign}{}.{:0width$}",
+        v / unit,
+        v % unit,
+        width = decimals as usize
+    )
 }
 
 /// Splits at top-level commas (outside `"…"`, `'…'`, `()`, `[]`, `{}`), trimming each value.
@@ -273,6 +376,41 @@ mod tests {
             let err = Vary::parse(arg).unwrap_err();
             assert!(err.contains(says), "{arg}: {err}");
             assert!(err.starts_with(&format!("--vary {arg}")), "{err}");
+        }
+    }
+
+    // Goal: ranges expand exactly (inclusive of B when it lands on a step, integers stay
+    // integers, decimals without float noise); bad ranges are refused with what is wrong.
+    #[test]
+    fn ranges_expand_exactly() {
+        let values = |arg: &str| Vary::parse(arg).unwrap().values;
+        assert_eq!(values("w.rate=100..400:100"), ["100", "200", "300", "400"]);
+        assert_eq!(values("w.rate=100..450:100"), ["100", "200", "300", "400"]);
+        assert_eq!(values("x=0.1..0.3:0.1"), ["0.1", "0.2", "0.3"]);
+        assert_eq!(
+            values("x=1..2:0.25"),
+            ["1.00", "1.25", "1.50", "1.75", "2.00"]
+        );
+        assert_eq!(values("x=-1..1:1"), ["-1", "0", "1"]);
+        assert_eq!(values("x=5..5:1"), ["5"]);
+        // Not a range: a list, or a word.
+        assert_eq!(values("x=1,2"), ["1", "2"]);
+        assert_eq!(values("x=a..b"), ["a..b"]);
+        for (arg, says) in [
+            ("x=1..5:0", "STEP is 0; it must be above 0"),
+            ("x=1..5:-1", "STEP is -1; it must be above 0"),
+            ("x=5..1:1", "starts above its end (5 > 1)"),
+            (
+                "x=0..100000:1",
+                "100001 points; a range may have at most 10000",
+            ),
+            ("x=1..5", "no STEP after B"),
+            ("x=1..b:1", "B is \"b\""),
+            ("x=1e3..2e3:1", "A is \"1e3\""),
+        ] {
+            let err = Vary::parse(arg).unwrap_err();
+            assert!(err.starts_with(&format!("--vary {arg}: ")), "{err}");
+            assert!(err.contains(says), "{arg}: {err}");
         }
     }
 

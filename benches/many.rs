@@ -1,0 +1,55 @@
+//! The many-run engine: one compare/sweep job list (2 rates × 8 seeds of a small M/M/1-like
+//! scenario, each run a few hundred thousand events) on 1 and on 2 threads. The ratio of
+//! the two times is the speed-up from a second core (the goal is at least 1.8×: the jobs are
+//! independent and share only the read-only model, so little should be lost but the pool's
+//! start-up and the imbalance of the last jobs).
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use reports::compare::extract;
+use reports::many::{Plan, SeedChoice, Shard, Source, Vary, run_jobs};
+use std::hint::black_box;
+
+const SERVER: &str = r#"
+[scenario]
+name = "bench-many"
+seed = 1
+duration = "60s"
+warmup = "1s"
+drain = "5s"
+[network]
+latency = "0ms"
+[workload.load]
+endpoint = "server/serve"
+rate = 400
+[service.server]
+workers = 1
+queue = "unbounded"
+[service.server.endpoint.serve]
+work = "exp(1.25ms)"
+"#;
+
+fn many(c: &mut Criterion) {
+    let sources = [Source {
+        file: "bench-many.toml".to_string(),
+        text: SERVER.to_string(),
+    }];
+    let vary = [Vary::parse("workload.load.rate=200..400:200").expect("valid range")];
+    let seeds = SeedChoice {
+        first: None,
+        count: 8,
+    };
+    let plan = Plan::new("sweep", &sources, &[], &vary, seeds).expect("valid plan");
+    let jobs = plan.info.jobs(Shard::ALL);
+    let mut group = c.benchmark_group("many");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(jobs.len() as u64));
+    for threads in [1, 2] {
+        group.bench_function(format!("sweep-16-runs/threads-{threads}"), |b| {
+            b.iter(|| black_box(run_jobs(&plan, &jobs, threads, &extract, &|| {}).expect("pool")))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, many);
+criterion_main!(benches);

@@ -1,0 +1,321 @@
+//! `meshsim sweep`: a load curve or a parameter grid. One scenario file, every combination of
+//! the `--vary` values (ranges `A..B:STEP` or lists) run on the same seeds by the many-run
+//! engine; per grid point, the same metrics as `compare` (mean and 95% confidence interval
+//! over the seeds), printed with one row per grid point and a column per main metric.
+//!
+//! A sweep is a [`Comparison`] read the other way round: its variants are the grid points, in
+//! grid order (the first `--vary` slowest). Everything printed depends only on the plan and the
+//! results, so `--jobs` and sharding cannot change a byte.
+
+mod plot;
+
+use std::io::{self, Write};
+
+use serde_json::{Map, Value, json};
+
+use crate::compare::print::{number, with_decimals_of};
+use crate::compare::{Cell, Comparison, MESSAGES_PER_REQUEST, Row, Unit};
+use crate::json::round;
+use crate::many::stats::{CONFIDENCE, t_quantile};
+use crate::many::{JobResult, PlanInfo};
+
+pub use plot::sweep_svg;
+
+/// The merged result of a sweep.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sweep {
+    pub comparison: Comparison,
+    /// The varied paths, in `--vary` order.
+    pub paths: Vec<String>,
+    /// Indices into `comparison.rows` of the table's metric columns: each workload's p50, p99
+    /// and failed %, each flow's inconsistent %, then messages per request.
+    pub columns: Vec<usize>,
+}
+
+impl Sweep {
+    /// Summarises `results`: every job of `plan`, in job index order.
+    pub fn build(plan: PlanInfo, results: &[JobResult]) -> Sweep {
+        let paths = plan
+            .variants
+            .first()
+            .map(|v| v.vary.iter().map(|s| s.path.clone()).collect())
+            .unwrap_or_default();
+        let comparison = Comparison::build(plan, results);
+        let columns = comparison
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| is_main(r))
+            .map(|(i, _)| i)
+            .collect();
+        Sweep {
+            comparison,
+            paths,
+            columns,
+        }
+    }
+
+    /// The grid points' values of each varied path, unquoted, per point.
+    pub fn points(&self) -> Vec<Vec<String>> {
+        self.comparison
+            .plan
+            .variants
+            .iter()
+            .map(|v| v.vary.iter().map(|s| unquote(&s.value)).collect())
+            .collect()
+    }
+
+    /// The headers of the varied paths: the last segment, or the whole path when two end
+    /// alike.
+    pub fn path_headers(&self) -> Vec<String> {
+        let last = |p: &str| p.rsplit('.').next().unwrap_or(p).to_string();
+        self.paths
+            .iter()
+            .map(|p| {
+                let l = last(p);
+                if self.paths.iter().filter(|q| last(q) == l).count() > 1 {
+                    p.clone()
+                } else {
+                    l
+                }
+            })
+            .collect()
+    }
+
+    fn column_rows(&self) -> impl Iterator<Item = &Row> {
+        self.columns.iter().map(|&i| &self.comparison.rows[i])
+    }
+
+    /// The sweep as the JSON `sweep --json` prints (keys in this order):
+    /// `meshsim, command, scenario, file, set, vary, seeds, confidence, t, points[]`; each
+    /// point: `vary{PATH: VALUE}`, `label`, `expect_failed_seeds`, `metrics{KEY: {mean, ci95,
+    /// values}}` with every metric `compare` has.
+    pub fn to_value(&self) -> Value {
+        let c = &self.comparison;
+        let first = c.plan.variants.first();
+        let points: Vec<Value> = c
+            .plan
+            .variants
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let vary: Map<String, Value> = v
+                    .vary
+                    .iter()
+                    .map(|s| (s.path.clone(), Value::String(s.value.clone())))
+                    .collect();
+                let mut metrics = Map::new();
+                for row in &c.rows {
+                    if let Some(cell) = &row.cells[i] {
+                        metrics.insert(row.key.clone(), cell_value(cell));
+                    }
+                }
+                json!({
+                    "vary": vary,
+                    "label": v.label,
+                    "expect_failed_seeds": c.expect_failed[i],
+                    "metrics": metrics,
+                })
+            })
+            .collect();
+        json!({
+            "meshsim": env!("CARGO_PKG_VERSION"),
+            "command": c.plan.command,
+            "scenario": first.map(|v| v.scenario.clone()),
+            "file": first.map(|v| v.file.clone()),
+            "set": first.map(|v| v.set.clone()).unwrap_or_default(),
+            "vary": self.paths,
+            "seeds": c.plan.seeds,
+            "confidence": CONFIDENCE,
+            "t": t_quantile(c.plan.seeds.len()).map(round),
+            "points": points,
+        })
+    }
+}
+
+/// Whether a row is one of the table's columns.
+fn is_main(row: &Row) -> bool {
+    let i = &row.info;
+    (i.section == 0 && i.what <= 2) || i.is_flow_inconsistent() || row.key == MESSAGES_PER_REQUEST
+}
+
+fn cell_value(cell: &Cell) -> Value {
+    json!({
+        "mean": round(cell.summary.mean),
+        "ci95": cell.summary.ci95.map(round),
+        "values": cell.values,
+    })
+}
+
+/// A `--vary` value as a label shows it: without its TOML quotes.
+fn unquote(v: &str) -> String {
+    ['"', '\'']
+        .iter()
+        .find_map(|q| v.strip_prefix(*q).and_then(|s| s.strip_suffix(*q)))
+        .unwrap_or(v)
+        .to_string()
+}
+
+/// `mean ± half-width` (the mean alone with one seed), `—` where the point lacks the metric.
+fn cell_text(unit: Unit, cell: &Option<Cell>) -> String {
+    match cell {
+        None => "—".to_string(),
+        Some(c) => match c.summary.ci95 {
+            Some(h) => format!(
+                "{} ± {}",
+                number(unit, c.summary.mean),
+                with_decimals_of(unit, c.summary.mean, h)
+            ),
+            None => number(unit, c.summary.mean),
+        },
+    }
+}
+
+/// The first lines: what was swept, over which seeds, and what the cells are.
+fn heading(s: &Sweep) -> Vec<String> {
+    let c = &s.comparison;
+    let seeds = &c.plan.seeds;
+    let (n, first, last) = (seeds.len(), seeds[0], seeds[seeds.len() - 1]);
+    let scenario = c.plan.variants.first().map_or("", |v| v.scenario.as_str());
+    let over = if s.paths.is_empty() {
+        "nothing varied".to_string()
+    } else {
+        s.paths.join(" × ")
+    };
+    let points = c.plan.variants.len();
+    let cells = if n == 1 {
+        format!("1 seed ({first}): cells are single runs, no confidence intervals.")
+    } else {
+        format!(
+            "{n} seeds ({first} to {last}) at every point; cells are mean ± half-width of the \
+             95% confidence interval over the seeds."
+        )
+    };
+    vec![
+        format!(
+            "sweep of {scenario} over {over}: {points} point{}",
+            if points == 1 { "" } else { "s" }
+        ),
+        cells,
+    ]
+}
+
+/// The table: a header row and one row per grid point, as cell texts.
+fn table(s: &Sweep) -> (Vec<String>, Vec<Vec<String>>) {
+    let header: Vec<String> = s
+        .path_headers()
+        .into_iter()
+        .chain(s.column_rows().map(|r| r.info.label.clone()))
+        .collect();
+    let rows = s
+        .points()
+        .into_iter()
+        .enumerate()
+        .map(|(i, values)| {
+            values
+                .into_iter()
+                .chain(s.column_rows().map(|r| cell_text(r.info.unit, &r.cells[i])))
+                .collect()
+        })
+        .collect();
+    (header, rows)
+}
+
+/// The text report: the heading, then the table (every column right-aligned).
+pub fn write_sweep_text<W: Write>(mut w: W, s: &Sweep) -> io::Result<()> {
+    for line in heading(s) {
+        writeln!(w, "{line}")?;
+    }
+    writeln!(w)?;
+    let (header, rows) = table(s);
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(&rows) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            line.push_str("  ");
+            line.push_str(&" ".repeat(widths[i] - cell.chars().count()));
+            line.push_str(cell);
+        }
+        writeln!(w, "{}", line.trim_end())?;
+    }
+    let failed: usize = s.comparison.expect_failed.iter().map(Vec::len).sum();
+    if failed > 0 {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "Note: an [[expect]] failed in {failed} of {} runs (see expect_failed_seeds in \
+             --json); sweep does not fail on them.",
+            s.comparison.plan.variants.len() * s.comparison.plan.seeds.len()
+        )?;
+    }
+    Ok(())
+}
+
+/// The JSON (`sweep --json`): [`Sweep::to_value`], pretty-printed, trailing newline.
+pub fn write_sweep_json<W: Write>(mut w: W, s: &Sweep) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut w, &s.to_value()).map_err(io::Error::other)?;
+    w.write_all(b"\n")
+}
+
+/// The CSV: one line per grid point: each varied path's value, then `KEY_mean,KEY_ci95` for
+/// every metric `compare` has (`ci95` empty with one seed, both empty where the point lacks
+/// the metric).
+pub fn sweep_csv(s: &Sweep) -> String {
+    let c = &s.comparison;
+    let mut header: Vec<String> = s.paths.iter().map(|p| field(p)).collect();
+    for row in &c.rows {
+        header.push(field(&format!("{}_mean", row.key)));
+        header.push(field(&format!("{}_ci95", row.key)));
+    }
+    let mut out = header.join(",");
+    out.push('\n');
+    for (i, values) in s.points().into_iter().enumerate() {
+        let mut fields: Vec<String> = values.iter().map(|v| field(v)).collect();
+        for row in &c.rows {
+            match &row.cells[i] {
+                Some(cell) => {
+                    fields.push(plain(cell.summary.mean));
+                    fields.push(cell.summary.ci95.map(plain).unwrap_or_default());
+                }
+                None => fields.extend([String::new(), String::new()]),
+            }
+        }
+        out.push_str(&fields.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+fn plain(x: f64) -> String {
+    format!("{}", round(x))
+}
+
+/// A CSV field, quoted (RFC 4180) only when it holds a comma, quote or newline.
+fn field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+/// Every file `sweep --out DIR` writes, computed in memory first: sweep.json (the bytes of
+/// `--json`), sweep.txt, sweep.csv and the plot sweep.svg.
+pub fn sweep_files(s: &Sweep) -> io::Result<Vec<(String, Vec<u8>)>> {
+    let mut json = Vec::new();
+    write_sweep_json(&mut json, s)?;
+    let mut text = Vec::new();
+    write_sweep_text(&mut text, s)?;
+    let svg = sweep_svg(s).map_err(|e| io::Error::other(e.to_string()))?;
+    Ok(vec![
+        ("sweep.json".to_string(), json),
+        ("sweep.txt".to_string(), text),
+        ("sweep.csv".to_string(), sweep_csv(s).into_bytes()),
+        ("sweep.svg".to_string(), svg.into_bytes()),
+    ])
+}
