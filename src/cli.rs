@@ -310,6 +310,41 @@ mod tests {
     }
 
     #[test]
+    fn sweep_and_hunt_take_their_flags() {
+        // Goal: sweep expands a --vary range; hunt reads A..B seeds, EXPR and --shrink.
+        let cli = Cli::try_parse_from([
+            "meshsim",
+            "sweep",
+            "x.toml",
+            "--vary",
+            "w.rate=100..300:100",
+            "--seeds",
+            "4",
+            "--jobs",
+            "2",
+            "--shard",
+            "1/3",
+        ])
+        .unwrap();
+        let Command::Sweep(args) = cli.command else {
+            panic!("not sweep")
+        };
+        assert_eq!(args.vary[0].values, ["100", "200", "300"]);
+        assert_eq!(args.shard, Some(Shard { index: 1, count: 3 }));
+        let cli = Cli::try_parse_from([
+            "meshsim", "hunt", "x.toml", "--seeds", "5..900", "--until", "a.b > 1", "--shrink",
+            "--out", "d",
+        ])
+        .unwrap();
+        let Command::Hunt(args) = cli.command else {
+            panic!("not hunt")
+        };
+        assert_eq!(args.seeds, (5, 900));
+        assert_eq!(args.until, "a.b > 1");
+        assert!(args.shrink);
+    }
+
+    #[test]
     fn usage_errors_exit_with_code_2() {
         // Goal: a --set without '=' and a negative seed are usage errors, which exit 2.
         for argv in [

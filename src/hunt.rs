@@ -15,7 +15,7 @@ use reports::many::{Job, JobResult, Plan, PlanInfo, SeedChoice, run_jobs};
 
 use crate::cli::HuntArgs;
 use crate::commands::{Failure, print};
-use crate::many::{default_threads, finished, read_sources};
+use crate::many::{default_threads, read_sources};
 use crate::progress::JobsProgress;
 
 /// Exit code: no seed in the range satisfies the expression.
@@ -122,7 +122,15 @@ fn first_match(
     outcomes: Vec<Result<JobResult, reports::many::JobLimit>>,
 ) -> Result<Option<JobResult>, Failure> {
     for outcome in outcomes {
-        let result = finished(plan, vec![outcome])?.remove(0);
+        let result = outcome.map_err(|limit| {
+            Failure::Limit(format!(
+                "seed {} hit a run limit before any seed satisfied the expression: {}\n  \
+                 replay: {}",
+                limit.job.seed,
+                limit.message,
+                plan.variants[0].replay(limit.job.seed)
+            ))
+        })?;
         let holds = expr.eval(&result.metrics).map_err(|e| {
             Failure::BadInput(vec![format!(
                 "--until '{until}': {e} (in the report of seed {})",

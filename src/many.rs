@@ -137,7 +137,7 @@ pub(crate) fn default_threads() -> usize {
 }
 
 /// Every job's result, or exit 3 naming each run that hit a limit (variant, seed, replay).
-pub(crate) fn finished(
+fn finished(
     plan: &PlanInfo,
     outcomes: Vec<Result<JobResult, JobLimit>>,
 ) -> Result<Vec<JobResult>, Failure> {

@@ -227,3 +227,31 @@ fn expression_errors_exit_2_with_a_position() {
         assert!(out.stdout.is_empty());
     }
 }
+
+#[test]
+fn a_run_limit_before_the_answer_exits_3_with_its_replay() {
+    // Goal: a run that hits a limit before any seed satisfies EXPR stops the hunt (exit 3),
+    // naming the seed and the command that replays it; nothing on stdout.
+    let dir = setup("hunt-limit");
+    let out = meshsim_in(
+        &dir,
+        &[
+            "hunt",
+            "chaos.toml",
+            "--seeds",
+            "1..3",
+            "--until",
+            UNTIL,
+            "--set",
+            "scenario.max_events=100",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("seed 1 hit a run limit"), "{stderr}");
+    assert!(
+        stderr.contains("replay: meshsim run chaos.toml --seed 1 --set scenario.max_events=100"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}

@@ -139,7 +139,10 @@ where
         (f64::INFINITY, f64::NEG_INFINITY, 0.0f64),
         |(a, b, c), p| (a.min(p.0), b.max(p.0), c.max(p.3)),
     );
-    let (x_lo, x_hi) = if x_lo.is_finite() && x_hi > x_lo {
+    // Categories sit half a step in from the edges, so their labels are not cut off.
+    let (x_lo, x_hi) = if !ticks.is_empty() {
+        (-0.5, ticks.len() as f64 - 0.5)
+    } else if x_lo.is_finite() && x_hi > x_lo {
         (x_lo, x_hi)
     } else if x_lo.is_finite() {
         (x_lo - 0.5, x_lo + 0.5)
