@@ -264,6 +264,11 @@ pub(super) fn grid(vary: &[Vary]) -> Vec<Vec<Setting>> {
 /// A diagnostic caused by a `--vary` value says `--vary`, not `--set` (the parser only sees
 /// overrides).
 pub(super) fn blame_vary(line: String, combo: &[Setting]) -> String {
+    let line = if combo.is_empty() {
+        line
+    } else {
+        line.replace("added by --set)", "added by --set or --vary)")
+    };
     combo.iter().fold(line, |line, s| {
         let arg = format!("{}={}", s.path, s.value);
         line.replace(&format!("--set {arg}"), &format!("--vary {arg}"))
