@@ -167,32 +167,35 @@ fn finished(
 
 /// The comparison on stdout (text or JSON) and, with `--out`, its files.
 fn emit(c: &Comparison, output: &ManyOutput) -> Result<ExitCode, Failure> {
-    let mut bytes = Vec::new();
-    let written = if output.json {
-        write_compare_json(&mut bytes, c)
-    } else {
-        write_compare_text(&mut bytes, c)
-    };
-    written.map_err(|e| output_error("<memory>", &e))?;
-    if let Some(dir) = &output.out {
-        let files = compare_files(c).map_err(|e| output_error("<memory>", &e))?;
-        write_out_dir(dir, &files)?;
-    }
-    print(&bytes)?;
-    Ok(ExitCode::SUCCESS)
+    let json = |w: &mut Vec<u8>, c: &Comparison| write_compare_json(w, c);
+    let text = |w: &mut Vec<u8>, c: &Comparison| write_compare_text(w, c);
+    emit_with(c, output, &json, &text, compare_files)
 }
 
 /// The sweep on stdout (text or JSON) and, with `--out`, its files.
 fn emit_sweep(s: &Sweep, output: &ManyOutput) -> Result<ExitCode, Failure> {
+    let json = |w: &mut Vec<u8>, s: &Sweep| write_sweep_json(w, s);
+    let text = |w: &mut Vec<u8>, s: &Sweep| write_sweep_text(w, s);
+    emit_with(s, output, &json, &text, sweep_files)
+}
+
+/// Output files by name, rendered in memory.
+type Files = Vec<(String, Vec<u8>)>;
+
+/// A many-run result on stdout, as JSON or text, and with `--out` its files: everything is
+/// rendered in memory first, so a failure writes nothing.
+fn emit_with<T>(
+    value: &T,
+    output: &ManyOutput,
+    json: &dyn Fn(&mut Vec<u8>, &T) -> std::io::Result<()>,
+    text: &dyn Fn(&mut Vec<u8>, &T) -> std::io::Result<()>,
+    files: fn(&T) -> std::io::Result<Files>,
+) -> Result<ExitCode, Failure> {
     let mut bytes = Vec::new();
-    let written = if output.json {
-        write_sweep_json(&mut bytes, s)
-    } else {
-        write_sweep_text(&mut bytes, s)
-    };
-    written.map_err(|e| output_error("<memory>", &e))?;
+    let render = if output.json { json } else { text };
+    render(&mut bytes, value).map_err(|e| output_error("<memory>", &e))?;
     if let Some(dir) = &output.out {
-        let files = sweep_files(s).map_err(|e| output_error("<memory>", &e))?;
+        let files = files(value).map_err(|e| output_error("<memory>", &e))?;
         write_out_dir(dir, &files)?;
     }
     print(&bytes)?;

@@ -205,12 +205,12 @@ fn latency(l: &LatencyMs) -> [String; 6] {
 }
 
 /// A float rounded to the report's decimals, in its shortest form (`0`, `0.5`, `12.25`).
-fn number(x: f64) -> String {
+pub(crate) fn number(x: f64) -> String {
     format!("{}", round(x))
 }
 
 /// A name as a CSV field: quoted (RFC 4180) only when it holds a comma, quote or newline.
-fn field(name: &str) -> String {
+pub(crate) fn field(name: &str) -> String {
     if name.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", name.replace('"', "\"\""))
     } else {

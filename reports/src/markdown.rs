@@ -225,7 +225,7 @@ fn table_body<W: Write>(
 }
 
 /// Escapes the characters that would break a table cell or start markup.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '|' | '*' | '_' | '`' | '<' | '>' | '[' | ']' | '\\') {

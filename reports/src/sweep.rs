@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 
 use crate::compare::print::{number, with_decimals_of};
 use crate::compare::{Cell, Comparison, MESSAGES_PER_REQUEST, Row, Unit};
+use crate::csv;
 use crate::json::round;
 use crate::many::stats::{CONFIDENCE, t_quantile};
 use crate::many::{JobResult, PlanInfo};
@@ -267,20 +268,20 @@ pub fn write_sweep_json<W: Write>(mut w: W, s: &Sweep) -> io::Result<()> {
 /// the metric).
 pub fn sweep_csv(s: &Sweep) -> String {
     let c = &s.comparison;
-    let mut header: Vec<String> = s.paths.iter().map(|p| field(p)).collect();
+    let mut header: Vec<String> = s.paths.iter().map(|p| csv::field(p)).collect();
     for row in &c.rows {
-        header.push(field(&format!("{}_mean", row.key)));
-        header.push(field(&format!("{}_ci95", row.key)));
+        header.push(csv::field(&format!("{}_mean", row.key)));
+        header.push(csv::field(&format!("{}_ci95", row.key)));
     }
     let mut out = header.join(",");
     out.push('\n');
     for (i, values) in s.points().into_iter().enumerate() {
-        let mut fields: Vec<String> = values.iter().map(|v| field(v)).collect();
+        let mut fields: Vec<String> = values.iter().map(|v| csv::field(v)).collect();
         for row in &c.rows {
             match &row.cells[i] {
                 Some(cell) => {
-                    fields.push(plain(cell.summary.mean));
-                    fields.push(cell.summary.ci95.map(plain).unwrap_or_default());
+                    fields.push(csv::number(cell.summary.mean));
+                    fields.push(cell.summary.ci95.map(csv::number).unwrap_or_default());
                 }
                 None => fields.extend([String::new(), String::new()]),
             }
@@ -289,19 +290,6 @@ pub fn sweep_csv(s: &Sweep) -> String {
         out.push('\n');
     }
     out
-}
-
-fn plain(x: f64) -> String {
-    format!("{}", round(x))
-}
-
-/// A CSV field, quoted (RFC 4180) only when it holds a comma, quote or newline.
-fn field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
 }
 
 /// Every file `sweep --out DIR` writes, computed in memory first: sweep.json (the bytes of

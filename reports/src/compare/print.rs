@@ -3,7 +3,8 @@
 use std::io::{self, Write};
 
 use super::{Cell, Comparison, MESSAGES_PER_REQUEST, Unit, verdict};
-use crate::json::round;
+use crate::csv;
+use crate::markdown::escape;
 
 /// Decimals for a figure of `unit` about the size of `x`: about three significant digits for
 /// milliseconds, one decimal for percentages (two below 1%), two for messages per request.
@@ -217,18 +218,6 @@ pub fn write_compare_markdown<W: Write>(mut w: W, c: &Comparison) -> io::Result<
     w.write_all(escape(&String::from_utf8_lossy(&notes)).as_bytes())
 }
 
-/// Escapes what would break a table cell or start markup.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '|' | '*' | '_' | '`' | '<' | '>' | '[' | ']' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// The CSV: one line per metric and variant that has it:
 /// `metric,label,variant,seeds,mean,ci95,seed_S1,seed_S2,…` (`ci95` empty with one seed).
 pub fn compare_csv(c: &Comparison) -> String {
@@ -242,32 +231,19 @@ pub fn compare_csv(c: &Comparison) -> String {
         for (label, cell) in labels.iter().zip(&row.cells) {
             let Some(cell) = cell else { continue };
             let mut fields = vec![
-                field(&row.key),
-                field(&row.info.label),
-                field(label),
+                csv::field(&row.key),
+                csv::field(&row.info.label),
+                csv::field(label),
                 cell.summary.n.to_string(),
-                plain(cell.summary.mean),
-                cell.summary.ci95.map(plain).unwrap_or_default(),
+                csv::number(cell.summary.mean),
+                cell.summary.ci95.map(csv::number).unwrap_or_default(),
             ];
-            fields.extend(cell.values.iter().map(|v| plain(*v)));
+            fields.extend(cell.values.iter().map(|v| csv::number(*v)));
             out.push_str(&fields.join(","));
             out.push('\n');
         }
     }
     out
-}
-
-fn plain(x: f64) -> String {
-    format!("{}", round(x))
-}
-
-/// A CSV field, quoted (RFC 4180) only when it holds a comma, quote or newline.
-fn field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
 }
 
 /// Every file `compare --out DIR` writes, computed in memory first: compare.json (the bytes

@@ -75,7 +75,10 @@ impl<'m> World<'m> {
         }
         match style {
             FlowStyle::Sync | FlowStyle::Orchestration => self.coordinator_next(job),
-            FlowStyle::Async | FlowStyle::Choreography => self.after_calls(job, Outcome::Ok),
+            FlowStyle::Async | FlowStyle::Choreography => {
+                let entry = self.model.flows[f as usize].entry_endpoint;
+                self.after_calls(job, entry);
+            }
         }
     }
 

@@ -18,21 +18,18 @@ use crate::engine::RunError;
 use crate::engine::broker::{Copy, NO_KEY, Origin};
 use crate::engine::flows::NO_STEP;
 use crate::engine::slab::Handle;
-use crate::model::{Destination, FaultKind, QueueId};
+use crate::model::{Destination, EndpointId, FaultKind, QueueId};
 use crate::results::{
     BrokerStats, Cause, ChannelStats, MessageStats, TopicStats, new_latency_histogram,
 };
 use crate::time::{SimDuration, SimTime};
 
 impl<'m> World<'m> {
-    /// The job has made its calls: publish its messages, one after another, then finish.
-    pub(super) fn after_calls(&mut self, job: Handle, outcome: Outcome) {
-        let Some(j) = self.jobs.get(job) else { return };
-        if self.model.endpoints[j.endpoint.0 as usize]
-            .publish
-            .is_empty()
-        {
-            self.finish(job, outcome);
+    /// The job (at endpoint `e`) has made its calls: publish its messages, one after another,
+    /// then finish. The callers hold the endpoint already, so the job is not looked up again.
+    pub(super) fn after_calls(&mut self, job: Handle, e: EndpointId) {
+        if self.model.endpoints[e.0 as usize].publish.is_empty() {
+            self.finish(job, Outcome::Ok);
         } else {
             self.start_publish(job, 0);
         }

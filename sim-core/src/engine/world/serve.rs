@@ -266,12 +266,10 @@ impl<'m> World<'m> {
                 && self.flow_rejects(self.jobs.get(job).expect("live job")))
         {
             self.finish(job, Outcome::Failed(Cause::Error));
-        } else if let Some(&Some((f, style))) = self.flow_entry.get(e.0 as usize)
-            && !self.flow_accs.is_empty()
-        {
+        } else if let Some((f, style)) = self.flow_entry[e.0 as usize] {
             self.flow_entry(job, f, style);
         } else if ep.calls.is_empty() {
-            self.after_calls(job, Outcome::Ok);
+            self.after_calls(job, e);
         } else if ep.parallel {
             let j = self.jobs.get_mut(job).expect("live job");
             j.outstanding = ep.calls.len() as u16;
@@ -330,7 +328,7 @@ impl<'m> World<'m> {
         if ep.parallel {
             j.outstanding -= 1;
             if j.outstanding == 0 {
-                self.after_calls(job, Outcome::Ok);
+                self.after_calls(job, e);
             }
         } else {
             j.next_call += 1;
@@ -338,7 +336,7 @@ impl<'m> World<'m> {
             if (next as usize) < ep.calls.len() {
                 self.start_call(Caller::Job(job), CallRef::Endpoint(e, next));
             } else {
-                self.after_calls(job, Outcome::Ok);
+                self.after_calls(job, e);
             }
         }
     }
