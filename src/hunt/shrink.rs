@@ -29,8 +29,15 @@ pub fn shrink(args: &HuntArgs, source: &Source, expr: &Expr, seed: u64) -> Resul
             source.file
         )]));
     };
-    let set_paths: Vec<&str> = args.set.iter().map(|o| o.path.as_str()).collect();
-    let overridden = |prefix: &str| set_paths.iter().any(|p| p.starts_with(prefix));
+    // Keys, not text: `workload."shop".rate` overrides `workload.shop.rate` (issue C7). A
+    // setting is overridden by a `--set` below it (`fault.0.at` for `fault`) or above it (a
+    // whole table, `workload.shop={…}` for `workload.shop.rate`).
+    let set_keys: Vec<Vec<String>> = args.set.iter().filter_map(|o| o.keys().ok()).collect();
+    let overridden = |path: &[&str]| {
+        set_keys
+            .iter()
+            .any(|k| k.iter().zip(path).all(|(a, b)| a == b))
+    };
     let mut s = Shrinker {
         args,
         file: &source.file,
@@ -39,7 +46,7 @@ pub fn shrink(args: &HuntArgs, source: &Source, expr: &Expr, seed: u64) -> Resul
         runs: 0,
         reduced: Vec::new(),
     };
-    if !overridden("scenario.duration") && !overridden("scenario.warmup") {
+    if !overridden(&["scenario", "duration"]) && !overridden(&["scenario", "warmup"]) {
         s.duration(&mut doc);
     }
     let workloads: Vec<String> = doc
@@ -48,14 +55,14 @@ pub fn shrink(args: &HuntArgs, source: &Source, expr: &Expr, seed: u64) -> Resul
         .map(|t| t.iter().map(|(k, _)| k.to_string()).collect())
         .unwrap_or_default();
     for name in workloads {
-        if !overridden(&format!("workload.{name}.rate")) {
+        if !overridden(&["workload", &name, "rate"]) {
             s.rate(&mut doc, &name);
         }
     }
-    if !overridden("fault") {
+    if !overridden(&["fault"]) {
         s.faults(&mut doc);
     }
-    if !overridden("chaos") && doc.contains_key("chaos") {
+    if !overridden(&["chaos"]) && doc.contains_key("chaos") {
         s.try_edit(&mut doc, "removed [chaos]".to_string(), |d| {
             d.remove("chaos");
             true

@@ -15,6 +15,7 @@ mod outputs;
 mod queueing;
 mod resilience;
 mod scenarios;
+mod shrink;
 mod support;
 mod sweep;
 mod trace;
