@@ -15,6 +15,7 @@ use sim_core::trace::TraceTarget;
 use sim_core::{Model, parse_scenario};
 
 use crate::progress::RunProgress;
+pub(crate) use crate::stdout::print;
 
 use crate::cli::{RunArgs, ScenarioArgs, TraceArgs};
 
@@ -196,15 +197,6 @@ pub(crate) fn write_out_dir(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(
         fs::write(&path, bytes).map_err(|e| output_error(&path.display().to_string(), &e))?;
     }
     Ok(())
-}
-
-/// Writes the report to stdout. A closed pipe (`meshsim run x | head`) is not an error.
-pub(crate) fn print(bytes: &[u8]) -> Result<(), Failure> {
-    let mut stdout = io::stdout().lock();
-    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(output_error("stdout", &e)),
-        _ => Ok(()),
-    }
 }
 
 pub(crate) fn output_error(what: &str, e: &io::Error) -> Failure {

@@ -6,6 +6,7 @@ mod commands;
 mod hunt;
 mod many;
 mod progress;
+mod stdout;
 
 use std::process::ExitCode;
 

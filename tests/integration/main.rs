@@ -16,6 +16,7 @@ mod queueing;
 mod resilience;
 mod scenarios;
 mod shrink;
+mod stdout;
 mod support;
 mod sweep;
 mod trace;
