@@ -5,7 +5,10 @@ mod cli;
 mod commands;
 mod hunt;
 mod many;
+mod out_dir;
+mod out_file;
 mod progress;
+mod staging;
 mod stdout;
 
 use std::process::ExitCode;
