@@ -130,7 +130,15 @@ impl OutDir {
 fn check_replaceable(what: &str, target: &Path) -> Result<Option<fs::Permissions>, Failure> {
     let meta = match fs::symlink_metadata(target) {
         Ok(meta) => meta,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        // Missing, or below a file (`--out file/sub`): making it will say why it cannot be.
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Ok(None);
+        }
         Err(e) => return Err(refuse(what, format!("cannot be read: {}", io_reason(&e)))),
     };
     refuse_symlink(what, &meta)?;

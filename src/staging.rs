@@ -168,7 +168,10 @@ fn make_parents(what: &str, dir: &Path) -> Result<Vec<PathBuf>, Failure> {
     let mut missing = Vec::new();
     let mut at = Some(dir);
     while let Some(d) = at.filter(|d| !d.as_os_str().is_empty()) {
-        if fs::symlink_metadata(d).is_ok() {
+        if let Ok(meta) = fs::metadata(d) {
+            if !meta.is_dir() {
+                return Err(refuse(what, format!("{} is not a directory", d.display())));
+            }
             break;
         }
         missing.push(d.to_path_buf());
