@@ -375,3 +375,30 @@ fn shard_parts_are_renamed_into_place_and_never_written_through_a_symlink() {
     );
     assert_eq!(snapshot(&dir), before);
 }
+
+#[test]
+fn run_help_names_every_file_out_writes() {
+    // Goal: `run --help` lists every file `run --out` writes (it once named only report.json
+    // and report.txt): each name written by scenarios with breakers, a broker and flows
+    // appears in the help's --out text (PNGs are the --png flag's).
+    let dir = scratch_dir("out-help");
+    let help = meshsim_in(&dir, &["run", "--help"]);
+    let help = String::from_utf8_lossy(&help.stdout).replace('\n', " ");
+    for (i, name) in [
+        "circuit-breaker.toml",
+        "queue-workers.toml",
+        "checkout-flow.toml",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let out = format!("out{i}");
+        assert!(run(&dir, name, &out, &[]).status.success(), "{name}");
+        for file in names(&dir.join(&out)) {
+            assert!(
+                help.contains(&file),
+                "{file} (from {name}) missing in run --help"
+            );
+        }
+    }
+}
