@@ -125,8 +125,11 @@ pub(crate) fn parent_of(path: &Path) -> &Path {
 /// The last component of `path`, which meshsim creates or replaces; `.`, `..` and `/` have
 /// none (meshsim cannot replace the directory it runs in).
 pub(crate) fn final_name(what: &str, path: &Path) -> Result<String, Failure> {
-    match path.file_name().and_then(|n| n.to_str()) {
-        Some(name) if path.components().next_back().is_some_and(is_normal) => Ok(name.into()),
+    match path.file_name() {
+        // Lossy is fine: the name only seeds the staging directory's name.
+        Some(name) if path.components().next_back().is_some_and(is_normal) => {
+            Ok(name.to_string_lossy().into_owned())
+        }
         _ => Err(refuse(
             what,
             "name a directory meshsim may create or replace, e.g. --out out; not ., .. or /".into(),

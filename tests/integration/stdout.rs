@@ -124,3 +124,20 @@ fn a_full_stdout_is_exit_2_and_dev_null_is_fine() {
         );
     }
 }
+
+#[test]
+fn a_closed_stdout_leaves_no_out_directory() {
+    // Goal: stdout is written before the --out files are put in place, so a report that
+    // cannot be printed leaves no --out directory (and no staging directory) behind: all or
+    // nothing covers stdout too.
+    let dir = scratch_dir("stdout-closed-out");
+    std::fs::write(dir.join("tiny.toml"), TINY).unwrap();
+    let out = with_stdout(&dir, ">&-", &["run", "tiny.toml", "--out", "out"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(crate::support::names(&dir), ["tiny.toml"]);
+}
