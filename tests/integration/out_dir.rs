@@ -123,14 +123,26 @@ fn a_file_where_the_directory_should_be_is_refused_before_the_run() {
 
 #[test]
 fn a_directory_meshsim_did_not_write_is_refused_and_kept() {
-    // Goal: a non-empty directory that is not an earlier meshsim output (no marker), or an
-    // earlier output with a file of the user's added, is refused before the run and kept.
+    // Goal: a non-empty directory that is not an earlier meshsim output (no marker), an
+    // earlier output with a file of the user's added, or one where a directory stands where
+    // an output file goes, is refused before the run and kept.
     let dir = scratch_dir("out-not-ours");
     fs::create_dir(dir.join("mine")).unwrap();
     fs::write(dir.join("mine/thesis.tex"), "years of work").unwrap();
     assert!(run(&dir, "mm1.toml", "out", &[]).status.success());
+    assert!(
+        run(&dir, "mm1.toml", "dir-in-the-way", &[])
+            .status
+            .success()
+    );
     fs::write(dir.join("out/notes.txt"), "mine").unwrap();
+    fs::remove_file(dir.join("dir-in-the-way/report.md")).unwrap();
+    fs::create_dir(dir.join("dir-in-the-way/report.md")).unwrap();
     let before = snapshot(&dir);
+    refused(
+        &run(&dir, "mm1.toml", "dir-in-the-way", &WOULD_HIT_A_LIMIT),
+        "--out dir-in-the-way: holds report.md, which is not a regular file",
+    );
     refused(
         &run(&dir, "mm1.toml", "mine", &WOULD_HIT_A_LIMIT),
         "--out mine: is not empty and not an earlier meshsim output",
