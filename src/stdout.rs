@@ -22,11 +22,36 @@ pub(crate) fn print(bytes: &[u8]) -> Result<(), Failure> {
     }
 }
 
-/// Whether the shell started meshsim with stdout closed. Rust's runtime reopens a closed
-/// stdout on /dev/null before `main`, so writes "succeed" into nothing; what gives it away is
-/// the mode: the runtime opens it read-write, while `>/dev/null` opens it write-only. (Only
-/// `1<>/dev/null` looks the same, and it too sends the report nowhere.)
-#[cfg(unix)]
+/// Whether meshsim was started with stdout closed. Rust's runtime reopens a closed stdout on
+/// /dev/null before `main`, so writes would "succeed" into nothing; on Linux a function in
+/// `.init_array`, which the loader runs before Rust's runtime starts, looks first.
+#[cfg(target_os = "linux")]
+fn closed() -> bool {
+    STDOUT_CLOSED_AT_START.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+#[cfg(target_os = "linux")]
+static STDOUT_CLOSED_AT_START: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Runs before `main` (the loader calls every function in `.init_array`), while fd 1 is still
+/// as the shell left it.
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static PROBE_STDOUT: extern "C" fn() = probe_stdout;
+
+#[cfg(target_os = "linux")]
+extern "C" fn probe_stdout() {
+    // SAFETY: F_GETFD only asks whether fd 1 is open; it touches no memory.
+    let closed = unsafe { libc::fcntl(libc::STDOUT_FILENO, libc::F_GETFD) } == -1;
+    STDOUT_CLOSED_AT_START.store(closed, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Elsewhere, what gives a closed stdout away is the mode: the runtime opens /dev/null
+/// read-write in its place, while `>/dev/null` opens it write-only (`1<>/dev/null` and a
+/// daemon's read-write /dev/null look the same, and are taken as closed).
+#[cfg(all(unix, not(target_os = "linux")))]
 fn closed() -> bool {
     use std::os::fd::{AsFd, AsRawFd};
     use std::os::unix::fs::{FileTypeExt, MetadataExt};

@@ -105,7 +105,8 @@ fn a_closed_stdout_is_exit_2_with_a_message_for_every_command() {
 #[test]
 fn a_full_stdout_is_exit_2_and_dev_null_is_fine() {
     // Goal: a write that fails (/dev/full: no space left) is exit 2 naming stdout and the
-    // reason; sending the report to /dev/null on purpose is exit 0 with nothing on stderr.
+    // reason; sending the report to /dev/null on purpose is exit 0 with nothing on stderr,
+    // write-only (`>`) or read-write (`1<>`, as a daemon's stdout) alike.
     let dir = scratch_dir("stdout-full");
     for args in commands(&dir) {
         let out = with_stdout(&dir, ">/dev/full", &args);
@@ -115,13 +116,12 @@ fn a_full_stdout_is_exit_2_and_dev_null_is_fine() {
             stderr.contains("stdout: cannot write: No space left on device"),
             "{args:?}: {stderr}"
         );
-        let out = with_stdout(&dir, ">/dev/null", &args);
-        assert_eq!(out.status.code(), Some(0), "{args:?}");
-        assert!(
-            out.stderr.is_empty(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        for null in [">/dev/null", "1<>/dev/null"] {
+            let out = with_stdout(&dir, null, &args);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(0), "{null} {args:?}: {stderr}");
+            assert!(out.stderr.is_empty(), "{null} {args:?}: {stderr}");
+        }
     }
 }
 
