@@ -146,7 +146,7 @@ fn a_symlinked_shrunk_file_name_is_refused_and_the_input_kept() {
     // Goal: when the shrunk file's name is a symlink (here to the input scenario), shrink
     // refuses to write (exit 2, naming the link) and the input keeps its bytes; on the old
     // code the write went through the link and overwrote the input. A --out that is a file
-    // is refused before the hunt.
+    // or a symlink is refused before the hunt.
     let dir = setup("shrink-symlink");
     let first = shrink(&dir, &[]);
     let file = shrunk_file(&text(&first).0);
@@ -170,12 +170,20 @@ fn a_symlinked_shrunk_file_name_is_refused_and_the_input_kept() {
         "no temporary file left"
     );
 
-    let out = shrink(&dir, &["--out", "chaos.toml"]);
-    let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("--out chaos.toml: exists and is not a directory"),
-        "{stderr}"
-    );
-    assert!(stdout.is_empty(), "refused before the hunt: {stdout}");
+    std::fs::create_dir(dir.join("elsewhere")).unwrap();
+    std::os::unix::fs::symlink("elsewhere", dir.join("link")).unwrap();
+    for (out_dir, says) in [
+        (
+            "chaos.toml",
+            "--out chaos.toml: exists and is not a directory",
+        ),
+        ("link", "--out link: is a symbolic link"),
+    ] {
+        let out = shrink(&dir, &["--out", out_dir]);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+        assert!(stdout.is_empty(), "refused before the hunt: {stdout}");
+    }
+    assert!(names(&dir.join("elsewhere")).is_empty());
 }
