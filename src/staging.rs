@@ -203,3 +203,36 @@ fn remove_made(made: &mut Vec<PathBuf>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_path_ending_in_a_name_may_be_replaced() {
+        // Goal: `.`, `..`, `/`, `a/..` and the empty path have no last name to create or
+        // replace and are refused; a trailing slash or `/.` still names the directory.
+        for bad in ["", ".", "..", "/", "a/..", "./"] {
+            assert!(final_name("--out", Path::new(bad)).is_err(), "{bad:?}");
+        }
+        for (good, name) in [
+            ("out", "out"),
+            ("out/", "out"),
+            ("a/b/c", "c"),
+            ("out/.", "out"),
+        ] {
+            assert_eq!(
+                final_name("--out", Path::new(good)).ok().as_deref(),
+                Some(name)
+            );
+        }
+    }
+
+    #[test]
+    fn a_bare_name_lives_in_the_current_directory() {
+        // Goal: the staging place of `out` is `.`, so the rename stays in one directory.
+        assert_eq!(parent_of(Path::new("out")), Path::new("."));
+        assert_eq!(parent_of(Path::new("a/out")), Path::new("a"));
+        assert!(sibling_name("out", "tmp", 3).starts_with(".out.meshsim-tmp-"));
+    }
+}
