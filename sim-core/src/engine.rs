@@ -4,8 +4,10 @@ mod broker;
 mod flows;
 mod guard;
 mod levels;
+mod min_tree;
 mod slab;
 mod stats;
+mod up_set;
 mod world;
 
 use std::fmt;

@@ -11,6 +11,7 @@
 //! retries, fallback), `serve` the replica's side (queue, work, downstream calls, reply), and
 //! `faults` what breaks (crashes, slowdowns, errors, lossy or partitioned links, chaos).
 
+mod balancer;
 mod calls;
 mod faults;
 mod flows;
@@ -174,8 +175,6 @@ struct Replica {
     /// Crash faults (scheduled or chaos) holding this replica down; up when zero.
     crashes: u32,
     epoch: u32,
-    /// What the callers' load balancers believe (refreshed by health checks only).
-    believed_up: bool,
     /// The fault-stats index of the crash that took it down, for `affected`.
     down_by: u32,
     /// Product of the factors of active slow faults, and those faults.
@@ -221,9 +220,8 @@ pub struct World<'m> {
     warmup: SimTime,
     replica_base: Vec<u32>,
     replicas: Vec<Replica>,
-    round_robin: Vec<u32>,
-    /// Replicas per service that the load balancers believe down.
-    believed_down: Vec<u32>,
+    /// Per service: its load balancer's view of the replicas.
+    balancers: Vec<balancer::Balancer>,
     jobs: Slab<Job>,
     calls: Slab<PendingCall>,
     brokers: Brokers,
@@ -385,7 +383,6 @@ impl<'m> World<'m> {
                     queue: VecDeque::new(),
                     crashes: 0,
                     epoch: 0,
-                    believed_up: true,
                     down_by: 0,
                     slow_factor: 1.0,
                     slow_faults: Vec::new(),
@@ -402,8 +399,7 @@ impl<'m> World<'m> {
             warmup: marks.warmup,
             replica_base,
             replicas,
-            round_robin: vec![0; model.services.len()],
-            believed_down: vec![0; model.services.len()],
+            balancers: model.services.iter().map(balancer::Balancer::new).collect(),
             jobs: Slab::new(),
             calls: Slab::new(),
             brokers: Brokers::new(model, &marks),

@@ -153,6 +153,7 @@ impl<'m> World<'m> {
             return; // lost on the way: the caller learns of it only by its timeout
         };
         self.replicas[replica as usize].outstanding += 1;
+        self.load_changed(replica as usize);
         let (flow, flow_step) = match self.calls.get(handle) {
             Some(pc) => self.call_flow_ctx(pc),
             None => (Handle::NONE, crate::engine::flows::NO_STEP),

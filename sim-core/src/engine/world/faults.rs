@@ -146,6 +146,8 @@ impl<'m> World<'m> {
         levels.value[IN_SYSTEM] -= u64::from(busy) + queued;
         rep.outstanding -= busy + queued as u32;
         rep.busy = 0;
+        self.load_changed(r);
+        self.replica_changed(r, false);
         // Queued jobs go now; jobs in service vanish when their next event finds the epoch
         // changed (they hold no worker any more).
         while let Some(job) = self.replicas[r].queue.pop_front() {
@@ -159,6 +161,7 @@ impl<'m> World<'m> {
         rep.crashes = rep.crashes.saturating_sub(1);
         if rep.crashes == 0 {
             let service = rep.service;
+            self.replica_changed(r, true);
             self.consumer_back(service);
         }
     }
@@ -199,23 +202,5 @@ impl<'m> World<'m> {
             .position(|t| *t == exact)
             .or_else(|| c.targets.iter().position(|t| t == name))
             .unwrap_or(0)
-    }
-
-    /// Callers of service `s` learn which replicas are up now; the next check follows.
-    pub(super) fn health_check(&mut self, s: ServiceId) {
-        let i = s.0 as usize;
-        let base = self.replica_base[i] as usize;
-        let n = self.model.services[i].replicas as usize;
-        let mut down = 0;
-        for rep in &mut self.replicas[base..base + n] {
-            rep.believed_up = rep.is_up();
-            down += u32::from(!rep.believed_up);
-        }
-        self.believed_down[i] = down;
-        if let Some(every) = self.model.services[i].health_check
-            && self.q.now() + every < self.horizon
-        {
-            self.q.schedule(every, Event::HealthCheck(s));
-        }
     }
 }

@@ -272,11 +272,9 @@ impl<'m> World<'m> {
     /// that took them down counts it among what it hit.
     fn blame_consumer_crash(&mut self, service: crate::model::ServiceId) {
         let s = service.0 as usize;
-        let base = self.replica_base[s] as usize;
-        let n = self.model.services[s].replicas as usize;
-        let replicas = &self.replicas[base..base + n];
-        if replicas.iter().all(|r| !r.is_up()) {
-            self.affected[replicas[0].down_by as usize] += 1;
+        if self.balancers[s].crashed == self.model.services[s].replicas {
+            let first = self.replica_base[s] as usize;
+            self.affected[self.replicas[first].down_by as usize] += 1;
         }
     }
 
@@ -383,6 +381,7 @@ impl<'m> World<'m> {
             self.flow_ref(flow);
         }
         self.replicas[replica as usize].outstanding += 1;
+        self.load_changed(replica as usize);
         let job = self.jobs.insert(Job {
             endpoint: consumer.endpoint,
             replica,
