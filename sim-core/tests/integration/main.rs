@@ -1,6 +1,7 @@
 //! sim-core's integration tests, one module per concern.
 
 mod bad_input;
+mod balancer;
 mod faults;
 mod flows;
 mod messaging;
