@@ -1,5 +1,6 @@
 //! Runs a model: the World and its event loop.
 
+mod bit_index;
 mod broker;
 mod flows;
 mod guard;

@@ -13,6 +13,7 @@
 
 mod balancer;
 mod calls;
+mod consumers;
 mod faults;
 mod flows;
 mod messaging;
@@ -248,6 +249,8 @@ pub struct World<'m> {
     /// What each fault hit: scheduled faults first, then one entry per chaos target.
     affected: Vec<u64>,
     chaos_crashes: Vec<u64>,
+    /// Per chaos replica: its `[chaos] targets` entry.
+    chaos_target: Vec<u32>,
     marks: Marks,
     levels: Vec<Levels>,
     pub(super) stats: Stats,
@@ -428,6 +431,7 @@ impl<'m> World<'m> {
             link_faults: vec![Vec::new(); model.links.len()],
             affected: vec![0; model.faults.len() + chaos_targets],
             chaos_crashes: vec![0; chaos_targets],
+            chaos_target: faults::chaos_targets(model),
             levels: model.services.iter().map(|_| Levels::new(&marks)).collect(),
             stats: Stats::new(model, marks.buckets),
             marks,

@@ -268,16 +268,6 @@ impl<'m> World<'m> {
         self.dispatch(ch);
     }
 
-    /// A message that arrives while every consumer replica is down waits for them: the crash
-    /// that took them down counts it among what it hit.
-    fn blame_consumer_crash(&mut self, service: crate::model::ServiceId) {
-        let s = service.0 as usize;
-        if self.balancers[s].crashed == self.model.services[s].replicas {
-            let first = self.replica_base[s] as usize;
-            self.affected[self.replicas[first].down_by as usize] += 1;
-        }
-    }
-
     /// Dispatches waiting copies of channel `ch` while a consumer slot is free.
     pub(super) fn dispatch(&mut self, ch: u32) {
         loop {
@@ -300,31 +290,6 @@ impl<'m> World<'m> {
         }
     }
 
-    /// A consumer slot with room: for a partition, the first replica that is up from the
-    /// partition's own (one message at a time); for a queue, the next replica round-robin
-    /// with fewer than `cap` unacked copies. The broker sees crashes at once (the consumer's
-    /// connection drops), not through health checks.
-    fn free_slot(&mut self, ch: u32, service: usize) -> Option<(u32, u32)> {
-        let base = self.replica_base[service];
-        let n = self.model.services[service].replicas;
-        let c = &self.brokers.channels[ch as usize];
-        if let Some(p) = c.partition {
-            if c.unacked[0] > 0 {
-                return None;
-            }
-            return (0..n)
-                .map(|k| (p + k) % n)
-                .find(|&i| self.replicas[(base + i) as usize].is_up())
-                .map(|i| (0, base + i));
-        }
-        let start = c.next;
-        let found = (0..n).map(|k| (start + k) % n).find(|&i| {
-            self.replicas[(base + i) as usize].is_up() && c.unacked[i as usize] < c.cap
-        })?;
-        self.brokers.channels[ch as usize].next = (found + 1) % n;
-        Some((found, base + found))
-    }
-
     /// Sends copy `h` of channel `ch` to `replica`, holding consumer slot `slot`.
     fn dispatch_copy(&mut self, ch: u32, h: Handle, slot: u32, replica: u32) {
         let now = self.q.now();
@@ -344,6 +309,7 @@ impl<'m> World<'m> {
         c.unacked[slot as usize] += 1;
         let (stat, broker, visibility) = (c.stat as usize, c.broker as usize, c.visibility);
         let consumer = c.consumer.expect("dispatch needs a consumer");
+        self.slot_changed(ch, slot);
         self.brokers.dispatched += 1;
         let acc = &mut self.brokers.stats[stat];
         acc.delivered += 1;
@@ -586,6 +552,7 @@ impl<'m> World<'m> {
         let c = &mut self.brokers.channels[copy.channel as usize];
         c.unacked[copy.slot as usize] -= 1;
         self.brokers.dispatched -= 1;
+        self.slot_changed(copy.channel, copy.slot);
     }
 
     /// Back to the tail of its channel, or to the dead-letter queue after `max_deliveries`.
@@ -614,18 +581,6 @@ impl<'m> World<'m> {
         let c = &mut self.brokers.channels[copy.channel as usize];
         c.ready.push_back(h3);
         self.brokers.stats[stat].shift(now, &self.marks, 0, 1);
-    }
-
-    /// A replica of `service` is back: its channels may dispatch again.
-    pub(super) fn consumer_back(&mut self, service: crate::model::ServiceId) {
-        for ch in 0..self.brokers.channels.len() {
-            if self.brokers.channels[ch]
-                .consumer
-                .is_some_and(|c| c.service == service)
-            {
-                self.dispatch(ch as u32);
-            }
-        }
     }
 
     /// `broker-down` begins: a non-durable broker loses everything it holds.
@@ -658,6 +613,9 @@ impl<'m> World<'m> {
             acc.lost += n as u64 + u64::from(held);
             acc.shift(now, &self.marks, -n - i64::from(held), -n);
             lost += n as u64 + u64::from(held);
+            for slot in 0..self.brokers.channels[ch as usize].unacked.len() {
+                self.slot_changed(ch, slot as u32);
+            }
         }
         // Copies out with consumers: the broker forgets them (their acks will find nothing).
         let out: Vec<Handle> = self
