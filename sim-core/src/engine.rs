@@ -25,7 +25,12 @@ pub enum RunError {
     /// More events than `scenario.max_events`.
     TooManyEvents { limit: u64, at_s: String },
     /// More requests and calls (or more messages) in flight than `scenario.max_in_flight`.
+    /// Requests at replicas count until they leave, even after their caller gave up.
     TooManyInFlight { limit: u32, at_s: String },
+    /// More pending events (timers of calls, retries, deliveries and replies) than
+    /// `limit`, a multiple of `scenario.max_in_flight`: timeouts of answered calls wait in
+    /// the event queue until they fire, so a high rate with long timeouts grows it.
+    TooManyPending { limit: u64, at_s: String },
 }
 
 impl fmt::Display for RunError {
@@ -40,16 +45,29 @@ impl fmt::Display for RunError {
             RunError::TooManyInFlight { limit, at_s } => write!(
                 f,
                 "run stopped at t={at_s}: {limit} requests and calls (or {limit} messages) were \
-                 in flight at once, the limit scenario.max_in_flight; the system is overloaded \
-                 (arrivals outpace service, retries amplify load, or a queue fills faster than \
-                 its consumers drain it). Raise it with --set scenario.max_in_flight=N if that \
-                 is intended"
+                 in flight at once, the limit scenario.max_in_flight (a request counts until a \
+                 replica is done with it, even after its caller gave up); the system is \
+                 overloaded (arrivals outpace service, retries amplify load, or a queue fills \
+                 faster than its consumers drain it). Raise it with --set \
+                 scenario.max_in_flight=N if that is intended"
+            ),
+            RunError::TooManyPending { limit, at_s } => write!(
+                f,
+                "run stopped at t={at_s}: {limit} events (timeouts, retries, deliveries, \
+                 replies) were pending at once, {PENDING_PER_IN_FLIGHT} x \
+                 scenario.max_in_flight: the timeouts of answered calls wait until they fire, \
+                 so a high rate with long timeouts holds many. Raise it with --set \
+                 scenario.max_in_flight=N if that is intended"
             ),
         }
     }
 }
 
 impl std::error::Error for RunError {}
+
+/// Pending events allowed per unit of `scenario.max_in_flight`: every call, job and message
+/// copy holds a few events, and answered calls leave their timeout behind.
+pub const PENDING_PER_IN_FLIGHT: u64 = 4;
 
 /// Runs `model` with master seed `seed` to the end of its drain period.
 pub fn run(model: &Model, seed: u64) -> Result<RunResults, RunError> {
@@ -65,6 +83,7 @@ pub fn run_with_progress(
 ) -> Result<RunResults, RunError> {
     let mut world = World::new(model, seed);
     world.run(progress)?;
+    world.count_abandoned_left();
     let sim_time = world.now();
     let events = world.events();
     let faults = world.fault_results();

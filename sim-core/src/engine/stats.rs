@@ -14,6 +14,8 @@ use super::world::Outcome;
 pub struct WorkloadAcc {
     pub sent: u64,
     pub ok: u64,
+    /// Successes that ended inside [warmup, duration), whenever they were sent.
+    pub ok_in_window: u64,
     pub degraded: u64,
     pub failed: FailureCounts,
     pub latency: LatencyHistogram,
@@ -25,6 +27,8 @@ pub struct EndpointAcc {
     pub completed: u64,
     pub rejected: u64,
     pub failed: u64,
+    /// Requests served, or left at a replica at the end, after their caller gave up.
+    pub abandoned: u64,
     pub latency: LatencyHistogram,
 }
 
@@ -58,6 +62,7 @@ impl Stats {
                 .map(|_| WorkloadAcc {
                     sent: 0,
                     ok: 0,
+                    ok_in_window: 0,
                     degraded: 0,
                     failed: FailureCounts::default(),
                     latency: new_latency_histogram(),
@@ -72,6 +77,7 @@ impl Stats {
                     completed: 0,
                     rejected: 0,
                     failed: 0,
+                    abandoned: 0,
                     latency: new_latency_histogram(),
                 })
                 .collect(),
@@ -168,6 +174,12 @@ impl Stats {
         }
     }
 
+    /// A request served (or left at a replica) after its caller had given up on it.
+    #[inline]
+    pub fn abandoned(&mut self, e: EndpointId) {
+        self.endpoints[e.0 as usize].abandoned += 1;
+    }
+
     pub fn workload_results(&mut self, model: &Model) -> Vec<WorkloadStats> {
         self.workloads
             .iter_mut()
@@ -176,6 +188,7 @@ impl Stats {
                 name: w.name.clone(),
                 sent: acc.sent,
                 ok: acc.ok,
+                ok_in_window: acc.ok_in_window,
                 degraded: acc.degraded,
                 failed: acc.failed,
                 in_flight: acc.sent - acc.ok - acc.degraded - acc.failed.total(),
@@ -195,6 +208,7 @@ impl Stats {
                 completed: acc.completed,
                 rejected: acc.rejected,
                 failed: acc.failed,
+                abandoned: acc.abandoned,
                 latency: std::mem::replace(&mut acc.latency, new_latency_histogram()),
             })
             .collect()
@@ -215,11 +229,17 @@ impl Stats {
             .zip(buckets)
             .map(|(((s, acc), m), in_system_buckets)| ServiceStats {
                 name: s.name.clone(),
+                abandoned: s
+                    .endpoints
+                    .iter()
+                    .map(|e| self.endpoints[e.0 as usize].abandoned)
+                    .sum(),
                 replicas: s.replicas,
                 workers: s.workers,
                 arrivals: acc.arrivals,
                 rejected: acc.rejected,
-                utilization: m[BUSY] / f64::from(s.replicas * s.workers),
+                // 64-bit: 100,000 replicas × 1,000,000 workers does not fit in 32 bits.
+                utilization: m[BUSY] / (u64::from(s.replicas) * u64::from(s.workers)) as f64,
                 mean_in_system: m[IN_SYSTEM],
                 mean_queued: m[QUEUED],
                 in_system_buckets,

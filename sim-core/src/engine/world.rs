@@ -446,6 +446,15 @@ impl<'m> World<'m> {
     pub fn run(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<(), RunError> {
         self.start();
         let max_events = self.model.limits.max_events;
+        // Fixed events (arrivals, faults, health checks, channel timers) come on top.
+        let fixed = self.model.workloads.len() as u64
+            + self.model.faults.len() as u64 * 2
+            + self.model.services.len() as u64
+            + self.brokers.channels.len() as u64
+            + 1024;
+        let max_pending = u64::from(self.model.limits.max_in_flight)
+            .saturating_mul(super::PENDING_PER_IN_FLIGHT)
+            .saturating_add(fixed);
         while let Some(t) = self.q.peek_time() {
             if t > self.horizon {
                 break;
@@ -467,6 +476,12 @@ impl<'m> World<'m> {
             self.handle(event);
             if let Some(err) = self.stop.take() {
                 return Err(err);
+            }
+            if self.q.len() as u64 > max_pending {
+                return Err(RunError::TooManyPending {
+                    limit: max_pending,
+                    at_s: self.q.now().to_string(),
+                });
             }
             // Arrivals have stopped and nothing is in flight: what remains in the queue is
             // stale (timeouts of calls that were answered) or faults nobody will notice, so
@@ -576,6 +591,19 @@ impl<'m> World<'m> {
         }
         self.requests_sent += 1;
         self.start_call(Caller::Client(w), CallRef::Workload(w));
+    }
+
+    /// A job was just created: requests at replicas (including those whose caller gave
+    /// up, and message deliveries) count toward `scenario.max_in_flight`, so a flood of
+    /// abandoned work stops the run instead of filling memory.
+    #[inline]
+    fn job_added(&mut self) {
+        if self.jobs.live() > self.model.limits.max_in_flight {
+            self.stop = Some(RunError::TooManyInFlight {
+                limit: self.model.limits.max_in_flight,
+                at_s: self.q.now().to_string(),
+            });
+        }
     }
 
     pub fn now(&self) -> SimTime {

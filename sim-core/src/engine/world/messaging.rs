@@ -353,14 +353,6 @@ impl<'m> World<'m> {
             acc.redelivered += 1;
         }
         acc.shift(now, &self.marks, 0, -1);
-        let o = self.origins.get_mut(origin).expect("copy's origin");
-        if !o.dispatched {
-            o.dispatched = true;
-            if o.published >= self.warmup {
-                acc.wait
-                    .saturating_record(now.since(o.published).as_nanos());
-            }
-        }
         let bs = &mut self.brokers.brokers[broker];
         bs.delivered += 1;
         if now >= self.warmup && now < self.end_of_arrivals {
@@ -368,9 +360,22 @@ impl<'m> World<'m> {
         }
         let mut lead = SimDuration::ZERO;
         if bs.gap_ns > 0 {
+            // Saturating: a tiny capacity makes the gap near u64::MAX, and a wrapped sum
+            // would make the broker free again at once (the limit would vanish).
             let depart = bs.next_free.max(now);
-            bs.next_free = SimTime(depart.0 + bs.gap_ns);
+            bs.next_free = SimTime(depart.0.saturating_add(bs.gap_ns));
             lead = depart.since(now);
+        }
+        let o = self.origins.get_mut(origin).expect("copy's origin");
+        if !o.dispatched {
+            o.dispatched = true;
+            if o.published >= self.warmup {
+                // The wait runs to the copy's departure, which the broker's capacity may
+                // put later than this dispatch decision.
+                self.brokers.stats[stat]
+                    .wait
+                    .saturating_record((now + lead).since(o.published).as_nanos());
+            }
         }
         self.start_visibility(ch, now + lead + visibility, h2);
         let Some(d) = self.hop(consumer.deliver_link, SimDuration::ZERO) else {
@@ -398,6 +403,7 @@ impl<'m> World<'m> {
             outstanding: 0,
             degraded: false,
         });
+        self.job_added();
         self.q.schedule(lead + d, Event::RequestArrive(job));
     }
 
