@@ -5,7 +5,7 @@
 use crate::model::{EndpointId, Model, ServiceId, WorkloadId};
 use crate::results::{
     CallStats, EndpointStats, FailureCounts, LatencyHistogram, ServiceStats, WorkloadBucket,
-    WorkloadStats, new_bucket_histogram, new_latency_histogram,
+    WorkloadStats, empty_latency_histogram, new_bucket_histogram, new_latency_histogram,
 };
 use crate::time::{SimDuration, SimTime};
 
@@ -29,7 +29,8 @@ pub struct EndpointAcc {
     pub failed: u64,
     /// Requests served, or left at a replica at the end, after their caller gave up.
     pub abandoned: u64,
-    pub latency: LatencyHistogram,
+    /// Made at the first success: an endpoint that never answers costs no histogram.
+    pub latency: Option<LatencyHistogram>,
 }
 
 #[derive(Default)]
@@ -78,7 +79,7 @@ impl Stats {
                     rejected: 0,
                     failed: 0,
                     abandoned: 0,
-                    latency: new_latency_histogram(),
+                    latency: None,
                 })
                 .collect(),
             services: model
@@ -169,7 +170,10 @@ impl Stats {
         let acc = &mut self.endpoints[e.0 as usize];
         acc.completed += 1;
         match outcome {
-            Outcome::Ok | Outcome::Degraded => acc.latency.saturating_record(latency.as_nanos()),
+            Outcome::Ok | Outcome::Degraded => acc
+                .latency
+                .get_or_insert_with(new_latency_histogram)
+                .saturating_record(latency.as_nanos()),
             Outcome::Failed(_) => acc.failed += 1,
         }
     }
@@ -192,7 +196,7 @@ impl Stats {
                 degraded: acc.degraded,
                 failed: acc.failed,
                 in_flight: acc.sent - acc.ok - acc.degraded - acc.failed.total(),
-                latency: std::mem::replace(&mut acc.latency, new_latency_histogram()),
+                latency: std::mem::replace(&mut acc.latency, empty_latency_histogram()),
                 buckets: std::mem::take(&mut acc.buckets),
             })
             .collect()
@@ -209,7 +213,9 @@ impl Stats {
                 rejected: acc.rejected,
                 failed: acc.failed,
                 abandoned: acc.abandoned,
-                latency: std::mem::replace(&mut acc.latency, new_latency_histogram()),
+                // Moved out, never copied: a second full histogram per endpoint is what
+                // made 10,000 endpoints run out of memory.
+                latency: acc.latency.take().unwrap_or_else(empty_latency_histogram),
             })
             .collect()
     }

@@ -262,6 +262,16 @@ pub struct World<'m> {
     pub(super) finder: Option<Finder>,
 }
 
+/// Sizes of the run's records, for the memory estimate (`engine::footprint`). A slab slot
+/// is the value, its generation, and its index on the free list.
+pub(super) const REPLICA_BYTES: u64 = std::mem::size_of::<Replica>() as u64;
+pub(super) const JOB_BYTES: u64 = (std::mem::size_of::<Option<Job>>() + 8) as u64;
+pub(super) const CALL_BYTES: u64 = (std::mem::size_of::<Option<PendingCall>>() + 8) as u64;
+/// A heap entry: the event, its time and its sequence number.
+pub(super) const PENDING_EVENT_BYTES: u64 = (std::mem::size_of::<Event>() + 16) as u64;
+/// An endpoint's accounts without its histogram, and its rows in the per-endpoint tables.
+pub(super) const ENDPOINT_BYTES: u64 = 256;
+
 fn streams(model: &Model, seed: u64) -> Streams {
     let named =
         |names: Vec<String>| -> Vec<Stream> { names.iter().map(|n| stream(seed, n)).collect() };

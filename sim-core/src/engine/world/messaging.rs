@@ -20,7 +20,7 @@ use crate::engine::flows::NO_STEP;
 use crate::engine::slab::Handle;
 use crate::model::{Destination, EndpointId, FaultKind, QueueId};
 use crate::results::{
-    BrokerStats, Cause, ChannelStats, MessageStats, TopicStats, new_latency_histogram,
+    BrokerStats, Cause, ChannelStats, MessageStats, TopicStats, empty_latency_histogram,
 };
 use crate::time::{SimDuration, SimTime};
 
@@ -742,8 +742,8 @@ impl<'m> World<'m> {
                 deduplicated: acc.deduplicated,
                 duplicate_effects: acc.duplicate_effects,
                 out_of_order: acc.out_of_order,
-                lag: std::mem::replace(&mut acc.lag, new_latency_histogram()),
-                wait: std::mem::replace(&mut acc.wait, new_latency_histogram()),
+                lag: std::mem::replace(&mut acc.lag, empty_latency_histogram()),
+                wait: std::mem::replace(&mut acc.wait, empty_latency_histogram()),
                 mean_depth: means[crate::engine::levels::IN_SYSTEM],
                 max_depth: acc.max_depth,
                 depth_buckets: acc.levels.in_system_per_bucket(&marks),
