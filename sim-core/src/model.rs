@@ -80,6 +80,9 @@ pub struct Limits {
     pub max_events: u64,
     /// Most requests and calls in flight at once. Key: `scenario.max_in_flight`.
     pub max_in_flight: u32,
+    /// Most memory a run may need, as estimated from the model before anything is
+    /// allocated (see `engine::footprint`). Key: `scenario.max_memory`.
+    pub max_memory_bytes: u64,
 }
 
 impl Default for Limits {
@@ -87,6 +90,7 @@ impl Default for Limits {
         Limits {
             max_events: 2_000_000_000,
             max_in_flight: 1_000_000,
+            max_memory_bytes: 1 << 30,
         }
     }
 }

@@ -263,6 +263,16 @@ pub struct World<'m> {
     pub(super) finder: Option<Finder>,
 }
 
+/// Sizes of the run's records, for the memory estimate (`engine::footprint`). A slab slot
+/// is the value, its generation, and its index on the free list.
+pub(super) const REPLICA_BYTES: u64 = std::mem::size_of::<Replica>() as u64;
+pub(super) const JOB_BYTES: u64 = (std::mem::size_of::<Option<Job>>() + 8) as u64;
+pub(super) const CALL_BYTES: u64 = (std::mem::size_of::<Option<PendingCall>>() + 8) as u64;
+/// A heap entry: the event, its time and its sequence number.
+pub(super) const PENDING_EVENT_BYTES: u64 = (std::mem::size_of::<Event>() + 16) as u64;
+/// An endpoint's accounts without its histogram, and its rows in the per-endpoint tables.
+pub(super) const ENDPOINT_BYTES: u64 = 256;
+
 fn streams(model: &Model, seed: u64) -> Streams {
     let named =
         |names: Vec<String>| -> Vec<Stream> { names.iter().map(|n| stream(seed, n)).collect() };
@@ -446,6 +456,15 @@ impl<'m> World<'m> {
     pub fn run(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<(), RunError> {
         self.start();
         let max_events = self.model.limits.max_events;
+        // Fixed events (arrivals, faults, health checks, channel timers) come on top.
+        let fixed = self.model.workloads.len() as u64
+            + self.model.faults.len() as u64 * 2
+            + self.model.services.len() as u64
+            + self.brokers.channels.len() as u64
+            + 1024;
+        let max_pending = u64::from(self.model.limits.max_in_flight)
+            .saturating_mul(super::PENDING_PER_IN_FLIGHT)
+            .saturating_add(fixed);
         while let Some(t) = self.q.peek_time() {
             if t > self.horizon {
                 break;
@@ -467,6 +486,12 @@ impl<'m> World<'m> {
             self.handle(event);
             if let Some(err) = self.stop.take() {
                 return Err(err);
+            }
+            if self.q.len() as u64 > max_pending {
+                return Err(RunError::TooManyPending {
+                    limit: max_pending,
+                    at_s: self.q.now().to_string(),
+                });
             }
             // Arrivals have stopped and nothing is in flight: what remains in the queue is
             // stale (timeouts of calls that were answered) or faults nobody will notice, so
@@ -576,6 +601,19 @@ impl<'m> World<'m> {
         }
         self.requests_sent += 1;
         self.start_call(Caller::Client(w), CallRef::Workload(w));
+    }
+
+    /// A job was just created: requests at replicas (including those whose caller gave
+    /// up, and message deliveries) count toward `scenario.max_in_flight`, so a flood of
+    /// abandoned work stops the run instead of filling memory.
+    #[inline]
+    fn job_added(&mut self) {
+        if self.jobs.live() > self.model.limits.max_in_flight {
+            self.stop = Some(RunError::TooManyInFlight {
+                limit: self.model.limits.max_in_flight,
+                at_s: self.q.now().to_string(),
+            });
+        }
     }
 
     pub fn now(&self) -> SimTime {

@@ -312,6 +312,7 @@ impl<'m> World<'m> {
             outstanding: 0,
             degraded: false,
         });
+        self.job_added();
         self.q
             .schedule(SimDuration::ZERO, Event::RequestArrive(job));
     }

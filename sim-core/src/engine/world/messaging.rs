@@ -20,7 +20,7 @@ use crate::engine::flows::NO_STEP;
 use crate::engine::slab::Handle;
 use crate::model::{Destination, EndpointId, FaultKind, QueueId};
 use crate::results::{
-    BrokerStats, Cause, ChannelStats, MessageStats, TopicStats, new_latency_histogram,
+    BrokerStats, Cause, ChannelStats, MessageStats, TopicStats, empty_latency_histogram,
 };
 use crate::time::{SimDuration, SimTime};
 
@@ -317,14 +317,6 @@ impl<'m> World<'m> {
             acc.redelivered += 1;
         }
         acc.shift(now, &self.marks, 0, -1);
-        let o = self.origins.get_mut(origin).expect("copy's origin");
-        if !o.dispatched {
-            o.dispatched = true;
-            if o.published >= self.warmup {
-                acc.wait
-                    .saturating_record(now.since(o.published).as_nanos());
-            }
-        }
         let bs = &mut self.brokers.brokers[broker];
         bs.delivered += 1;
         if now >= self.warmup && now < self.end_of_arrivals {
@@ -332,9 +324,22 @@ impl<'m> World<'m> {
         }
         let mut lead = SimDuration::ZERO;
         if bs.gap_ns > 0 {
+            // Saturating: a tiny capacity makes the gap near u64::MAX, and a wrapped sum
+            // would make the broker free again at once (the limit would vanish).
             let depart = bs.next_free.max(now);
-            bs.next_free = SimTime(depart.0 + bs.gap_ns);
+            bs.next_free = SimTime(depart.0.saturating_add(bs.gap_ns));
             lead = depart.since(now);
+        }
+        let o = self.origins.get_mut(origin).expect("copy's origin");
+        if !o.dispatched {
+            o.dispatched = true;
+            if o.published >= self.warmup {
+                // The wait runs to the copy's departure, which the broker's capacity may
+                // put later than this dispatch decision.
+                self.brokers.stats[stat]
+                    .wait
+                    .saturating_record((now + lead).since(o.published).as_nanos());
+            }
         }
         self.start_visibility(ch, now + lead + visibility, h2);
         let Some(d) = self.hop(consumer.deliver_link, SimDuration::ZERO) else {
@@ -363,6 +368,7 @@ impl<'m> World<'m> {
             outstanding: 0,
             degraded: false,
         });
+        self.job_added();
         self.q.schedule(lead + d, Event::RequestArrive(job));
     }
 
@@ -693,8 +699,8 @@ impl<'m> World<'m> {
                 deduplicated: acc.deduplicated,
                 duplicate_effects: acc.duplicate_effects,
                 out_of_order: acc.out_of_order,
-                lag: std::mem::replace(&mut acc.lag, new_latency_histogram()),
-                wait: std::mem::replace(&mut acc.wait, new_latency_histogram()),
+                lag: std::mem::replace(&mut acc.lag, empty_latency_histogram()),
+                wait: std::mem::replace(&mut acc.wait, empty_latency_histogram()),
                 mean_depth: means[crate::engine::levels::IN_SYSTEM],
                 max_depth: acc.max_depth,
                 depth_buckets: acc.levels.in_system_per_bucket(&marks),

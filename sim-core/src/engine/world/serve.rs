@@ -295,6 +295,9 @@ impl<'m> World<'m> {
         if j.arrived >= self.warmup {
             self.stats
                 .job_done(j.endpoint, now.since(j.arrived), outcome);
+            if self.caller_gave_up(&j) {
+                self.stats.abandoned(j.endpoint);
+            }
         }
         let levels = &mut self.levels[service.0 as usize];
         levels.advance(now, &self.marks);
@@ -315,6 +318,28 @@ impl<'m> World<'m> {
         }
         self.respond(&j, outcome, true);
         self.flow_job_gone(&j, true);
+    }
+
+    /// Whether a request job's caller has given up on it: its attempt timed out (the call
+    /// ended, or was renewed for a retry). Message deliveries and flow coordinators have no
+    /// waiting caller.
+    #[inline]
+    fn caller_gave_up(&self, j: &super::Job) -> bool {
+        j.msg == Handle::NONE && j.reply_to != Handle::NONE && self.calls.get(j.reply_to).is_none()
+    }
+
+    /// Counts the requests still at a replica when the run ends whose caller gave up. Once,
+    /// after the run: a scan of the jobs left, never per event.
+    pub(in crate::engine) fn count_abandoned_left(&mut self) {
+        let left: Vec<Handle> = self.jobs.handles().collect();
+        for h in left {
+            let j = self.jobs.get(h).expect("live job");
+            let alive = self.replicas[j.replica as usize].epoch == j.epoch;
+            if alive && j.arrived >= self.warmup && self.caller_gave_up(j) {
+                let e = j.endpoint;
+                self.stats.abandoned(e);
+            }
+        }
     }
 
     /// Sends a reply back across the reverse link, unless the caller has already given up.
