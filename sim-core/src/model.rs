@@ -273,6 +273,29 @@ pub enum Arrival {
     Closed { users: u32, think: Dist },
 }
 
+/// Most segments a metric path (`[[expect]]`, `hunt --until`) may have: the report's deepest
+/// number is six levels down, so more is a mistake, and the cap bounds the lookup's work.
+pub const MAX_METRIC_SEGMENTS: usize = 64;
+
+/// Most bytes a metric path may have (names of services and topics included).
+pub const MAX_METRIC_BYTES: usize = 1024;
+
+/// Why a metric path is too long to look up, if it is: its size against the caps.
+pub fn metric_path_too_long(metric: &str) -> Option<String> {
+    let segments = metric.split('.').count();
+    if segments > MAX_METRIC_SEGMENTS {
+        return Some(format!(
+            "the metric path has {segments} segments; at most {MAX_METRIC_SEGMENTS} are allowed"
+        ));
+    }
+    (metric.len() > MAX_METRIC_BYTES).then(|| {
+        format!(
+            "the metric path has {} bytes; at most {MAX_METRIC_BYTES} are allowed",
+            metric.len()
+        )
+    })
+}
+
 /// A scenario's lesson, checked against the JSON report after every run.
 #[derive(Clone, Debug)]
 pub struct Expect {

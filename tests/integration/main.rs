@@ -1,6 +1,7 @@
 //! meshsim's integration tests, one module per concern.
 
 mod bad_input;
+mod caps;
 mod cli;
 mod compare;
 mod determinism;
@@ -11,6 +12,8 @@ mod hunt;
 mod limits;
 mod loss;
 mod memory;
+mod merge;
+mod merge_fuzz;
 mod messaging;
 mod outputs;
 mod queueing;
