@@ -69,7 +69,8 @@ pub struct SweepArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub jobs: Option<u32>,
     /// Run only the I-th of N slices of the runs (grid points × seeds) and print a partial
-    /// result as JSON (or write it into --out DIR) for `meshsim merge`.
+    /// result as JSON (or write it into --out DIR as COMMAND.part-I-of-N.json) for
+    /// `meshsim merge`.
     #[arg(long, value_name = "I/N", value_parser = Shard::parse, conflicts_with = "json")]
     pub shard: Option<Shard>,
     #[command(flatten)]
@@ -149,7 +150,8 @@ pub struct CompareArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub jobs: Option<u32>,
     /// Run only the I-th of N slices of the runs (variants × seeds) and print a partial
-    /// result as JSON (or write it into --out DIR) for `meshsim merge`.
+    /// result as JSON (or write it into --out DIR as COMMAND.part-I-of-N.json) for
+    /// `meshsim merge`.
     #[arg(long, value_name = "I/N", value_parser = Shard::parse, conflicts_with = "json")]
     pub shard: Option<Shard>,
     #[command(flatten)]
@@ -175,8 +177,7 @@ pub struct ManyOutput {
     /// Also write the result's files into DIR: compare.json (the same bytes as --json), .txt,
     /// .md and .csv; or sweep.json, .txt, .csv and the plot sweep.svg; and .meshsim-output,
     /// the list of those files. All or nothing, as for `run --out`: DIR is created, or
-    /// replaced whole if it holds only an earlier meshsim output. With --shard: the partial
-    /// result COMMAND.part-I-of-N.json, renamed into DIR (which the shards share).
+    /// replaced whole if it holds only an earlier meshsim output.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// No progress bar (it is drawn on stderr, and only when stderr is a terminal).

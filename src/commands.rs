@@ -2,9 +2,7 @@
 //! scenario valid, output directory usable — its staging directory made) before the run, and
 //! the run finished before any output appears, so a failure leaves nothing behind.
 
-use std::fs;
 use std::io::{self, Write};
-use std::path::Path;
 use std::process::ExitCode;
 
 use reports::{
@@ -14,6 +12,7 @@ use reports::{
 use sim_core::trace::TraceTarget;
 use sim_core::{Model, parse_scenario};
 
+use crate::input::{self, read_text};
 use crate::out_dir::OutDir;
 use crate::progress::RunProgress;
 pub(crate) use crate::stdout::print;
@@ -156,7 +155,8 @@ pub fn trace(args: &TraceArgs) -> Result<ExitCode, Failure> {
 /// Reads the scenario file as UTF-8 and validates it with the overrides applied.
 fn load(args: &ScenarioArgs) -> Result<Model, Failure> {
     let name = args.file.display().to_string();
-    let text = read_text(&args.file).map_err(|line| Failure::BadInput(vec![line]))?;
+    let text =
+        read_text(&args.file, input::SCENARIO).map_err(|line| Failure::BadInput(vec![line]))?;
     parse_scenario(&name, &text, &args.set).map_err(|diagnostics| {
         let mut lines: Vec<String> = diagnostics.0.iter().map(ToString::to_string).collect();
         let n = diagnostics.0.len();
@@ -165,19 +165,6 @@ fn load(args: &ScenarioArgs) -> Result<Model, Failure> {
             if n == 1 { "" } else { "s" }
         ));
         Failure::BadInput(lines)
-    })
-}
-
-/// Reads a file as UTF-8 text; the error is one line naming the file and the reason.
-pub(crate) fn read_text(path: &Path) -> Result<String, String> {
-    let name = path.display().to_string();
-    let bytes =
-        fs::read(path).map_err(|e| format!("{name}: cannot read the file: {}", io_reason(&e)))?;
-    String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        format!(
-            "{name}: not a UTF-8 text file (invalid byte at offset {at}); scenario files are UTF-8 TOML"
-        )
     })
 }
 

@@ -31,12 +31,18 @@ pub fn hunt(args: &HuntArgs) -> Result<ExitCode, Failure> {
     let expr = Expr::parse(&args.until)
         .map_err(|e| Failure::BadInput(vec![format!("--until '{}': {e}", args.until)]))?;
     let (first, last) = args.seeds;
-    let count = last - first + 1;
-    if count > MAX_HUNT_SEEDS {
-        return Err(Failure::BadInput(vec![format!(
-            "--seeds {first}..{last}: {count} seeds; a hunt searches at most {MAX_HUNT_SEEDS}"
-        )]));
-    }
+    // Checked: 0..18446744073709551615 is 2^64 seeds, one more than a u64 holds.
+    let count = (last - first)
+        .checked_add(1)
+        .filter(|&n| n <= MAX_HUNT_SEEDS)
+        .ok_or_else(|| {
+            let n = (last - first).checked_add(1);
+            let n = n.map_or("18446744073709551616".to_string(), |n| n.to_string());
+            Failure::BadInput(vec![format!(
+                "--seeds {first}..{last}: {n} seeds; a hunt searches at most {MAX_HUNT_SEEDS} \
+                 (see \"Limits\" in docs/cli.md)"
+            )])
+        })?;
     let sources = read_sources(std::slice::from_ref(&args.file))?;
     // Where the shrunk file goes is made usable before the hunt, not found unusable after it.
     let shrunk_out = args.shrink.then(|| shrink::prepare(args)).transpose()?;

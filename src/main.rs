@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod hunt;
+mod input;
 mod many;
 mod out_dir;
 mod out_file;

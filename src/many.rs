@@ -9,13 +9,14 @@ use reports::compare::{
     Comparison, compare_files, extract, write_compare_json, write_compare_text,
 };
 use reports::many::{
-    JobLimit, JobResult, Partial, Plan, PlanInfo, SeedChoice, Shard, Source, run_jobs,
+    JobLimit, JobResult, Partial, Plan, PlanInfo, SeedChoice, Shard, Source, read_partial, run_jobs,
 };
 
 use reports::sweep::{Sweep, sweep_files, write_sweep_json, write_sweep_text};
 
 use crate::cli::{CompareArgs, ManyOutput, MergeArgs, SweepArgs};
-use crate::commands::{Failure, output_error, print, read_text};
+use crate::commands::{Failure, output_error, print};
+use crate::input::{self, read_text};
 use crate::out_dir::OutDir;
 use crate::out_file::OutFile;
 use crate::progress::JobsProgress;
@@ -85,11 +86,7 @@ pub fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
     let mut problems = Vec::new();
     for path in &args.parts {
         let name = path.display().to_string();
-        let part = read_text(path).and_then(|text| {
-            serde_json::from_str::<Partial>(&text).map_err(|e| {
-                format!("{name}: not a partial result of meshsim compare or sweep --shard ({e})")
-            })
-        });
+        let part = read_text(path, input::PARTIAL).and_then(|text| read_partial(&name, &text));
         match part {
             Ok(part) => parts.push((name, part)),
             Err(line) => problems.push(line),
@@ -113,7 +110,7 @@ pub(crate) fn read_sources(files: &[PathBuf]) -> Result<Vec<Source>, Failure> {
     let mut sources = Vec::new();
     let mut problems = Vec::new();
     for path in files {
-        match read_text(path) {
+        match read_text(path, input::SCENARIO) {
             Ok(text) => sources.push(Source {
                 file: path.display().to_string(),
                 text,

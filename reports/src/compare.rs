@@ -10,6 +10,8 @@ mod metrics;
 pub(crate) mod print;
 mod verdict;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde_json::{Map, Value, json};
 
 use crate::json::round;
@@ -54,25 +56,51 @@ impl Comparison {
     /// Summarises `results`: every job of `plan`, in job index order (variant-major).
     pub fn build(plan: PlanInfo, results: &[JobResult]) -> Comparison {
         let n = plan.variants.len();
+        // One pass over the results for each step (keys, runs by variant, values by row and
+        // variant): scans per key or per variant made a big merge quadratic.
         let mut keys: Vec<String> = Vec::new();
+        let mut seen: BTreeSet<&str> = BTreeSet::new();
         for r in results {
             for (k, _) in &r.metrics.0 {
-                if !keys.contains(k) {
+                if seen.insert(k) {
                     keys.push(k.clone());
                 }
             }
         }
-        let by_variant: Vec<Vec<&JobResult>> = (0..n)
-            .map(|v| results.iter().filter(|r| r.job.variant == v).collect())
+        let mut by_variant: Vec<Vec<&JobResult>> = vec![Vec::new(); n];
+        for r in results {
+            if let Some(runs) = by_variant.get_mut(r.job.variant) {
+                runs.push(r);
+            }
+        }
+        let order = metrics::row_order(&keys);
+        let row_of: BTreeMap<&str, usize> = order
+            .iter()
+            .enumerate()
+            .map(|(i, (key, _))| (key.as_str(), i))
             .collect();
-        let rows = metrics::row_order(&keys)
+        let mut values: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); n]; order.len()];
+        // The job that last gave each row a value: a key repeated in one job counts once (its
+        // first value), as `Metrics::get` reads it.
+        let mut last_job = vec![usize::MAX; order.len()];
+        for (v, runs) in by_variant.iter().enumerate() {
+            for r in runs {
+                for (k, x) in &r.metrics.0 {
+                    let row = row_of[k.as_str()];
+                    if last_job[row] != r.job.index {
+                        last_job[row] = r.job.index;
+                        values[row][v].push(*x);
+                    }
+                }
+            }
+        }
+        let rows = order
             .into_iter()
-            .map(|(key, info)| {
-                let cells = by_variant
-                    .iter()
-                    .map(|runs| {
-                        let values: Vec<f64> =
-                            runs.iter().filter_map(|r| r.metrics.get(&key)).collect();
+            .zip(values)
+            .map(|((key, info), per_variant)| {
+                let cells = per_variant
+                    .into_iter()
+                    .map(|values| {
                         (!values.is_empty()).then(|| Cell {
                             summary: Summary::of(&values),
                             values,

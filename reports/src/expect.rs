@@ -131,6 +131,9 @@ pub fn evaluate(expects: &[Expect], report: &Value) -> Vec<ExpectResult> {
 /// path fails below it, shorter keys are tried. The error comes from the longest attempt and
 /// names the level where lookup failed and the keys available there.
 pub fn lookup(report: &Value, metric: &str) -> Result<f64, String> {
+    if let Some(why) = sim_core::model::metric_path_too_long(metric) {
+        return Err(why);
+    }
     let segments: Vec<&str> = metric.split('.').collect();
     if metric.trim().is_empty() || segments.iter().any(|s| s.is_empty()) {
         return Err(format!(
@@ -181,10 +184,11 @@ fn number(node: &Value, metric: &str) -> Result<f64, String> {
 }
 
 /// The children of `node` named by a prefix of `segments` (an object key, longest first, or an
-/// array index), with how many segments each used.
+/// array index), with how many segments each used. Only prefixes as long as the object's
+/// longest key (in segments) are tried, so a long path costs linear, not quadratic, work.
 fn children<'v>(node: &'v Value, segments: &[&str]) -> Vec<(&'v Value, usize)> {
     match node {
-        Value::Object(map) => (1..=segments.len())
+        Value::Object(map) => (1..=segments.len().min(widest_key(map)))
             .rev()
             .filter_map(|n| map.get(&segments[..n].join(".")).map(|v| (v, n)))
             .collect(),
@@ -196,6 +200,14 @@ fn children<'v>(node: &'v Value, segments: &[&str]) -> Vec<(&'v Value, usize)> {
             .unwrap_or_default(),
         _ => Vec::new(),
     }
+}
+
+/// How many dotted segments the longest key of `map` has (`order.placed` has 2).
+fn widest_key(map: &serde_json::Map<String, Value>) -> usize {
+    map.keys()
+        .map(|k| k.matches('.').count() + 1)
+        .max()
+        .unwrap_or(0)
 }
 
 /// The message for a segment that names nothing under `at`.

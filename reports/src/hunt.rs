@@ -82,6 +82,15 @@ pub enum Expr {
     Or(Box<Expr>, Box<Expr>),
 }
 
+/// Deepest nesting of `not` and parentheses an expression may have: the parser, the
+/// evaluator and the drop of the tree recurse once per level, so the cap keeps a hostile
+/// `--until` from overflowing the stack.
+pub const MAX_EXPR_DEPTH: usize = 64;
+
+/// Most comparisons an expression may have (an `and`/`or` chain nests one level per
+/// comparison in the tree, so this bounds the tree's depth too).
+pub const MAX_EXPR_COMPARISONS: usize = 256;
+
 /// The key under which [`Expr::extract`] records a path it could not read (then the message).
 const UNREADABLE: &str = "\u{1}unreadable ";
 
@@ -93,6 +102,8 @@ impl Expr {
             tokens,
             at: 0,
             end: text.chars().count() + 1,
+            depth: 0,
+            comparisons: 0,
         };
         let expr = p.or()?;
         match p.peek() {
@@ -285,6 +296,10 @@ struct Parser {
     at: usize,
     /// The column just after the text, for "found the end".
     end: usize,
+    /// `not`s and open parentheses around the current token.
+    depth: usize,
+    /// Comparisons parsed so far.
+    comparisons: usize,
 }
 
 impl Parser {
@@ -323,13 +338,33 @@ impl Parser {
         Ok(left)
     }
 
+    /// One level deeper (a `not` or a parenthesis at `col`), refused past [`MAX_EXPR_DEPTH`].
+    fn deeper(&mut self, col: usize) -> Result<(), String> {
+        self.depth += 1;
+        if self.depth > MAX_EXPR_DEPTH {
+            return Err(format!(
+                "column {col}: nested more than {MAX_EXPR_DEPTH} deep (not and parentheses); \
+                 an expression may nest at most {MAX_EXPR_DEPTH} levels"
+            ));
+        }
+        Ok(())
+    }
+
     fn unary(&mut self) -> Result<Expr, String> {
-        if self.keyword("not") {
-            return Ok(Expr::Not(Box::new(self.unary()?)));
+        if let Some((Token::Word(w), col)) = self.peek()
+            && w == "not"
+        {
+            self.at += 1;
+            self.deeper(col)?;
+            let inner = self.unary()?;
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(inner)));
         }
         if let Some((Token::Open, col)) = self.peek() {
             self.at += 1;
+            self.deeper(col)?;
             let inner = self.or()?;
+            self.depth -= 1;
             return match self.peek() {
                 Some((Token::Close, _)) => {
                     self.at += 1;
@@ -343,6 +378,15 @@ impl Parser {
                     ))
                 }
             };
+        }
+        if let Some((_, col)) = self.peek() {
+            self.comparisons += 1;
+            if self.comparisons > MAX_EXPR_COMPARISONS {
+                return Err(format!(
+                    "column {col}: more than {MAX_EXPR_COMPARISONS} comparisons; an \
+                     expression may have at most {MAX_EXPR_COMPARISONS}"
+                ));
+            }
         }
         let left = self.operand("a comparison, \"not\" or \"(\"")?;
         let op = match self.peek() {
@@ -365,7 +409,12 @@ impl Parser {
     fn operand(&mut self, expected: &str) -> Result<Operand, String> {
         let operand = match self.peek() {
             Some((Token::Number(x), _)) => Operand::Number(x),
-            Some((Token::Word(w), _)) if !is_keyword(&w) => Operand::Path(w),
+            Some((Token::Word(w), col)) if !is_keyword(&w) => {
+                if let Some(why) = sim_core::model::metric_path_too_long(&w) {
+                    return Err(format!("column {col}: {why}"));
+                }
+                Operand::Path(w)
+            }
             _ => {
                 let (found, at) = self.found();
                 return Err(format!("column {at}: expected {expected}, found {found}"));
@@ -453,5 +502,36 @@ mod tests {
         let err = e.eval(&e.extract(&report)).unwrap_err();
         assert!(err.contains("workloads.chekout.failed"), "{err}");
         assert!(err.contains("available: checkout"), "{err}");
+    }
+
+    // Goal: nesting past the cap (15,000 parentheses, 30,000 `not`s, as observed) and
+    // chains past the comparison cap are refused with a column, not a stack overflow; the
+    // cap itself parses.
+    #[test]
+    fn nesting_and_size_are_capped() {
+        let nested = |n: usize| format!("{}a > 1{}", "(".repeat(n), ")".repeat(n));
+        assert!(Expr::parse(&nested(MAX_EXPR_DEPTH)).is_ok());
+        let err = Expr::parse(&nested(15_000)).unwrap_err();
+        assert!(
+            err.starts_with("column 65: nested more than 64 deep"),
+            "{err}"
+        );
+        let nots = |n: usize| format!("{}a > 1", "not ".repeat(n));
+        assert!(Expr::parse(&nots(MAX_EXPR_DEPTH)).is_ok());
+        let err = Expr::parse(&nots(30_000)).unwrap_err();
+        assert!(
+            err.starts_with("column 257: nested more than 64 deep"),
+            "{err}"
+        );
+        let chain = |n: usize| vec!["a > 1"; n].join(" and ");
+        assert!(Expr::parse(&chain(MAX_EXPR_COMPARISONS)).is_ok());
+        let err = Expr::parse(&chain(MAX_EXPR_COMPARISONS + 1)).unwrap_err();
+        assert!(err.contains("more than 256 comparisons"), "{err}");
+        let long = vec!["a"; 65].join(".");
+        let err = Expr::parse(&format!("1 < {long}")).unwrap_err();
+        assert!(
+            err.starts_with("column 5: the metric path has 65 segments"),
+            "{err}"
+        );
     }
 }

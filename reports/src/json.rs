@@ -180,7 +180,8 @@ pub struct WorkloadReport {
     pub failed: u64,
     pub failed_by: FailedBy,
     pub in_flight: u64,
-    /// Successful requests per second of the measured window (warmup to duration).
+    /// Successful requests that ended inside the measured window [warmup, duration), per
+    /// second of it: never more than the window served.
     pub throughput_rps: f64,
     /// Of successful requests only.
     pub latency_ms: LatencyMs,
@@ -194,6 +195,8 @@ pub struct EndpointReport {
     pub rejected: u64,
     pub failed: u64,
     pub latency_ms: LatencyMs,
+    /// Requests served, or still at a replica at the end, after their caller gave up.
+    pub abandoned: u64,
 }
 
 /// One service over all its replicas.
@@ -204,6 +207,8 @@ pub struct ServiceReport {
     pub utilization: f64,
     pub mean_in_system: f64,
     pub mean_queued: f64,
+    /// Abandoned requests over the service's endpoints.
+    pub abandoned: u64,
     /// Configuration, for the text report; not part of the JSON.
     #[serde(skip)]
     pub replicas: u32,
@@ -367,7 +372,7 @@ impl Report {
             .iter()
             .map(|w| {
                 let rps = if window_s > 0.0 {
-                    w.ok as f64 / window_s
+                    w.ok_in_window as f64 / window_s
                 } else {
                     0.0
                 };
@@ -394,6 +399,7 @@ impl Report {
                     rejected: e.rejected,
                     failed: e.failed,
                     latency_ms: LatencySummary::of(&e.latency).into(),
+                    abandoned: e.abandoned,
                 };
                 (e.name.clone(), report)
             })
@@ -408,6 +414,7 @@ impl Report {
                     utilization: round(s.utilization),
                     mean_in_system: round(s.mean_in_system),
                     mean_queued: round(s.mean_queued),
+                    abandoned: s.abandoned,
                     replicas: s.replicas,
                     workers: s.workers,
                 };

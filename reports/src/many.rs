@@ -37,7 +37,7 @@ use sim_core::{Model, Override, parse_scenario};
 
 use crate::json::{Report, round};
 
-pub use partial::{Partial, merge};
+pub use partial::{MAX_METRIC_ABS, Partial, merge, read_partial};
 pub use vary::{Setting, Vary};
 
 /// A scenario file as the command line read it.
@@ -103,8 +103,10 @@ impl PlanInfo {
     /// Every job of the plan, or of one shard, in index order: variant-major, then seed order.
     pub fn jobs(&self, shard: Shard) -> Vec<Job> {
         let n = self.seeds.len();
-        (0..self.variants.len() * n)
-            .filter(|&index| shard.holds(index))
+        let total = self.variants.len().saturating_mul(n);
+        let first = (shard.index as usize).saturating_sub(1);
+        (first..total)
+            .step_by((shard.count as usize).max(1))
             .map(|index| Job {
                 index,
                 variant: index / n,
@@ -113,6 +115,14 @@ impl PlanInfo {
             .collect()
     }
 }
+
+/// Most variants (files × every combination of `--vary` values) one plan may have: each is a
+/// validated model held for the whole command, so the grid is refused before any is built.
+pub const MAX_VARIANTS: usize = 10_000;
+
+/// Most runs (variants × seeds) one `compare` or `sweep` may have: every run's metrics are
+/// kept until the end, and a million runs is days of simulation.
+pub const MAX_RUNS: usize = 1_000_000;
 
 /// The validated plan: its description and one model per variant.
 #[derive(Debug)]
@@ -140,6 +150,7 @@ impl Plan {
         seeds: SeedChoice,
     ) -> Result<Plan, Vec<String>> {
         vary::check_dimensions(vary)?;
+        check_size(sources.len(), vary, seeds.count)?;
         let grid = vary::grid(vary);
         let mut models = Vec::new();
         let mut settings = Vec::new();
@@ -219,14 +230,51 @@ impl Plan {
     }
 }
 
+/// Refuses a plan past [`MAX_VARIANTS`] or [`MAX_RUNS`], by arithmetic on the counts
+/// (checked: the product of a few `--vary` lists can pass any integer), before any variant is
+/// built.
+fn check_size(files: usize, vary: &[Vary], seeds: u64) -> Result<(), Vec<String>> {
+    let counts: Vec<String> = vary.iter().map(|v| v.values.len().to_string()).collect();
+    let variants = vary
+        .iter()
+        .try_fold(files, |n, v| n.checked_mul(v.values.len()));
+    let files_text = format!("{files} file{}", if files == 1 { "" } else { "s" });
+    let shape = if vary.is_empty() {
+        files_text
+    } else {
+        format!("{files_text} × the --vary values ({})", counts.join(" × "))
+    };
+    let Some(variants) = variants.filter(|&n| n <= MAX_VARIANTS) else {
+        let n = variants.map_or("more than 2^64".to_string(), |n| n.to_string());
+        return Err(vec![format!(
+            "{shape} make {n} variants; a plan may have at most {MAX_VARIANTS}: vary fewer \
+             values (or split the grid into several commands)"
+        )]);
+    };
+    let runs = u64::try_from(variants)
+        .ok()
+        .and_then(|v| v.checked_mul(seeds));
+    if runs.is_none_or(|r| r > MAX_RUNS as u64) {
+        let n = runs.map_or("more than 2^64".to_string(), |n| n.to_string());
+        return Err(vec![format!(
+            "{variants} variant{} × {seeds} seeds = {n} runs; compare and sweep run at most \
+             {MAX_RUNS}: use fewer --seeds or fewer variants",
+            if variants == 1 { "" } else { "s" }
+        )]);
+    }
+    Ok(())
+}
+
 /// FNV-1a over the files' texts, each followed by a 0 byte, as 16 hex digits: stable across
 /// platforms and Rust versions (unlike `DefaultHasher`).
 fn fnv(sources: &[Source]) -> String {
+    fnv_hex(sources.iter().map(|s| s.text.as_bytes()))
+}
+
+/// FNV-1a (64 bits) over `chunks`, each followed by a 0 byte, as 16 hex digits.
+fn fnv_hex<'a>(chunks: impl Iterator<Item = &'a [u8]>) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in sources
-        .iter()
-        .flat_map(|s| s.text.bytes().chain(std::iter::once(0)))
-    {
+    for byte in chunks.flat_map(|c| c.iter().copied().chain(std::iter::once(0))) {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }

@@ -41,6 +41,10 @@ pub fn write_markdown<W: Write>(
     write_table(&mut w, tables::services(report))?;
     write_table(&mut w, tables::errors(report))?;
     write_table(&mut w, tables::endpoints(report))?;
+    let abandoned = tables::abandoned(report);
+    if !abandoned.rows.is_empty() {
+        write_table(&mut w, abandoned)?;
+    }
     let c = &report.calls;
     writeln!(
         w,

@@ -108,6 +108,28 @@ pub(crate) fn endpoints(report: &Report) -> Table {
     }
 }
 
+/// Endpoints that served work nobody waited for any more (no rows: none did).
+pub(crate) fn abandoned(report: &Report) -> Table {
+    let rows = report
+        .endpoints
+        .iter()
+        .filter(|(_, e)| e.abandoned > 0)
+        .map(|(name, e)| {
+            vec![
+                name.to_string(),
+                e.abandoned.to_string(),
+                e.arrivals.to_string(),
+            ]
+        })
+        .collect();
+    Table {
+        title: "Abandoned work (served, or still at a replica at the end, after the caller gave up)",
+        header: &["endpoint", "abandoned", "arrivals"],
+        left: &[],
+        rows,
+    }
+}
+
 /// Every queue and every consumer group (`topic/group`), in model order: what came in, what
 /// was processed, what was left at the end, lag and depth.
 pub(crate) fn messaging(report: &Report) -> Table {

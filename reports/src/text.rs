@@ -54,6 +54,10 @@ pub fn write_text<W: Write>(mut w: W, report: &Report) -> io::Result<()> {
     write_table(&mut w, tables::services(report))?;
     write_table(&mut w, tables::errors(report))?;
     write_table(&mut w, tables::endpoints(report))?;
+    let abandoned = tables::abandoned(report);
+    if !abandoned.rows.is_empty() {
+        write_table(&mut w, abandoned)?;
+    }
     write_calls(&mut w, report)?;
     write_expectations(&mut w, report)
 }

@@ -1,11 +1,15 @@
 //! Runs a model: the World and its event loop.
 
+mod bit_index;
 mod broker;
 mod flows;
+pub mod footprint;
 mod guard;
 mod levels;
+mod min_tree;
 mod slab;
 mod stats;
+mod up_set;
 mod world;
 
 use std::fmt;
@@ -25,7 +29,20 @@ pub enum RunError {
     /// More events than `scenario.max_events`.
     TooManyEvents { limit: u64, at_s: String },
     /// More requests and calls (or more messages) in flight than `scenario.max_in_flight`.
+    /// Requests at replicas count until they leave, even after their caller gave up.
     TooManyInFlight { limit: u32, at_s: String },
+    /// More pending events (timers of calls, retries, deliveries and replies) than
+    /// `limit`, a multiple of `scenario.max_in_flight`: timeouts of answered calls wait in
+    /// the event queue until they fire, so a high rate with long timeouts grows it.
+    TooManyPending { limit: u64, at_s: String },
+    /// The model would need more memory than `scenario.max_memory`, by the estimate made
+    /// before anything was allocated: the run did not start.
+    TooMuchMemory {
+        estimate_bytes: u64,
+        limit_bytes: u64,
+        /// The three largest parts of the estimate, largest first: (what, bytes).
+        largest: Vec<(String, u64)>,
+    },
 }
 
 impl fmt::Display for RunError {
@@ -40,16 +57,72 @@ impl fmt::Display for RunError {
             RunError::TooManyInFlight { limit, at_s } => write!(
                 f,
                 "run stopped at t={at_s}: {limit} requests and calls (or {limit} messages) were \
-                 in flight at once, the limit scenario.max_in_flight; the system is overloaded \
-                 (arrivals outpace service, retries amplify load, or a queue fills faster than \
-                 its consumers drain it). Raise it with --set scenario.max_in_flight=N if that \
-                 is intended"
+                 in flight at once, the limit scenario.max_in_flight (a request counts until a \
+                 replica is done with it, even after its caller gave up); the system is \
+                 overloaded (arrivals outpace service, retries amplify load, or a queue fills \
+                 faster than its consumers drain it). Raise it with --set \
+                 scenario.max_in_flight=N if that is intended"
             ),
+            RunError::TooManyPending { limit, at_s } => write!(
+                f,
+                "run stopped at t={at_s}: {limit} events (timeouts, retries, deliveries, \
+                 replies) were pending at once, {PENDING_PER_IN_FLIGHT} x \
+                 scenario.max_in_flight: the timeouts of answered calls wait until they fire, \
+                 so a high rate with long timeouts holds many. Raise it with --set \
+                 scenario.max_in_flight=N if that is intended"
+            ),
+            RunError::TooMuchMemory {
+                estimate_bytes,
+                limit_bytes,
+                largest,
+            } => {
+                let show = footprint::show_bytes;
+                write!(
+                    f,
+                    "run refused before it started: the model needs an estimated {} of memory, \
+                     over scenario.max_memory = {}. The largest parts:",
+                    show(*estimate_bytes),
+                    show(*limit_bytes)
+                )?;
+                for (what, bytes) in largest {
+                    write!(f, " {what}: {};", show(*bytes))?;
+                }
+                // The smallest whole number of GiB that would fit.
+                let gib = estimate_bytes.div_ceil(1 << 30).max(1);
+                write!(
+                    f,
+                    " make the model smaller, or raise the limit with --set \
+                     scenario.max_memory=\"{gib}GiB\" if the machine has the memory"
+                )
+            }
         }
     }
 }
 
 impl std::error::Error for RunError {}
+
+/// Refuses a model whose estimated memory exceeds `scenario.max_memory`.
+pub fn check_memory(model: &Model) -> Result<footprint::Footprint, RunError> {
+    let estimate = footprint::estimate(model);
+    let total = estimate.total_bytes();
+    if total > model.limits.max_memory_bytes {
+        return Err(RunError::TooMuchMemory {
+            estimate_bytes: total,
+            limit_bytes: model.limits.max_memory_bytes,
+            largest: estimate
+                .parts
+                .iter()
+                .take(3)
+                .map(|p| (p.what.clone(), p.bytes))
+                .collect(),
+        });
+    }
+    Ok(estimate)
+}
+
+/// Pending events allowed per unit of `scenario.max_in_flight`: every call, job and message
+/// copy holds a few events, and answered calls leave their timeout behind.
+pub const PENDING_PER_IN_FLIGHT: u64 = 4;
 
 /// Runs `model` with master seed `seed` to the end of its drain period.
 pub fn run(model: &Model, seed: u64) -> Result<RunResults, RunError> {
@@ -63,8 +136,10 @@ pub fn run_with_progress(
     seed: u64,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<RunResults, RunError> {
+    check_memory(model)?;
     let mut world = World::new(model, seed);
     world.run(progress)?;
+    world.count_abandoned_left();
     let sim_time = world.now();
     let events = world.events();
     let faults = world.fault_results();
@@ -113,6 +188,7 @@ pub fn run_with_progress(
 /// and a second, identical run records it (runs are deterministic, so both see the same
 /// requests). `None` when no request matches (no failure in the run, K past the last one).
 pub fn trace(model: &Model, seed: u64, target: TraceTarget) -> Result<Option<Trace>, RunError> {
+    check_memory(model)?;
     let index = match target {
         TraceTarget::Request(k) => match k.checked_sub(1) {
             Some(i) => i,

@@ -80,6 +80,9 @@ pub struct Limits {
     pub max_events: u64,
     /// Most requests and calls in flight at once. Key: `scenario.max_in_flight`.
     pub max_in_flight: u32,
+    /// Most memory a run may need, as estimated from the model before anything is
+    /// allocated (see `engine::footprint`). Key: `scenario.max_memory`.
+    pub max_memory_bytes: u64,
 }
 
 impl Default for Limits {
@@ -87,6 +90,7 @@ impl Default for Limits {
         Limits {
             max_events: 2_000_000_000,
             max_in_flight: 1_000_000,
+            max_memory_bytes: 1 << 30,
         }
     }
 }
@@ -267,6 +271,29 @@ pub enum Arrival {
     Open { rate_per_s: f64, poisson: bool },
     /// Closed loop: `users` each send a request, wait for its outcome, think, repeat.
     Closed { users: u32, think: Dist },
+}
+
+/// Most segments a metric path (`[[expect]]`, `hunt --until`) may have: the report's deepest
+/// number is six levels down, so more is a mistake, and the cap bounds the lookup's work.
+pub const MAX_METRIC_SEGMENTS: usize = 64;
+
+/// Most bytes a metric path may have (names of services and topics included).
+pub const MAX_METRIC_BYTES: usize = 1024;
+
+/// Why a metric path is too long to look up, if it is: its size against the caps.
+pub fn metric_path_too_long(metric: &str) -> Option<String> {
+    let segments = metric.split('.').count();
+    if segments > MAX_METRIC_SEGMENTS {
+        return Some(format!(
+            "the metric path has {segments} segments; at most {MAX_METRIC_SEGMENTS} are allowed"
+        ));
+    }
+    (metric.len() > MAX_METRIC_BYTES).then(|| {
+        format!(
+            "the metric path has {} bytes; at most {MAX_METRIC_BYTES} are allowed",
+            metric.len()
+        )
+    })
 }
 
 /// A scenario's lesson, checked against the JSON report after every run.

@@ -20,6 +20,17 @@ pub fn new_latency_histogram() -> LatencyHistogram {
     Histogram::new_with_bounds(1, HISTOGRAM_MAX_NS, 3).expect("valid histogram bounds")
 }
 
+/// An empty latency histogram that takes almost no room (a few hundred bytes instead of
+/// 264 KiB): what a component that never recorded a latency reports, and what is left behind
+/// when a full one is moved into the results. Every summary of it is the empty one. It is
+/// for reading and for adding into a full histogram, not for recording (it resizes itself,
+/// but at 1 significant figure).
+pub fn empty_latency_histogram() -> LatencyHistogram {
+    let mut h = Histogram::new_with_bounds(1, 2, 1).expect("valid histogram bounds");
+    h.auto(true);
+    h
+}
+
 pub fn new_bucket_histogram() -> BucketHistogram {
     Histogram::new_with_bounds(1, HISTOGRAM_MAX_NS, 2).expect("valid histogram bounds")
 }
@@ -122,6 +133,11 @@ pub struct WorkloadStats {
     pub sent: u64,
     /// Full successes.
     pub ok: u64,
+    /// Full successes that ended inside the measured window [warmup, duration), whenever
+    /// they were sent: what the window served, so `ok_in_window / (duration - warmup)` can
+    /// never exceed the rate the system sustained (a backlog drained after `duration` is
+    /// not counted as if it had been served in time).
+    pub ok_in_window: u64,
     /// Successes that a fallback answered somewhere along the way: counted apart from `ok`.
     pub degraded: u64,
     pub failed: FailureCounts,
@@ -156,6 +172,10 @@ pub struct EndpointStats {
     pub rejected: u64,
     /// Completed with an error (own `fail`, or a failed downstream call).
     pub failed: u64,
+    /// Requests (arrived after warmup) that a replica served after their caller had given
+    /// up on them (timed out, or retried), or that were still at a replica — in transit,
+    /// queued or in service — at the end with their caller gone: work nobody waited for.
+    pub abandoned: u64,
     /// Time from arrival at the replica to the reply, queue wait included, for successes.
     pub latency: LatencyHistogram,
 }
@@ -168,6 +188,8 @@ pub struct ServiceStats {
     pub workers: u32,
     pub arrivals: u64,
     pub rejected: u64,
+    /// Abandoned requests over the service's endpoints (see [`EndpointStats::abandoned`]).
+    pub abandoned: u64,
     /// Busy worker time over available worker time, from warmup to the end of the run.
     pub utilization: f64,
     /// Time-average of requests queued or in service, from warmup to the end of the run.

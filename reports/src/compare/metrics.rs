@@ -8,6 +8,8 @@
 //! A ratio over nothing (no request sent, no flow started) is 0, as the report's unmeasured
 //! figures are.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use crate::many::Metrics;
@@ -202,10 +204,16 @@ pub fn describe(key: &str) -> MetricInfo {
 /// then unknown keys as they came.
 pub fn row_order(keys: &[String]) -> Vec<(String, MetricInfo)> {
     let infos: Vec<MetricInfo> = keys.iter().map(|k| describe(k)).collect();
+    // Each (section, name)'s first appearance, looked up in log time (a scan per comparison
+    // made sorting quadratic in the number of keys).
+    let mut first: BTreeMap<(u8, &str), usize> = BTreeMap::new();
+    for (i, info) in infos.iter().enumerate() {
+        first.entry((info.section, info.name.as_str())).or_insert(i);
+    }
     let rank = |info: &MetricInfo| {
-        infos
-            .iter()
-            .position(|i| i.section == info.section && i.name == info.name)
+        first
+            .get(&(info.section, info.name.as_str()))
+            .copied()
             .unwrap_or(0)
     };
     let mut rows: Vec<(usize, String, MetricInfo)> = keys

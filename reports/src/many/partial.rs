@@ -1,11 +1,21 @@
 //! Partial results of `--shard I/N`, and `merge`, which puts them back together.
 
-use serde::{Deserialize, Serialize};
+mod reader;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
 
 use super::{JobResult, PlanInfo, Shard};
 
-/// What one shard writes: the plan it belongs to, which slice it ran, and its jobs' results.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub use reader::{MAX_METRIC_ABS, read_partial};
+
+/// How many missing shards a refusal lists before "and N more".
+const MISSING_LISTED: usize = 5;
+
+/// What one shard writes: the plan it belongs to, which slice it ran, its jobs' results and a
+/// checksum of all three. Read back with [`read_partial`], which checks every field.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Partial {
     /// meshsim version: shards of different versions may not agree, so they do not merge.
     pub meshsim: String,
@@ -13,6 +23,10 @@ pub struct Partial {
     pub plan: PlanInfo,
     /// In job index order.
     pub jobs: Vec<JobResult>,
+    /// FNV-1a (64 bits, hex) of `shard`, `plan` and `jobs` as compact JSON: a metric deleted
+    /// or changed in the file no longer matches, so a damaged partial cannot merge into a
+    /// wrong figure.
+    pub content_fnv: String,
 }
 
 impl Partial {
@@ -20,28 +34,45 @@ impl Partial {
         Partial {
             meshsim: env!("CARGO_PKG_VERSION").to_string(),
             shard,
+            content_fnv: content_fnv(&shard, plan, &jobs),
             plan: plan.clone(),
             jobs,
         }
     }
 }
 
+/// The checksum of a partial's content (see [`Partial::content_fnv`]). Floats print in
+/// their shortest round-trip form and are read back exactly (`float_roundtrip`), so the
+/// checksum of a file read back is the checksum it was written with.
+pub(crate) fn content_fnv(shard: &Shard, plan: &PlanInfo, jobs: &[JobResult]) -> String {
+    #[derive(Serialize)]
+    struct Content<'a> {
+        shard: &'a Shard,
+        plan: &'a PlanInfo,
+        jobs: &'a [JobResult],
+    }
+    let bytes = serde_json::to_vec(&Content { shard, plan, jobs }).unwrap_or_default();
+    super::fnv_hex(std::iter::once(bytes.as_slice()))
+}
+
 /// Combines partials (`(file name, partial)`, in any order) into the plan and every job's
 /// result in index order: exactly what the unsharded command computed. Refuses partials of
-/// different versions, plans or shard counts, a shard given twice or missing, and a partial
-/// whose jobs are not its shard's.
+/// another version than this meshsim, of different plans or shard counts, a shard given twice
+/// or missing, and a partial whose jobs are not its shard's. Memory and time follow the jobs
+/// given, never the shard count a file claims.
 pub fn merge(parts: Vec<(String, Partial)>) -> Result<(PlanInfo, Vec<JobResult>), String> {
     let Some((first_name, first)) = parts.first() else {
         return Err("merge needs at least one partial result".to_string());
     };
     let (plan, count) = (first.plan.clone(), first.shard.count);
-    let mut by_shard: Vec<Option<(String, Vec<JobResult>)>> = vec![None; count as usize];
+    let version = env!("CARGO_PKG_VERSION");
+    let mut by_shard: BTreeMap<u32, (String, Vec<JobResult>)> = BTreeMap::new();
     for (name, part) in parts.iter().cloned() {
-        if part.meshsim != first.meshsim {
+        if part.meshsim != version {
             return Err(format!(
-                "{name}: made by meshsim {}, but {first_name} by meshsim {}; rerun the shards \
-                 with one version",
-                part.meshsim, first.meshsim
+                "{name}: meshsim: made by meshsim {}, but this is meshsim {version}; merge \
+                 with the version that ran the shards",
+                reader::clip(&part.meshsim)
             ));
         }
         let same_but_files = PlanInfo {
@@ -50,68 +81,69 @@ pub fn merge(parts: Vec<(String, Partial)>) -> Result<(PlanInfo, Vec<JobResult>)
         } == plan;
         if part.plan.sources_fnv != plan.sources_fnv && same_but_files {
             return Err(format!(
-                "{name}: the scenario files changed since {first_name} was made; rerun every \
-                 shard on the same files"
+                "{name}: plan.sources_fnv: the scenario files changed since {first_name} was \
+                 made; rerun every shard on the same files"
             ));
         }
         if part.plan != plan {
             return Err(format!(
-                "{name}: a different {} (other files, settings or seeds) than {first_name}",
-                part.plan.command
+                "{name}: plan: a different {} (other files, settings or seeds) than {first_name}",
+                reader::clip(&part.plan.command)
             ));
         }
-        if part.shard.count != count {
+        if part.shard.count != count || part.shard.index == 0 || part.shard.index > count {
             return Err(format!(
-                "{name}: shard {} but {first_name} is shard {}: every part must come from the \
+                "{name}: shard: {} but {first_name} is shard {}: every part must come from the \
                  same --shard I/N split",
                 part.shard, first.shard
             ));
         }
-        let expected: Vec<usize> = plan.jobs(part.shard).iter().map(|j| j.index).collect();
-        let got: Vec<usize> = part.jobs.iter().map(|j| j.job.index).collect();
-        let jobs_match = got == expected
-            && plan
-                .jobs(part.shard)
-                .iter()
-                .zip(&part.jobs)
-                .all(|(want, have)| *want == have.job);
+        let expected = plan.jobs(part.shard);
+        let jobs_match = expected.len() == part.jobs.len()
+            && expected.iter().zip(&part.jobs).all(|(w, h)| *w == h.job);
         if !jobs_match {
             return Err(format!(
-                "{name}: its runs are not those of shard {} (damaged or edited file?)",
+                "{name}: jobs: its runs are not those of shard {} (damaged or edited file?)",
                 part.shard
             ));
         }
-        let slot = &mut by_shard[(part.shard.index - 1) as usize];
-        if let Some((other, _)) = slot {
+        if let Some((other, _)) = by_shard.get(&part.shard.index) {
             return Err(format!(
-                "{name}: shard {} is also in {other}; give each shard once",
+                "{name}: shard {}: also in {other}; give each shard once",
                 part.shard
             ));
         }
-        *slot = Some((name, part.jobs));
+        by_shard.insert(part.shard.index, (name, part.jobs));
     }
-    let missing: Vec<String> = by_shard
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.is_none())
-        .map(|(i, _)| format!("{}/{count}", i + 1))
-        .collect();
-    if !missing.is_empty() {
-        return Err(format!(
-            "missing shard{} {} of {} {}: merge needs every shard",
-            if missing.len() == 1 { "" } else { "s" },
-            missing.join(", "),
-            plan.command,
-            if count == 1 { "run" } else { "runs" }
-        ));
-    }
-    let mut jobs: Vec<JobResult> = by_shard
-        .into_iter()
-        .flatten()
-        .flat_map(|(_, jobs)| jobs)
-        .collect();
+    missing_shards(&by_shard, count, &plan.command)?;
+    let mut jobs: Vec<JobResult> = by_shard.into_values().flat_map(|(_, jobs)| jobs).collect();
     jobs.sort_by_key(|j| j.job.index);
     Ok((plan, jobs))
+}
+
+/// Refuses a set of shards with gaps, listing the first few missing ones.
+fn missing_shards<T>(seen: &BTreeMap<u32, T>, count: u32, command: &str) -> Result<(), String> {
+    let missing = count as usize - seen.len();
+    if missing == 0 {
+        return Ok(());
+    }
+    let listed: Vec<String> = (1..=count)
+        .filter(|i| !seen.contains_key(i))
+        .take(MISSING_LISTED)
+        .map(|i| format!("{i}/{count}"))
+        .collect();
+    let more = if missing > listed.len() {
+        format!(" and {} more", missing - listed.len())
+    } else {
+        String::new()
+    };
+    Err(format!(
+        "missing shard{} {}{more} of {} {}: merge needs every shard",
+        if missing == 1 { "" } else { "s" },
+        listed.join(", "),
+        reader::clip(command),
+        if count == 1 { "run" } else { "runs" }
+    ))
 }
 
 #[cfg(test)]
@@ -164,7 +196,7 @@ mod tests {
             .map(|i| part(&p, Shard { index: i, count: 4 }))
             .map(|(n, part)| {
                 let text = serde_json::to_string(&part).unwrap();
-                (n, serde_json::from_str::<Partial>(&text).unwrap())
+                (n.clone(), read_partial(&n, &text).unwrap())
             })
             .collect();
         let (info, jobs) = merge(parts.clone()).unwrap();
@@ -175,7 +207,7 @@ mod tests {
         assert!(err.contains("missing shard 1/4"), "{err}");
         parts.push(part(&p, Shard { index: 2, count: 4 }));
         let err = merge(parts).unwrap_err();
-        assert!(err.contains("shard 2/4 is also in"), "{err}");
+        assert!(err.contains("shard 2/4: also in"), "{err}");
     }
 
     // Goal: parts of different plans or splits do not merge.
@@ -204,5 +236,44 @@ mod tests {
         ])
         .unwrap_err();
         assert!(err.contains("same --shard I/N split"), "{err}");
+    }
+
+    // Goal: a shard count far above the jobs (2^32-1, as a hand edit made it) costs nothing:
+    // no slot per shard is allocated, and the refusal lists five missing shards, then a count.
+    #[test]
+    fn huge_shard_counts_give_a_short_refusal() {
+        let mut p = plan();
+        p.variants.truncate(1);
+        p.seeds.truncate(1);
+        for count in [10_000_000, u32::MAX] {
+            let err = merge(vec![part(&p, Shard { index: 1, count })]).unwrap_err();
+            let more = count as u64 - 6;
+            assert!(
+                err.starts_with(&format!(
+                    "missing shards 2/{count}, 3/{count}, 4/{count}, 5/{count}, 6/{count} and \
+                     {more} more of compare runs"
+                )),
+                "{err}"
+            );
+            assert!(err.len() < 200, "{err}");
+        }
+    }
+
+    // Goal: what the reader refuses before any merge: a partial whose checksum no longer
+    // matches (a metric edited), and one of another meshsim version.
+    #[test]
+    fn edited_or_foreign_partials_are_refused() {
+        let p = plan();
+        let (name, good) = part(&p, Shard { index: 1, count: 2 });
+        let text = serde_json::to_string(&good).unwrap();
+        assert_eq!(read_partial(&name, &text).unwrap(), good);
+        let edited = text.replacen(":0.0", ":0.5", 1);
+        assert_ne!(edited, text);
+        let err = read_partial(&name, &edited).unwrap_err();
+        assert!(err.starts_with("part1/2: content_fnv: "), "{err}");
+        let mut foreign = good.clone();
+        foreign.meshsim = "0.0.1".into();
+        let err = merge(vec![(name, foreign)]).unwrap_err();
+        assert!(err.contains("meshsim: made by meshsim 0.0.1"), "{err}");
     }
 }

@@ -107,7 +107,14 @@ fn endpoints_services_calls_and_messages_have_every_field() {
     assert_eq!(keys(&v["endpoints"]), ["gateway/checkout", "order/place"]);
     assert_eq!(
         keys(&v["endpoints"]["order/place"]),
-        ["arrivals", "completed", "rejected", "failed", "latency_ms"]
+        [
+            "arrivals",
+            "completed",
+            "rejected",
+            "failed",
+            "latency_ms",
+            "abandoned"
+        ]
     );
     assert_eq!(keys(&v["services"]), ["gateway", "order"]);
     assert_eq!(
@@ -117,7 +124,8 @@ fn endpoints_services_calls_and_messages_have_every_field() {
             "rejected",
             "utilization",
             "mean_in_system",
-            "mean_queued"
+            "mean_queued",
+            "abandoned"
         ]
     );
     assert_eq!(

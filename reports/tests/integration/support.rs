@@ -171,6 +171,7 @@ pub fn results() -> RunResults {
                 name: "checkout".to_string(),
                 sent: 10_000,
                 ok: 9_990,
+                ok_in_window: 9_990,
                 degraded: 0,
                 failed,
                 in_flight: 2,
@@ -181,6 +182,7 @@ pub fn results() -> RunResults {
                 name: "browse".to_string(),
                 sent: 0,
                 ok: 0,
+                ok_in_window: 0,
                 degraded: 0,
                 failed: FailureCounts::default(),
                 in_flight: 0,
@@ -195,6 +197,7 @@ pub fn results() -> RunResults {
                 completed: 9_998,
                 rejected: 0,
                 failed: 8,
+                abandoned: 0,
                 latency: latency.clone(),
             },
             EndpointStats {
@@ -203,6 +206,7 @@ pub fn results() -> RunResults {
                 completed: 9_993,
                 rejected: 0,
                 failed: 1,
+                abandoned: 0,
                 latency,
             },
         ],
@@ -213,6 +217,7 @@ pub fn results() -> RunResults {
                 workers: 32,
                 arrivals: 10_000,
                 rejected: 0,
+                abandoned: 0,
                 utilization: 0.5,
                 mean_in_system: 2.0 / 3.0,
                 mean_queued: 0.0,
@@ -224,6 +229,7 @@ pub fn results() -> RunResults {
                 workers: 8,
                 arrivals: 9_995,
                 rejected: 0,
+                abandoned: 0,
                 utilization: 0.8125,
                 mean_in_system: 7.25,
                 mean_queued: 0.75,
@@ -375,6 +381,7 @@ pub fn results_with_faults() -> RunResults {
     }];
     let checkout = &mut r.workloads[0];
     checkout.ok = 9_890;
+    checkout.ok_in_window = 9_890;
     checkout.degraded = 100;
     checkout.buckets = (0..61u64)
         .map(|s| match s {

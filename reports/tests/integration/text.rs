@@ -86,6 +86,24 @@ fn tables_and_expectations_are_printed() {
 }
 
 #[test]
+fn abandoned_work_is_listed_only_where_there_is_some() {
+    // Goal: work served for nobody (its caller gave up) gets its own table, with only the
+    // endpoints that had some; a run without any prints no such table.
+    let text = text_of(&Report::build(&results(), &model()));
+    assert!(!text.contains("Abandoned work"), "{text}");
+    let mut r = results();
+    r.endpoints[1].abandoned = 1234;
+    let text = text_of(&Report::build(&r, &model()));
+    let section = text
+        .split("\n\n")
+        .find(|s| s.starts_with("Abandoned work"))
+        .unwrap_or_else(|| panic!("no abandoned section:\n{text}"));
+    assert!(section.contains("order/place"), "{section}");
+    assert!(section.contains("1234"), "{section}");
+    assert!(!section.contains("gateway/checkout"), "{section}");
+}
+
+#[test]
 fn columns_are_aligned() {
     // Goal: in the workloads table every row is as wide as the header, so columns line up.
     let text = text_of(&Report::build(&results(), &model()));

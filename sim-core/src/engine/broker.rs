@@ -13,6 +13,7 @@
 
 use std::collections::VecDeque;
 
+use super::bit_index::BitIndex;
 use super::levels::{IN_SYSTEM, Levels, Marks, QUEUED};
 use super::slab::Handle;
 use crate::model::{EndpointId, LinkId, Model, QueueRole, ServiceId};
@@ -80,6 +81,9 @@ pub struct Channel {
     pub cap: u32,
     /// Round-robin cursor over the consumer replicas.
     pub next: u32,
+    /// For a queue: the slots with room (replica up, fewer than `cap` unacked), so that the
+    /// next one is found without a scan. Empty for a partition.
+    pub open: BitIndex,
     pub visibility: SimDuration,
     pub max_deliveries: Option<u32>,
     /// The dead-letter queue's channel.
@@ -184,6 +188,11 @@ pub struct Brokers {
     pub topic_published: Vec<u64>,
     /// Copies dispatched and not yet resolved, over every channel.
     pub dispatched: u64,
+    /// Per service: the channels it consumes, in channel order.
+    pub consumed: Vec<Vec<u32>>,
+    /// Per service that consumes a topic partition: its replicas that are up (a partition
+    /// goes to the first one up from its own).
+    pub up: Vec<Option<BitIndex>>,
 }
 
 fn consumer_of(model: &Model, c: &crate::model::Consumer) -> ChannelConsumer {
@@ -233,6 +242,10 @@ impl Brokers {
                 unacked: vec![0; replicas_of(&consumer)],
                 cap: workers.saturating_mul(queue.prefetch),
                 next: 0,
+                open: BitIndex::new(
+                    replicas_of(&consumer) as u32,
+                    workers.saturating_mul(queue.prefetch) > 0,
+                ),
                 visibility: queue.visibility,
                 max_deliveries: queue.max_deliveries,
                 dead_letter: queue.dead_letter.map(|d| d.0),
@@ -264,6 +277,7 @@ impl Brokers {
                         unacked: vec![0],
                         cap: 1,
                         next: 0,
+                        open: BitIndex::new(0, false),
                         visibility: topic.visibility,
                         max_deliveries: topic.max_deliveries,
                         dead_letter: topic.dead_letter.map(|d| d.0),
@@ -283,9 +297,22 @@ impl Brokers {
             .chain(model.topics.iter().map(|t| t.keys))
             .map(|k| vec![0; k.unwrap_or(0) as usize])
             .collect();
+        let mut consumed = vec![Vec::new(); model.services.len()];
+        let mut up: Vec<Option<BitIndex>> = model.services.iter().map(|_| None).collect();
+        for (ch, c) in channels.iter().enumerate() {
+            if let Some(consumer) = c.consumer {
+                let s = consumer.service.0 as usize;
+                consumed[s].push(ch as u32);
+                if c.partition.is_some() && up[s].is_none() {
+                    up[s] = Some(BitIndex::new(model.services[s].replicas, true));
+                }
+            }
+        }
         Brokers {
             brokers,
             channels,
+            consumed,
+            up,
             stats,
             topic_base,
             topic_stat_base,

@@ -10,7 +10,9 @@
 use std::collections::BTreeMap;
 
 use crate::model::{FlowStyle, Model};
-use crate::results::{Cause, FlowStats, LatencyHistogram, new_latency_histogram};
+use crate::results::{
+    Cause, FlowStats, LatencyHistogram, empty_latency_histogram, new_latency_histogram,
+};
 use crate::time::SimTime;
 
 /// A step code with this bit refers to the step's `undo`, without it to its `do`.
@@ -161,8 +163,8 @@ impl FlowAcc {
             pending: self.pending,
             duplicate_effects: self.duplicate_effects,
             client_mismatch: self.client_mismatch,
-            latency: std::mem::replace(&mut self.latency, new_latency_histogram()),
-            consistency: std::mem::replace(&mut self.consistency, new_latency_histogram()),
+            latency: std::mem::replace(&mut self.latency, empty_latency_histogram()),
+            consistency: std::mem::replace(&mut self.consistency, empty_latency_histogram()),
             left_applied: self.left_applied.iter().map(|(&m, &c)| (m, c)).collect(),
         }
     }

@@ -5,7 +5,7 @@
 use crate::model::{EndpointId, Model, ServiceId, WorkloadId};
 use crate::results::{
     CallStats, EndpointStats, FailureCounts, LatencyHistogram, ServiceStats, WorkloadBucket,
-    WorkloadStats, new_bucket_histogram, new_latency_histogram,
+    WorkloadStats, empty_latency_histogram, new_bucket_histogram, new_latency_histogram,
 };
 use crate::time::{SimDuration, SimTime};
 
@@ -14,6 +14,8 @@ use super::world::Outcome;
 pub struct WorkloadAcc {
     pub sent: u64,
     pub ok: u64,
+    /// Successes that ended inside [warmup, duration), whenever they were sent.
+    pub ok_in_window: u64,
     pub degraded: u64,
     pub failed: FailureCounts,
     pub latency: LatencyHistogram,
@@ -25,7 +27,10 @@ pub struct EndpointAcc {
     pub completed: u64,
     pub rejected: u64,
     pub failed: u64,
-    pub latency: LatencyHistogram,
+    /// Requests served, or left at a replica at the end, after their caller gave up.
+    pub abandoned: u64,
+    /// Made at the first success: an endpoint that never answers costs no histogram.
+    pub latency: Option<LatencyHistogram>,
 }
 
 #[derive(Default)]
@@ -58,6 +63,7 @@ impl Stats {
                 .map(|_| WorkloadAcc {
                     sent: 0,
                     ok: 0,
+                    ok_in_window: 0,
                     degraded: 0,
                     failed: FailureCounts::default(),
                     latency: new_latency_histogram(),
@@ -72,7 +78,8 @@ impl Stats {
                     completed: 0,
                     rejected: 0,
                     failed: 0,
-                    latency: new_latency_histogram(),
+                    abandoned: 0,
+                    latency: None,
                 })
                 .collect(),
             services: model
@@ -163,9 +170,18 @@ impl Stats {
         let acc = &mut self.endpoints[e.0 as usize];
         acc.completed += 1;
         match outcome {
-            Outcome::Ok | Outcome::Degraded => acc.latency.saturating_record(latency.as_nanos()),
+            Outcome::Ok | Outcome::Degraded => acc
+                .latency
+                .get_or_insert_with(new_latency_histogram)
+                .saturating_record(latency.as_nanos()),
             Outcome::Failed(_) => acc.failed += 1,
         }
+    }
+
+    /// A request served (or left at a replica) after its caller had given up on it.
+    #[inline]
+    pub fn abandoned(&mut self, e: EndpointId) {
+        self.endpoints[e.0 as usize].abandoned += 1;
     }
 
     pub fn workload_results(&mut self, model: &Model) -> Vec<WorkloadStats> {
@@ -176,10 +192,11 @@ impl Stats {
                 name: w.name.clone(),
                 sent: acc.sent,
                 ok: acc.ok,
+                ok_in_window: acc.ok_in_window,
                 degraded: acc.degraded,
                 failed: acc.failed,
                 in_flight: acc.sent - acc.ok - acc.degraded - acc.failed.total(),
-                latency: std::mem::replace(&mut acc.latency, new_latency_histogram()),
+                latency: std::mem::replace(&mut acc.latency, empty_latency_histogram()),
                 buckets: std::mem::take(&mut acc.buckets),
             })
             .collect()
@@ -195,7 +212,10 @@ impl Stats {
                 completed: acc.completed,
                 rejected: acc.rejected,
                 failed: acc.failed,
-                latency: std::mem::replace(&mut acc.latency, new_latency_histogram()),
+                abandoned: acc.abandoned,
+                // Moved out, never copied: a second full histogram per endpoint is what
+                // made 10,000 endpoints run out of memory.
+                latency: acc.latency.take().unwrap_or_else(empty_latency_histogram),
             })
             .collect()
     }
@@ -215,11 +235,17 @@ impl Stats {
             .zip(buckets)
             .map(|(((s, acc), m), in_system_buckets)| ServiceStats {
                 name: s.name.clone(),
+                abandoned: s
+                    .endpoints
+                    .iter()
+                    .map(|e| self.endpoints[e.0 as usize].abandoned)
+                    .sum(),
                 replicas: s.replicas,
                 workers: s.workers,
                 arrivals: acc.arrivals,
                 rejected: acc.rejected,
-                utilization: m[BUSY] / f64::from(s.replicas * s.workers),
+                // 64-bit: 100,000 replicas × 1,000,000 workers does not fit in 32 bits.
+                utilization: m[BUSY] / (u64::from(s.replicas) * u64::from(s.workers)) as f64,
                 mean_in_system: m[IN_SYSTEM],
                 mean_queued: m[QUEUED],
                 in_system_buckets,

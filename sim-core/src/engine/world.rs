@@ -11,7 +11,9 @@
 //! retries, fallback), `serve` the replica's side (queue, work, downstream calls, reply), and
 //! `faults` what breaks (crashes, slowdowns, errors, lossy or partitioned links, chaos).
 
+mod balancer;
 mod calls;
+mod consumers;
 mod faults;
 mod flows;
 mod messaging;
@@ -174,8 +176,6 @@ struct Replica {
     /// Crash faults (scheduled or chaos) holding this replica down; up when zero.
     crashes: u32,
     epoch: u32,
-    /// What the callers' load balancers believe (refreshed by health checks only).
-    believed_up: bool,
     /// The fault-stats index of the crash that took it down, for `affected`.
     down_by: u32,
     /// Product of the factors of active slow faults, and those faults.
@@ -221,9 +221,8 @@ pub struct World<'m> {
     warmup: SimTime,
     replica_base: Vec<u32>,
     replicas: Vec<Replica>,
-    round_robin: Vec<u32>,
-    /// Replicas per service that the load balancers believe down.
-    believed_down: Vec<u32>,
+    /// Per service: its load balancer's view of the replicas.
+    balancers: Vec<balancer::Balancer>,
     jobs: Slab<Job>,
     calls: Slab<PendingCall>,
     brokers: Brokers,
@@ -250,6 +249,8 @@ pub struct World<'m> {
     /// What each fault hit: scheduled faults first, then one entry per chaos target.
     affected: Vec<u64>,
     chaos_crashes: Vec<u64>,
+    /// Per chaos replica: its `[chaos] targets` entry.
+    chaos_target: Vec<u32>,
     marks: Marks,
     levels: Vec<Levels>,
     pub(super) stats: Stats,
@@ -261,6 +262,16 @@ pub struct World<'m> {
     /// Set only by `meshsim trace --slowest/--failed`: finds which request to trace.
     pub(super) finder: Option<Finder>,
 }
+
+/// Sizes of the run's records, for the memory estimate (`engine::footprint`). A slab slot
+/// is the value, its generation, and its index on the free list.
+pub(super) const REPLICA_BYTES: u64 = std::mem::size_of::<Replica>() as u64;
+pub(super) const JOB_BYTES: u64 = (std::mem::size_of::<Option<Job>>() + 8) as u64;
+pub(super) const CALL_BYTES: u64 = (std::mem::size_of::<Option<PendingCall>>() + 8) as u64;
+/// A heap entry: the event, its time and its sequence number.
+pub(super) const PENDING_EVENT_BYTES: u64 = (std::mem::size_of::<Event>() + 16) as u64;
+/// An endpoint's accounts without its histogram, and its rows in the per-endpoint tables.
+pub(super) const ENDPOINT_BYTES: u64 = 256;
 
 fn streams(model: &Model, seed: u64) -> Streams {
     let named =
@@ -385,7 +396,6 @@ impl<'m> World<'m> {
                     queue: VecDeque::new(),
                     crashes: 0,
                     epoch: 0,
-                    believed_up: true,
                     down_by: 0,
                     slow_factor: 1.0,
                     slow_faults: Vec::new(),
@@ -402,8 +412,7 @@ impl<'m> World<'m> {
             warmup: marks.warmup,
             replica_base,
             replicas,
-            round_robin: vec![0; model.services.len()],
-            believed_down: vec![0; model.services.len()],
+            balancers: model.services.iter().map(balancer::Balancer::new).collect(),
             jobs: Slab::new(),
             calls: Slab::new(),
             brokers: Brokers::new(model, &marks),
@@ -432,6 +441,7 @@ impl<'m> World<'m> {
             link_faults: vec![Vec::new(); model.links.len()],
             affected: vec![0; model.faults.len() + chaos_targets],
             chaos_crashes: vec![0; chaos_targets],
+            chaos_target: faults::chaos_targets(model),
             levels: model.services.iter().map(|_| Levels::new(&marks)).collect(),
             stats: Stats::new(model, marks.buckets),
             marks,
@@ -446,6 +456,15 @@ impl<'m> World<'m> {
     pub fn run(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<(), RunError> {
         self.start();
         let max_events = self.model.limits.max_events;
+        // Fixed events (arrivals, faults, health checks, channel timers) come on top.
+        let fixed = self.model.workloads.len() as u64
+            + self.model.faults.len() as u64 * 2
+            + self.model.services.len() as u64
+            + self.brokers.channels.len() as u64
+            + 1024;
+        let max_pending = u64::from(self.model.limits.max_in_flight)
+            .saturating_mul(super::PENDING_PER_IN_FLIGHT)
+            .saturating_add(fixed);
         while let Some(t) = self.q.peek_time() {
             if t > self.horizon {
                 break;
@@ -467,6 +486,12 @@ impl<'m> World<'m> {
             self.handle(event);
             if let Some(err) = self.stop.take() {
                 return Err(err);
+            }
+            if self.q.len() as u64 > max_pending {
+                return Err(RunError::TooManyPending {
+                    limit: max_pending,
+                    at_s: self.q.now().to_string(),
+                });
             }
             // Arrivals have stopped and nothing is in flight: what remains in the queue is
             // stale (timeouts of calls that were answered) or faults nobody will notice, so
@@ -576,6 +601,19 @@ impl<'m> World<'m> {
         }
         self.requests_sent += 1;
         self.start_call(Caller::Client(w), CallRef::Workload(w));
+    }
+
+    /// A job was just created: requests at replicas (including those whose caller gave
+    /// up, and message deliveries) count toward `scenario.max_in_flight`, so a flood of
+    /// abandoned work stops the run instead of filling memory.
+    #[inline]
+    fn job_added(&mut self) {
+        if self.jobs.live() > self.model.limits.max_in_flight {
+            self.stop = Some(RunError::TooManyInFlight {
+                limit: self.model.limits.max_in_flight,
+                at_s: self.q.now().to_string(),
+            });
+        }
     }
 
     pub fn now(&self) -> SimTime {

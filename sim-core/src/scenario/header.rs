@@ -92,7 +92,9 @@ pub(super) fn read_header(sink: &mut Sink, raw: Option<&Spanned<RawScenario>>) -
         1,
         i64::from(u32::MAX),
     );
+    let max_memory = read_size(sink, &s.max_memory, "scenario.max_memory");
     let limits = Limits {
+        max_memory_bytes: max_memory.unwrap_or(defaults.max_memory_bytes),
         max_events: max_events
             .and_then(|n| u64::try_from(n).ok())
             .unwrap_or(defaults.max_events),
@@ -112,6 +114,55 @@ pub(super) fn read_header(sink: &mut Sink, raw: Option<&Spanned<RawScenario>>) -
         bucket,
         limits,
     }
+}
+
+/// Smallest and largest `scenario.max_memory`: below a few MiB no run fits at all, and
+/// above 1 TiB the limit protects nothing.
+const MIN_MEMORY_BYTES: u64 = 1 << 20;
+const MAX_MEMORY_BYTES: u64 = 1 << 40;
+
+/// A size: a plain integer of bytes, or a string of a number and a unit (`"512MiB"`,
+/// `"1.5GiB"`, `"4096B"`; units B, KiB, MiB, GiB).
+fn read_size(sink: &mut Sink, v: &Val, path: &str) -> Option<u64> {
+    let spanned = v.as_ref()?;
+    let allowed = "a size from 1MiB to 1024GiB: an integer of bytes, or a string such as \
+                   \"512MiB\" or \"4GiB\" (units B, KiB, MiB, GiB)";
+    let bytes = match spanned.get_ref() {
+        toml::Value::Integer(n) => u64::try_from(*n).ok(),
+        toml::Value::String(text) => parse_size(text),
+        _ => None,
+    };
+    match bytes {
+        Some(b) if (MIN_MEMORY_BYTES..=MAX_MEMORY_BYTES).contains(&b) => Some(b),
+        _ => {
+            let shown = super::values::show(spanned.get_ref());
+            sink.error(
+                spanned.span(),
+                format!("{path} = {shown} is not allowed; allowed: {allowed}"),
+            );
+            None
+        }
+    }
+}
+
+/// `"512MiB"` → bytes; `None` for anything else (no unit, an unknown unit, not finite).
+pub(crate) fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| c.is_ascii_alphabetic())
+        .unwrap_or(text.len());
+    let (number, unit) = (text[..split].trim(), text[split..].trim());
+    let scale: u64 = match unit {
+        "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        _ => return None,
+    };
+    let x: f64 = number.parse().ok()?;
+    let bytes = x * scale as f64;
+    // Also refuses NaN and negatives; past 2^63 the range check refuses it anyway.
+    (0.0..9.2e18).contains(&bytes).then(|| bytes.round() as u64)
 }
 
 /// `scenario.bucket`, or the smallest round width giving at most [`AUTO_BUCKETS`] buckets.
@@ -183,6 +234,19 @@ pub(super) fn auto_bucket(span_of_run: SimDuration) -> SimDuration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_take_binary_units_and_refuse_the_rest() {
+        // Goal: the size strings of scenario.max_memory: binary units, decimals, and a
+        // refusal for a missing or unknown unit, a negative or a non-number.
+        assert_eq!(parse_size("1GiB"), Some(1 << 30));
+        assert_eq!(parse_size("1.5 MiB"), Some(3 << 19));
+        assert_eq!(parse_size("4096B"), Some(4096));
+        assert_eq!(parse_size("2KiB"), Some(2048));
+        for bad in ["1", "1GB", "1gib", "-1GiB", "GiB", "nanGiB", "1e400GiB", ""] {
+            assert_eq!(parse_size(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn automatic_buckets_are_round_and_at_most_300() {

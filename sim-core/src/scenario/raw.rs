@@ -53,6 +53,7 @@ pub(super) struct RawScenario {
     pub bucket: Val,
     pub max_events: Val,
     pub max_in_flight: Val,
+    pub max_memory: Val,
 }
 
 /// `[network]` and its `[network.link."a->b"]` overrides.

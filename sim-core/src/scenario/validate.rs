@@ -486,6 +486,12 @@ fn read_expect(sink: &mut Sink, i: usize, e: &Spanned<RawExpect>) -> Option<Expe
         let msg = format!("{path} needs metric, a dotted path into the JSON report");
         sink.error(span.clone(), msg);
     }
+    if let (Some(m), Some(value)) = (&metric, &raw.metric)
+        && let Some(why) = crate::model::metric_path_too_long(m)
+    {
+        sink.error(value.span(), format!("{path}.metric: {why}"));
+        return None;
+    }
     let why = sink
         .string(&raw.why, &format!("{path}.why"))
         .unwrap_or_default();

@@ -1,10 +1,13 @@
 //! sim-core's integration tests, one module per concern.
 
+mod abandoned;
 mod bad_input;
+mod balancer;
 mod faults;
 mod flows;
 mod messaging;
 mod mutation;
+mod numbers;
 mod parse;
 mod resilience;
 
@@ -27,4 +30,16 @@ pub fn toml_files(dir: &str) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
+}
+
+/// The model of scenario `text` with `--set` overrides `sets`; panics with the diagnostics.
+pub fn model_with(text: &str, sets: &[&str]) -> sim_core::Model {
+    let overrides: Vec<sim_core::Override> = sets
+        .iter()
+        .map(|s| sim_core::Override::parse(s).expect("PATH=VALUE"))
+        .collect();
+    match sim_core::parse_scenario("test.toml", text, &overrides) {
+        Ok(m) => m,
+        Err(d) => panic!("should parse:\n{d}"),
+    }
 }

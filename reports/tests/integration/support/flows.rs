@@ -220,6 +220,7 @@ pub fn results_with_flows() -> RunResults {
         name: name.to_string(),
         sent,
         ok,
+        ok_in_window: ok,
         degraded: 0,
         failed: FailureCounts::default(),
         in_flight: sent - ok,

@@ -153,6 +153,7 @@ impl<'m> World<'m> {
             return; // lost on the way: the caller learns of it only by its timeout
         };
         self.replicas[replica as usize].outstanding += 1;
+        self.load_changed(replica as usize);
         let (flow, flow_step) = match self.calls.get(handle) {
             Some(pc) => self.call_flow_ctx(pc),
             None => (Handle::NONE, crate::engine::flows::NO_STEP),
@@ -175,6 +176,7 @@ impl<'m> World<'m> {
             outstanding: 0,
             degraded: false,
         });
+        self.job_added();
         if self.tracer.is_some() {
             self.trace_attempt_sent(handle, Some(job));
         }
@@ -311,6 +313,9 @@ impl<'m> World<'m> {
         };
         match caller {
             Caller::Client(w) => {
+                if outcome == Outcome::Ok && now >= self.warmup && now < self.end_of_arrivals {
+                    self.stats.workloads[w.0 as usize].ok_in_window += 1;
+                }
                 if started >= self.warmup {
                     self.stats.request_done(w, started, now, outcome);
                     if let Some(f) = self.finder.as_mut() {

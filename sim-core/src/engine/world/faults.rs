@@ -146,6 +146,9 @@ impl<'m> World<'m> {
         levels.value[IN_SYSTEM] -= u64::from(busy) + queued;
         rep.outstanding -= busy + queued as u32;
         rep.busy = 0;
+        self.load_changed(r);
+        self.replica_changed(r, false);
+        self.consumer_changed(r);
         // Queued jobs go now; jobs in service vanish when their next event finds the epoch
         // changed (they hold no worker any more).
         while let Some(job) = self.replicas[r].queue.pop_front() {
@@ -158,8 +161,8 @@ impl<'m> World<'m> {
         let rep = &mut self.replicas[r];
         rep.crashes = rep.crashes.saturating_sub(1);
         if rep.crashes == 0 {
-            let service = rep.service;
-            self.consumer_back(service);
+            self.replica_changed(r, true);
+            self.consumer_back(r);
         }
     }
 
@@ -169,7 +172,7 @@ impl<'m> World<'m> {
 
     pub(super) fn chaos_crash(&mut self, k: u32) {
         let Some(c) = &self.model.chaos else { return };
-        let target = self.chaos_target(k);
+        let target = self.chaos_target[k as usize] as usize;
         let by = (self.model.faults.len() + target) as u32;
         self.chaos_crashes[target] += 1;
         let r = self.replica_index(c.replicas[k as usize]);
@@ -187,35 +190,28 @@ impl<'m> World<'m> {
             self.q.schedule(up, Event::ChaosCrash(k));
         }
     }
+}
 
-    /// Which `[chaos] targets` entry a chaos replica came from (`payment#1` before `payment`).
-    fn chaos_target(&self, k: u32) -> usize {
-        let Some(c) = &self.model.chaos else { return 0 };
-        let r = c.replicas[k as usize];
-        let name = &self.model.service(r.service).name;
-        let exact = format!("{name}#{}", r.index);
-        c.targets
-            .iter()
-            .position(|t| *t == exact)
-            .or_else(|| c.targets.iter().position(|t| t == name))
-            .unwrap_or(0)
+/// Per chaos replica, which `[chaos] targets` entry it came from (`payment#1` before
+/// `payment`; the first of equal entries): looked up once here, not at every crash.
+pub(super) fn chaos_targets(model: &crate::model::Model) -> Vec<u32> {
+    let Some(c) = &model.chaos else {
+        return Vec::new();
+    };
+    let mut first = std::collections::BTreeMap::new();
+    for (t, name) in c.targets.iter().enumerate() {
+        first.entry(name.as_str()).or_insert(t as u32);
     }
-
-    /// Callers of service `s` learn which replicas are up now; the next check follows.
-    pub(super) fn health_check(&mut self, s: ServiceId) {
-        let i = s.0 as usize;
-        let base = self.replica_base[i] as usize;
-        let n = self.model.services[i].replicas as usize;
-        let mut down = 0;
-        for rep in &mut self.replicas[base..base + n] {
-            rep.believed_up = rep.is_up();
-            down += u32::from(!rep.believed_up);
-        }
-        self.believed_down[i] = down;
-        if let Some(every) = self.model.services[i].health_check
-            && self.q.now() + every < self.horizon
-        {
-            self.q.schedule(every, Event::HealthCheck(s));
-        }
-    }
+    c.replicas
+        .iter()
+        .map(|r| {
+            let name = &model.service(r.service).name;
+            let exact = format!("{name}#{}", r.index);
+            first
+                .get(exact.as_str())
+                .or_else(|| first.get(name.as_str()))
+                .copied()
+                .unwrap_or(0)
+        })
+        .collect()
 }

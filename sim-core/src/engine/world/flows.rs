@@ -294,6 +294,7 @@ impl<'m> World<'m> {
         let endpoint = flow.entry_endpoint;
         let replica = self.pick_replica(flow.entry);
         self.replicas[replica as usize].outstanding += 1;
+        self.load_changed(replica as usize);
         let now = self.q.now();
         // The resume's reference passes to the new coordinator job.
         let job = self.jobs.insert(Job {
@@ -311,6 +312,7 @@ impl<'m> World<'m> {
             outstanding: 0,
             degraded: false,
         });
+        self.job_added();
         self.q
             .schedule(SimDuration::ZERO, Event::RequestArrive(job));
     }

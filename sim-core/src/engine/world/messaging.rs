@@ -20,7 +20,7 @@ use crate::engine::flows::NO_STEP;
 use crate::engine::slab::Handle;
 use crate::model::{Destination, EndpointId, FaultKind, QueueId};
 use crate::results::{
-    BrokerStats, Cause, ChannelStats, MessageStats, TopicStats, new_latency_histogram,
+    BrokerStats, Cause, ChannelStats, MessageStats, TopicStats, empty_latency_histogram,
 };
 use crate::time::{SimDuration, SimTime};
 
@@ -268,18 +268,6 @@ impl<'m> World<'m> {
         self.dispatch(ch);
     }
 
-    /// A message that arrives while every consumer replica is down waits for them: the crash
-    /// that took them down counts it among what it hit.
-    fn blame_consumer_crash(&mut self, service: crate::model::ServiceId) {
-        let s = service.0 as usize;
-        let base = self.replica_base[s] as usize;
-        let n = self.model.services[s].replicas as usize;
-        let replicas = &self.replicas[base..base + n];
-        if replicas.iter().all(|r| !r.is_up()) {
-            self.affected[replicas[0].down_by as usize] += 1;
-        }
-    }
-
     /// Dispatches waiting copies of channel `ch` while a consumer slot is free.
     pub(super) fn dispatch(&mut self, ch: u32) {
         loop {
@@ -302,31 +290,6 @@ impl<'m> World<'m> {
         }
     }
 
-    /// A consumer slot with room: for a partition, the first replica that is up from the
-    /// partition's own (one message at a time); for a queue, the next replica round-robin
-    /// with fewer than `cap` unacked copies. The broker sees crashes at once (the consumer's
-    /// connection drops), not through health checks.
-    fn free_slot(&mut self, ch: u32, service: usize) -> Option<(u32, u32)> {
-        let base = self.replica_base[service];
-        let n = self.model.services[service].replicas;
-        let c = &self.brokers.channels[ch as usize];
-        if let Some(p) = c.partition {
-            if c.unacked[0] > 0 {
-                return None;
-            }
-            return (0..n)
-                .map(|k| (p + k) % n)
-                .find(|&i| self.replicas[(base + i) as usize].is_up())
-                .map(|i| (0, base + i));
-        }
-        let start = c.next;
-        let found = (0..n).map(|k| (start + k) % n).find(|&i| {
-            self.replicas[(base + i) as usize].is_up() && c.unacked[i as usize] < c.cap
-        })?;
-        self.brokers.channels[ch as usize].next = (found + 1) % n;
-        Some((found, base + found))
-    }
-
     /// Sends copy `h` of channel `ch` to `replica`, holding consumer slot `slot`.
     fn dispatch_copy(&mut self, ch: u32, h: Handle, slot: u32, replica: u32) {
         let now = self.q.now();
@@ -346,6 +309,7 @@ impl<'m> World<'m> {
         c.unacked[slot as usize] += 1;
         let (stat, broker, visibility) = (c.stat as usize, c.broker as usize, c.visibility);
         let consumer = c.consumer.expect("dispatch needs a consumer");
+        self.slot_changed(ch, slot);
         self.brokers.dispatched += 1;
         let acc = &mut self.brokers.stats[stat];
         acc.delivered += 1;
@@ -353,14 +317,6 @@ impl<'m> World<'m> {
             acc.redelivered += 1;
         }
         acc.shift(now, &self.marks, 0, -1);
-        let o = self.origins.get_mut(origin).expect("copy's origin");
-        if !o.dispatched {
-            o.dispatched = true;
-            if o.published >= self.warmup {
-                acc.wait
-                    .saturating_record(now.since(o.published).as_nanos());
-            }
-        }
         let bs = &mut self.brokers.brokers[broker];
         bs.delivered += 1;
         if now >= self.warmup && now < self.end_of_arrivals {
@@ -368,9 +324,22 @@ impl<'m> World<'m> {
         }
         let mut lead = SimDuration::ZERO;
         if bs.gap_ns > 0 {
+            // Saturating: a tiny capacity makes the gap near u64::MAX, and a wrapped sum
+            // would make the broker free again at once (the limit would vanish).
             let depart = bs.next_free.max(now);
-            bs.next_free = SimTime(depart.0 + bs.gap_ns);
+            bs.next_free = SimTime(depart.0.saturating_add(bs.gap_ns));
             lead = depart.since(now);
+        }
+        let o = self.origins.get_mut(origin).expect("copy's origin");
+        if !o.dispatched {
+            o.dispatched = true;
+            if o.published >= self.warmup {
+                // The wait runs to the copy's departure, which the broker's capacity may
+                // put later than this dispatch decision.
+                self.brokers.stats[stat]
+                    .wait
+                    .saturating_record((now + lead).since(o.published).as_nanos());
+            }
         }
         self.start_visibility(ch, now + lead + visibility, h2);
         let Some(d) = self.hop(consumer.deliver_link, SimDuration::ZERO) else {
@@ -383,6 +352,7 @@ impl<'m> World<'m> {
             self.flow_ref(flow);
         }
         self.replicas[replica as usize].outstanding += 1;
+        self.load_changed(replica as usize);
         let job = self.jobs.insert(Job {
             endpoint: consumer.endpoint,
             replica,
@@ -398,6 +368,7 @@ impl<'m> World<'m> {
             outstanding: 0,
             degraded: false,
         });
+        self.job_added();
         self.q.schedule(lead + d, Event::RequestArrive(job));
     }
 
@@ -587,6 +558,7 @@ impl<'m> World<'m> {
         let c = &mut self.brokers.channels[copy.channel as usize];
         c.unacked[copy.slot as usize] -= 1;
         self.brokers.dispatched -= 1;
+        self.slot_changed(copy.channel, copy.slot);
     }
 
     /// Back to the tail of its channel, or to the dead-letter queue after `max_deliveries`.
@@ -615,18 +587,6 @@ impl<'m> World<'m> {
         let c = &mut self.brokers.channels[copy.channel as usize];
         c.ready.push_back(h3);
         self.brokers.stats[stat].shift(now, &self.marks, 0, 1);
-    }
-
-    /// A replica of `service` is back: its channels may dispatch again.
-    pub(super) fn consumer_back(&mut self, service: crate::model::ServiceId) {
-        for ch in 0..self.brokers.channels.len() {
-            if self.brokers.channels[ch]
-                .consumer
-                .is_some_and(|c| c.service == service)
-            {
-                self.dispatch(ch as u32);
-            }
-        }
     }
 
     /// `broker-down` begins: a non-durable broker loses everything it holds.
@@ -659,6 +619,9 @@ impl<'m> World<'m> {
             acc.lost += n as u64 + u64::from(held);
             acc.shift(now, &self.marks, -n - i64::from(held), -n);
             lost += n as u64 + u64::from(held);
+            for slot in 0..self.brokers.channels[ch as usize].unacked.len() {
+                self.slot_changed(ch, slot as u32);
+            }
         }
         // Copies out with consumers: the broker forgets them (their acks will find nothing).
         let out: Vec<Handle> = self
@@ -736,8 +699,8 @@ impl<'m> World<'m> {
                 deduplicated: acc.deduplicated,
                 duplicate_effects: acc.duplicate_effects,
                 out_of_order: acc.out_of_order,
-                lag: std::mem::replace(&mut acc.lag, new_latency_histogram()),
-                wait: std::mem::replace(&mut acc.wait, new_latency_histogram()),
+                lag: std::mem::replace(&mut acc.lag, empty_latency_histogram()),
+                wait: std::mem::replace(&mut acc.wait, empty_latency_histogram()),
                 mean_depth: means[crate::engine::levels::IN_SYSTEM],
                 max_depth: acc.max_depth,
                 depth_buckets: acc.levels.in_system_per_bucket(&marks),

@@ -6,7 +6,7 @@ use rand::RngExt;
 use super::{CallRef, Caller, Event, Outcome, World};
 use crate::engine::levels::{BUSY, IN_SYSTEM, QUEUED};
 use crate::engine::slab::Handle;
-use crate::model::{EndpointId, FaultKind, LbPolicy, LinkId, ServiceId};
+use crate::model::{EndpointId, FaultKind, LinkId, ServiceId};
 use crate::results::Cause;
 use crate::time::SimDuration;
 
@@ -60,71 +60,6 @@ impl<'m> World<'m> {
         Some(factor)
     }
 
-    pub(super) fn pick_replica(&mut self, service: ServiceId) -> u32 {
-        let s = service.0 as usize;
-        let base = self.replica_base[s];
-        let n = self.model.services[s].replicas;
-        if n == 1 {
-            return base;
-        }
-        if self.believed_down[s] > 0 && self.believed_down[s] < n {
-            return self.pick_among_believed_up(service);
-        }
-        let load = |r: u32, w: &Self| w.replicas[r as usize].outstanding;
-        match self.model.services[s].lb {
-            LbPolicy::RoundRobin => {
-                let k = self.round_robin[s];
-                self.round_robin[s] = (k + 1) % n;
-                base + k
-            }
-            LbPolicy::Random => base + self.rng.lb[s].random_range(0..n),
-            LbPolicy::LeastOutstanding => (base..base + n)
-                .min_by_key(|&r| (load(r, self), r))
-                .unwrap_or(base),
-            LbPolicy::PowerOfTwo => {
-                let a = self.rng.lb[s].random_range(0..n);
-                let b = (a + 1 + self.rng.lb[s].random_range(0..n - 1)) % n;
-                let (ra, rb) = (base + a, base + b);
-                if load(rb, self) < load(ra, self) {
-                    rb
-                } else {
-                    ra
-                }
-            }
-        }
-    }
-
-    /// The same policies over the replicas a health check last saw up.
-    #[cold]
-    fn pick_among_believed_up(&mut self, service: ServiceId) -> u32 {
-        let s = service.0 as usize;
-        let base = self.replica_base[s];
-        let n = self.model.services[s].replicas;
-        let up: Vec<u32> = (base..base + n)
-            .filter(|&r| self.replicas[r as usize].believed_up)
-            .collect();
-        let m = up.len() as u32;
-        let load = |r: u32| self.replicas[r as usize].outstanding;
-        match self.model.services[s].lb {
-            LbPolicy::RoundRobin => {
-                let k = self.round_robin[s] % m;
-                self.round_robin[s] = (k + 1) % m;
-                up[k as usize]
-            }
-            LbPolicy::Random => up[self.rng.lb[s].random_range(0..m) as usize],
-            LbPolicy::LeastOutstanding => *up.iter().min_by_key(|&&r| (load(r), r)).expect("m > 0"),
-            LbPolicy::PowerOfTwo => {
-                if m == 1 {
-                    return up[0];
-                }
-                let a = self.rng.lb[s].random_range(0..m);
-                let b = (a + 1 + self.rng.lb[s].random_range(0..m - 1)) % m;
-                let (ra, rb) = (up[a as usize], up[b as usize]);
-                if load(rb) < load(ra) { rb } else { ra }
-            }
-        }
-    }
-
     /// A request reaches its replica: start, queue, or reject it; a crashed replica refuses.
     pub(super) fn arrive(&mut self, job: Handle) {
         let now = self.q.now();
@@ -155,6 +90,7 @@ impl<'m> World<'m> {
             let replica = &mut self.replicas[r];
             replica.outstanding -= 1;
             self.affected[replica.down_by as usize] += 1;
+            self.load_changed(r);
             if self.tracer.is_some() {
                 self.trace_job_gone(job);
             }
@@ -181,6 +117,7 @@ impl<'m> World<'m> {
             levels.value[QUEUED] += 1;
         } else {
             replica.outstanding -= 1;
+            self.load_changed(r);
             if counted {
                 self.stats.rejection(service, endpoint);
             }
@@ -358,6 +295,9 @@ impl<'m> World<'m> {
         if j.arrived >= self.warmup {
             self.stats
                 .job_done(j.endpoint, now.since(j.arrived), outcome);
+            if self.caller_gave_up(&j) {
+                self.stats.abandoned(j.endpoint);
+            }
         }
         let levels = &mut self.levels[service.0 as usize];
         levels.advance(now, &self.marks);
@@ -372,11 +312,34 @@ impl<'m> World<'m> {
             replica.busy -= 1;
             levels.value[BUSY] -= 1;
         }
+        self.load_changed(r);
         if j.flow != Handle::NONE && !outcome.is_failure() {
             self.flow_effect(&j);
         }
         self.respond(&j, outcome, true);
         self.flow_job_gone(&j, true);
+    }
+
+    /// Whether a request job's caller has given up on it: its attempt timed out (the call
+    /// ended, or was renewed for a retry). Message deliveries and flow coordinators have no
+    /// waiting caller.
+    #[inline]
+    fn caller_gave_up(&self, j: &super::Job) -> bool {
+        j.msg == Handle::NONE && j.reply_to != Handle::NONE && self.calls.get(j.reply_to).is_none()
+    }
+
+    /// Counts the requests still at a replica when the run ends whose caller gave up. Once,
+    /// after the run: a scan of the jobs left, never per event.
+    pub(in crate::engine) fn count_abandoned_left(&mut self) {
+        let left: Vec<Handle> = self.jobs.handles().collect();
+        for h in left {
+            let j = self.jobs.get(h).expect("live job");
+            let alive = self.replicas[j.replica as usize].epoch == j.epoch;
+            if alive && j.arrived >= self.warmup && self.caller_gave_up(j) {
+                let e = j.endpoint;
+                self.stats.abandoned(e);
+            }
+        }
     }
 
     /// Sends a reply back across the reverse link, unless the caller has already given up.

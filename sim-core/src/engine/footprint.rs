@@ -1,0 +1,290 @@
+//! What a run of a model may hold in memory, estimated from the model before anything is
+//! allocated, so that a model too big for `scenario.max_memory` is refused with the reason
+//! instead of being killed by the operating system halfway.
+//!
+//! The estimate is an upper bound of the parts that grow with the model's size (replicas,
+//! guards and breaker windows, histograms per endpoint, workload and channel, time buckets,
+//! message channels, random streams) plus the run state that grows with time, bounded by
+//! `scenario.max_in_flight` (calls, jobs, message copies and their pending events). State
+//! allocated lazily (a breaker's window, an endpoint's histogram) is counted as if every
+//! part of the model that can use it did; an endpoint nothing calls or consumes never
+//! records, so its histogram is not counted.
+
+use std::mem::size_of;
+
+use super::broker::{Channel, ChannelAcc, Copy as MessageCopy, Origin};
+use super::guard::Guard;
+use super::world;
+use crate::model::Model;
+use crate::results::{
+    WorkloadBucket, empty_latency_histogram, new_bucket_histogram, new_latency_histogram,
+};
+use crate::rng::Stream;
+
+/// One part of the estimate: what it is, and its bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Part {
+    pub what: String,
+    pub bytes: u64,
+}
+
+/// The estimate of a run's memory: its parts, largest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Footprint {
+    pub parts: Vec<Part>,
+}
+
+impl Footprint {
+    pub fn total_bytes(&self) -> u64 {
+        self.parts
+            .iter()
+            .fold(0u64, |sum, p| sum.saturating_add(p.bytes))
+    }
+}
+
+/// Bytes of the counts of a histogram as meshsim builds them (one is built to measure).
+fn histogram_bytes() -> (u64, u64, u64) {
+    let full = new_latency_histogram().distinct_values() * size_of::<u64>();
+    let bucket = new_bucket_histogram().distinct_values() * size_of::<u32>();
+    let empty = empty_latency_histogram().distinct_values() * size_of::<u64>();
+    // The struct around the counts.
+    let header = 128;
+    (
+        (full + header) as u64,
+        (bucket + header) as u64,
+        (empty + header) as u64,
+    )
+}
+
+/// `a × b` in 64 bits, saturating: a product of user numbers never wraps.
+fn times(a: u64, b: u64) -> u64 {
+    a.saturating_mul(b)
+}
+
+fn sz<T>() -> u64 {
+    size_of::<T>() as u64
+}
+
+/// Estimates what a run of `model` holds at most.
+pub fn estimate(model: &Model) -> Footprint {
+    let (hist, bucket_hist, empty_hist) = histogram_bytes();
+    let mut parts = Vec::new();
+    let mut part = |what: String, bytes: u64| parts.push(Part { what, bytes });
+
+    let replicas: u64 = model.services.iter().map(|s| u64::from(s.replicas)).sum();
+    part(
+        format!("{replicas} replicas over {} services", model.services.len()),
+        times(replicas, world::REPLICA_BYTES + 4),
+    );
+
+    let (guards, window_bytes) = guards(model);
+    part(
+        format!("{guards} breaker/bulkhead/budget guards (one per caller replica and call site)"),
+        times(guards, sz::<Guard>()).saturating_add(window_bytes),
+    );
+
+    let reached = reached_endpoints(model);
+    let endpoints = model.endpoints.len() as u64;
+    let histograms = reached
+        + model.workloads.len() as u64
+        + 2 * (model.queues.len() as u64
+            + model
+                .topics
+                .iter()
+                .map(|t| t.groups.len() as u64)
+                .sum::<u64>())
+        + 2 * model.flows.len() as u64;
+    part(
+        format!("{histograms} latency histograms (endpoints called, workloads, queues, flows)"),
+        times(histograms, hist).saturating_add(times(endpoints - reached, empty_hist)),
+    );
+
+    let buckets = bucket_count(model);
+    let per_bucket = sz::<WorkloadBucket>() + bucket_hist;
+    let levels = model.services.len() as u64 + model.queues.len() as u64 + topic_groups(model);
+    part(
+        format!(
+            "{buckets} time buckets × ({} workloads, {levels} services and queues)",
+            model.workloads.len()
+        ),
+        times(
+            buckets,
+            times(model.workloads.len() as u64, per_bucket).saturating_add(times(levels, 24)),
+        ),
+    );
+
+    part(
+        "message channels (queues, topic partitions) and message keys".to_string(),
+        channels(model),
+    );
+
+    let streams = 3 * endpoints
+        + 2 * model.links.len() as u64
+        + 2 * model.services.len() as u64
+        + 2 * model.workloads.len() as u64
+        + model.faults.len() as u64
+        + model.chaos.as_ref().map_or(0, |c| c.replicas.len() as u64)
+        + model.brokers.len() as u64
+        + (model.queues.len() + model.topics.len() + model.flows.len()) as u64;
+    let per_endpoint = world::ENDPOINT_BYTES;
+    part(
+        format!(
+            "{endpoints} endpoints, {} links and their random streams",
+            model.links.len()
+        ),
+        times(streams, sz::<Stream>() + 32)
+            .saturating_add(times(endpoints, per_endpoint))
+            .saturating_add(times(model.links.len() as u64, 64)),
+    );
+
+    let m = u64::from(model.limits.max_in_flight);
+    let per_in_flight = world::CALL_BYTES
+        + world::JOB_BYTES
+        + 8 // a queued job's handle
+        + sz::<MessageCopy>()
+        + 16
+        + sz::<Origin>()
+        + 16
+        + super::PENDING_PER_IN_FLIGHT * world::PENDING_EVENT_BYTES;
+    part(
+        format!(
+            "work in flight: up to scenario.max_in_flight = {m} calls, requests and messages, \
+             and their pending events"
+        ),
+        times(m, per_in_flight),
+    );
+
+    parts.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.what.cmp(&b.what)));
+    Footprint { parts }
+}
+
+/// Guards (one per caller replica and call site with a breaker, bulkhead or budget, one per
+/// workload with one) and the bytes of their breaker windows (a bit per call remembered).
+fn guards(model: &Model) -> (u64, u64) {
+    let needs = |c: &crate::model::Call| {
+        let r = &c.resilience;
+        r.breaker.is_some() || r.bulkhead.is_some() || r.retry.budget.is_some()
+    };
+    let window = |c: &crate::model::Call| {
+        c.resilience
+            .breaker
+            .as_ref()
+            .map_or(0, |b| u64::from(b.window.max(1)).div_ceil(64) * 8 + 24)
+    };
+    let (mut count, mut bytes) = (0u64, 0u64);
+    for ep in &model.endpoints {
+        let owners = u64::from(model.service(ep.service).replicas);
+        for c in ep.calls.iter().filter(|c| needs(c)) {
+            count = count.saturating_add(owners);
+            bytes = bytes.saturating_add(times(owners, window(c)));
+        }
+    }
+    for w in model.workloads.iter().filter(|w| needs(&w.call)) {
+        count += 1;
+        bytes = bytes.saturating_add(window(&w.call));
+    }
+    (count, bytes)
+}
+
+/// Endpoints that can record a latency: called by a workload or another endpoint, consuming
+/// a queue or topic, or taking part in a flow. (Any new way to reach an endpoint must be
+/// added here, or its histogram goes uncounted.)
+fn reached_endpoints(model: &Model) -> u64 {
+    let mut reached = vec![false; model.endpoints.len()];
+    let mut mark = |e: crate::model::EndpointId| {
+        if let Some(r) = reached.get_mut(e.0 as usize) {
+            *r = true;
+        }
+    };
+    for w in &model.workloads {
+        mark(w.call.to);
+    }
+    for ep in &model.endpoints {
+        for c in &ep.calls {
+            mark(c.to);
+        }
+    }
+    for q in &model.queues {
+        if let Some(c) = &q.consumer {
+            mark(c.endpoint);
+        }
+    }
+    for t in &model.topics {
+        for g in &t.groups {
+            mark(g.consumer.endpoint);
+        }
+    }
+    for f in &model.flows {
+        mark(f.entry_endpoint);
+        for s in &f.steps {
+            mark(s.action);
+            if let Some(u) = s.undo {
+                mark(u);
+            }
+        }
+    }
+    reached.iter().filter(|&&r| r).count() as u64
+}
+
+fn topic_groups(model: &Model) -> u64 {
+    model.topics.iter().map(|t| t.groups.len() as u64).sum()
+}
+
+/// Time buckets over duration + drain, as the run keeps them.
+fn bucket_count(model: &Model) -> u64 {
+    let horizon = model
+        .duration
+        .as_nanos()
+        .saturating_add(model.drain.as_nanos());
+    horizon.div_ceil(model.bucket.as_nanos().max(1)).max(1)
+}
+
+/// Channels (a queue, or a partition of a topic's group), their per-consumer-replica
+/// counters, accounts, and the per-key sequence numbers of keyed queues and topics.
+fn channels(model: &Model) -> u64 {
+    let mut bytes = 0u64;
+    for q in &model.queues {
+        let consumers = q.consumer.as_ref().map_or(1, |c| {
+            u64::from(model.service(model.endpoint(c.endpoint).service).replicas)
+        });
+        bytes = bytes
+            .saturating_add(sz::<Channel>() + sz::<ChannelAcc>())
+            .saturating_add(times(consumers, 4))
+            .saturating_add(times(u64::from(q.keys.unwrap_or(0)), 8));
+    }
+    for t in &model.topics {
+        let groups = t.groups.len() as u64;
+        let partitions = times(groups, u64::from(t.partitions));
+        bytes = bytes
+            .saturating_add(times(partitions, sz::<Channel>() + 4 + 4))
+            .saturating_add(times(groups, sz::<ChannelAcc>()))
+            .saturating_add(times(
+                u64::from(t.keys.unwrap_or(0)),
+                times(groups, 4).saturating_add(4),
+            ));
+    }
+    bytes
+}
+
+/// `1.5 GiB`, `300.0 MiB`, `12.0 KiB`, `512 B`.
+pub fn show_bytes(bytes: u64) -> String {
+    const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    for (unit, scale) in UNITS {
+        if bytes >= scale {
+            return format!("{:.1} {unit}", bytes as f64 / scale as f64);
+        }
+    }
+    format!("{bytes} B")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_print_in_binary_units() {
+        assert_eq!(show_bytes(512), "512 B");
+        assert_eq!(show_bytes(3 << 19), "1.5 MiB");
+        assert_eq!(show_bytes(5 << 30), "5.0 GiB");
+    }
+}

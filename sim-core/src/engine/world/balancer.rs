@@ -1,0 +1,163 @@
+//! The callers' load balancer: which replica a request goes to, and what the callers believe
+//! about which replicas are up.
+//!
+//! Nothing here scans a service's replicas per event. What a pick needs is kept indexed: the
+//! believed-up replicas by rank (`UpSet`, for round-robin, random and p2c while some are
+//! believed down), the least-loaded replica (`MinTree`, for `least-outstanding`), and the
+//! replicas whose real state changed since the last health check, so that a check costs
+//! O(changes) rather than O(replicas). Each is built only for a service that uses it.
+
+use rand::RngExt;
+
+use super::{Event, World};
+use crate::engine::min_tree::MinTree;
+use crate::engine::up_set::UpSet;
+use crate::model::{LbPolicy, Service, ServiceId};
+
+/// One service's load-balancer state.
+pub(super) struct Balancer {
+    /// The replicas the callers believe up: only for a service with health checks (without
+    /// them every replica is believed up for good) and more than one replica.
+    up: Option<UpSet>,
+    /// Outstanding requests per replica, for `least-outstanding` with more than one replica.
+    least: Option<MinTree>,
+    /// Replicas (index within the service) that crashed or restarted since the last health
+    /// check, when `up` is kept. May name a replica twice; the check reads its state once.
+    changed: Vec<u32>,
+    /// Replicas really down now (what the broker sees at once).
+    pub(super) crashed: u32,
+    round_robin: u32,
+}
+
+impl Balancer {
+    pub(super) fn new(s: &Service) -> Balancer {
+        let many = s.replicas > 1;
+        Balancer {
+            up: (many && s.health_check.is_some()).then(|| UpSet::full(s.replicas)),
+            least: (many && s.lb == LbPolicy::LeastOutstanding).then(|| MinTree::new(s.replicas)),
+            changed: Vec::new(),
+            crashed: 0,
+            round_robin: 0,
+        }
+    }
+}
+
+impl<'m> World<'m> {
+    pub(super) fn pick_replica(&mut self, service: ServiceId) -> u32 {
+        let s = service.0 as usize;
+        let base = self.replica_base[s];
+        let n = self.model.services[s].replicas;
+        if n == 1 {
+            return base;
+        }
+        let b = &mut self.balancers[s];
+        if let Some(up) = &b.up
+            && up.len() > 0
+            && up.len() < n
+        {
+            return base + self.pick_among_believed_up(s);
+        }
+        let load = |r: u32, w: &Self| w.replicas[r as usize].outstanding;
+        match self.model.services[s].lb {
+            LbPolicy::RoundRobin => {
+                let k = b.round_robin;
+                b.round_robin = (k + 1) % n;
+                base + k
+            }
+            LbPolicy::Random => base + self.rng.lb[s].random_range(0..n),
+            LbPolicy::LeastOutstanding => {
+                base + b
+                    .least
+                    .as_ref()
+                    .expect("kept for least-outstanding")
+                    .least()
+            }
+            LbPolicy::PowerOfTwo => {
+                let a = self.rng.lb[s].random_range(0..n);
+                let b = (a + 1 + self.rng.lb[s].random_range(0..n - 1)) % n;
+                let (ra, rb) = (base + a, base + b);
+                if load(rb, self) < load(ra, self) {
+                    rb
+                } else {
+                    ra
+                }
+            }
+        }
+    }
+
+    /// The same policies over the replicas a health check last saw up, by rank in index
+    /// order (as a list of them would hold them). Returns the index within the service.
+    fn pick_among_believed_up(&mut self, s: usize) -> u32 {
+        let base = self.replica_base[s];
+        let b = &mut self.balancers[s];
+        let up = b.up.as_ref().expect("kept with health checks");
+        let m = up.len();
+        let load = |r: u32| self.replicas[(base + r) as usize].outstanding;
+        match self.model.services[s].lb {
+            LbPolicy::RoundRobin => {
+                let k = b.round_robin % m;
+                b.round_robin = (k + 1) % m;
+                up.select(k)
+            }
+            LbPolicy::Random => up.select(self.rng.lb[s].random_range(0..m)),
+            LbPolicy::LeastOutstanding => b.least.as_ref().expect("kept").least(),
+            LbPolicy::PowerOfTwo => {
+                if m == 1 {
+                    return up.select(0);
+                }
+                let a = self.rng.lb[s].random_range(0..m);
+                let c = (a + 1 + self.rng.lb[s].random_range(0..m - 1)) % m;
+                let (ra, rc) = (up.select(a), up.select(c));
+                if load(rc) < load(ra) { rc } else { ra }
+            }
+        }
+    }
+
+    /// Replica `r`'s outstanding count changed: a `least-outstanding` balancer learns it.
+    #[inline]
+    pub(super) fn load_changed(&mut self, r: usize) {
+        let rep = &self.replicas[r];
+        let s = rep.service.0 as usize;
+        if let Some(tree) = &mut self.balancers[s].least {
+            tree.set_load(r as u32 - self.replica_base[s], rep.outstanding);
+        }
+    }
+
+    /// Replica `r` really went down (`up == false`) or came back; the next health check
+    /// will tell the callers.
+    pub(super) fn replica_changed(&mut self, r: usize, up: bool) {
+        let s = self.replicas[r].service.0 as usize;
+        let b = &mut self.balancers[s];
+        if up {
+            b.crashed -= 1;
+        } else {
+            b.crashed += 1;
+        }
+        if b.up.is_some() {
+            b.changed.push(r as u32 - self.replica_base[s]);
+        }
+    }
+
+    /// Callers of service `s` learn which replicas are up now; the next check follows. Only
+    /// the replicas that crashed or restarted since the last check can have changed.
+    pub(super) fn health_check(&mut self, s: ServiceId) {
+        let i = s.0 as usize;
+        let base = self.replica_base[i] as usize;
+        let b = &mut self.balancers[i];
+        for &r in &b.changed {
+            let up_now = self.replicas[base + r as usize].is_up();
+            if let Some(up) = &mut b.up {
+                up.set(r, up_now);
+            }
+            if let Some(tree) = &mut b.least {
+                tree.set_excluded(r, !up_now);
+            }
+        }
+        b.changed.clear();
+        if let Some(every) = self.model.services[i].health_check
+            && self.q.now() + every < self.horizon
+        {
+            self.q.schedule(every, Event::HealthCheck(s));
+        }
+    }
+}
