@@ -98,10 +98,12 @@ pub struct HuntArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub jobs: Option<u32>,
     /// After a hit, look for a smaller scenario (shorter duration, lower rates, fewer faults)
-    /// that still satisfies EXPR on that seed, and write it as FILE-shrunk-seedN.toml.
+    /// that still satisfies EXPR on that seed, and write it as FILE-shrunk-seedN.toml (FILE's
+    /// stem) into the current directory.
     #[arg(long)]
     pub shrink: bool,
-    /// With --shrink: write the shrunk scenario into DIR instead of next to FILE.
+    /// With --shrink: write the shrunk scenario into DIR (created if missing) instead of the
+    /// current directory; never through a symlink.
     #[arg(long, value_name = "DIR", requires = "shrink")]
     pub out: Option<PathBuf>,
     /// No progress bar (it is drawn on stderr, and only when stderr is a terminal).
@@ -172,9 +174,11 @@ pub struct ManyOutput {
     /// Print the result as JSON instead of the text table.
     #[arg(long)]
     pub json: bool,
-    /// Also write the result's files into DIR (created if missing): compare.json (the same
-    /// bytes as --json), .txt, .md and .csv; or sweep.json, .txt, .csv and the plot
-    /// sweep.svg.
+    /// Also write the result's files into DIR: compare.json (the same bytes as --json), .txt,
+    /// .md and .csv; or sweep.json, .txt, .csv and the plot sweep.svg; and .meshsim-output,
+    /// the list of those files. All or nothing, as for `run --out`: DIR is created, or
+    /// replaced whole if it holds only an earlier meshsim output. With --shard: the partial
+    /// result COMMAND.part-I-of-N.json, renamed into DIR (which the shards share).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// No progress bar (it is drawn on stderr, and only when stderr is a terminal).
@@ -227,8 +231,14 @@ pub struct RunArgs {
     /// Print the JSON report instead of the text summary.
     #[arg(long)]
     pub json: bool,
-    /// Also write report.json (the same bytes as --json) and report.txt into DIR (created
-    /// if missing).
+    /// Also write the run's files into DIR: report.json (the same bytes as --json),
+    /// report.txt, report.md, timeseries.csv, services.csv; with a broker messages.csv and
+    /// queue-depth.csv; with flows flows.csv and flows-inconsistent.csv; the plots
+    /// latency-cdf.svg, latency-over-time.svg, throughput.svg, in-system.svg, and
+    /// consistency.svg (flows), queue-depth.svg (a broker), breakers.svg (a breaker changed
+    /// state); and .meshsim-output, the list of those files. All or nothing: written beside DIR
+    /// and renamed into place. DIR is created, or replaced whole if it holds only an earlier
+    /// meshsim output; anything else (other files, a symlink) is refused.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// With --out: also write each plot as a PNG next to its SVG (same drawing, 800 px wide).

@@ -1,10 +1,8 @@
 //! What the program does for each command. Every input is validated (file readable, UTF-8,
-//! scenario valid, output directory usable) and the run finished before any output is
-//! written, so a failure leaves nothing behind.
+//! scenario valid, output directory usable — its staging directory made) before the run, and
+//! the run finished before any output appears, so a failure leaves nothing behind.
 
-use std::fs;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use reports::{
@@ -15,7 +13,9 @@ use sim_core::trace::TraceTarget;
 use sim_core::{Model, parse_scenario};
 
 use crate::input::{self, read_text};
+use crate::out_dir::OutDir;
 use crate::progress::RunProgress;
+pub(crate) use crate::stdout::print;
 
 use crate::cli::{RunArgs, ScenarioArgs, TraceArgs};
 
@@ -60,9 +60,7 @@ impl Failure {
 /// expectation failed.
 pub fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     let model = load(&args.scenario)?;
-    if let Some(dir) = &args.out {
-        check_out_dir(dir)?;
-    }
+    let out = args.out.as_deref().map(OutDir::prepare).transpose()?;
     let seed = args.seed.unwrap_or(model.seed);
     let bar = RunProgress::new(args.quiet);
     let results = sim_core::run_with_progress(&model, seed, &mut |p| bar.update(p));
@@ -74,12 +72,16 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     write_json_report(&mut json, &report).map_err(|e| output_error("<memory>", &e))?;
     let mut text = Vec::new();
     write_text(&mut text, &report).map_err(|e| output_error("<memory>", &e))?;
-    if let Some(dir) = &args.out {
+    if let Some(out) = &out {
         let files =
             output_files(&results, &report, args.png).map_err(|e| output_error("<memory>", &e))?;
-        write_out_dir(dir, &files)?;
+        out.stage(&files)?;
     }
+    // stdout before the rename: if the report cannot be printed, no files appear either.
     print(if args.json { &json } else { &text })?;
+    if let Some(out) = out {
+        out.commit()?;
+    }
 
     if report.all_passed() {
         return Ok(ExitCode::SUCCESS);
@@ -164,36 +166,6 @@ fn load(args: &ScenarioArgs) -> Result<Model, Failure> {
         ));
         Failure::BadInput(lines)
     })
-}
-
-/// Rejects an `--out` path that exists and is not a directory, before the run.
-pub(crate) fn check_out_dir(dir: &Path) -> Result<(), Failure> {
-    if dir.exists() && !dir.is_dir() {
-        return Err(Failure::BadInput(vec![format!(
-            "--out {}: exists and is not a directory",
-            dir.display()
-        )]));
-    }
-    Ok(())
-}
-
-/// Writes the already computed output files into `dir`, creating it if needed.
-pub(crate) fn write_out_dir(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), Failure> {
-    fs::create_dir_all(dir).map_err(|e| output_error(&dir.display().to_string(), &e))?;
-    for (file, bytes) in files {
-        let path: PathBuf = dir.join(file);
-        fs::write(&path, bytes).map_err(|e| output_error(&path.display().to_string(), &e))?;
-    }
-    Ok(())
-}
-
-/// Writes the report to stdout. A closed pipe (`meshsim run x | head`) is not an error.
-pub(crate) fn print(bytes: &[u8]) -> Result<(), Failure> {
-    let mut stdout = io::stdout().lock();
-    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(output_error("stdout", &e)),
-        _ => Ok(()),
-    }
 }
 
 pub(crate) fn output_error(what: &str, e: &io::Error) -> Failure {

@@ -43,10 +43,9 @@ pub fn hunt(args: &HuntArgs) -> Result<ExitCode, Failure> {
                  (see \"Limits\" in docs/cli.md)"
             )])
         })?;
-    if let Some(dir) = &args.out {
-        crate::commands::check_out_dir(dir)?;
-    }
     let sources = read_sources(std::slice::from_ref(&args.file))?;
+    // Where the shrunk file goes is made usable before the hunt, not found unusable after it.
+    let shrunk_out = args.shrink.then(|| shrink::prepare(args)).transpose()?;
     let seeds = SeedChoice {
         first: Some(first),
         count: 1,
@@ -113,8 +112,8 @@ pub fn hunt(args: &HuntArgs) -> Result<ExitCode, Failure> {
     }
     text.push_str(&format!("replay: {}\n", variant.replay(hit.job.seed)));
     print(text.as_bytes())?;
-    if args.shrink {
-        shrink::shrink(args, &sources[0], &expr, hit.job.seed)?;
+    if let Some(out) = shrunk_out {
+        shrink::shrink(args, &sources[0], &expr, hit.job.seed, out)?;
     }
     Ok(ExitCode::SUCCESS)
 }

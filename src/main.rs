@@ -6,7 +6,11 @@ mod commands;
 mod hunt;
 mod input;
 mod many;
+mod out_dir;
+mod out_file;
 mod progress;
+mod staging;
+mod stdout;
 
 use std::process::ExitCode;
 

@@ -15,8 +15,10 @@ use reports::many::{
 use reports::sweep::{Sweep, sweep_files, write_sweep_json, write_sweep_text};
 
 use crate::cli::{CompareArgs, ManyOutput, MergeArgs, SweepArgs};
-use crate::commands::{Failure, check_out_dir, output_error, print, write_out_dir};
+use crate::commands::{Failure, output_error, print};
 use crate::input::{self, read_text};
+use crate::out_dir::OutDir;
+use crate::out_file::OutFile;
 use crate::progress::JobsProgress;
 
 /// How many runs that hit a limit are listed one by one before "and N more".
@@ -26,19 +28,17 @@ const LIMITS_LISTED: usize = 5;
 /// the comparison (or, with `--shard`, the partial result).
 pub fn compare(args: &CompareArgs) -> Result<ExitCode, Failure> {
     let sources = read_sources(&args.files)?;
-    if let Some(dir) = &args.output.out {
-        check_out_dir(dir)?;
-    }
     let seeds = SeedChoice {
         first: args.seed,
         count: args.seeds,
     };
     let plan =
         Plan::new("compare", &sources, &args.set, &args.vary, seeds).map_err(Failure::BadInput)?;
+    let out = Destination::prepare(&args.output, "compare", args.shard)?;
     let results = run_plan(&plan, args.shard, args.jobs, args.output.quiet)?;
     match args.shard {
-        Some(shard) => write_partial(&Partial::new(&plan.info, shard, results), &args.output),
-        None => emit(&Comparison::build(plan.info, &results), &args.output),
+        Some(shard) => write_partial(&Partial::new(&plan.info, shard, results), out),
+        None => emit(&Comparison::build(plan.info, &results), &args.output, out),
     }
 }
 
@@ -46,19 +46,17 @@ pub fn compare(args: &CompareArgs) -> Result<ExitCode, Failure> {
 /// one row per grid point.
 pub fn sweep(args: &SweepArgs) -> Result<ExitCode, Failure> {
     let sources = read_sources(std::slice::from_ref(&args.file))?;
-    if let Some(dir) = &args.output.out {
-        check_out_dir(dir)?;
-    }
     let seeds = SeedChoice {
         first: args.seed,
         count: args.seeds,
     };
     let plan =
         Plan::new("sweep", &sources, &args.set, &args.vary, seeds).map_err(Failure::BadInput)?;
+    let out = Destination::prepare(&args.output, "sweep", args.shard)?;
     let results = run_plan(&plan, args.shard, args.jobs, args.output.quiet)?;
     match args.shard {
-        Some(shard) => write_partial(&Partial::new(&plan.info, shard, results), &args.output),
-        None => emit_sweep(&Sweep::build(plan.info, &results), &args.output),
+        Some(shard) => write_partial(&Partial::new(&plan.info, shard, results), out),
+        None => emit_sweep(&Sweep::build(plan.info, &results), &args.output, out),
     }
 }
 
@@ -83,9 +81,7 @@ fn run_plan(
 /// `meshsim merge`: read every partial, check they make one whole, print what the unsharded
 /// command would have.
 pub fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
-    if let Some(dir) = &args.output.out {
-        check_out_dir(dir)?;
-    }
+    let out = Destination::prepare(&args.output, "merge", None)?;
     let mut parts = Vec::new();
     let mut problems = Vec::new();
     for path in &args.parts {
@@ -101,8 +97,8 @@ pub fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
     }
     let (plan, results) = reports::many::merge(parts).map_err(|e| Failure::BadInput(vec![e]))?;
     match plan.command.as_str() {
-        "compare" => emit(&Comparison::build(plan, &results), &args.output),
-        "sweep" => emit_sweep(&Sweep::build(plan, &results), &args.output),
+        "compare" => emit(&Comparison::build(plan, &results), &args.output, out),
+        "sweep" => emit_sweep(&Sweep::build(plan, &results), &args.output, out),
         other => Err(Failure::BadInput(vec![format!(
             "these are partial results of `{other}`; merge combines those of compare and sweep"
         )])),
@@ -162,28 +158,58 @@ fn finished(
     Err(Failure::Limit(lines.join("\n")))
 }
 
+/// Where a many-run command's `--out` goes, made before any run so that an unusable place is
+/// refused before the work: the whole directory, or for a shard its part file in a directory
+/// the other shards share.
+enum Destination {
+    Stdout,
+    Dir(OutDir),
+    Part(OutFile, String),
+}
+
+impl Destination {
+    fn prepare(
+        output: &ManyOutput,
+        command: &str,
+        shard: Option<Shard>,
+    ) -> Result<Destination, Failure> {
+        let Some(dir) = &output.out else {
+            return Ok(Destination::Stdout);
+        };
+        let Some(shard) = shard else {
+            return Ok(Destination::Dir(OutDir::prepare(dir)?));
+        };
+        let name = format!("{command}.part-{}-of-{}.json", shard.index, shard.count);
+        let file = OutFile::prepare(format!("--out {}", dir.display()), dir, &name)?;
+        file.check_name(&name)?;
+        Ok(Destination::Part(file, name))
+    }
+}
+
 /// The comparison on stdout (text or JSON) and, with `--out`, its files.
-fn emit(c: &Comparison, output: &ManyOutput) -> Result<ExitCode, Failure> {
+fn emit(c: &Comparison, output: &ManyOutput, out: Destination) -> Result<ExitCode, Failure> {
     let json = |w: &mut Vec<u8>, c: &Comparison| write_compare_json(w, c);
     let text = |w: &mut Vec<u8>, c: &Comparison| write_compare_text(w, c);
-    emit_with(c, output, &json, &text, compare_files)
+    emit_with(c, output, out, &json, &text, compare_files)
 }
 
 /// The sweep on stdout (text or JSON) and, with `--out`, its files.
-fn emit_sweep(s: &Sweep, output: &ManyOutput) -> Result<ExitCode, Failure> {
+fn emit_sweep(s: &Sweep, output: &ManyOutput, out: Destination) -> Result<ExitCode, Failure> {
     let json = |w: &mut Vec<u8>, s: &Sweep| write_sweep_json(w, s);
     let text = |w: &mut Vec<u8>, s: &Sweep| write_sweep_text(w, s);
-    emit_with(s, output, &json, &text, sweep_files)
+    emit_with(s, output, out, &json, &text, sweep_files)
 }
 
 /// Output files by name, rendered in memory.
 type Files = Vec<(String, Vec<u8>)>;
 
 /// A many-run result on stdout, as JSON or text, and with `--out` its files: everything is
-/// rendered in memory first, so a failure writes nothing.
+/// rendered in memory and staged first, stdout written, and only then the files put in place,
+/// so a failure writes nothing.
 fn emit_with<T>(
     value: &T,
     output: &ManyOutput,
+    out: Destination,
     json: &dyn Fn(&mut Vec<u8>, &T) -> std::io::Result<()>,
     text: &dyn Fn(&mut Vec<u8>, &T) -> std::io::Result<()>,
     files: fn(&T) -> std::io::Result<Files>,
@@ -191,28 +217,27 @@ fn emit_with<T>(
     let mut bytes = Vec::new();
     let render = if output.json { json } else { text };
     render(&mut bytes, value).map_err(|e| output_error("<memory>", &e))?;
-    if let Some(dir) = &output.out {
+    if let Destination::Dir(dir) = &out {
         let files = files(value).map_err(|e| output_error("<memory>", &e))?;
-        write_out_dir(dir, &files)?;
+        dir.stage(&files)?;
     }
     print(&bytes)?;
+    if let Destination::Dir(dir) = out {
+        dir.commit()?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 /// A shard's partial result: on stdout, or as `COMMAND.part-I-of-N.json` in `--out DIR`.
-fn write_partial(partial: &Partial, output: &ManyOutput) -> Result<ExitCode, Failure> {
+fn write_partial(partial: &Partial, out: Destination) -> Result<ExitCode, Failure> {
     let mut bytes =
         serde_json::to_vec_pretty(partial).map_err(|e| output_error("<memory>", &e.into()))?;
     bytes.push(b'\n');
-    match &output.out {
-        Some(dir) => {
-            let name = format!(
-                "{}.part-{}-of-{}.json",
-                partial.plan.command, partial.shard.index, partial.shard.count
-            );
-            write_out_dir(dir, &[(name, bytes)])?;
+    match out {
+        Destination::Part(file, name) => {
+            file.commit(&name, &bytes)?;
         }
-        None => print(&bytes)?,
+        _ => print(&bytes)?,
     }
     Ok(ExitCode::SUCCESS)
 }

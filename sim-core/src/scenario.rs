@@ -71,6 +71,18 @@ impl Override {
             value: value.trim().to_string(),
         })
     }
+
+    /// The path's keys, unquoted. Compare these, never the text: `workload."shop".rate` and
+    /// `workload.shop.rate` name the same key.
+    pub fn keys(&self) -> Result<Vec<String>, String> {
+        key_path(&self.path)
+    }
+}
+
+/// A dotted key path's keys, unquoted (`network.link."order->payment".loss` has four); an
+/// error for text that is not a TOML dotted key.
+pub fn key_path(path: &str) -> Result<Vec<String>, String> {
+    overrides::segments(path)
 }
 
 /// One problem in a scenario, located in its file.
@@ -262,5 +274,16 @@ mod tests {
             ("scenario.description", "a=b")
         );
         assert!(Override::parse("novalue").is_err());
+    }
+
+    #[test]
+    fn quoted_and_bare_segments_are_the_same_key() {
+        // Goal: a path's keys do not depend on how its segments were quoted, and a quoted
+        // segment keeps its dots.
+        let keys = |p: &str| key_path(p).unwrap();
+        assert_eq!(keys("workload.\"shop\".rate"), keys("workload.shop.rate"));
+        assert_eq!(keys("'workload'.shop.'rate'"), ["workload", "shop", "rate"]);
+        assert_eq!(keys("network.link.\"a.b\".loss").len(), 4);
+        assert!(key_path("a..b").is_err());
     }
 }

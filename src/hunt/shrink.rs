@@ -6,9 +6,11 @@
 //! the expression still holds. A try whose scenario does not validate or hits a run limit
 //! counts as "no longer holds". Settings a `--set` overrides are left alone (the shrunk file
 //! is replayed with the same `--set`). The file is edited with `toml_edit`, so comments and
-//! layout survive.
+//! layout survive. It is written only into `--out DIR`, by default the current directory —
+//! never beside the input, which may be `/dev/stdin` or sit in a directory the user does not
+//! expect meshsim to write in — and never through a symlink.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use reports::hunt::Expr;
 use reports::many::{Plan, SeedChoice, Source, run_jobs};
@@ -16,21 +18,49 @@ use sim_core::time::parse_duration;
 use toml_edit::{DocumentMut, Item, Value};
 
 use crate::cli::HuntArgs;
-use crate::commands::{Failure, print, write_out_dir};
+use crate::commands::{Failure, print};
+use crate::out_file::OutFile;
 
 /// Most halvings of one measure.
 const MAX_HALVINGS: u32 = 16;
 
-/// Shrinks, writes the shrunk file and prints what was reduced and how to run it.
-pub fn shrink(args: &HuntArgs, source: &Source, expr: &Expr, seed: u64) -> Result<(), Failure> {
+/// The shrunk file's place, made before the hunt: a temporary file in `--out DIR` or the
+/// current directory.
+pub fn prepare(args: &HuntArgs) -> Result<OutFile, Failure> {
+    let what = match &args.out {
+        Some(dir) => format!("--out {}", dir.display()),
+        None => "hunt --shrink (it writes into the current directory without --out)".into(),
+    };
+    OutFile::prepare(
+        what,
+        args.out.as_deref().unwrap_or(Path::new("")),
+        "shrunk.toml",
+    )
+}
+
+/// Shrinks, writes the shrunk file into `out` and prints what was reduced and how to run it.
+pub fn shrink(
+    args: &HuntArgs,
+    source: &Source,
+    expr: &Expr,
+    seed: u64,
+    out: OutFile,
+) -> Result<(), Failure> {
     let Ok(mut doc) = source.text.parse::<DocumentMut>() else {
         return Err(Failure::BadInput(vec![format!(
             "{}: cannot be edited as TOML",
             source.file
         )]));
     };
-    let set_paths: Vec<&str> = args.set.iter().map(|o| o.path.as_str()).collect();
-    let overridden = |prefix: &str| set_paths.iter().any(|p| p.starts_with(prefix));
+    // Keys, not text: `workload."shop".rate` overrides `workload.shop.rate` (issue C7). A
+    // setting is overridden by a `--set` below it (`fault.0.at` for `fault`) or above it (a
+    // whole table, `workload.shop={…}` for `workload.shop.rate`).
+    let set_keys: Vec<Vec<String>> = args.set.iter().filter_map(|o| o.keys().ok()).collect();
+    let overridden = |path: &[&str]| {
+        set_keys
+            .iter()
+            .any(|k| k.iter().zip(path).all(|(a, b)| a == b))
+    };
     let mut s = Shrinker {
         args,
         file: &source.file,
@@ -39,7 +69,7 @@ pub fn shrink(args: &HuntArgs, source: &Source, expr: &Expr, seed: u64) -> Resul
         runs: 0,
         reduced: Vec::new(),
     };
-    if !overridden("scenario.duration") && !overridden("scenario.warmup") {
+    if !overridden(&["scenario", "duration"]) && !overridden(&["scenario", "warmup"]) {
         s.duration(&mut doc);
     }
     let workloads: Vec<String> = doc
@@ -48,26 +78,20 @@ pub fn shrink(args: &HuntArgs, source: &Source, expr: &Expr, seed: u64) -> Resul
         .map(|t| t.iter().map(|(k, _)| k.to_string()).collect())
         .unwrap_or_default();
     for name in workloads {
-        if !overridden(&format!("workload.{name}.rate")) {
+        if !overridden(&["workload", &name, "rate"]) {
             s.rate(&mut doc, &name);
         }
     }
-    if !overridden("fault") {
+    if !overridden(&["fault"]) {
         s.faults(&mut doc);
     }
-    if !overridden("chaos") && doc.contains_key("chaos") {
+    if !overridden(&["chaos"]) && doc.contains_key("chaos") {
         s.try_edit(&mut doc, "removed [chaos]".to_string(), |d| {
             d.remove("chaos");
             true
         });
     }
-    let path = shrunk_path(&source.file, seed, args.out.as_deref());
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    write_out_dir(&dir, &[(name, doc.to_string().into_bytes())])?;
+    let path = out.commit(&shrunk_name(&source.file, seed), doc.to_string().as_bytes())?;
     let mut text = format!("shrink ({} runs):\n", s.runs);
     if s.reduced.is_empty() {
         text.push_str("  nothing could be reduced: every smaller try no longer satisfies it\n");
@@ -95,18 +119,13 @@ pub fn shrink(args: &HuntArgs, source: &Source, expr: &Expr, seed: u64) -> Resul
     print(text.as_bytes())
 }
 
-/// `FILE-shrunk-seedN.toml` next to FILE, or in DIR.
-fn shrunk_path(file: &str, seed: u64, out: Option<&Path>) -> PathBuf {
-    let path = Path::new(file);
-    let stem = path
+/// `FILE-shrunk-seedN.toml`, FILE's stem (`stdin` for `/dev/stdin`).
+fn shrunk_name(file: &str, seed: u64) -> String {
+    let stem = Path::new(file)
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "scenario".to_string());
-    let name = format!("{stem}-shrunk-seed{seed}.toml");
-    match out {
-        Some(dir) => dir.join(name),
-        None => path.with_file_name(name),
-    }
+    format!("{stem}-shrunk-seed{seed}.toml")
 }
 
 struct Shrinker<'a> {

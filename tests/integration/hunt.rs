@@ -12,7 +12,7 @@ use crate::support::{meshsim_in, scratch_dir};
 /// absorb them (a handful of failures), in some two replicas are down together and hundreds
 /// of requests fail. A slow fault that does not matter to failures gives shrink something
 /// to drop.
-const CHAOS: &str = r#"
+pub(crate) const CHAOS: &str = r#"
 [scenario]
 name = "chaos"
 seed = 1
@@ -59,7 +59,7 @@ mtbf = "20s"
 mttr = "5s"
 "#;
 
-const UNTIL: &str = "workloads.shop.failed > 50";
+pub(crate) const UNTIL: &str = "workloads.shop.failed > 50";
 
 fn setup(name: &str) -> PathBuf {
     let dir = scratch_dir(name);

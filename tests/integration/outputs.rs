@@ -46,7 +46,8 @@ fn json(dir: &Path) -> serde_json::Value {
 #[test]
 fn out_writes_every_file() {
     // Goal: `--out` writes the JSON, text and Markdown reports, both CSVs and every plot,
-    // the breaker timeline included when breakers changed state; nothing else.
+    // the breaker timeline included when breakers changed state, and the marker that lists
+    // exactly those files (so the next --out may replace them); nothing else.
     let dir = run_out("outputs-every-file", "scenarios/circuit-breaker.toml", "7");
     let mut names: Vec<String> = fs::read_dir(&dir)
         .expect("out dir")
@@ -56,6 +57,7 @@ fn out_writes_every_file() {
     assert_eq!(
         names,
         [
+            ".meshsim-output",
             "breakers.svg",
             "in-system.svg",
             "latency-cdf.svg",
@@ -68,6 +70,11 @@ fn out_writes_every_file() {
             "timeseries.csv",
         ]
     );
+    let marker = read(&dir, ".meshsim-output");
+    let mut listed: Vec<&str> = marker.lines().skip(1).collect();
+    listed.sort();
+    assert!(marker.starts_with("meshsim output:"), "{marker}");
+    assert_eq!(listed, names[1..], "the marker lists every other file");
 }
 
 #[test]
@@ -198,7 +205,7 @@ fn outputs_are_byte_identical_for_equal_seeds() {
         );
         count += 1;
     }
-    assert_eq!(count, 10);
+    assert_eq!(count, 11, "ten files and the marker");
 }
 
 #[test]

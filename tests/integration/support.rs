@@ -53,6 +53,16 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// The names of the entries in `dir`, sorted.
+pub fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("readable dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 /// Relative difference |got - want| / want.
 pub fn rel(got: f64, want: f64) -> f64 {
     (got - want).abs() / want.abs()

@@ -226,10 +226,15 @@ fn split_values(list: &str) -> Result<Vec<String>, String> {
     Ok(values)
 }
 
-/// Two `--vary` on one path would make labels and runs ambiguous.
+/// Two `--vary` on one path would make labels and runs ambiguous. Paths are compared by
+/// their keys, so `workload."w".rate` and `workload.w.rate` are one path.
 pub(super) fn check_dimensions(vary: &[Vary]) -> Result<(), Vec<String>> {
+    let keys = |v: &Vary| sim_core::scenario::key_path(&v.path).unwrap_or_default();
     for (i, v) in vary.iter().enumerate() {
-        if vary[..i].iter().any(|w| w.path == v.path) {
+        if vary[..i]
+            .iter()
+            .any(|w| w.path == v.path || (keys(w) == keys(v) && !keys(v).is_empty()))
+        {
             return Err(vec![format!(
                 "--vary {}: the path is varied twice; give all its values in one --vary",
                 v.path
@@ -420,6 +425,17 @@ mod tests {
     }
 
     // Goal: the grid is the cartesian product, first dimension slowest.
+    #[test]
+    fn a_path_varied_twice_is_refused_however_it_is_quoted() {
+        // Goal: two --vary on one key are refused even when one quotes a segment, since
+        // `workload."w".rate` and `workload.w.rate` are the same key; distinct keys pass.
+        let v = |arg: &str| Vary::parse(arg).unwrap();
+        let twice = [v("workload.w.rate=1,2"), v("workload.\"w\".rate=3,4")];
+        let err = check_dimensions(&twice).unwrap_err();
+        assert!(err[0].contains("varied twice"), "{err:?}");
+        assert!(check_dimensions(&[v("workload.w.rate=1"), v("workload.v.rate=2")]).is_ok());
+    }
+
     #[test]
     fn grid_is_the_cartesian_product() {
         let a = Vary::parse("a=1,2").unwrap();

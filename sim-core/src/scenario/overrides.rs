@@ -103,7 +103,7 @@ pub(super) fn line_map(original: &str, edited: &str) -> Option<Vec<u32>> {
 }
 
 /// The path's segments; quoted segments may hold dots and `->`.
-fn segments(path: &str) -> Result<Vec<String>, String> {
+pub(super) fn segments(path: &str) -> Result<Vec<String>, String> {
     let keys = Key::parse(path).map_err(|_| {
         format!(
             "\"{path}\" is not a dotted key path; quote segments that hold other characters \
