@@ -69,8 +69,8 @@ pub struct SweepArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub jobs: Option<u32>,
     /// Run only the I-th of N slices of the runs (grid points × seeds) and print a partial
-    /// result as JSON (or write it into --out DIR as COMMAND.part-I-of-N.json) for
-    /// `meshsim merge`.
+    /// result as JSON for `meshsim merge`, or write it into --out DIR (which the shards share)
+    /// as COMMAND.part-I-of-N.json, under a temporary name renamed into place.
     #[arg(long, value_name = "I/N", value_parser = Shard::parse, conflicts_with = "json")]
     pub shard: Option<Shard>,
     #[command(flatten)]
@@ -150,8 +150,8 @@ pub struct CompareArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub jobs: Option<u32>,
     /// Run only the I-th of N slices of the runs (variants × seeds) and print a partial
-    /// result as JSON (or write it into --out DIR as COMMAND.part-I-of-N.json) for
-    /// `meshsim merge`.
+    /// result as JSON for `meshsim merge`, or write it into --out DIR (which the shards share)
+    /// as COMMAND.part-I-of-N.json, under a temporary name renamed into place.
     #[arg(long, value_name = "I/N", value_parser = Shard::parse, conflicts_with = "json")]
     pub shard: Option<Shard>,
     #[command(flatten)]
