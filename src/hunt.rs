@@ -29,7 +29,7 @@ const CHUNK_PER_THREAD: usize = 4;
 /// `meshsim hunt`.
 pub fn hunt(args: &HuntArgs) -> Result<ExitCode, Failure> {
     let expr = Expr::parse(&args.until)
-        .map_err(|e| Failure::BadInput(vec![format!("--until '{}': {e}", args.until)]))?;
+        .map_err(|e| Failure::BadInput(vec![format!("--until '{}': {e}", shown(&args.until))]))?;
     let (first, last) = args.seeds;
     // Checked: 0..18446744073709551615 is 2^64 seeds, one more than a u64 holds.
     let count = (last - first)
@@ -118,6 +118,18 @@ pub fn hunt(args: &HuntArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Most characters of an expression echoed in an error (the column locates the problem).
+const SHOWN_CHARS: usize = 80;
+
+/// `expr` as an error echoes it: cut to [`SHOWN_CHARS`] with `…`, so a hostile expression does
+/// not make a 30 KB error line.
+fn shown(expr: &str) -> String {
+    match expr.char_indices().nth(SHOWN_CHARS) {
+        Some((at, _)) => format!("{}…", &expr[..at]),
+        None => expr.to_string(),
+    }
+}
+
 /// The first run of a chunk (in seed order) that satisfies `expr`. A run before it that hit
 /// a limit stops the hunt (exit 3), as does a path missing from its report (exit 2).
 fn first_match(
@@ -138,7 +150,8 @@ fn first_match(
         })?;
         let holds = expr.eval(&result.metrics).map_err(|e| {
             Failure::BadInput(vec![format!(
-                "--until '{until}': {e} (in the report of seed {})",
+                "--until '{}': {e} (in the report of seed {})",
+                shown(until),
                 result.job.seed
             )])
         })?;

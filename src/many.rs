@@ -16,7 +16,7 @@ use reports::sweep::{Sweep, sweep_files, write_sweep_json, write_sweep_text};
 
 use crate::cli::{CompareArgs, ManyOutput, MergeArgs, SweepArgs};
 use crate::commands::{Failure, output_error, print};
-use crate::input::{self, read_text};
+use crate::input::{self, Budget, read_all};
 use crate::out_dir::OutDir;
 use crate::out_file::OutFile;
 use crate::progress::JobsProgress;
@@ -84,12 +84,20 @@ pub fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
     let out = Destination::prepare(&args.output, "merge", None)?;
     let mut parts = Vec::new();
     let mut problems = Vec::new();
+    // One file at a time, its text dropped once parsed: memory follows the runs, and all
+    // the files together stay within one budget.
+    let mut budget = Budget::new(input::PARTIAL, input::PARTIALS_TOTAL_BYTES);
     for path in &args.parts {
         let name = path.display().to_string();
-        let part = read_text(path, input::PARTIAL).and_then(|text| read_partial(&name, &text));
+        let part = budget
+            .read(path)
+            .and_then(|text| read_partial(&name, &text));
         match part {
             Ok(part) => parts.push((name, part)),
             Err(line) => problems.push(line),
+        }
+        if budget.spent() {
+            break;
         }
     }
     if !problems.is_empty() {
@@ -105,24 +113,19 @@ pub fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
     }
 }
 
-/// Reads every file, reporting every unreadable one at once.
+/// Reads every scenario file (within one budget for all), reporting every unreadable one at
+/// once.
 pub(crate) fn read_sources(files: &[PathBuf]) -> Result<Vec<Source>, Failure> {
-    let mut sources = Vec::new();
-    let mut problems = Vec::new();
-    for path in files {
-        match read_text(path, input::SCENARIO) {
-            Ok(text) => sources.push(Source {
-                file: path.display().to_string(),
-                text,
-            }),
-            Err(line) => problems.push(line),
-        }
-    }
-    if problems.is_empty() {
-        Ok(sources)
-    } else {
-        Err(Failure::BadInput(problems))
-    }
+    let texts = read_all(files, input::SCENARIO, input::SCENARIOS_TOTAL_BYTES)
+        .map_err(Failure::BadInput)?;
+    Ok(files
+        .iter()
+        .zip(texts)
+        .map(|(path, text)| Source {
+            file: path.display().to_string(),
+            text,
+        })
+        .collect())
 }
 
 pub(crate) fn default_threads() -> usize {

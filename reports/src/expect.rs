@@ -328,4 +328,25 @@ mod tests {
             "no \"order\" under \"messages.topics\": that section is empty in this run"
         );
     }
+
+    // Goal: a path past the cap is refused by its size (never walked); one at the cap is
+    // looked up as usual, finding a key with dots deep down.
+    #[test]
+    fn paths_past_the_cap_are_refused_by_size() {
+        let long = vec!["a"; 65].join(".");
+        let err = lookup(&topics(), &long).unwrap_err();
+        assert_eq!(
+            err,
+            "the metric path has 65 segments; at most 64 are allowed"
+        );
+        let mut v = json!({"x.y": 7});
+        for _ in 0..62 {
+            v = json!({ "a": v });
+        }
+        let at_cap = format!("{}.x.y", vec!["a"; 62].join("."));
+        assert_eq!(at_cap.split('.').count(), 64);
+        assert_eq!(lookup(&v, &at_cap), Ok(7.0));
+        let err = lookup(&json!({}), &"x".repeat(1025)).unwrap_err();
+        assert!(err.contains("1025 bytes; at most 1024"), "{err}");
+    }
 }

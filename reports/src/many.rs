@@ -10,10 +10,13 @@
 //!
 //! Cluster runs slice the job list: [`Shard`] `I/N` holds every job whose index is `I-1`
 //! modulo `N` (strided, so a slow variant is spread over every shard). A shard's results, with
-//! the plan's description, make a [`Partial`] that serialises to JSON; [`merge`] checks that a
-//! set of partials covers every job of one plan exactly once and gives back the same
-//! `(PlanInfo, Vec<JobResult>)` the unsharded command had, so every printer downstream is
-//! shared and the merged output is byte for byte the unsharded one.
+//! the plan's description, make a [`Partial`] that serialises to JSON with a checksum of its
+//! content; [`read_partial`] reads one back checking every field (a damaged file is refused
+//! naming the field, never merged), and [`merge`] checks that a set of partials covers every
+//! job of one plan exactly once and gives back the same `(PlanInfo, Vec<JobResult>)` the
+//! unsharded command had, so every printer downstream is shared and the merged output is byte
+//! for byte the unsharded one. Plans are capped ([`MAX_VARIANTS`], [`MAX_RUNS`]) by arithmetic
+//! before any variant is built.
 //!
 //! How the commands plug in: `compare` extracts [`crate::compare::extract`] and summarises
 //! per variant; `sweep` is the same plan with a numeric `--vary` range and its own extract;

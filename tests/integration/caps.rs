@@ -34,8 +34,9 @@ fn setup(name: &str) -> std::path::PathBuf {
 #[test]
 fn endless_and_oversized_inputs_are_refused_without_reading_them() {
     // Goal: `check /dev/zero` (endless) and a 100 MB file stop at the 16 MiB scenario cap;
-    // a file of newlines one byte over the cap is refused too; a partial past its 64 MiB cap
-    // is refused by merge. Each message names the file, its size and the cap.
+    // a file of newlines one byte over the cap is refused too; files read together stop at
+    // a shared budget; a partial past its 64 MiB cap is refused by merge. Each message names
+    // the file, its size and the cap.
     let dir = setup("caps-input");
     refused(
         &meshsim_in(&dir, &["check", "/dev/zero"]),
@@ -52,6 +53,18 @@ fn endless_and_oversized_inputs_are_refused_without_reading_them() {
     refused(
         &meshsim_in(&dir, &["compare", "newlines.toml"]),
         "newlines.toml: 16777217 bytes; a scenario file may have at most 16777216 bytes",
+    );
+    // Files read together share a 64 MiB budget: five of 15 MiB are refused at the fifth.
+    let mut five = vec!["compare"];
+    for name in ["f1.toml", "f2.toml", "f3.toml", "f4.toml", "f5.toml"] {
+        let f = std::fs::File::create(dir.join(name)).unwrap();
+        f.set_len(15 * 1024 * 1024).unwrap();
+        five.push(name);
+    }
+    refused(
+        &meshsim_in(&dir, &five),
+        "f5.toml: 15728640 bytes after the 62914560 bytes of the files before it; the files of \
+         one command may hold at most 67108864 bytes together (64 MiB)",
     );
     let part = std::fs::File::create(dir.join("part.json")).unwrap();
     part.set_len(65 * 1024 * 1024).unwrap();
@@ -102,7 +115,7 @@ fn grids_are_capped_before_any_variant_is_built() {
 fn hunt_caps_its_seed_range_and_its_expression() {
     // Goal: `--seeds 0..18446744073709551615` (2^64 seeds, which wrapped to 0 and never
     // ended) is refused with the true count; 15,000 parentheses and 30,000 `not`s (which
-    // overflowed the stack) are refused at the column past the depth cap.
+    // overflowed the stack) are refused at the column past the depth cap, in a short line.
     let dir = setup("caps-hunt");
     let hunt = |seeds: &str, until: &str| {
         meshsim_in(
@@ -120,10 +133,9 @@ fn hunt_caps_its_seed_range_and_its_expression() {
         "(".repeat(15_000),
         ")".repeat(15_000)
     );
-    refused(
-        &hunt("1..2", &parens),
-        "column 65: nested more than 64 deep",
-    );
+    let out = hunt("1..2", &parens);
+    refused(&out, "column 65: nested more than 64 deep");
+    assert!(out.stderr.len() < 400, "the expression is echoed cut short");
     let nots = format!("{}workloads.load.sent > 0", "not ".repeat(30_000));
     refused(&hunt("1..2", &nots), "column 257: nested more than 64 deep");
 }

@@ -2,7 +2,9 @@
 //! `compare --shard` or `sweep --shard` partial (fields deleted, types changed, numeric
 //! extremes, duplicated entries and lines, truncation, huge arrays, a part given twice) is
 //! either merged into exactly the undamaged output, or refused with one short line that
-//! names the file and the field. Runs in-process, the way `meshsim merge` does (read, check,
+//! names the file and the field. A third of the mutants damage every part alike and forge
+//! the checksum, so the field checks and the printers behind them face what the checksum
+//! would otherwise stop: those must not panic either. Runs in-process, the way `meshsim merge` does (read, check,
 //! merge, build, print), with a fixed seed.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -47,7 +49,7 @@ const FIELDS: &[&str] = &[
 ];
 
 /// About how many bytes of JSON a huge list holds: enough for 10,000 variants or 200,000
-/// seeds, little enough to keep the test fast.
+/// seeds, little enough to keep the test fast (a twentieth of it when every part is damaged).
 const HUGE_BYTES: usize = 2_500_000;
 
 /// Longest refusal accepted: one line, whatever the damage.
@@ -174,7 +176,7 @@ fn hostile(rng: &mut Stream) -> Value {
 }
 
 /// One random piece of damage to one part's text.
-fn mutate(text: &str, rng: &mut Stream) -> String {
+fn mutate(text: &str, rng: &mut Stream, huge_bytes: usize) -> String {
     let mut value: Value = serde_json::from_str(text).unwrap();
     let mut all = Vec::new();
     paths(&value, &mut Vec::new(), &mut all);
@@ -214,7 +216,7 @@ fn mutate(text: &str, rng: &mut Stream) -> String {
                 other => other.clone(),
             };
             let size = serde_json::to_string(&item).unwrap().len();
-            let copies = (HUGE_BYTES / size).clamp(2, 200_000);
+            let copies = (huge_bytes / size).clamp(2, 200_000);
             match target {
                 Value::Array(a) if !a.is_empty() => a.extend(vec![item; copies]),
                 other => *other = Value::Array(vec![item; copies]),
@@ -276,10 +278,20 @@ fn fuzz(good: &[(String, String)], count: usize, seed: u64) -> (usize, usize) {
     for m in 0..count {
         let mut parts = good.to_vec();
         let k = rng.random_range(0..parts.len());
-        if rng.random_range(0..20) == 0 {
+        let forged = rng.random_range(0..3) == 0;
+        if forged {
+            // The same damage to every part (they have the same shape), each with its
+            // checksum recomputed: what gets past the checksum must still be checked field
+            // by field, and whatever passes must print without a panic.
+            let choices = rng.clone();
+            for part in &mut parts {
+                part.1 = forge_checksum(&mutate(&part.1, &mut choices.clone(), HUGE_BYTES / 20));
+            }
+            let _ = mutate(&good[0].1, &mut rng, 0);
+        } else if rng.random_range(0..20) == 0 {
             parts.push(parts[k].clone());
         } else {
-            parts[k].1 = mutate(&parts[k].1, &mut rng);
+            parts[k].1 = mutate(&parts[k].1, &mut rng, HUGE_BYTES);
         }
         let outcome = catch_unwind(AssertUnwindSafe(|| merge_and_print(&parts)));
         if std::env::var_os("MERGE_FUZZ_SHOW").is_some() {
@@ -295,7 +307,7 @@ fn fuzz(good: &[(String, String)], count: usize, seed: u64) -> (usize, usize) {
             ),
             Ok(Ok(bytes)) => {
                 assert!(
-                    bytes == whole,
+                    forged || bytes == whole,
                     "mutant {m} merged into other output; part {k}:\n{}",
                     clip(&parts[k].1)
                 );
@@ -314,6 +326,26 @@ fn fuzz(good: &[(String, String)], count: usize, seed: u64) -> (usize, usize) {
     (merged, refused)
 }
 
+/// `text` with `content_fnv` set to the checksum of its shard, plan and jobs, computed here
+/// independently (FNV-1a 64 of their compact JSON, then a 0 byte), when it is a JSON object.
+fn forge_checksum(text: &str) -> String {
+    let Ok(Value::Object(mut top)) = serde_json::from_str::<Value>(text) else {
+        return text.to_string();
+    };
+    let content = json!({
+        "shard": top.get("shard").cloned().unwrap_or(Value::Null),
+        "plan": top.get("plan").cloned().unwrap_or(Value::Null),
+        "jobs": top.get("jobs").cloned().unwrap_or(Value::Null),
+    });
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in serde_json::to_vec(&content).unwrap().into_iter().chain([0]) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    top.insert("content_fnv".into(), json!(format!("{hash:016x}")));
+    serde_json::to_string_pretty(&top).unwrap()
+}
+
 fn clip(text: &str) -> String {
     text.chars().take(3000).collect()
 }
@@ -325,7 +357,7 @@ fn damaged_compare_partials_merge_exactly_or_are_refused_by_field() {
     let good = parts("compare", &["workload.load.rate=40,80"], 3, 3);
     let (merged, refused) = fuzz(&good, 300, 11);
     assert_eq!(merged + refused, 300);
-    assert!(refused > 250, "most damage is refused: {refused}");
+    assert!(refused > 200, "most damage is refused: {refused}");
 }
 
 #[test]
@@ -339,5 +371,5 @@ fn damaged_sweep_partials_merge_exactly_or_are_refused_by_field() {
     );
     let (merged, refused) = fuzz(&good, 300, 12);
     assert_eq!(merged + refused, 300);
-    assert!(refused > 250, "most damage is refused: {refused}");
+    assert!(refused > 200, "most damage is refused: {refused}");
 }

@@ -60,6 +60,14 @@ impl Vary {
             Some(points) => points.map_err(|e| format!("--vary {arg}: {e}"))?,
             None => split_values(list).map_err(|e| format!("--vary {arg}: {e}"))?,
         };
+        if values.len() as u64 > MAX_RANGE_POINTS {
+            return Err(format!(
+                "--vary {}=…: {} values; a --vary may have at most {MAX_RANGE_POINTS}",
+                path.chars().take(60).collect::<String>(),
+                values.len()
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
         for (i, v) in values.iter().enumerate() {
             if v.is_empty() {
                 return Err(format!(
@@ -68,7 +76,7 @@ impl Vary {
                     values.len()
                 ));
             }
-            if values[..i].contains(v) {
+            if !seen.insert(v.as_str()) {
                 return Err(format!(
                     "--vary {arg}: {v} is given twice; each value makes one variant"
                 ));
@@ -81,7 +89,8 @@ impl Vary {
     }
 }
 
-/// Most points a range may expand to: more is a typo, or a grid no machine finishes.
+/// Most points a range may expand to, and most values a list may give: more is a typo, or a
+/// grid no machine finishes.
 pub const MAX_RANGE_POINTS: u64 = 10_000;
 
 /// `A..B:STEP`, inclusive of B when it lands on a step: `None` if `text` is not shaped like a
@@ -373,19 +382,31 @@ mod tests {
     // Goal: malformed --vary arguments are refused with the argument and what is expected.
     #[test]
     fn bad_syntax_is_refused() {
+        let many = format!(
+            "workload.x.rate={}",
+            (0..10_001)
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
         for (arg, says) in [
             ("workload.x.rate", "expected PATH=V1,V2"),
             ("=1,2", "no key path"),
             ("workload.x.rate=1,,2", "value 2 of 3 is empty"),
             ("workload.x.rate=", "value 1 of 1 is empty"),
             ("workload.x.rate=1,2,1", "1 is given twice"),
+            (
+                many.as_str(),
+                "10001 values; a --vary may have at most 10000",
+            ),
             ("a=\"x,y", "unclosed \""),
             ("a=exp(1ms", "missing ')'"),
             ("a=1)", "unmatched ')'"),
         ] {
             let err = Vary::parse(arg).unwrap_err();
             assert!(err.contains(says), "{arg}: {err}");
-            assert!(err.starts_with(&format!("--vary {arg}")), "{err}");
+            let path = arg.split('=').next().unwrap_or("");
+            assert!(err.starts_with(&format!("--vary {path}")), "{err}");
         }
     }
 
