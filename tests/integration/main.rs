@@ -6,6 +6,7 @@ mod compare;
 mod determinism;
 mod faults;
 mod flows;
+mod hostile;
 mod hunt;
 mod limits;
 mod loss;
