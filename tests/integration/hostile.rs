@@ -73,9 +73,9 @@ fn run_limited(case: &str, dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> E
         // The child may refuse the input before reading it all: a broken pipe is fine here.
         let _ = pipe.write_all(bytes);
     }
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for meshsim") {
-            break status;
+    let (status, peak_rss_kib) = loop {
+        if let Some(ended) = reap(child.id()) {
+            break ended;
         }
         if started.elapsed() > WALL_LIMIT {
             let _ = child.kill();
@@ -119,13 +119,28 @@ fn run_limited(case: &str, dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> E
         "{case}: a {} byte error message (meshsim {shown})",
         stderr.len()
     );
-    println!("{case}: exit {code} in {seconds:.2} s");
+    println!(
+        "{case}: exit {code} in {seconds:.2} s, peak RSS {:.1} MiB",
+        peak_rss_kib as f64 / 1024.0
+    );
     Ended {
         code,
         stdout,
         stderr,
         seconds,
     }
+}
+
+/// The exit status and peak resident memory (KiB) of child `pid` if it has ended: `wait4`
+/// gives the rusage of that one child, so cases running in parallel do not mix.
+fn reap(pid: u32) -> Option<(std::process::ExitStatus, i64)> {
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: plain syscall on our own child, with valid pointers.
+    let got = unsafe { libc::wait4(pid as i32, &mut status, libc::WNOHANG, &mut usage) };
+    assert!(got >= 0, "wait4: {}", std::io::Error::last_os_error());
+    (got != 0).then(|| (std::process::ExitStatus::from_raw(status), usage.ru_maxrss))
 }
 
 /// At most 300 characters of `text`, for messages about cases with huge arguments.
