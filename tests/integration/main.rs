@@ -8,6 +8,7 @@ mod determinism;
 mod faults;
 mod flows;
 mod footprint;
+mod hostile;
 mod hunt;
 mod limits;
 mod loss;
