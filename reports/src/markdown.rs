@@ -9,7 +9,7 @@ use std::io::{self, Write};
 use crate::json::Report;
 use crate::tables::{self, Table};
 use crate::text::consistency;
-use crate::text::{fault_warnings, fixed, ms_if, pct, secs, verdict};
+use crate::text::{capacity_warnings, fault_warnings, fixed, ms_if, pct, secs, verdict};
 
 /// Writes the Markdown summary; `plots` are `(file name, title)` pairs linked as images.
 pub fn write_markdown<W: Write>(
@@ -24,7 +24,10 @@ pub fn write_markdown<W: Write>(
         report.seed, report.scenario, report.meshsim, report.sim_time_s, report.events
     )?;
     writeln!(w, "{}", escape(&verdict(report)))?;
-    for line in fault_warnings(report) {
+    for line in fault_warnings(report)
+        .into_iter()
+        .chain(capacity_warnings(report))
+    {
         writeln!(w, "\n> {}", escape(&line))?;
     }
     write_consistency(&mut w, report)?;
@@ -44,9 +47,11 @@ pub fn write_markdown<W: Write>(
     let c = &report.calls;
     writeln!(
         w,
-        "\n## Calls\n\nattempts {}, retries {}, timeouts {}, circuit open {}, amplification {}, \
-         fallbacks {}, bulkhead full {}, budget exhausted {}",
+        "\n## Calls\n\nattempts {} ({} by clients, {} by services), retries {}, timeouts {}, \
+         circuit open {}, amplification {}, fallbacks {}, bulkhead full {}, budget exhausted {}",
         c.attempts,
+        c.client_attempts,
+        c.service_attempts,
         c.retries,
         c.timeouts,
         c.circuit_open,

@@ -1,9 +1,11 @@
 //! meshsim's integration tests, one module per concern.
 
+mod accounting;
 mod bad_input;
 mod cli;
 mod compare;
 mod determinism;
+mod docs;
 mod faults;
 mod flows;
 mod hunt;

@@ -107,7 +107,14 @@ fn endpoints_services_calls_and_messages_have_every_field() {
     assert_eq!(keys(&v["endpoints"]), ["gateway/checkout", "order/place"]);
     assert_eq!(
         keys(&v["endpoints"]["order/place"]),
-        ["arrivals", "completed", "rejected", "failed", "latency_ms"]
+        [
+            "arrivals",
+            "completed",
+            "rejected",
+            "ok",
+            "failed",
+            "latency_ms"
+        ]
     );
     assert_eq!(keys(&v["services"]), ["gateway", "order"]);
     assert_eq!(
@@ -127,6 +134,8 @@ fn endpoints_services_calls_and_messages_have_every_field() {
             "retries",
             "timeouts",
             "circuit_open",
+            "client_attempts",
+            "service_attempts",
             "amplification",
             "bulkhead_full",
             "fallbacks",

@@ -217,6 +217,7 @@ impl Stats {
                 name: s.name.clone(),
                 replicas: s.replicas,
                 workers: s.workers,
+                default_keys: s.default_keys.clone(),
                 arrivals: acc.arrivals,
                 rejected: acc.rejected,
                 utilization: m[BUSY] / f64::from(s.replicas * s.workers),
