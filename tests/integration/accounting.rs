@@ -91,6 +91,14 @@ fn messages_published_during_warmup_are_not_counted_and_every_queue_still_balanc
         assert_balanced("with warmup: jobs-dlq", dlq);
         assert_eq!(dlq.published, jobs.dead_lettered, "seed {seed}");
         assert!(jobs.duplicates > 0 && jobs.dead_lettered > 0 && jobs.redelivered > 0);
+        // The consumer counts a delivery with its message, even one that arrives after warmup
+        // for a message published during it: its arrivals are the queue's deliveries.
+        let handle = r.endpoints.iter().find(|e| e.name == "consumer/handle");
+        assert_eq!(
+            handle.expect("consumer/handle").arrivals,
+            jobs.delivered,
+            "seed {seed}"
+        );
         // The uncounted warmup: the same seed without warmup sees 999 more messages.
         let all = run(&producer("0s"), seed);
         let all_jobs = queue(&all, "jobs");

@@ -174,6 +174,7 @@ impl<'m> World<'m> {
             next_call: 0,
             outstanding: 0,
             degraded: false,
+            counted: false,
         });
         if self.tracer.is_some() {
             self.trace_attempt_sent(handle, Some(job));

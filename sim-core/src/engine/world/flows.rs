@@ -312,6 +312,7 @@ impl<'m> World<'m> {
             next_call: 0,
             outstanding: 0,
             degraded: false,
+            counted: false,
         });
         self.q
             .schedule(SimDuration::ZERO, Event::RequestArrive(job));

@@ -405,6 +405,7 @@ impl<'m> World<'m> {
             next_call: 0,
             outstanding: 0,
             degraded: false,
+            counted,
         });
         self.q.schedule(lead + d, Event::RequestArrive(job));
     }
