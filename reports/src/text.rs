@@ -70,7 +70,7 @@ pub fn write_text<W: Write>(mut w: W, report: &Report) -> io::Result<()> {
 
 /// The warmup rule in one line, when the scenario has a warmup: nothing started before it is
 /// counted anywhere, so a reader comparing two counts knows they cover the same work.
-fn warmup_line(report: &Report) -> Option<String> {
+pub(crate) fn warmup_line(report: &Report) -> Option<String> {
     let t = &report.timeline;
     (t.warmup_s > 0.0).then(|| {
         format!(
