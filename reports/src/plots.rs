@@ -973,3 +973,27 @@ fn short_number(x: f64) -> String {
     };
     if text == "-0" { "0".to_string() } else { text }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::counted_span;
+    use crate::json::TimelineReport;
+
+    #[test]
+    fn throughput_counts_only_the_part_of_a_bucket_after_warmup_and_before_duration() {
+        // Goal: with 10 s buckets, a 5 s warmup and a 25 s duration, bucket 0 is counted over
+        // [5, 10) only (its rate divides by 5 s, not 10 s), bucket 1 whole, bucket 2 over
+        // [20, 25), and bucket 3 (the drain) not at all — no line drawn there.
+        let t = TimelineReport {
+            bucket_s: 10.0,
+            warmup_s: 5.0,
+            duration_s: 25.0,
+            ..TimelineReport::default()
+        };
+        assert_eq!(counted_span(0, &t), (5.0, 10.0));
+        assert_eq!(counted_span(1, &t), (10.0, 20.0));
+        assert_eq!(counted_span(2, &t), (20.0, 25.0));
+        let (from, to) = counted_span(3, &t);
+        assert!(from >= to, "the drain is not counted: {from}..{to}");
+    }
+}
