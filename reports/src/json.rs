@@ -187,12 +187,17 @@ pub struct WorkloadReport {
     pub latency_ms: LatencyMs,
 }
 
-/// One endpoint, counted at the replicas serving it.
+/// One endpoint, counted at the replicas serving it. `completed` has one meaning here and in
+/// every table: requests a replica finished, whatever the answer, so `completed = ok +
+/// failed`; a rejected request never completed.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EndpointReport {
     pub arrivals: u64,
     pub completed: u64,
     pub rejected: u64,
+    /// Completed with a success (a fallback's degraded answer included).
+    pub ok: u64,
+    /// Completed with an error (its own `fail`, or a failed downstream call).
     pub failed: u64,
     pub latency_ms: LatencyMs,
     /// Requests served, or still at a replica at the end, after their caller gave up.
@@ -214,6 +219,9 @@ pub struct ServiceReport {
     pub replicas: u32,
     #[serde(skip)]
     pub workers: u32,
+    /// Which of `replicas` and `workers` the file left at 1, for a warning; not in the JSON.
+    #[serde(skip)]
+    pub default_keys: Vec<&'static str>,
 }
 
 /// Call attempts over the whole run.
@@ -223,7 +231,11 @@ pub struct CallsReport {
     pub retries: u64,
     pub timeouts: u64,
     pub circuit_open: u64,
-    /// Service-to-service call attempts per client request sent.
+    /// Of `attempts`, those made by clients (their requests and retries) and by services.
+    pub client_attempts: u64,
+    pub service_attempts: u64,
+    /// Every attempt below the client (client attempts, retries included, and every
+    /// service-to-service attempt) per client request sent; 1.0 = one attempt per request.
     pub amplification: f64,
     /// Calls refused by a full bulkhead.
     pub bulkhead_full: u64,
@@ -397,6 +409,7 @@ impl Report {
                     arrivals: e.arrivals,
                     completed: e.completed,
                     rejected: e.rejected,
+                    ok: e.completed - e.failed,
                     failed: e.failed,
                     latency_ms: LatencySummary::of(&e.latency).into(),
                     abandoned: e.abandoned,
@@ -417,6 +430,7 @@ impl Report {
                     abandoned: s.abandoned,
                     replicas: s.replicas,
                     workers: s.workers,
+                    default_keys: s.default_keys.clone(),
                 };
                 (s.name.clone(), report)
             })
@@ -438,6 +452,8 @@ impl Report {
                 retries: c.retries,
                 timeouts: c.timeouts,
                 circuit_open: c.circuit_open,
+                client_attempts: c.attempts - c.service_attempts,
+                service_attempts: c.service_attempts,
                 amplification: round(c.amplification),
                 bulkhead_full: c.bulkhead_full,
                 fallbacks: c.fallbacks,

@@ -9,7 +9,9 @@ use std::io::{self, Write};
 use crate::json::Report;
 use crate::tables::{self, Table};
 use crate::text::consistency;
-use crate::text::{fault_warnings, fixed, ms_if, pct, secs, verdict};
+use crate::text::{
+    capacity_warnings, fault_warnings, fixed, ms_if, pct, secs, verdict, warmup_line,
+};
 
 /// Writes the Markdown summary; `plots` are `(file name, title)` pairs linked as images.
 pub fn write_markdown<W: Write>(
@@ -23,8 +25,14 @@ pub fn write_markdown<W: Write>(
         "`seed={} scenario={} meshsim={} sim_time={:.3}s events={}`\n",
         report.seed, report.scenario, report.meshsim, report.sim_time_s, report.events
     )?;
+    if let Some(line) = warmup_line(report) {
+        writeln!(w, "{}\n", escape(&line))?;
+    }
     writeln!(w, "{}", escape(&verdict(report)))?;
-    for line in fault_warnings(report) {
+    for line in fault_warnings(report)
+        .into_iter()
+        .chain(capacity_warnings(report))
+    {
         writeln!(w, "\n> {}", escape(&line))?;
     }
     write_consistency(&mut w, report)?;
@@ -48,9 +56,11 @@ pub fn write_markdown<W: Write>(
     let c = &report.calls;
     writeln!(
         w,
-        "\n## Calls\n\nattempts {}, retries {}, timeouts {}, circuit open {}, amplification {}, \
-         fallbacks {}, bulkhead full {}, budget exhausted {}",
+        "\n## Calls\n\nattempts {} ({} by clients, {} by services), retries {}, timeouts {}, \
+         circuit open {}, amplification {}, fallbacks {}, bulkhead full {}, budget exhausted {}",
         c.attempts,
+        c.client_attempts,
+        c.service_attempts,
         c.retries,
         c.timeouts,
         c.circuit_open,

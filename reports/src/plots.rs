@@ -465,13 +465,6 @@ where
     DB::ErrorType: 'static,
 {
     let t = &report.timeline;
-    let per_s = |n: u64| {
-        if t.bucket_s > 0.0 {
-            n as f64 / t.bucket_s
-        } else {
-            0.0
-        }
-    };
     let mut lines = Vec::new();
     for (k, (name, wl)) in t.workloads.iter().enumerate() {
         let mut series = vec![
@@ -483,8 +476,14 @@ where
             series.push((Dash::Dotted, "degraded", &wl.degraded));
         }
         for (dash, label, values) in series {
+            // Only the counted part of each bucket: none in the warmup (which is not an
+            // outage at 0 req/s) or after the end of arrivals, the counted share of a bucket
+            // that straddles either.
             let points = (0..wl.len())
-                .map(|i| Some((center(i, t.bucket_s), per_s(values[i]))))
+                .map(|i| {
+                    let (from, to) = counted_span(i, t);
+                    (to > from).then(|| ((from + to) / 2.0, values[i] as f64 / (to - from)))
+                })
                 .collect();
             lines.push(Line {
                 label: format!("{name} {label}"),
@@ -566,6 +565,14 @@ where
         report,
         lines,
     )
+}
+
+/// The part of bucket `i` in which sent requests are counted, in seconds: from warmup to
+/// the end of arrivals; empty (`from >= to`) outside it.
+fn counted_span(i: usize, t: &crate::json::TimelineReport) -> (f64, f64) {
+    let from = (i as f64 * t.bucket_s).max(t.warmup_s);
+    let to = ((i + 1) as f64 * t.bucket_s).min(t.duration_s);
+    (from, to)
 }
 
 /// The middle of bucket `i`, in seconds.
@@ -682,6 +689,7 @@ where
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 15))
         .draw()?;
+    shade_warmup(&mut chart, report.timeline.warmup_s, y_range)?;
     shade_faults(&mut chart, &report.faults, y_range)?;
     for line in lines {
         draw_line(&mut chart, line)?;
@@ -740,6 +748,34 @@ fn dash_pieces(dash: Dash) -> [(i32, i32); 3] {
         Dash::Dashed => [(0, 5), (8, 13), (16, 20)],
         Dash::Dotted => [(0, 2), (8, 10), (16, 18)],
     }
+}
+
+/// A grey band over the warmup, labelled at the bottom: nothing sent in it is counted, so
+/// the lines start after it rather than reading as an outage.
+fn shade_warmup<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
+    chart: &mut TimeChart<'a, DB, Y>,
+    warmup_s: f64,
+    (y_lo, y_hi): (f64, f64),
+) -> PlotResult<()>
+where
+    DB::ErrorType: 'static,
+{
+    if warmup_s <= 0.0 {
+        return Ok(());
+    }
+    chart.draw_series(std::iter::once(Rectangle::new(
+        [(0.0, y_lo), (warmup_s, y_hi)],
+        BLACK.mix(0.07).filled(),
+    )))?;
+    chart.draw_series(std::iter::once(
+        EmptyElement::at((0.0, y_lo))
+            + Text::new(
+                "warmup: not counted",
+                (4, -18),
+                (FONT, 12).into_font().color(&BLACK.mix(0.6)),
+            ),
+    ))?;
+    Ok(())
 }
 
 /// Light bands over the fault windows, each labelled at the top (a label that would run into
@@ -936,4 +972,28 @@ fn short_number(x: f64) -> String {
         text
     };
     if text == "-0" { "0".to_string() } else { text }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::counted_span;
+    use crate::json::TimelineReport;
+
+    #[test]
+    fn throughput_counts_only_the_part_of_a_bucket_after_warmup_and_before_duration() {
+        // Goal: with 10 s buckets, a 5 s warmup and a 25 s duration, bucket 0 is counted over
+        // [5, 10) only (its rate divides by 5 s, not 10 s), bucket 1 whole, bucket 2 over
+        // [20, 25), and bucket 3 (the drain) not at all — no line drawn there.
+        let t = TimelineReport {
+            bucket_s: 10.0,
+            warmup_s: 5.0,
+            duration_s: 25.0,
+            ..TimelineReport::default()
+        };
+        assert_eq!(counted_span(0, &t), (5.0, 10.0));
+        assert_eq!(counted_span(1, &t), (10.0, 20.0));
+        assert_eq!(counted_span(2, &t), (20.0, 25.0));
+        let (from, to) = counted_span(3, &t);
+        assert!(from >= to, "the drain is not counted: {from}..{to}");
+    }
 }

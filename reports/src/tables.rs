@@ -84,11 +84,12 @@ pub(crate) fn endpoints(report: &Report) -> Table {
             vec![
                 name.to_string(),
                 e.arrivals.to_string(),
-                e.completed.to_string(),
                 e.rejected.to_string(),
+                e.completed.to_string(),
+                e.ok.to_string(),
                 e.failed.to_string(),
-                ms_if(e.completed > e.failed, e.latency_ms.p50),
-                ms_if(e.completed > e.failed, e.latency_ms.p99),
+                ms_if(e.ok > 0, e.latency_ms.p50),
+                ms_if(e.ok > 0, e.latency_ms.p99),
             ]
         })
         .collect();
@@ -97,8 +98,9 @@ pub(crate) fn endpoints(report: &Report) -> Table {
         header: &[
             "endpoint",
             "arrivals",
-            "completed",
             "rejected",
+            "completed",
+            "ok",
             "failed",
             "p50 ms",
             "p99 ms",

@@ -1,6 +1,7 @@
 //! The human summary of a run. It leads with the answer:
 //!
-//! 1. `seed=… scenario=…` first, so any run can be replayed from its first line;
+//! 1. `seed=… scenario=…` first, so any run can be replayed from its first line; then, with a
+//!    warmup, the warmup rule in one line (`warmup=5s: …`), so no count is misread;
 //! 2. a one-paragraph verdict (success rate, latency and throughput per workload, the share of
 //!    each flow's instances left inconsistent when there are any, the busiest service,
 //!    failures by their main cause, the faults and what they hit, expectations), then a
@@ -21,8 +22,11 @@ use std::io::{self, Write};
 use crate::json::{FaultReport, Report, ServiceReport};
 use crate::tables::{self, Table};
 
+mod capacity;
 pub(crate) mod consistency;
 mod over_time;
+
+pub use capacity::capacity_warnings;
 
 use over_time::write_over_time;
 
@@ -38,11 +42,17 @@ pub fn write_text<W: Write>(mut w: W, report: &Report) -> io::Result<()> {
         "seed={} scenario={} meshsim={} sim_time={:.3}s events={}",
         report.seed, report.scenario, report.meshsim, report.sim_time_s, report.events
     )?;
+    if let Some(line) = warmup_line(report) {
+        writeln!(w, "{line}")?;
+    }
     writeln!(w)?;
     for line in wrap(&verdict(report), WIDTH) {
         writeln!(w, "{line}")?;
     }
     for line in fault_warnings(report) {
+        writeln!(w, "{line}")?;
+    }
+    for line in capacity_warnings(report) {
         writeln!(w, "{line}")?;
     }
     write_consistency(&mut w, report)?;
@@ -60,6 +70,21 @@ pub fn write_text<W: Write>(mut w: W, report: &Report) -> io::Result<()> {
     }
     write_calls(&mut w, report)?;
     write_expectations(&mut w, report)
+}
+
+/// The warmup rule in one line, when the scenario has a warmup: nothing started before it is
+/// counted anywhere, so a reader comparing two counts knows they cover the same work.
+pub(crate) fn warmup_line(report: &Report) -> Option<String> {
+    let t = &report.timeline;
+    (t.warmup_s > 0.0).then(|| {
+        format!(
+            "warmup={}: work started before it is not counted anywhere; rates and averages \
+             cover {}–{}",
+            secs(t.warmup_s),
+            secs(t.warmup_s),
+            secs(t.duration_s)
+        )
+    })
 }
 
 /// The answer in a few sentences.
@@ -389,8 +414,11 @@ fn write_calls<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
     let c = &report.calls;
     writeln!(w, "\nCalls")?;
     let mut line = format!(
-        "  attempts {}, retries {}, timeouts {}, circuit open {}, amplification {}",
+        "  attempts {} ({} by clients, {} by services), retries {}, timeouts {}, circuit open {}, \
+         amplification {}",
         c.attempts,
+        c.client_attempts,
+        c.service_attempts,
         c.retries,
         c.timeouts,
         c.circuit_open,

@@ -158,10 +158,11 @@ pub fn run_with_progress(
     let services = stats.service_results(model, &means, buckets);
     let sent: u64 = workloads.iter().map(|w| w.sent).sum();
     let mut calls = stats.calls.clone();
+    calls.service_attempts = stats.service_call_attempts;
     calls.amplification = if sent == 0 {
         0.0
     } else {
-        stats.service_call_attempts as f64 / sent as f64
+        calls.attempts as f64 / sent as f64
     };
     Ok(RunResults {
         scenario: model.name.clone(),
@@ -275,6 +276,7 @@ mod tests {
                 name: "server".into(),
                 replicas: 1,
                 workers: c,
+                default_keys: Vec::new(),
                 queue: None,
                 lb: LbPolicy::RoundRobin,
                 health_check: None,
@@ -348,6 +350,7 @@ mod tests {
             name: "worker".into(),
             replicas: 1,
             workers: c,
+            default_keys: Vec::new(),
             queue: None,
             lb: LbPolicy::RoundRobin,
             health_check: None,

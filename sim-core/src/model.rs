@@ -102,6 +102,10 @@ pub struct Service {
     pub replicas: u32,
     /// Concurrent requests per replica. A synchronous caller keeps its worker while it waits.
     pub workers: u32,
+    /// Which of `replicas` and `workers` the file left at their default of 1: a service
+    /// declared only through its endpoint is 1 × 1, which the report warns about when it
+    /// is saturated.
+    pub default_keys: Vec<&'static str>,
     /// Waiting requests per replica; `None` is unbounded. A full queue rejects.
     pub queue: Option<u32>,
     pub lb: LbPolicy,

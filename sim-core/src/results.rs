@@ -186,6 +186,8 @@ pub struct ServiceStats {
     pub name: String,
     pub replicas: u32,
     pub workers: u32,
+    /// Which of `replicas` and `workers` were left at their default of 1 (for a warning).
+    pub default_keys: Vec<&'static str>,
     pub arrivals: u64,
     pub rejected: u64,
     /// Abandoned requests over the service's endpoints (see [`EndpointStats::abandoned`]).
@@ -214,7 +216,12 @@ pub struct CallStats {
     pub fallbacks: u64,
     /// Retries not made because the retry budget was empty.
     pub budget_exhausted: u64,
-    /// Service-to-service call attempts per client request sent.
+    /// Of `attempts`, those made by services (calls to other services, retries included);
+    /// the rest were made by clients (their requests and their retries).
+    pub service_attempts: u64,
+    /// Every call attempt below the client — the client's own attempts, its retries
+    /// included, and every service-to-service attempt — per client request sent: 1.0 when
+    /// each request is one attempt at one service; what the system had to serve per request.
     pub amplification: f64,
 }
 
@@ -294,9 +301,11 @@ impl LatencySummary {
     }
 }
 
-/// Messaging over the whole run, warmup included, so that every queue's and group's counts
-/// balance: `published + duplicates = acknowledged + dead_lettered + queued + in_flight + lost`.
-/// Latency histograms (lag, wait) cover messages published after warmup.
+/// Messaging, counting only messages published at or after warmup (a dead letter counts with
+/// its original), like every other counter of a run: one rule, so every queue's and group's
+/// counts balance over what is counted:
+/// `published + duplicates = acknowledged + dead_lettered + queued + in_flight + lost`.
+/// Depths are time averages over the window (warmup to duration) of every copy present.
 #[derive(Clone, Debug, Default)]
 pub struct MessageStats {
     /// In model order.
@@ -382,9 +391,9 @@ pub struct ChannelStats {
 /// One flow's consistency report: what its instances ended as, judged from the effects at the
 /// steps' services after the drain, next to what the clients saw.
 ///
-/// Every instance started during the run (warmup included) is counted once:
-/// `started = completed + compensated + inconsistent + pending`. Latency histograms cover
-/// instances started after warmup.
+/// Every instance started at or after warmup is counted once, in every figure:
+/// `started = completed + compensated + inconsistent + pending`; instances started during
+/// warmup are not counted at all (the same rule as for requests and messages).
 #[derive(Clone, Debug)]
 pub struct FlowStats {
     pub name: String,

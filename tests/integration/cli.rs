@@ -170,46 +170,6 @@ fn a_failed_expectation_exits_1_and_says_which() {
     assert!(all.contains("services.server.utilization"), "{all}");
 }
 
-#[test]
-fn the_readme_worked_example_is_the_real_output() {
-    // Goal: the README's worked example is what `meshsim run` prints today, byte for byte,
-    // so the front page never shows numbers the tool no longer produces.
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let marker = "$ cargo run --release -- run scenarios/checkout-sync.toml\n";
-    let start = readme.find(marker).expect("worked example in README") + marker.len();
-    let end = start
-        + readme[start..]
-            .find("```")
-            .expect("end of the example block");
-    let out = meshsim(&["run", "scenarios/checkout-sync.toml"]);
-    assert!(out.status.success());
-    assert_eq!(
-        &readme[start..end],
-        String::from_utf8_lossy(&out.stdout),
-        "README example is stale: regenerate it from `meshsim run scenarios/checkout-sync.toml`"
-    );
-}
-
-#[test]
-fn the_readme_style_comparison_is_the_real_output() {
-    // Goal: the README's four-style comparison of checkout-flow.toml is what `meshsim
-    // compare` prints today, byte for byte.
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let command = "meshsim compare scenarios/checkout-flow.toml --vary \
-                   flow.place-order.style=sync,async,choreography,orchestration";
-    let marker = format!("$ {command}\n");
-    let start = readme.find(&marker).expect("comparison in README") + marker.len();
-    let end = start + readme[start..].find("```").expect("end of the block");
-    let args: Vec<&str> = command.split(' ').skip(1).collect();
-    let out = meshsim(&args);
-    assert!(out.status.success());
-    assert_eq!(
-        &readme[start..end],
-        String::from_utf8_lossy(&out.stdout),
-        "README comparison is stale: regenerate it from `{command}`"
-    );
-}
-
 /// A long enough run (about 2 million events) for the progress callback to fire many times.
 const LONG_RUN: [&str; 5] = [
     "run",

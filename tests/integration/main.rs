@@ -1,10 +1,12 @@
 //! meshsim's integration tests, one module per concern.
 
+mod accounting;
 mod bad_input;
 mod caps;
 mod cli;
 mod compare;
 mod determinism;
+mod docs;
 mod faults;
 mod flows;
 mod footprint;

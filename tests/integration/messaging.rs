@@ -31,7 +31,7 @@ fn channel<'r>(r: &'r RunResults, name: &str) -> &'r ChannelStats {
 }
 
 /// Every copy that entered is accounted for exactly once.
-fn assert_balanced(what: &str, c: &ChannelStats) {
+pub(crate) fn assert_balanced(what: &str, c: &ChannelStats) {
     let entered = c.published + c.duplicates;
     let accounted = c.acknowledged + c.dead_lettered + c.queued + c.in_flight + c.lost;
     assert_eq!(

@@ -11,8 +11,8 @@ use sim_core::results::{FlowStats, LatencySummary};
 use super::{LatencyMs, Named, round};
 
 /// One flow's consistency report. `started = completed + compensated + inconsistent +
-/// pending`; every instance started during the run (warmup included) is counted, while the
-/// latency figures cover instances started after warmup.
+/// pending`, over the instances started at or after warmup (those started before are not
+/// counted in any figure).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct FlowReport {
     /// `sync`, `async`, `choreography` or `orchestration`.

@@ -15,8 +15,8 @@ use sim_core::results::{
 
 use super::{LatencyMs, Named, round};
 
-/// Messaging over the whole run (warmup included, so every queue's counts balance); lag and
-/// wait of the messages published after warmup.
+/// Messaging: the messages published at or after warmup (every queue's counts balance over
+/// them); depths are time averages over the window.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct MessagesReport {
     /// Messages the brokers accepted (request-reply requests included).

@@ -33,6 +33,13 @@ pub(super) fn write_over_time<W: Write>(w: &mut W, report: &Report) -> io::Resul
             short_secs(t.bucket_s)
         )?;
     }
+    if t.warmup_s > 0.0 {
+        writeln!(
+            w,
+            "  the first {:.1}s are warmup, not counted: rows start at {:.1}s",
+            t.warmup_s, t.warmup_s
+        )?;
+    }
     let p99_header = if group > 1 {
         "p99 ms (max of buckets)"
     } else {
@@ -66,7 +73,9 @@ pub(super) fn write_over_time<W: Write>(w: &mut W, report: &Report) -> io::Resul
                 sum(&wl.failed),
             );
             let p99 = wl.p99_ms[start..end].iter().fold(0.0f64, |a, &b| a.max(b));
-            let (from_s, to_s) = (start as f64 * t.bucket_s, end as f64 * t.bucket_s);
+            // A row that begins inside the warmup shows only its counted part.
+            let from_s = (start as f64 * t.bucket_s).max(t.warmup_s);
+            let to_s = end as f64 * t.bucket_s;
             let mut row = vec![
                 format!("{from_s:.1}–{to_s:.1}"),
                 sent.to_string(),

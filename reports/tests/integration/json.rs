@@ -111,6 +111,7 @@ fn endpoints_services_calls_and_messages_have_every_field() {
             "arrivals",
             "completed",
             "rejected",
+            "ok",
             "failed",
             "latency_ms",
             "abandoned"
@@ -135,6 +136,8 @@ fn endpoints_services_calls_and_messages_have_every_field() {
             "retries",
             "timeouts",
             "circuit_open",
+            "client_attempts",
+            "service_attempts",
             "amplification",
             "bulkhead_full",
             "fallbacks",

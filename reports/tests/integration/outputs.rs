@@ -290,3 +290,23 @@ fn consistency_plot_is_drawn_and_deterministic() {
         assert_eq!(bytes(&first), bytes(&second), "{name} differs");
     }
 }
+
+#[test]
+fn report_md_and_time_plots_mark_the_warmup_as_not_counted() {
+    // Goal: the Markdown report states the warmup rule under its header line, as the text
+    // does, and every plot over time labels the warmup band as not counted.
+    let results = results_with_messaging();
+    let report = Report::build(&results, &model_with_messaging());
+    let files = output_files(&results, &report, false).unwrap();
+    let md = file(&files, "report.md");
+    assert!(
+        md.contains("warmup=10s: work started before it is not counted anywhere"),
+        "{md}"
+    );
+    for plot in ["throughput.svg", "latency-over-time.svg", "in-system.svg"] {
+        assert!(
+            file(&files, plot).contains("warmup: not counted"),
+            "{plot} has no warmup band"
+        );
+    }
+}

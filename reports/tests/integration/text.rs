@@ -257,12 +257,12 @@ fn calls_line_adds_resilience_counters_only_when_non_zero() {
     // happened, and not otherwise.
     let text = faulty_text();
     assert!(
-        text.contains("amplification 1.00, fallbacks 100, bulkhead full 3\n"),
+        text.contains("amplification 2.00, fallbacks 100, bulkhead full 3\n"),
         "{text}"
     );
     assert!(!text.contains("budget exhausted"));
     let plain = text_of(&Report::build(&results(), &model()));
-    assert!(plain.contains("amplification 1.00\n"), "{plain}");
+    assert!(plain.contains("amplification 2.00\n"), "{plain}");
     assert!(!plain.contains("degraded"), "{plain}");
 }
 

@@ -43,6 +43,9 @@ pub struct Origin {
     /// The flow instance it belongs to and which step it commands (see `flows`).
     pub flow: Handle,
     pub flow_step: u16,
+    /// Published at or after warmup (a dead letter: its original was): only such messages
+    /// enter the counters and histograms, so every balance holds over what is counted.
+    pub counted: bool,
 }
 
 /// One copy of a message in one channel, waiting or dispatched.
@@ -57,6 +60,8 @@ pub struct Copy {
     pub slot: u32,
     /// Made by a `duplicate` fault (which does not duplicate its own duplicates).
     pub duplicate: bool,
+    /// Its origin's `counted`, kept here so an ack needs no origin lookup.
+    pub counted: bool,
 }
 
 /// Who consumes a channel and over which hops.

@@ -123,8 +123,12 @@ impl FlowAcc {
         }
     }
 
-    /// Judges a settled instance by the effects it left; `all` is every step's bit.
+    /// Judges a settled instance by the effects it left; `all` is every step's bit. An
+    /// instance started before warmup is not counted (nor was its start).
     pub fn judge(&mut self, i: &Instance, all: u32, warmup: SimTime) {
+        if i.started < warmup {
+            return;
+        }
         let remaining = i.remaining();
         let completed = remaining == all && i.undone == 0;
         if completed {
@@ -139,11 +143,9 @@ impl FlowAcc {
         if (told_ok && !completed) || (!told_ok && remaining != 0) {
             self.client_mismatch += 1;
         }
-        if i.started >= warmup {
-            let end = i.last_effect.or(i.settled).unwrap_or(i.started);
-            self.consistency
-                .saturating_record(end.since(i.started).as_nanos().max(1));
-        }
+        let end = i.last_effect.or(i.settled).unwrap_or(i.started);
+        self.consistency
+            .saturating_record(end.since(i.started).as_nanos().max(1));
     }
 
     pub fn results(&mut self, model: &Model, f: usize) -> FlowStats {

@@ -242,6 +242,7 @@ impl Stats {
                     .sum(),
                 replicas: s.replicas,
                 workers: s.workers,
+                default_keys: s.default_keys.clone(),
                 arrivals: acc.arrivals,
                 rejected: acc.rejected,
                 // 64-bit: 100,000 replicas × 1,000,000 workers does not fit in 32 bits.

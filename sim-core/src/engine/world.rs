@@ -164,6 +164,9 @@ struct Job {
     outstanding: u16,
     /// A downstream call was answered by a fallback.
     degraded: bool,
+    /// Counted at its endpoint and service: a message delivery when its message is counted
+    /// (published after warmup), any other job when it arrives after warmup (set then).
+    counted: bool,
 }
 
 struct Replica {

@@ -421,10 +421,16 @@ fn read_service(sink: &mut Sink, name: &str, s: &RawService, path: &str) -> Serv
         sink.error(val_span(&s.health_check), msg);
         health_check = None;
     }
+    let default_keys = [("replicas", &s.replicas), ("workers", &s.workers)]
+        .into_iter()
+        .filter(|(_, v)| v.is_none())
+        .map(|(k, _)| k)
+        .collect();
     Service {
         name: name.to_string(),
         replicas: replicas.and_then(|n| u32::try_from(n).ok()).unwrap_or(1),
         workers: workers.and_then(|n| u32::try_from(n).ok()).unwrap_or(1),
+        default_keys,
         queue,
         lb,
         health_check,

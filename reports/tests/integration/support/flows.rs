@@ -40,6 +40,7 @@ fn service(name: &str, endpoints: &[u32]) -> Service {
         name: name.to_string(),
         replicas: 1,
         workers: 8,
+        default_keys: Vec::new(),
         queue: Some(64),
         lb: LbPolicy::RoundRobin,
         health_check: None,

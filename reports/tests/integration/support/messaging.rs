@@ -48,6 +48,7 @@ fn service(name: &str, endpoints: &[u32]) -> Service {
         name: name.to_string(),
         replicas: 2,
         workers: 4,
+        default_keys: Vec::new(),
         queue: Some(64),
         lb: LbPolicy::RoundRobin,
         health_check: None,

@@ -175,6 +175,7 @@ impl<'m> World<'m> {
             next_call: 0,
             outstanding: 0,
             degraded: false,
+            counted: false,
         });
         self.job_added();
         if self.tracer.is_some() {

@@ -49,7 +49,7 @@ impl<'m> World<'m> {
             let mut inst = Instance::new(f, now, rejected);
             inst.refs = 1; // this job
             let h = self.instances.insert(inst);
-            self.flow_accs[f as usize].started += 1;
+            self.flow_accs[f as usize].started += u64::from(now >= self.warmup);
             let reply_to = j.reply_to;
             let j = self.jobs.get_mut(job).expect("live job");
             j.flow = h;
@@ -172,7 +172,9 @@ impl<'m> World<'m> {
         } else if !idempotent {
             // Applied again: once more than the instance asked for, and back in place if it
             // had been compensated meanwhile.
-            self.flow_accs[inst.flow as usize].duplicate_effects += 1;
+            if inst.started >= self.warmup {
+                self.flow_accs[inst.flow as usize].duplicate_effects += 1;
+            }
             inst.undone &= !b;
             inst.last_effect = Some(now);
         }
@@ -311,6 +313,7 @@ impl<'m> World<'m> {
             next_call: 0,
             outstanding: 0,
             degraded: false,
+            counted: false,
         });
         self.job_added();
         self.q
@@ -453,7 +456,7 @@ impl<'m> World<'m> {
             if i.settled.is_some() {
                 let all = (1u32 << self.model.flows[f].steps.len()) - 1;
                 self.flow_accs[f].judge(&i, all, self.warmup);
-            } else {
+            } else if i.started >= self.warmup {
                 self.flow_accs[f].pending += 1;
             }
         }

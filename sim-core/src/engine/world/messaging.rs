@@ -74,13 +74,14 @@ impl<'m> World<'m> {
         let p = &self.model.endpoints[j.endpoint.0 as usize].publish[k as usize];
         let (to, ack_link) = (p.to, p.ack_link);
         let b = self.model.destination_broker(to).0 as usize;
+        let counted = sent >= self.warmup;
         let outcome = if self.brokers.brokers[b].down > 0 {
             let bs = &mut self.brokers.brokers[b];
-            bs.publish_failed += 1;
+            bs.publish_failed += u64::from(counted);
             self.affected[bs.down_by as usize] += 1;
             Outcome::Failed(Cause::Unavailable)
         } else {
-            self.brokers.brokers[b].published += 1;
+            self.brokers.brokers[b].published += u64::from(counted);
             let (flow, code) = self.publish_flow_ctx(self.jobs.get(job).expect("live job"));
             // Lag runs from the moment the publisher sent the message.
             self.enqueue(to, sent, Handle::NONE, flow, code);
@@ -131,9 +132,10 @@ impl<'m> World<'m> {
     /// A request reaches the broker: queue it for the callee, or refuse it (broker down).
     pub(super) fn via_arrive(&mut self, call: Handle, queue: u32) {
         let b = self.model.queues[queue as usize].broker.0 as usize;
+        let counted = self.q.now() >= self.warmup;
         if self.brokers.brokers[b].down > 0 {
             let bs = &mut self.brokers.brokers[b];
-            bs.publish_failed += 1;
+            bs.publish_failed += u64::from(counted);
             self.affected[bs.down_by as usize] += 1;
             if let Some(&pc) = self.calls.get(call) {
                 let reply_link = self.call_spec(pc.call).reply_link;
@@ -144,7 +146,7 @@ impl<'m> World<'m> {
             }
             return;
         }
-        self.brokers.brokers[b].published += 1;
+        self.brokers.brokers[b].published += u64::from(counted);
         let (flow, code) = match self.calls.get(call) {
             Some(pc) => self.call_flow_ctx(pc),
             None => (Handle::NONE, NO_STEP),
@@ -192,9 +194,11 @@ impl<'m> World<'m> {
             }
             None => (NO_KEY, 0),
         };
+        let counted = published >= self.warmup;
         match to {
             Destination::Queue(q) => {
-                self.add_copy(q.0, published, (key, seq), reply_to, (flow, code));
+                let msg = (published, counted);
+                self.add_copy(q.0, msg, (key, seq), reply_to, (flow, code));
             }
             Destination::Topic(t) => {
                 let ti = t.0 as usize;
@@ -207,7 +211,7 @@ impl<'m> World<'m> {
                 } else {
                     key % partitions
                 };
-                self.brokers.topic_published[ti] += 1;
+                self.brokers.topic_published[ti] += u64::from(counted);
                 let base = self.brokers.topic_base[ti];
                 for g in 0..topic.groups.len() as u32 {
                     let ch = base + g * partitions + part;
@@ -217,17 +221,19 @@ impl<'m> World<'m> {
                     } else {
                         g as u16
                     };
-                    self.add_copy(ch, published, (key, seq), Handle::NONE, (flow, code));
+                    let msg = (published, counted);
+                    self.add_copy(ch, msg, (key, seq), Handle::NONE, (flow, code));
                 }
             }
         }
     }
 
-    /// A new copy (with a new origin) at the tail of channel `ch`.
+    /// A new copy (with a new origin) at the tail of channel `ch`, published at `published`;
+    /// `counted` says whether it enters the counters (see `Origin::counted`).
     fn add_copy(
         &mut self,
         ch: u32,
-        published: SimTime,
+        (published, counted): (SimTime, bool),
         (key, seq): (u32, u32),
         reply_to: Handle,
         (flow, flow_step): (Handle, u16),
@@ -247,6 +253,7 @@ impl<'m> World<'m> {
             channel: ch,
             flow,
             flow_step,
+            counted,
         });
         let copy = self.copies.insert(Copy {
             origin,
@@ -254,13 +261,14 @@ impl<'m> World<'m> {
             deliveries: 0,
             slot: 0,
             duplicate: false,
+            counted,
         });
         let now = self.q.now();
         let c = &mut self.brokers.channels[ch as usize];
         c.ready.push_back(copy);
         let consumer = c.consumer;
         let acc = &mut self.brokers.stats[c.stat as usize];
-        acc.published += 1;
+        acc.published += u64::from(counted);
         acc.shift(now, &self.marks, 1, 1);
         if let Some(c) = consumer {
             self.blame_consumer_crash(c.service);
@@ -304,7 +312,7 @@ impl<'m> World<'m> {
         let copy = self.copies.get_mut(h2).expect("renewed");
         copy.deliveries += 1;
         copy.slot = slot;
-        let (origin, deliveries) = (copy.origin, copy.deliveries);
+        let (origin, deliveries, counted) = (copy.origin, copy.deliveries, copy.counted);
         let c = &mut self.brokers.channels[ch as usize];
         c.unacked[slot as usize] += 1;
         let (stat, broker, visibility) = (c.stat as usize, c.broker as usize, c.visibility);
@@ -312,13 +320,13 @@ impl<'m> World<'m> {
         self.slot_changed(ch, slot);
         self.brokers.dispatched += 1;
         let acc = &mut self.brokers.stats[stat];
-        acc.delivered += 1;
-        if deliveries > 1 {
-            acc.redelivered += 1;
+        if counted {
+            acc.delivered += 1;
+            acc.redelivered += u64::from(deliveries > 1);
         }
         acc.shift(now, &self.marks, 0, -1);
         let bs = &mut self.brokers.brokers[broker];
-        bs.delivered += 1;
+        bs.delivered += u64::from(counted);
         if now >= self.warmup && now < self.end_of_arrivals {
             bs.delivered_in_window += 1;
         }
@@ -367,6 +375,7 @@ impl<'m> World<'m> {
             next_call: 0,
             outstanding: 0,
             degraded: false,
+            counted,
         });
         self.job_added();
         self.q.schedule(lead + d, Event::RequestArrive(job));
@@ -385,7 +394,9 @@ impl<'m> World<'m> {
                 continue;
             }
             self.affected[f] += 1;
-            let origin = self.copies.get(h).expect("live copy").origin;
+            let Copy {
+                origin, counted, ..
+            } = *self.copies.get(h).expect("live copy");
             self.origins.get_mut(origin).expect("live origin").refs += 1;
             let dup = self.copies.insert(Copy {
                 origin,
@@ -393,11 +404,12 @@ impl<'m> World<'m> {
                 deliveries: 0,
                 slot: 0,
                 duplicate: true,
+                counted,
             });
             let c = &mut self.brokers.channels[ch as usize];
             c.ready.push_front(dup);
             let acc = &mut self.brokers.stats[c.stat as usize];
-            acc.duplicates += 1;
+            acc.duplicates += u64::from(counted);
             acc.shift(now, &self.marks, 1, 1);
         }
     }
@@ -417,22 +429,23 @@ impl<'m> World<'m> {
         if processed && ok {
             let ep = &self.model.endpoints[j.endpoint.0 as usize];
             let acc = &mut self.brokers.stats[stat];
+            let counted = u64::from(o.counted);
             if !o.applied {
                 self.origins.get_mut(j.origin).expect("live").applied = true;
-                if o.published >= self.warmup {
+                if o.counted {
                     acc.lag.saturating_record(now.since(o.published).as_nanos());
                 }
                 if let Some(last) = acc.last_seq.get_mut(o.key as usize) {
                     if o.seq + 1 < *last {
-                        acc.out_of_order += 1;
+                        acc.out_of_order += counted;
                     } else {
                         *last = o.seq + 1;
                     }
                 }
             } else if ep.idempotent {
-                acc.deduplicated += 1;
+                acc.deduplicated += counted;
             } else if ep.effect {
-                acc.duplicate_effects += 1;
+                acc.duplicate_effects += counted;
             }
         }
         if requests {
@@ -500,7 +513,7 @@ impl<'m> World<'m> {
             let now = self.q.now();
             self.copies.remove(h);
             let acc = &mut self.brokers.stats[self.brokers.channels[ch].stat as usize];
-            acc.acknowledged += 1;
+            acc.acknowledged += u64::from(copy.counted);
             acc.shift(now, &self.marks, -1, 0);
             self.release_origin(copy.origin);
         } else {
@@ -571,7 +584,7 @@ impl<'m> World<'m> {
             && copy.deliveries >= max
         {
             let acc = &mut self.brokers.stats[stat];
-            acc.dead_lettered += 1;
+            acc.dead_lettered += u64::from(copy.counted);
             acc.shift(now, &self.marks, -1, 0);
             self.copies.remove(h);
             if let Some(&o) = self.origins.get(copy.origin)
@@ -580,7 +593,9 @@ impl<'m> World<'m> {
                 self.flow_dead_lettered(&o);
             }
             self.release_origin(copy.origin);
-            self.add_copy(dlq, now, (NO_KEY, 0), Handle::NONE, (Handle::NONE, NO_STEP));
+            // The dead letter is counted with its original, so both queues balance.
+            let msg = (now, copy.counted);
+            self.add_copy(dlq, msg, (NO_KEY, 0), Handle::NONE, (Handle::NONE, NO_STEP));
             return;
         }
         let h3 = self.copies.renew(h).expect("live copy");
@@ -602,7 +617,8 @@ impl<'m> World<'m> {
             return;
         }
         let channels = bs.channels.clone();
-        let mut lost = 0u64;
+        // Counted copies lost (the accounts), and every copy lost (what the fault hit).
+        let (mut lost, mut hit) = (0u64, 0u64);
         for &ch in &channels {
             let c = &mut self.brokers.channels[ch as usize];
             let stat = c.stat as usize;
@@ -611,14 +627,17 @@ impl<'m> World<'m> {
             c.unacked.iter_mut().for_each(|u| *u = 0);
             self.brokers.dispatched -= u64::from(held);
             let n = ready.len() as i64;
+            let mut counted = 0u64;
             for h in ready {
                 let copy = self.copies.remove(h).expect("waiting copy");
+                counted += u64::from(copy.counted);
                 self.release_origin(copy.origin);
             }
             let acc = &mut self.brokers.stats[stat];
-            acc.lost += n as u64 + u64::from(held);
+            acc.lost += counted;
             acc.shift(now, &self.marks, -n - i64::from(held), -n);
-            lost += n as u64 + u64::from(held);
+            lost += counted;
+            hit += n as u64;
             for slot in 0..self.brokers.channels[ch as usize].unacked.len() {
                 self.slot_changed(ch, slot as u32);
             }
@@ -634,10 +653,16 @@ impl<'m> World<'m> {
             .collect();
         for h in out {
             let copy = self.copies.remove(h).expect("live copy");
+            hit += 1;
+            if copy.counted {
+                let stat = self.brokers.channels[copy.channel as usize].stat as usize;
+                self.brokers.stats[stat].lost += 1;
+                lost += 1;
+            }
             self.release_origin(copy.origin);
         }
         self.brokers.brokers[b].lost += lost;
-        self.affected[fault as usize] += lost;
+        self.affected[fault as usize] += hit;
     }
 
     /// `broker-down` ends: dispatching resumes.
@@ -673,11 +698,23 @@ impl<'m> World<'m> {
         let model = self.model;
         let end = self.q.now().max(self.end_of_arrivals);
         let window_s = self.end_of_arrivals.since(self.warmup).as_secs_f64();
+        // Counted copies still live: waiting in a channel, or else out with a consumer.
         let mut queued = vec![0u64; self.brokers.stats.len()];
         let mut in_flight = vec![0u64; self.brokers.stats.len()];
+        for h in self.copies.handles() {
+            let copy = self.copies.get(h).expect("live copy");
+            if copy.counted {
+                in_flight[self.brokers.channels[copy.channel as usize].stat as usize] += 1;
+            }
+        }
         for c in &self.brokers.channels {
-            queued[c.stat as usize] += c.ready.len() as u64;
-            in_flight[c.stat as usize] += c.unacked.iter().map(|&u| u64::from(u)).sum::<u64>();
+            let waiting = c
+                .ready
+                .iter()
+                .filter(|&&h| self.copies.get(h).is_some_and(|copy| copy.counted));
+            let n = waiting.count() as u64;
+            queued[c.stat as usize] += n;
+            in_flight[c.stat as usize] -= n;
         }
         let marks = self.marks;
         let mut channel = |i: usize, name: String, consumer: Option<String>| {

@@ -74,6 +74,11 @@ impl<'m> World<'m> {
         let is_delivery = j.msg != Handle::NONE;
         let service = self.replicas[r].service;
         j.epoch = self.replicas[r].epoch;
+        // A delivery counts with its message (whenever it arrives); other work from warmup on.
+        if !is_delivery {
+            j.counted = now >= self.warmup;
+        }
+        let counted = j.counted;
         if self.tracer.is_some()
             && let Some(&pc) = self.calls.get(reply_to)
         {
@@ -81,7 +86,6 @@ impl<'m> World<'m> {
             self.trace_arrived(job, sent, link);
         }
         let svc = &self.model.services[service.0 as usize];
-        let counted = now >= self.warmup;
         if counted {
             self.stats.arrival(service, endpoint);
         }
@@ -292,7 +296,7 @@ impl<'m> World<'m> {
         };
         let r = j.replica as usize;
         let service = self.replicas[r].service;
-        if j.arrived >= self.warmup {
+        if j.counted {
             self.stats
                 .job_done(j.endpoint, now.since(j.arrived), outcome);
             if self.caller_gave_up(&j) {
