@@ -1,5 +1,6 @@
-//! The load balancer at model sizes where a scan per pick would show: 100,000 replicas behind
-//! health checks and `least-outstanding` must behave exactly as the rules say.
+//! Picking a replica at model sizes where a scan per pick would show: 100,000 replicas behind
+//! health checks and `least-outstanding`, or reading a queue and a topic, must behave exactly
+//! as the rules say.
 
 use sim_core::{Override, RunResults, parse_scenario};
 
@@ -32,10 +33,29 @@ at = "2000.5ms"
 for = "1s"
 "#;
 
-fn run_with(replicas: u32) -> RunResults {
-    let set = Override::parse(&format!("service.api.replicas={replicas}")).expect("PATH=VALUE");
-    let model = parse_scenario("least-wide.toml", LEAST, &[set]).expect("valid");
+/// `text` with every service of `services` at `replicas` replicas, run on seed 1.
+fn run_sized(text: &str, services: &[&str], replicas: u32) -> RunResults {
+    let sets: Vec<Override> = services
+        .iter()
+        .map(|s| Override::parse(&format!("service.{s}.replicas={replicas}")).expect("PATH=VALUE"))
+        .collect();
+    let model = parse_scenario("sized.toml", text, &sets).expect("valid");
     sim_core::run(&model, 1).expect("runs")
+}
+
+/// What two runs of the same behaviour share, as printed: events, end time, workloads,
+/// endpoints, faults, calls and messages (not the per-service figures that count replicas).
+fn behaviour(r: &RunResults) -> Vec<String> {
+    vec![
+        r.events.to_string(),
+        r.sim_time.to_string(),
+        format!("{:?}", r.workloads),
+        format!("{:?}", r.endpoints),
+        format!("{:?}", r.faults),
+        format!("{:?}", r.calls),
+        format!("{:?}", r.messages),
+        r.services.iter().map(|s| s.arrivals.to_string()).collect(),
+    ]
 }
 
 // Goal: with 100,000 replicas the run is the 2-replica run, event for event — only replicas
@@ -45,21 +65,9 @@ fn run_with(replicas: u32) -> RunResults {
 // change the failures, the fault's count or the event count.
 #[test]
 fn a_hundred_thousand_replicas_behave_like_two_when_two_suffice() {
-    let two = run_with(2);
-    let wide = run_with(100_000);
-    assert_eq!(wide.events, two.events);
-    assert_eq!(wide.sim_time, two.sim_time);
-    assert_eq!(
-        format!("{:?}", wide.workloads),
-        format!("{:?}", two.workloads)
-    );
-    assert_eq!(
-        format!("{:?}", wide.endpoints),
-        format!("{:?}", two.endpoints)
-    );
-    assert_eq!(format!("{:?}", wide.faults), format!("{:?}", two.faults));
-    assert_eq!(format!("{:?}", wide.calls), format!("{:?}", two.calls));
-    assert_eq!(wide.services[0].arrivals, two.services[0].arrivals);
+    let two = run_sized(LEAST, &["api"], 2);
+    let wide = run_sized(LEAST, &["api"], 100_000);
+    assert_eq!(behaviour(&wide), behaviour(&two));
     assert_eq!(
         wide.services[0].mean_in_system,
         two.services[0].mean_in_system
@@ -73,7 +81,7 @@ fn a_hundred_thousand_replicas_behave_like_two_when_two_suffice() {
 // of them, and nothing else fails or stays in flight.
 #[test]
 fn a_crashed_replica_is_avoided_from_the_next_health_check_on() {
-    let r = run_with(100_000);
+    let r = run_sized(LEAST, &["api"], 100_000);
     let w = &r.workloads[0];
     assert_eq!(w.sent, 9_999);
     let refused = w.failed.total();
@@ -82,4 +90,69 @@ fn a_crashed_replica_is_avoided_from_the_next_health_check_on() {
     assert_eq!(w.ok + refused, w.sent);
     assert_eq!(w.in_flight, 0);
     assert_eq!(r.services[0].arrivals, w.sent);
+}
+
+/// A producer sends one message a millisecond to a queue and publishes one to a 2-partition
+/// topic; each is handled in 0.4 ms, so every consumer replica is idle whenever the broker
+/// picks it. The queue goes round-robin over the replicas with room; partition p to the first
+/// replica up from p. The topic's replica 0 is down for 1 s (crashing between two arrivals):
+/// partition 0 then goes to replica 1, whatever the number of replicas.
+const CONSUMERS: &str = r#"[scenario]
+name = "consumers-wide"
+duration = "10s"
+drain = "1s"
+
+[workload.w]
+endpoint = "producer/emit"
+rate = 1000
+arrival = "constant"
+
+[service.producer.endpoint.emit]
+send = ["jobs"]
+publish = ["events"]
+
+[broker.mq]
+
+[queue.jobs]
+consumer = "worker/handle"
+
+[topic.events]
+partitions = 2
+[topic.events.subscribers]
+readers = "reader/read"
+
+[service.worker]
+replicas = 2
+[service.worker.endpoint.handle]
+work = "0.4ms"
+
+[service.reader]
+replicas = 2
+[service.reader.endpoint.read]
+work = "0.4ms"
+
+[[fault]]
+kind = "crash"
+target = "reader#0"
+at = "4000.5ms"
+for = "1s"
+"#;
+
+// Goal: the broker's indexed search for a consumer slot (queue) and for the first replica up
+// (partition) picks what the rules pick at 100,000 replicas as at 2: identical message
+// accounts, fault counts and event counts. A slot wrongly closed (a message waiting) or
+// wrongly open (a message sent to the crashed replica and lost) would change them or the
+// counts below.
+#[test]
+fn a_hundred_thousand_consumers_behave_like_two_when_two_suffice() {
+    let two = run_sized(CONSUMERS, &["worker", "reader"], 2);
+    let wide = run_sized(CONSUMERS, &["worker", "reader"], 100_000);
+    assert_eq!(behaviour(&wide), behaviour(&two));
+    // And what the rules say outright: every message, sent at 1 ms, 2 ms, … before 10 s, is
+    // handled exactly once by the queue's consumers and by the group, the crash included.
+    assert_eq!(wide.messages.queues[0].acknowledged, 9_999);
+    let readers = &wide.messages.topics[0].groups[0];
+    assert_eq!(readers.acknowledged, 9_999);
+    assert_eq!(readers.redelivered, 0);
+    assert_eq!(wide.messages.queues[0].redelivered, 0);
 }

@@ -159,9 +159,12 @@ impl<'m> World<'m> {
     /// Brings replica `r` back (empty) once no crash holds it down.
     fn restart(&mut self, r: usize) {
         let rep = &mut self.replicas[r];
+        let was_down = rep.crashes > 0;
         rep.crashes = rep.crashes.saturating_sub(1);
         if rep.crashes == 0 {
-            self.replica_changed(r, true);
+            if was_down {
+                self.replica_changed(r, true);
+            }
             self.consumer_back(r);
         }
     }
