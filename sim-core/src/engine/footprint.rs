@@ -158,6 +158,23 @@ pub fn estimate(model: &Model) -> Footprint {
     Footprint { parts }
 }
 
+/// Bytes per kept span of a trace: the span, its two names, and its JSON or text line.
+const TRACE_SPAN_BYTES: u64 = 1024;
+
+/// [`estimate`] for `meshsim trace`: the run, plus a trace buffer of at most
+/// [`crate::trace::MAX_TRACE_SPANS`] spans and what printing them builds.
+pub fn estimate_traced(model: &Model) -> Footprint {
+    let mut f = estimate(model);
+    let spans = crate::trace::MAX_TRACE_SPANS as u64;
+    f.parts.push(Part {
+        what: format!("a trace of at most {spans} spans"),
+        bytes: spans * TRACE_SPAN_BYTES,
+    });
+    f.parts
+        .sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.what.cmp(&b.what)));
+    f
+}
+
 /// Guards (one per caller replica and call site with a breaker, bulkhead or budget, one per
 /// workload with one) and the bytes of their breaker windows (a bit per call remembered).
 fn guards(model: &Model) -> (u64, u64) {
