@@ -184,6 +184,9 @@ pub struct Brokers {
     pub topic_published: Vec<u64>,
     /// Copies dispatched and not yet resolved, over every channel.
     pub dispatched: u64,
+    /// Visibility deadlines held over every channel, stale ones (of copies acked since)
+    /// included: timers like the event queue's, counted with them against the pending limit.
+    pub deadline_entries: u64,
 }
 
 fn consumer_of(model: &Model, c: &crate::model::Consumer) -> ChannelConsumer {
@@ -293,6 +296,7 @@ impl Brokers {
             topic_next: vec![0; model.topics.len()],
             topic_published: vec![0; model.topics.len()],
             dispatched: 0,
+            deadline_entries: 0,
         }
     }
 
