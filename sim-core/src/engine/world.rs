@@ -244,6 +244,8 @@ pub struct World<'m> {
     call_guard: Vec<Vec<u32>>,
     workload_guard: Vec<u32>,
     guards: Vec<Guard>,
+    /// Breaker state changes that may still be listed (`guard::MAX_BREAKER_TRANSITIONS`).
+    transitions_room: u64,
     /// Active error faults per service, and active faults per link.
     error_faults: Vec<Vec<u32>>,
     link_faults: Vec<Vec<u32>>,
@@ -438,6 +440,7 @@ impl<'m> World<'m> {
             call_guard,
             workload_guard,
             guards,
+            transitions_room: super::guard::MAX_BREAKER_TRANSITIONS,
             error_faults: vec![Vec::new(); model.services.len()],
             link_faults: vec![Vec::new(); model.links.len()],
             affected: vec![0; model.faults.len() + chaos_targets],
@@ -674,11 +677,12 @@ impl<'m> World<'m> {
         let mut out = Vec::new();
         let mut push = |g: u32, site: String, owner: String| {
             if let Some(b) = self.guards.get(g as usize).and_then(|g| g.breaker.as_ref())
-                && !b.transitions.is_empty()
+                && (!b.transitions.is_empty() || b.opened > 0)
             {
                 out.push(BreakerStats {
                     site,
                     owner,
+                    opened: b.opened,
                     transitions: b.transitions.clone(),
                 });
             }

@@ -1,9 +1,9 @@
 //! sim-core's integration tests, one module per concern.
 
-mod abandoned;
 mod bad_input;
 mod faults;
 mod flows;
+mod growth;
 mod messaging;
 mod mutation;
 mod numbers;

@@ -1,5 +1,6 @@
-//! Work whose caller gave up still costs memory and workers: it counts toward
-//! `scenario.max_in_flight` and is reported as `abandoned` (issue #11, A1).
+//! What grows with simulated time is bounded (issue #11, A1): work whose caller gave up
+//! still costs memory and workers, so it counts toward `scenario.max_in_flight` and is
+//! reported as `abandoned`; pending timers and breaker histories have limits too.
 
 use sim_core::{Model, RunError, RunResults};
 
@@ -190,4 +191,48 @@ work = "0ms"
             other.map(|r| r.events)
         ),
     }
+}
+
+#[test]
+fn a_breaker_flapping_for_a_long_run_lists_a_bounded_history_and_counts_every_opening() {
+    // Goal: state that grows with simulated time is bounded: a client breaker (window 1,
+    // cooldown 1 ms) in front of an endpoint that always fails reopens after every failed
+    // probe. Requests come every 0.2 ms and take 10 µs, so a probe fails 10 µs after an
+    // arrival, the breaker reopens until 1.01 ms later, and the next probe is the arrival
+    // 1.2 ms after the last: one opening (two state changes) per 1.2 ms, 583,333 openings
+    // and 1.17 M changes over 700 s. At most MAX_BREAKER_TRANSITIONS (1,000,000) are listed,
+    // yet `opened` counts every opening. On main the list kept growing with the run (and
+    // `opened` was derived from it).
+    let r = run(r#"
+[scenario]
+name = "flapping"
+duration = "700s"
+drain = "0s"
+
+[workload.w]
+endpoint = "api/get"
+rate = 5000
+arrival = "constant"
+breaker = { window = 1, threshold = 1.0, cooldown = "1ms" }
+
+[service.api]
+workers = 100
+
+[service.api.endpoint.get]
+work = "10us"
+fail = 1.0
+"#);
+    let b = &r.breakers[0];
+    assert_eq!(b.transitions.len(), 1_000_000);
+    let listed_opens = b
+        .transitions
+        .iter()
+        .filter(|(_, s)| *s == sim_core::results::BreakerState::Open)
+        .count() as u64;
+    assert!(b.opened > listed_opens, "{} vs {listed_opens}", b.opened);
+    assert!(
+        (583_300..=583_340).contains(&b.opened),
+        "opened {}",
+        b.opened
+    );
 }
