@@ -236,3 +236,25 @@ work = "1ms"
         );
     }
 }
+
+#[test]
+fn closed_loop_users_count_before_their_first_event_is_scheduled() {
+    // Goal: 200 closed-loop workloads of 10,000,000 users each (a 12 KB file) would schedule
+    // 2e9 first events before the run's own limits could look: the estimate counts the
+    // users, and the run is refused before it starts.
+    let mut s = String::from("[scenario]\nname = \"users\"\nduration = \"1s\"\n\n");
+    for i in 0..200 {
+        s.push_str(&format!(
+            "[workload.w{i}]\nendpoint = \"s/e\"\nusers = 10000000\nthink = \"1s\"\n"
+        ));
+    }
+    s.push_str("[service.s.endpoint.e]\n");
+    assert!(s.len() < 64 << 10);
+    match sim_core::run(&model(&s), 1) {
+        Err(e @ sim_core::RunError::TooMuchMemory { .. }) => {
+            let text = e.to_string();
+            assert!(text.contains("2000000000 closed-loop users"), "{text}");
+        }
+        other => panic!("expected a refusal, got {:?}", other.map(|r| r.events)),
+    }
+}

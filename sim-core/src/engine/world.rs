@@ -459,8 +459,10 @@ impl<'m> World<'m> {
     pub fn run(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<(), RunError> {
         self.start();
         let max_events = self.model.limits.max_events;
-        // Fixed events (arrivals, faults, health checks, channel timers) come on top.
+        // Fixed events (arrivals, users thinking, faults, health checks, channel timers)
+        // come on top.
         let fixed = self.model.workloads.len() as u64
+            + super::footprint::closed_users(self.model)
             + self.model.faults.len() as u64 * 2
             + self.model.services.len() as u64
             + self.brokers.channels.len() as u64
