@@ -121,52 +121,11 @@ fn the_observed_runaway_runs_stop_at_a_limit_inside_1_gib() {
     // space: a 1 ns timeout at 1,000,000/s into an unbounded queue (2.46 GiB and exit 0 on
     // main), a 1 ns visibility (an abort at 2.8 GiB) and retry-storm for 3000 s (466 MiB,
     // exit 0) each stop with exit 3 at scenario.max_in_flight.
-    let dir = scratch_dir("footprint-runaway");
-    let flood = r#"[scenario]
-name = "flood"
-duration = "30s"
-
-[workload.flood]
-endpoint = "api/get"
-rate = 1000000
-timeout = "1ns"
-
-[service.api]
-queue = "unbounded"
-
-[service.api.endpoint.get]
-work = "1ms"
-"#;
-    let redeliveries = r#"[scenario]
-name = "redeliveries"
-duration = "30s"
-
-[workload.orders]
-endpoint = "shop/order"
-rate = 1000
-
-[service.shop.endpoint.order]
-work = "1ms"
-send = ["jobs"]
-
-[broker.mq]
-
-[queue.jobs]
-consumer = "worker/handle"
-visibility = "1ns"
-
-[service.worker]
-workers = 4
-
-[service.worker.endpoint.handle]
-work = "10ms"
-"#;
-    std::fs::write(dir.join("flood.toml"), flood).unwrap();
-    std::fs::write(dir.join("redeliveries.toml"), redeliveries).unwrap();
+    let dir = crate::support::root().join("tests/runaway");
     let storm = crate::support::root().join("scenarios/retry-storm.toml");
     let storm = storm.to_str().unwrap();
     let cases: [&[&str]; 3] = [
-        &["run", "flood.toml"],
+        &["run", "timeout-flood.toml"],
         &["run", "redeliveries.toml"],
         &["run", storm, "--set", "scenario.duration=\"3000s\""],
     ];

@@ -8,6 +8,12 @@ fn model(text: &str, sets: &[&str]) -> Model {
     crate::model_with(text, sets)
 }
 
+/// A scenario of `tests/runaway/` (shared with the CLI's address-space test).
+fn runaway(name: &str) -> String {
+    let path = crate::workspace_root().join(format!("tests/runaway/{name}.toml"));
+    std::fs::read_to_string(path).expect("the runaway scenario exists")
+}
+
 fn run(text: &str) -> RunResults {
     sim_core::run(&model(text, &[]), 1).expect("the run finishes")
 }
@@ -83,25 +89,7 @@ fn a_flood_of_timed_out_requests_stops_at_max_in_flight() {
     // unbounded queue. Every call ends at once, so on main the calls in flight stayed ~0 and
     // ~15 M queued jobs filled 2.46 GiB, the run exiting 0 with "in flight 0". The queued
     // jobs count: the run stops at the default max_in_flight (1,000,000).
-    let m = model(
-        r#"
-[scenario]
-name = "flood"
-duration = "30s"
-
-[workload.flood]
-endpoint = "api/get"
-rate = 1000000
-timeout = "1ns"
-
-[service.api]
-queue = "unbounded"
-
-[service.api.endpoint.get]
-work = "1ms"
-"#,
-        &[],
-    );
+    let m = model(&runaway("timeout-flood"), &[]);
     stops_in_flight(&m);
 }
 
@@ -110,34 +98,7 @@ fn redeliveries_piling_up_at_consumers_stop_at_max_in_flight() {
     // Goal: the observed case: a 1 ns visibility redelivers every message at once while its
     // consumer still holds it, so deliveries pile up at the consumer (on main: an abort at
     // 2.8 GiB). The deliveries count: the run stops at max_in_flight.
-    let m = model(
-        r#"
-[scenario]
-name = "redeliveries"
-duration = "30s"
-
-[workload.orders]
-endpoint = "shop/order"
-rate = 1000
-
-[service.shop.endpoint.order]
-work = "1ms"
-send = ["jobs"]
-
-[broker.mq]
-
-[queue.jobs]
-consumer = "worker/handle"
-visibility = "1ns"
-
-[service.worker]
-workers = 4
-
-[service.worker.endpoint.handle]
-work = "10ms"
-"#,
-        &["scenario.max_in_flight=100000"],
-    );
+    let m = model(&runaway("redeliveries"), &["scenario.max_in_flight=100000"]);
     stops_in_flight(&m);
 }
 
