@@ -464,6 +464,11 @@ impl<'m> World<'m> {
         let fixed = self.model.workloads.len() as u64
             + super::footprint::closed_users(self.model)
             + self.model.faults.len() as u64 * 2
+            + self
+                .model
+                .chaos
+                .as_ref()
+                .map_or(0, |c| c.replicas.len() as u64)
             + self.model.services.len() as u64
             + self.brokers.channels.len() as u64
             + 1024;
