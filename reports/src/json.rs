@@ -19,7 +19,7 @@ use serde::ser::{SerializeMap, Serializer};
 use sim_core::Model;
 use sim_core::model::FaultKind;
 use sim_core::results::{
-    BreakerState, BreakerStats, Cause, FailureCounts, FaultStats, LatencySummary, RunResults,
+    BreakerStats, Cause, FailureCounts, FaultStats, LatencySummary, RunResults,
 };
 
 use crate::expect::{ExpectResult, evaluate};
@@ -344,11 +344,7 @@ impl BreakerReport {
         BreakerReport {
             site: b.site.clone(),
             owner: b.owner.clone(),
-            opened: b
-                .transitions
-                .iter()
-                .filter(|(_, s)| *s == BreakerState::Open)
-                .count() as u64,
+            opened: b.opened,
             transitions: b
                 .transitions
                 .iter()

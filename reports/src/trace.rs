@@ -62,7 +62,7 @@ pub fn to_chrome_json(trace: &Trace) -> Value {
             "args": args,
         }));
     }
-    json!({
+    let mut doc = json!({
         "traceEvents": events,
         "displayTimeUnit": "ms",
         "otherData": {
@@ -74,7 +74,21 @@ pub fn to_chrome_json(trace: &Trace) -> Value {
             "outcome": trace.outcome,
             "latency_ms": trace.latency.as_nanos() as f64 / 1e6,
         },
-    })
+    });
+    if trace.truncated {
+        doc["otherData"]["truncated"] = json!(true);
+        doc["otherData"]["note"] = json!(truncated_note());
+    }
+    doc
+}
+
+/// Said when a trace hit its span cap.
+fn truncated_note() -> String {
+    format!(
+        "truncated: this request caused more than {} spans; only the first ones and the \
+         request's own are shown",
+        sim_core::trace::MAX_TRACE_SPANS
+    )
 }
 
 pub fn write_chrome_json<W: Write>(mut w: W, trace: &Trace) -> io::Result<()> {
@@ -96,6 +110,9 @@ pub fn write_waterfall<W: Write>(mut w: W, trace: &Trace) -> io::Result<()> {
         trace.outcome,
         trace.latency.as_millis_f64()
     )?;
+    if trace.truncated {
+        writeln!(w, "{}", truncated_note())?;
+    }
     writeln!(w)?;
     let total = trace.latency.as_nanos().max(1) as f64;
     let spans = ordered(trace);

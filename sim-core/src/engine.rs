@@ -103,7 +103,13 @@ impl std::error::Error for RunError {}
 
 /// Refuses a model whose estimated memory exceeds `scenario.max_memory`.
 pub fn check_memory(model: &Model) -> Result<footprint::Footprint, RunError> {
-    let estimate = footprint::estimate(model);
+    check_memory_of(footprint::estimate(model), model)
+}
+
+fn check_memory_of(
+    estimate: footprint::Footprint,
+    model: &Model,
+) -> Result<footprint::Footprint, RunError> {
     let total = estimate.total_bytes();
     if total > model.limits.max_memory_bytes {
         return Err(RunError::TooMuchMemory {
@@ -189,7 +195,7 @@ pub fn run_with_progress(
 /// and a second, identical run records it (runs are deterministic, so both see the same
 /// requests). `None` when no request matches (no failure in the run, K past the last one).
 pub fn trace(model: &Model, seed: u64, target: TraceTarget) -> Result<Option<Trace>, RunError> {
-    check_memory(model)?;
+    check_memory_of(footprint::estimate_traced(model), model)?;
     let index = match target {
         TraceTarget::Request(k) => match k.checked_sub(1) {
             Some(i) => i,
@@ -234,6 +240,7 @@ pub fn trace(model: &Model, seed: u64, target: TraceTarget) -> Result<Option<Tra
             start,
             latency: SimDuration::ZERO,
             spans: tracer.spans,
+            truncated: tracer.truncated,
         }));
     };
     Ok(Some(Trace {
@@ -245,6 +252,7 @@ pub fn trace(model: &Model, seed: u64, target: TraceTarget) -> Result<Option<Tra
         start: end.start,
         latency: end.end.since(end.start),
         spans: tracer.spans,
+        truncated: tracer.truncated,
     }))
 }
 

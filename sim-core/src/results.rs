@@ -268,7 +268,11 @@ pub struct BreakerStats {
     pub site: String,
     /// The caller replica (`gateway#0`), or the workload for a client's breaker.
     pub owner: String,
-    /// Every state change, in time order (bounded: at most two per cooldown).
+    /// Times it opened, all of them.
+    pub opened: u64,
+    /// Its state changes in time order, while the run's room for them lasted: at most
+    /// 1,000,000 changes over all breakers of a run are listed (a breaker flapping every
+    /// cooldown for a long run would grow this list with simulated time).
     pub transitions: Vec<(SimTime, BreakerState)>,
 }
 

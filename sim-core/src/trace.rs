@@ -6,6 +6,12 @@
 
 use crate::time::{SimDuration, SimTime};
 
+/// Most spans one trace keeps. A request whose retries multiply down a call chain can cause
+/// millions of attempts (retries 15 on five hops: 16^5); past this cap the trace stops
+/// recording new spans (the request's own span is still recorded) and says it is
+/// truncated, so memory stays near 100,000 spans' worth (~30 MB) instead of gigabytes.
+pub const MAX_TRACE_SPANS: usize = 100_000;
+
 /// Which request to trace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TraceTarget {
@@ -83,4 +89,7 @@ pub struct Trace {
     pub latency: SimDuration,
     /// In the order they ended.
     pub spans: Vec<Span>,
+    /// The request caused more than [`MAX_TRACE_SPANS`] spans: only the first ones (and the
+    /// request's own) were kept.
+    pub truncated: bool,
 }

@@ -115,6 +115,32 @@ fn the_observed_big_models_run_within_1_gib_or_are_refused_before_allocating() {
 }
 
 #[test]
+#[cfg(target_os = "linux")]
+fn the_observed_runaway_runs_stop_at_a_limit_inside_1_gib() {
+    // Goal: the observed cases of issue #11 A1, run as users would under a 1 GiB address
+    // space: a 1 ns timeout at 1,000,000/s into an unbounded queue (2.46 GiB and exit 0 on
+    // main), a 1 ns visibility (an abort at 2.8 GiB) and retry-storm for 3000 s (466 MiB,
+    // exit 0) each stop with exit 3 at scenario.max_in_flight.
+    let dir = crate::support::root().join("tests/runaway");
+    let storm = crate::support::root().join("scenarios/retry-storm.toml");
+    let storm = storm.to_str().unwrap();
+    let cases: [&[&str]; 3] = [
+        &["run", "timeout-flood.toml"],
+        &["run", "redeliveries.toml"],
+        &["run", storm, "--set", "scenario.duration=\"3000s\""],
+    ];
+    for args in cases {
+        let out = meshsim_limited(&dir, args, GIB);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("scenario.max_in_flight"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
 fn a_refusal_names_the_estimate_the_largest_parts_and_how_to_raise_the_limit() {
     // Goal: 220 × 100,000 replicas need ~2 GiB by the estimate: the run is refused with exit
     // 3, the estimate, its three largest parts and the --set that raises the limit; and
@@ -234,5 +260,27 @@ work = "1ms"
             estimate >> 20,
             out.status
         );
+    }
+}
+
+#[test]
+fn closed_loop_users_count_before_their_first_event_is_scheduled() {
+    // Goal: 200 closed-loop workloads of 10,000,000 users each (a 12 KB file) would schedule
+    // 2e9 first events before the run's own limits could look: the estimate counts the
+    // users, and the run is refused before it starts.
+    let mut s = String::from("[scenario]\nname = \"users\"\nduration = \"1s\"\n\n");
+    for i in 0..200 {
+        s.push_str(&format!(
+            "[workload.w{i}]\nendpoint = \"s/e\"\nusers = 10000000\nthink = \"1s\"\n"
+        ));
+    }
+    s.push_str("[service.s.endpoint.e]\n");
+    assert!(s.len() < 64 << 10);
+    match sim_core::run(&model(&s), 1) {
+        Err(e @ sim_core::RunError::TooMuchMemory { .. }) => {
+            let text = e.to_string();
+            assert!(text.contains("2000000000 closed-loop users"), "{text}");
+        }
+        other => panic!("expected a refusal, got {:?}", other.map(|r| r.events)),
     }
 }

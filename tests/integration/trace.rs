@@ -127,3 +127,54 @@ fn trace_failed_and_request_k_and_nothing_to_trace() {
     assert!(none.stdout.is_empty());
     assert!(String::from_utf8_lossy(&none.stderr).contains("no request failed"));
 }
+
+/// Five hops of `retries` immediate retries each, the last one always failing: a failed
+/// request makes (retries + 1)^5 attempts at the bottom.
+fn retry_chain(retries: u32) -> String {
+    let mut s = format!(
+        "[scenario]\nname = \"chain\"\nduration = \"1s\"\n\n[workload.w]\nendpoint = \"a/x\"\n\
+         rate = 10\nretries = {retries}\n\n"
+    );
+    for (from, to) in [("a", "b"), ("b", "c"), ("c", "d"), ("d", "e")] {
+        s.push_str(&format!(
+            "[service.{from}]\nworkers = 1000\n[service.{from}.endpoint.x]\n\
+             calls = [{{ to = \"{to}/x\", retries = {retries} }}]\n\n"
+        ));
+    }
+    s.push_str("[service.e]\nworkers = 1000\n[service.e.endpoint.x]\nwork = \"1us\"\nfail = 1.0\n");
+    s
+}
+
+#[test]
+fn a_trace_of_a_retry_chain_stops_at_its_span_cap_and_says_so() {
+    // Goal: the first failed request of a chain of five hops with 8 retries each makes
+    // 9^5 = 59,049 attempts at the bottom, several spans each. The trace keeps at most
+    // MAX_TRACE_SPANS spans (plus the request's own), knows the request's outcome, and says
+    // it is truncated, in the text and in the JSON. On main it kept every span (with more
+    // retries, 3.7 GiB and an abort).
+    let m = model(&retry_chain(8));
+    let trace = sim_core::trace(&m, 1, TraceTarget::Failed)
+        .unwrap()
+        .expect("a failed request");
+    assert!(trace.truncated);
+    assert!(trace.spans.len() <= sim_core::trace::MAX_TRACE_SPANS + 1);
+    assert_eq!(trace.outcome, "error");
+    assert!(trace.spans.iter().any(|s| s.kind == SpanKind::Request));
+    let dir = crate::support::scratch_dir("trace-cap");
+    std::fs::write(dir.join("chain.toml"), retry_chain(8)).unwrap();
+    let out = crate::support::meshsim_in(&dir, &["trace", "chain.toml", "--failed", "--text"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let note = text.lines().nth(1).unwrap_or_default();
+    assert!(
+        note.starts_with("truncated: this request caused more than 100000 spans"),
+        "{note}"
+    );
+    let out = crate::support::meshsim_in(&dir, &["trace", "chain.toml", "--failed"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["otherData"]["truncated"], true);
+}

@@ -91,13 +91,25 @@ fn workloads_have_every_field_and_consistent_counts() {
     );
     assert_eq!(w["failed_by"]["timeout"], 7);
     assert_eq!(w["failed_by"]["error"], 1);
-    // 9990 ok over the 50 s between warmup and duration.
+    // 9990 ok ending inside the 50 s between warmup and duration.
     assert_eq!(w["throughput_rps"], 199.8);
     let p50 = w["latency_ms"]["p50"].as_f64().unwrap();
     assert!((p50 - 50.0).abs() < 0.1, "p50 {p50}");
     // An idle workload reports zeros, not missing fields.
     assert_eq!(v["workloads"]["browse"]["latency_ms"]["p99"], 0.0);
     assert_eq!(v["workloads"]["browse"]["throughput_rps"], 0.0);
+}
+
+#[test]
+fn throughput_counts_the_successes_that_ended_inside_the_window() {
+    // Goal: throughput_rps is what the window served: successes that ended in [warmup,
+    // duration) over its length, not every success of the run (9,000 of the 9,990 ended in
+    // the 50 s window: 180/s, where `ok / window` would say 199.8/s).
+    let mut r = results();
+    r.workloads[0].ok_in_window = 9_000;
+    let v = to_json_value(&r, &model());
+    assert_eq!(v["workloads"]["checkout"]["throughput_rps"], 180.0);
+    assert_eq!(v["workloads"]["checkout"]["ok"], 9_990);
 }
 
 #[test]

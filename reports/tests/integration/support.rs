@@ -382,6 +382,10 @@ pub fn results_with_faults() -> RunResults {
     r.breakers = vec![BreakerStats {
         site: "gateway/checkout -> order/place".to_string(),
         owner: "gateway#0".to_string(),
+        opened: transitions
+            .iter()
+            .filter(|(_, s)| *s == BreakerState::Open)
+            .count() as u64,
         transitions,
     }];
     let checkout = &mut r.workloads[0];

@@ -198,6 +198,9 @@ pub struct Brokers {
     /// Per service that consumes a topic partition: its replicas that are up (a partition
     /// goes to the first one up from its own).
     pub up: Vec<Option<BitIndex>>,
+    /// Visibility deadlines held over every channel, stale ones (of copies acked since)
+    /// included: timers like the event queue's, counted with them against the pending limit.
+    pub deadline_entries: u64,
 }
 
 fn consumer_of(model: &Model, c: &crate::model::Consumer) -> ChannelConsumer {
@@ -325,6 +328,7 @@ impl Brokers {
             topic_next: vec![0; model.topics.len()],
             topic_published: vec![0; model.topics.len()],
             dispatched: 0,
+            deadline_entries: 0,
         }
     }
 

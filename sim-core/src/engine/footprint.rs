@@ -137,6 +137,14 @@ pub fn estimate(model: &Model) -> Footprint {
             .saturating_add(times(model.links.len() as u64, 64)),
     );
 
+    let users = closed_users(model);
+    if users > 0 {
+        part(
+            format!("{users} closed-loop users (an event each, scheduled at the start)"),
+            times(users, world::PENDING_EVENT_BYTES),
+        );
+    }
+
     let m = u64::from(model.limits.max_in_flight);
     let per_in_flight = world::CALL_BYTES
         + world::JOB_BYTES
@@ -156,6 +164,23 @@ pub fn estimate(model: &Model) -> Footprint {
 
     parts.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.what.cmp(&b.what)));
     Footprint { parts }
+}
+
+/// Bytes per kept span of a trace: the span, its two names, and its JSON or text line.
+const TRACE_SPAN_BYTES: u64 = 1024;
+
+/// [`estimate`] for `meshsim trace`: the run, plus a trace buffer of at most
+/// [`crate::trace::MAX_TRACE_SPANS`] spans and what printing them builds.
+pub fn estimate_traced(model: &Model) -> Footprint {
+    let mut f = estimate(model);
+    let spans = crate::trace::MAX_TRACE_SPANS as u64;
+    f.parts.push(Part {
+        what: format!("a trace of at most {spans} spans"),
+        bytes: spans * TRACE_SPAN_BYTES,
+    });
+    f.parts
+        .sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.what.cmp(&b.what)));
+    f
 }
 
 /// Guards (one per caller replica and call site with a breaker, bulkhead or budget, one per
@@ -264,6 +289,18 @@ fn channels(model: &Model) -> u64 {
             ));
     }
     bytes
+}
+
+/// Users of closed-loop workloads: each thinks (a pending event) or waits for its call.
+pub(super) fn closed_users(model: &Model) -> u64 {
+    model
+        .workloads
+        .iter()
+        .map(|w| match w.arrival {
+            crate::model::Arrival::Closed { users, .. } => u64::from(users),
+            crate::model::Arrival::Open { .. } => 0,
+        })
+        .sum()
 }
 
 /// `1.5 GiB`, `300.0 MiB`, `12.0 KiB`, `512 B`.

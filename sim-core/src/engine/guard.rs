@@ -29,8 +29,17 @@ pub struct Breaker {
     filled: usize,
     failures: usize,
     probe_out: bool,
+    /// State changes in time order, while the run's shared room for them lasts (see
+    /// [`MAX_BREAKER_TRANSITIONS`]).
     pub transitions: Vec<(SimTime, BreakerState)>,
+    /// Every opening, listed in `transitions` or not.
+    pub opened: u64,
 }
+
+/// State changes kept over all breakers of a run: a breaker that flaps for a long run (every
+/// cooldown, a failed probe reopens it) would otherwise grow its list with simulated time.
+/// Past it, changes are still made and openings counted, but no longer listed.
+pub const MAX_BREAKER_TRANSITIONS: u64 = 1_000_000;
 
 impl Breaker {
     pub fn new(spec: &BreakerSpec) -> Breaker {
@@ -44,6 +53,7 @@ impl Breaker {
             failures: 0,
             probe_out: false,
             transitions: Vec::new(),
+            opened: 0,
         }
     }
 
@@ -52,16 +62,21 @@ impl Breaker {
         self.state
     }
 
-    fn set(&mut self, at: SimTime, state: BreakerState) {
+    /// Changes state, listing the change while `room` (shared by the run's breakers) lasts.
+    fn set(&mut self, at: SimTime, state: BreakerState, room: &mut u64) {
         self.state = state;
-        self.transitions.push((at, state));
+        self.opened += u64::from(state == BreakerState::Open);
+        if *room > 0 {
+            *room -= 1;
+            self.transitions.push((at, state));
+        }
     }
 
     /// Decides whether a call made at `now` may pass.
-    pub fn admit(&mut self, now: SimTime) -> Admit {
+    pub fn admit(&mut self, now: SimTime, room: &mut u64) -> Admit {
         if self.state == BreakerState::Open && now >= self.open_until {
             // The cooldown ended at `open_until`: the breaker went half-open then.
-            self.set(self.open_until, BreakerState::HalfOpen);
+            self.set(self.open_until, BreakerState::HalfOpen, room);
             self.probe_out = false;
         }
         match self.state {
@@ -77,15 +92,22 @@ impl Breaker {
 
     /// Records the outcome of a call that passed. Outcomes of calls that passed while closed
     /// but end after the breaker opened are ignored: the window restarts at the next close.
-    pub fn record(&mut self, now: SimTime, failed: bool, probe: bool, spec: &BreakerSpec) {
+    pub fn record(
+        &mut self,
+        now: SimTime,
+        failed: bool,
+        probe: bool,
+        spec: &BreakerSpec,
+        room: &mut u64,
+    ) {
         match self.state {
             BreakerState::HalfOpen if probe => {
                 self.probe_out = false;
                 if failed {
-                    self.open(now, spec);
+                    self.open(now, spec, room);
                 } else {
                     self.clear();
-                    self.set(now, BreakerState::Closed);
+                    self.set(now, BreakerState::Closed, room);
                 }
             }
             BreakerState::Closed if !probe => {
@@ -107,17 +129,17 @@ impl Breaker {
                 self.next = (self.next + 1) % self.window;
                 let ratio = self.failures as f64 / self.window as f64;
                 if self.filled == self.window && ratio >= spec.threshold {
-                    self.open(now, spec);
+                    self.open(now, spec, room);
                 }
             }
             _ => {}
         }
     }
 
-    fn open(&mut self, now: SimTime, spec: &BreakerSpec) {
+    fn open(&mut self, now: SimTime, spec: &BreakerSpec, room: &mut u64) {
         self.clear();
         self.open_until = now + spec.cooldown;
-        self.set(now, BreakerState::Open);
+        self.set(now, BreakerState::Open, room);
     }
 
     fn clear(&mut self) {
@@ -195,16 +217,24 @@ mod tests {
         // calls for the cooldown; then exactly one probe passes; its success closes it.
         let s = spec();
         let mut b = Breaker::new(&s);
+        let mut room = MAX_BREAKER_TRANSITIONS;
         let t = |s: u64| SimTime(s * 1_000_000_000);
         for (i, failed) in [false, true, false, true].into_iter().enumerate() {
-            assert_eq!(b.admit(t(i as u64)), Admit::Pass { probe: false });
-            b.record(t(i as u64), failed, false, &s);
+            assert_eq!(
+                b.admit(t(i as u64), &mut room),
+                Admit::Pass { probe: false }
+            );
+            b.record(t(i as u64), failed, false, &s, &mut room);
         }
         assert_eq!(b.state(), BreakerState::Open);
-        assert_eq!(b.admit(t(4)), Admit::Refuse);
-        assert_eq!(b.admit(t(8)), Admit::Pass { probe: true });
-        assert_eq!(b.admit(t(8)), Admit::Refuse, "one probe at a time");
-        b.record(t(8), false, true, &s);
+        assert_eq!(b.admit(t(4), &mut room), Admit::Refuse);
+        assert_eq!(b.admit(t(8), &mut room), Admit::Pass { probe: true });
+        assert_eq!(
+            b.admit(t(8), &mut room),
+            Admit::Refuse,
+            "one probe at a time"
+        );
+        b.record(t(8), false, true, &s, &mut room);
         assert_eq!(b.state(), BreakerState::Closed);
         let states: Vec<_> = b
             .transitions
@@ -225,14 +255,18 @@ mod tests {
     fn a_failed_probe_reopens() {
         let s = spec();
         let mut b = Breaker::new(&s);
+        let mut room = MAX_BREAKER_TRANSITIONS;
         for _ in 0..4 {
-            b.admit(SimTime(0));
-            b.record(SimTime(0), true, false, &s);
+            b.admit(SimTime(0), &mut room);
+            b.record(SimTime(0), true, false, &s, &mut room);
         }
-        assert_eq!(b.admit(SimTime(6_000_000_000)), Admit::Pass { probe: true });
-        b.record(SimTime(6_000_000_000), true, true, &s);
+        assert_eq!(
+            b.admit(SimTime(6_000_000_000), &mut room),
+            Admit::Pass { probe: true }
+        );
+        b.record(SimTime(6_000_000_000), true, true, &s, &mut room);
         assert_eq!(b.state(), BreakerState::Open);
-        assert_eq!(b.admit(SimTime(10_000_000_000)), Admit::Refuse);
+        assert_eq!(b.admit(SimTime(10_000_000_000), &mut room), Admit::Refuse);
     }
 
     #[test]

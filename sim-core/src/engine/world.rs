@@ -246,6 +246,8 @@ pub struct World<'m> {
     call_guard: Vec<Vec<u32>>,
     workload_guard: Vec<u32>,
     guards: Vec<Guard>,
+    /// Breaker state changes that may still be listed (`guard::MAX_BREAKER_TRANSITIONS`).
+    transitions_room: u64,
     /// Active error faults per service, and active faults per link.
     error_faults: Vec<Vec<u32>>,
     link_faults: Vec<Vec<u32>>,
@@ -440,6 +442,7 @@ impl<'m> World<'m> {
             call_guard,
             workload_guard,
             guards,
+            transitions_room: super::guard::MAX_BREAKER_TRANSITIONS,
             error_faults: vec![Vec::new(); model.services.len()],
             link_faults: vec![Vec::new(); model.links.len()],
             affected: vec![0; model.faults.len() + chaos_targets],
@@ -459,9 +462,16 @@ impl<'m> World<'m> {
     pub fn run(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<(), RunError> {
         self.start();
         let max_events = self.model.limits.max_events;
-        // Fixed events (arrivals, faults, health checks, channel timers) come on top.
+        // Fixed events (arrivals, users thinking, faults, health checks, channel timers)
+        // come on top.
         let fixed = self.model.workloads.len() as u64
+            + super::footprint::closed_users(self.model)
             + self.model.faults.len() as u64 * 2
+            + self
+                .model
+                .chaos
+                .as_ref()
+                .map_or(0, |c| c.replicas.len() as u64)
             + self.model.services.len() as u64
             + self.brokers.channels.len() as u64
             + 1024;
@@ -490,7 +500,7 @@ impl<'m> World<'m> {
             if let Some(err) = self.stop.take() {
                 return Err(err);
             }
-            if self.q.len() as u64 > max_pending {
+            if self.q.len() as u64 + self.brokers.deadline_entries > max_pending {
                 return Err(RunError::TooManyPending {
                     limit: max_pending,
                     at_s: self.q.now().to_string(),
@@ -677,11 +687,12 @@ impl<'m> World<'m> {
         let mut out = Vec::new();
         let mut push = |g: u32, site: String, owner: String| {
             if let Some(b) = self.guards.get(g as usize).and_then(|g| g.breaker.as_ref())
-                && !b.transitions.is_empty()
+                && (!b.transitions.is_empty() || b.opened > 0)
             {
                 out.push(BreakerStats {
                     site,
                     owner,
+                    opened: b.opened,
                     transitions: b.transitions.clone(),
                 });
             }

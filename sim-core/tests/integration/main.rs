@@ -1,10 +1,10 @@
 //! sim-core's integration tests, one module per concern.
 
-mod abandoned;
 mod bad_input;
 mod balancer;
 mod faults;
 mod flows;
+mod growth;
 mod messaging;
 mod mutation;
 mod numbers;

@@ -58,7 +58,7 @@ impl<'m> World<'m> {
             let r = &spec.resilience;
             let g = &mut self.guards[guard as usize];
             if let Some(b) = g.breaker.as_mut() {
-                match b.admit(now) {
+                match b.admit(now, &mut self.transitions_room) {
                     Admit::Pass { probe: p } => probe = p,
                     Admit::Refuse => return self.refuse(caller, spec, Cause::CircuitOpen),
                 }
@@ -217,7 +217,8 @@ impl<'m> World<'m> {
                 r.breaker.as_ref(),
             )
         {
-            b.record(now, outcome.is_failure(), pc.probe, bs);
+            let room = &mut self.transitions_room;
+            b.record(now, outcome.is_failure(), pc.probe, bs, room);
         }
         if let Outcome::Failed(cause) = outcome
             && retryable(cause)

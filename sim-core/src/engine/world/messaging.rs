@@ -530,8 +530,10 @@ impl<'m> World<'m> {
                 break;
             }
             c.deadlines.pop_front(); // acked or redelivered already
+            self.brokers.deadline_entries -= 1;
         }
         c.deadlines.push_back((deadline, h));
+        self.brokers.deadline_entries += 1;
         if !c.timer_pending {
             c.timer_pending = true;
             let head = c.deadlines.front().expect("just pushed").0;
@@ -547,12 +549,14 @@ impl<'m> World<'m> {
         while let Some(&(deadline, h)) = self.brokers.channels[ch as usize].deadlines.front() {
             let Some(&copy) = self.copies.get(h) else {
                 self.brokers.channels[ch as usize].deadlines.pop_front();
+                self.brokers.deadline_entries -= 1;
                 continue;
             };
             if deadline > now {
                 break;
             }
             self.brokers.channels[ch as usize].deadlines.pop_front();
+            self.brokers.deadline_entries -= 1;
             self.unhold(&copy);
             self.requeue(h);
         }

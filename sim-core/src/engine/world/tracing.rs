@@ -11,7 +11,7 @@ use super::{Caller, Outcome, World};
 use crate::engine::slab::Handle;
 use crate::model::LinkId;
 use crate::time::{SimDuration, SimTime};
-use crate::trace::{Span, SpanKind};
+use crate::trace::{MAX_TRACE_SPANS, Span, SpanKind};
 
 fn key(h: Handle) -> (u32, u32) {
     (h.index, h.generation)
@@ -44,6 +44,8 @@ pub(in crate::engine) struct Tracer {
     jobs: BTreeMap<(u32, u32), JobTrace>,
     pub spans: Vec<Span>,
     pub end: Option<RequestEnd>,
+    /// Spans were dropped at [`MAX_TRACE_SPANS`].
+    pub truncated: bool,
 }
 
 impl Tracer {
@@ -54,7 +56,14 @@ impl Tracer {
             jobs: BTreeMap::new(),
             spans: Vec::new(),
             end: None,
+            truncated: false,
         }
+    }
+
+    /// At the cap, nothing new is followed: no new call or job enters the maps, no span but
+    /// the request's own is kept.
+    fn full(&self) -> bool {
+        self.spans.len() >= MAX_TRACE_SPANS
     }
 }
 
@@ -127,6 +136,12 @@ impl<'m> World<'m> {
                 let Some(depth) = self.traced_depth(job) else {
                     return;
                 };
+                if let Some(t) = self.tracer.as_mut()
+                    && t.full()
+                {
+                    t.truncated = true;
+                    return;
+                }
                 let replica = self.jobs.get(job).map_or(0, |j| j.replica);
                 (depth, self.replica_track(replica))
             }
@@ -157,7 +172,9 @@ impl<'m> World<'m> {
         c.attempt_sent = now;
         c.reply_sent = None;
         let depth = c.depth + 1;
-        if let Some(job) = job {
+        if let Some(job) = job
+            && !t.full()
+        {
             t.jobs.insert(
                 key(job),
                 JobTrace {
@@ -189,6 +206,10 @@ impl<'m> World<'m> {
     ) {
         let end = self.q.now();
         if let Some(t) = self.tracer.as_mut() {
+            if t.full() && kind != SpanKind::Request {
+                t.truncated = true;
+                return;
+            }
             t.spans.push(Span {
                 kind,
                 name,

@@ -1,10 +1,17 @@
-//! Work whose caller gave up still costs memory and workers: it counts toward
-//! `scenario.max_in_flight` and is reported as `abandoned` (issue #11, A1).
+//! What grows with simulated time is bounded (issue #11, A1): work whose caller gave up
+//! still costs memory and workers, so it counts toward `scenario.max_in_flight` and is
+//! reported as `abandoned`; pending timers and breaker histories have limits too.
 
 use sim_core::{Model, RunError, RunResults};
 
 fn model(text: &str, sets: &[&str]) -> Model {
     crate::model_with(text, sets)
+}
+
+/// A scenario of `tests/runaway/` (shared with the CLI's address-space test).
+fn runaway(name: &str) -> String {
+    let path = crate::workspace_root().join(format!("tests/runaway/{name}.toml"));
+    std::fs::read_to_string(path).expect("the runaway scenario exists")
 }
 
 fn run(text: &str) -> RunResults {
@@ -82,25 +89,7 @@ fn a_flood_of_timed_out_requests_stops_at_max_in_flight() {
     // unbounded queue. Every call ends at once, so on main the calls in flight stayed ~0 and
     // ~15 M queued jobs filled 2.46 GiB, the run exiting 0 with "in flight 0". The queued
     // jobs count: the run stops at the default max_in_flight (1,000,000).
-    let m = model(
-        r#"
-[scenario]
-name = "flood"
-duration = "30s"
-
-[workload.flood]
-endpoint = "api/get"
-rate = 1000000
-timeout = "1ns"
-
-[service.api]
-queue = "unbounded"
-
-[service.api.endpoint.get]
-work = "1ms"
-"#,
-        &[],
-    );
+    let m = model(&runaway("timeout-flood"), &[]);
     stops_in_flight(&m);
 }
 
@@ -109,34 +98,7 @@ fn redeliveries_piling_up_at_consumers_stop_at_max_in_flight() {
     // Goal: the observed case: a 1 ns visibility redelivers every message at once while its
     // consumer still holds it, so deliveries pile up at the consumer (on main: an abort at
     // 2.8 GiB). The deliveries count: the run stops at max_in_flight.
-    let m = model(
-        r#"
-[scenario]
-name = "redeliveries"
-duration = "30s"
-
-[workload.orders]
-endpoint = "shop/order"
-rate = 1000
-
-[service.shop.endpoint.order]
-work = "1ms"
-send = ["jobs"]
-
-[broker.mq]
-
-[queue.jobs]
-consumer = "worker/handle"
-visibility = "1ns"
-
-[service.worker]
-workers = 4
-
-[service.worker.endpoint.handle]
-work = "10ms"
-"#,
-        &["scenario.max_in_flight=100000"],
-    );
+    let m = model(&runaway("redeliveries"), &["scenario.max_in_flight=100000"]);
     stops_in_flight(&m);
 }
 
@@ -190,4 +152,48 @@ work = "0ms"
             other.map(|r| r.events)
         ),
     }
+}
+
+#[test]
+fn a_breaker_flapping_for_a_long_run_lists_a_bounded_history_and_counts_every_opening() {
+    // Goal: state that grows with simulated time is bounded: a client breaker (window 1,
+    // cooldown 1 ms) in front of an endpoint that always fails reopens after every failed
+    // probe. Requests come every 0.2 ms and take 10 µs, so a probe fails 10 µs after an
+    // arrival, the breaker reopens until 1.01 ms later, and the next probe is the arrival
+    // 1.2 ms after the last: one opening (two state changes) per 1.2 ms, 583,333 openings
+    // and 1.17 M changes over 700 s. At most MAX_BREAKER_TRANSITIONS (1,000,000) are listed,
+    // yet `opened` counts every opening. On main the list kept growing with the run (and
+    // `opened` was derived from it).
+    let r = run(r#"
+[scenario]
+name = "flapping"
+duration = "700s"
+drain = "0s"
+
+[workload.w]
+endpoint = "api/get"
+rate = 5000
+arrival = "constant"
+breaker = { window = 1, threshold = 1.0, cooldown = "1ms" }
+
+[service.api]
+workers = 100
+
+[service.api.endpoint.get]
+work = "10us"
+fail = 1.0
+"#);
+    let b = &r.breakers[0];
+    assert_eq!(b.transitions.len(), 1_000_000);
+    let listed_opens = b
+        .transitions
+        .iter()
+        .filter(|(_, s)| *s == sim_core::results::BreakerState::Open)
+        .count() as u64;
+    assert!(b.opened > listed_opens, "{} vs {listed_opens}", b.opened);
+    assert!(
+        (583_300..=583_340).contains(&b.opened),
+        "opened {}",
+        b.opened
+    );
 }
