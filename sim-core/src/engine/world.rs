@@ -422,7 +422,7 @@ impl<'m> World<'m> {
                     Arrival::Open { rate_per_s, .. } => {
                         Dist::exp(SimDuration::from_nanos_f64(1e9 / rate_per_s))
                     }
-                    Arrival::Closed { .. } => Dist::zero(),
+                    Arrival::Varying { .. } | Arrival::Closed { .. } => Dist::zero(),
                 })
                 .collect(),
             call_guard,
@@ -493,9 +493,10 @@ impl<'m> World<'m> {
         for (i, w) in self.model.workloads.iter().enumerate() {
             let id = WorkloadId(i as u32);
             match &w.arrival {
-                Arrival::Open { .. } => {
-                    let gap = self.arrival_gap(id);
-                    self.schedule_arrival(id, SimTime::ZERO + gap);
+                Arrival::Open { .. } | Arrival::Varying { .. } => {
+                    if let Some(at) = self.next_arrival(id, SimTime::ZERO) {
+                        self.schedule_arrival(id, at);
+                    }
                 }
                 Arrival::Closed { users, think } => {
                     for _ in 0..*users {
@@ -513,8 +514,9 @@ impl<'m> World<'m> {
         match event {
             Event::OpenArrival(w) => {
                 self.send_request(w);
-                let gap = self.arrival_gap(w);
-                self.schedule_arrival(w, self.q.now() + gap);
+                if let Some(at) = self.next_arrival(w, self.q.now()) {
+                    self.schedule_arrival(w, at);
+                }
             }
             Event::UserSend(w) => {
                 if self.q.now() < self.end_of_arrivals {
@@ -547,19 +549,35 @@ impl<'m> World<'m> {
         }
     }
 
-    fn arrival_gap(&mut self, w: WorkloadId) -> SimDuration {
-        let Arrival::Open {
-            rate_per_s,
-            poisson,
-        } = self.model.workloads[w.0 as usize].arrival
-        else {
-            return SimDuration::ZERO;
-        };
-        if poisson {
-            // Exponential gaps (ziggurat sampling: no logarithm on the common path).
-            self.gaps[w.0 as usize].sample(&mut self.rng.workload[w.0 as usize])
-        } else {
-            SimDuration::from_nanos_f64(1e9 / rate_per_s)
+    /// An open-loop workload's next arrival after `after`, or `None` when its rate is 0 from
+    /// then on.
+    fn next_arrival(&mut self, w: WorkloadId, after: SimTime) -> Option<SimTime> {
+        let i = w.0 as usize;
+        match &self.model.workloads[i].arrival {
+            Arrival::Open {
+                rate_per_s,
+                poisson,
+            } => {
+                let gap = if *poisson {
+                    // Exponential gaps (ziggurat sampling: no logarithm on the common path).
+                    self.gaps[i].sample(&mut self.rng.workload[i])
+                } else {
+                    SimDuration::from_nanos_f64(1e9 / rate_per_s)
+                };
+                Some(after + gap)
+            }
+            Arrival::Varying { curve, poisson } => {
+                // Inversion of the integrated rate: one unit exponential per arrival (or
+                // exactly 1 for constant arrivals), see `rate`.
+                let mass = if *poisson {
+                    rand_distr::Distribution::sample(&rand_distr::Exp1, &mut self.rng.workload[i])
+                } else {
+                    1.0
+                };
+                let at_s = curve.advance(after.as_secs_f64(), mass)?;
+                Some(SimTime::ZERO + SimDuration::from_nanos_f64((at_s * 1e9).ceil()))
+            }
+            Arrival::Closed { .. } => None,
         }
     }
 

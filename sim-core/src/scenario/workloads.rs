@@ -8,6 +8,7 @@ use super::flows::Flows;
 use super::links::LinkTable;
 use super::raw::{RawFile, RawWorkload};
 use super::resilience::read_resilience;
+use super::schedule::{Rate, read_rate};
 use super::validate::{
     Names, check_name, raw_service_of, read_protocol, read_timeout, resolve_endpoint, val_span,
 };
@@ -15,7 +16,6 @@ use super::values::seg;
 use crate::dist::Dist;
 use crate::model::{Arrival, Call, Node, Workload};
 
-const MAX_RATE_PER_S: f64 = 1e9;
 const MAX_USERS: i64 = 10_000_000;
 
 /// Every workload, in file order.
@@ -90,7 +90,7 @@ fn read_arrival(
     w: &RawWorkload,
     path: &str,
 ) -> Option<Arrival> {
-    let rate = sink.number(&w.rate, &format!("{path}.rate"), 0.0, MAX_RATE_PER_S, true);
+    let rate = read_rate(sink, &w.rate, &w.spike, path);
     let users = sink.int(&w.users, &format!("{path}.users"), 1, MAX_USERS);
     let think = sink.dist(&w.think, &format!("{path}.think"));
     let arrival = sink.string(&w.arrival, &format!("{path}.arrival"));
@@ -123,15 +123,25 @@ fn read_arrival(
                 let msg = format!("{path}.think applies to closed-loop workloads (users) only");
                 sink.error(val_span(&w.think), msg);
             }
-            Some(Arrival::Open {
-                rate_per_s: rate?,
-                poisson,
-            })
+            match rate? {
+                Rate::Constant(rate_per_s) => Some(Arrival::Open {
+                    rate_per_s,
+                    poisson,
+                }),
+                Rate::Curve(curve) => Some(Arrival::Varying { curve, poisson }),
+            }
         }
         (None, Some(_)) => {
             if w.arrival.is_some() {
                 let msg = format!("{path}.arrival applies to open-loop workloads (rate) only");
                 sink.error(val_span(&w.arrival), msg);
+            }
+            if let Some(spike) = w.spike.first() {
+                let msg = format!(
+                    "{path}.spike applies to open-loop workloads (rate) only; a closed loop's \
+                     load is its users"
+                );
+                sink.error(spike.span(), msg);
             }
             let users = u32::try_from(users?).ok()?;
             Some(Arrival::Closed {

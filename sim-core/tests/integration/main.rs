@@ -3,6 +3,7 @@
 mod bad_input;
 mod faults;
 mod flows;
+mod load;
 mod messaging;
 mod mutation;
 mod parse;
