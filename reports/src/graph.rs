@@ -93,6 +93,12 @@ pub fn write_dot<W: Write>(mut w: W, model: &Model) -> io::Result<()> {
                 )
             }
             Arrival::Closed { users, think } => format!("{users} users, think {think}"),
+            Arrival::ClosedVarying { users, think } => {
+                format!(
+                    "up to {} users (scheduled), think {think}",
+                    users.max_users()
+                )
+            }
         };
         let label = format!(
             "{}: {load}\n{}",

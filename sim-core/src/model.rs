@@ -18,7 +18,7 @@ pub use messaging::{
 pub use resilience::{BreakerSpec, Jitter, Resilience, RetryPolicy};
 
 use crate::dist::Dist;
-use crate::rate::RateCurve;
+use crate::rate::{RateCurve, UserCurve};
 use crate::time::SimDuration;
 
 /// Index of a service in [`Model::services`].
@@ -272,6 +272,9 @@ pub enum Arrival {
     Varying { curve: RateCurve, poisson: bool },
     /// Closed loop: `users` each send a request, wait for its outcome, think, repeat.
     Closed { users: u32, think: Dist },
+    /// Closed loop whose number of users changes over time: new users join when the curve
+    /// rises; when it falls, users leave at their next send.
+    ClosedVarying { users: UserCurve, think: Dist },
 }
 
 /// A scenario's lesson, checked against the JSON report after every run.

@@ -443,3 +443,134 @@ mod tests {
         assert_eq!(c.max_rate(1e9), 800.0);
     }
 }
+
+/// A closed loop's number of users over time: `(time_s, users)` points, linear in between and
+/// rounded to the nearest whole user, equal times making a step, flat before the first point
+/// and after the last.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UserCurve {
+    /// Non-decreasing times, users ≥ 0 (validated by the parser).
+    points: Vec<(f64, f64)>,
+}
+
+impl UserCurve {
+    pub fn from_points(points: &[(f64, f64)]) -> UserCurve {
+        UserCurve {
+            points: points.to_vec(),
+        }
+    }
+
+    /// The most users at any time.
+    pub fn max_users(&self) -> u32 {
+        self.points
+            .iter()
+            .map(|&(_, u)| round_users(u))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Users wanted at `t_s`.
+    pub fn users_at(&self, t_s: f64) -> u32 {
+        round_users(self.exact_at(t_s))
+    }
+
+    /// The first time after `t_s` at which [`users_at`](Self::users_at) differs from its
+    /// value at `t_s`, or `None` if it never changes again.
+    pub fn next_change(&self, t_s: f64) -> Option<f64> {
+        let now = self.users_at(t_s);
+        // The last point at or before t (the last of equal times: a step has happened).
+        let mut i = self.points.partition_point(|&(t, _)| t <= t_s);
+        if i == 0 {
+            // Before the first point the first value holds; it may step there.
+            let (t0, _) = self.points[0];
+            if self.users_at(t0) != now {
+                return Some(t0);
+            }
+            i = 1;
+        }
+        let mut from = t_s;
+        for k in i - 1..self.points.len() - 1 {
+            let ((t0, u0), (t1, u1)) = (self.points[k], self.points[k + 1]);
+            if t1 <= from {
+                continue;
+            }
+            // Where the line crosses the next rounding threshold (floor(u + 0.5) changes).
+            let threshold = if u1 > u0 {
+                f64::from(now) + 0.5
+            } else {
+                f64::from(now) - 0.5
+            };
+            if u1 != u0 && (threshold - u0) / (u1 - u0) < 1.0 {
+                let mut at = t0 + (threshold - u0) / (u1 - u0) * (t1 - t0);
+                if u1 < u0 {
+                    // Rounding half up keeps the higher count at the crossing itself: the
+                    // count drops just after it (one nanosecond, the clock's resolution).
+                    at += 1e-9;
+                }
+                if at > from {
+                    return Some(at);
+                }
+            }
+            if self.users_at(t1) != now {
+                return Some(t1);
+            }
+            from = t1;
+        }
+        None
+    }
+
+    fn exact_at(&self, t_s: f64) -> f64 {
+        let i = self.points.partition_point(|&(t, _)| t <= t_s);
+        if i == 0 {
+            return self.points[0].1;
+        }
+        if i == self.points.len() {
+            return self.points[i - 1].1;
+        }
+        let ((t0, u0), (t1, u1)) = (self.points[i - 1], self.points[i]);
+        u0 + (u1 - u0) * (t_s - t0) / (t1 - t0)
+    }
+}
+
+fn round_users(u: f64) -> u32 {
+    (u + 0.5).floor().clamp(0.0, f64::from(u32::MAX)) as u32
+}
+
+#[cfg(test)]
+mod user_tests {
+    use super::*;
+
+    #[test]
+    fn user_counts_ramp_step_and_change_one_at_a_time() {
+        // Goal: a ramp 10 -> 14 over 4 s changes by one user at each half-user crossing; a step
+        // (equal times) changes at once.
+        let c = UserCurve::from_points(&[(0.0, 10.0), (4.0, 14.0), (6.0, 14.0), (6.0, 2.0)]);
+        assert_eq!(c.users_at(0.0), 10);
+        assert_eq!(c.users_at(0.49), 10);
+        assert_eq!(c.users_at(0.5), 11);
+        assert_eq!(c.users_at(5.0), 14);
+        assert_eq!(c.users_at(6.0), 2);
+        let mut t = 0.0;
+        let mut seen = vec![c.users_at(t)];
+        while let Some(next) = c.next_change(t) {
+            assert!(next > t);
+            t = next;
+            seen.push(c.users_at(t));
+        }
+        assert_eq!(seen, vec![10, 11, 12, 13, 14, 2]);
+    }
+
+    #[test]
+    fn a_ramp_down_and_a_first_point_after_zero() {
+        let c = UserCurve::from_points(&[(2.0, 3.0), (5.0, 0.0)]);
+        assert_eq!(c.users_at(0.0), 3);
+        let mut t = 0.0;
+        let mut seen = vec![c.users_at(t)];
+        while let Some(next) = c.next_change(t) {
+            t = next;
+            seen.push(c.users_at(t));
+        }
+        assert_eq!(seen, vec![3, 2, 1, 0]);
+        assert_eq!(c.max_users(), 3);
+    }
+}

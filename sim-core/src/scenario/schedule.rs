@@ -6,7 +6,7 @@ use toml::{Spanned, Value};
 use super::Sink;
 use super::raw::{RawSpike, Val};
 use super::values::show;
-use crate::rate::{RateCurve, Spike};
+use crate::rate::{RateCurve, Spike, UserCurve};
 use crate::time::{SimDuration, parse_duration};
 
 /// The most requests per second a rate may reach at any time.
@@ -15,6 +15,8 @@ const MAX_RATE_PER_S: f64 = 1e9;
 const MAX_POINTS: usize = 100_000;
 /// The most spikes one workload may have.
 const MAX_SPIKES: usize = 1_000;
+/// The most users a closed loop may have at once.
+const MAX_USERS: f64 = 10_000_000.0;
 /// The largest spike factor.
 const MAX_FACTOR: f64 = 1e6;
 
@@ -95,6 +97,48 @@ fn read_points(
     points: &[Value],
     path: &str,
 ) -> Option<RateCurve> {
+    let what = "rate";
+    let allowed = format!("a number from 0 to {MAX_RATE_PER_S} (requests/s; 0 sends nothing)");
+    let out = read_pairs(
+        sink,
+        spanned,
+        points,
+        path,
+        (what, MAX_RATE_PER_S, &allowed),
+    )?;
+    Some(RateCurve::from_points(&out))
+}
+
+/// What a closed loop's `users` says.
+pub(super) enum Users {
+    Fixed(u32),
+    Curve(UserCurve),
+}
+
+/// `users = N` (≥ 1) or `users = [["0s", 10], ["60s", 100], …]` (each ≥ 0, rounded).
+pub(super) fn read_users(sink: &mut Sink, v: &Val, path: &str) -> Option<Users> {
+    let spanned = v.as_ref()?;
+    match spanned.get_ref() {
+        Value::Array(points) => {
+            let allowed = format!("a number from 0 to {MAX_USERS} (users; 0 pauses the loop)");
+            let out = read_pairs(sink, spanned, points, path, ("users", MAX_USERS, &allowed))?;
+            Some(Users::Curve(UserCurve::from_points(&out)))
+        }
+        _ => {
+            let n = sink.int(v, path, 1, MAX_USERS as i64)?;
+            Some(Users::Fixed(u32::try_from(n).ok()?))
+        }
+    }
+}
+
+/// `(time, value)` pairs with non-decreasing times and values in [0, max].
+fn read_pairs(
+    sink: &mut Sink,
+    spanned: &Spanned<Value>,
+    points: &[Value],
+    path: &str,
+    (what, max, allowed): (&str, f64, &str),
+) -> Option<Vec<(f64, f64)>> {
     let span = spanned.span();
     let shape = "a [\"TIME\", RATE] pair such as [\"60s\", 200]";
     if points.is_empty() {
@@ -144,10 +188,9 @@ fn read_points(
             Value::Float(x) => *x,
             _ => f64::NAN,
         };
-        if !(0.0..=MAX_RATE_PER_S).contains(&rate) {
+        if !(0.0..=max).contains(&rate) {
             let msg = format!(
-                "{here}: rate {} is not allowed; allowed: a number from 0 to {MAX_RATE_PER_S} \
-                 (requests/s; 0 sends nothing)",
+                "{here}: {what} {} is not allowed; allowed: {allowed}",
                 show(r)
             );
             sink.error(span.clone(), msg);
@@ -167,7 +210,7 @@ fn read_points(
         }
         out.push((time_s, rate));
     }
-    Some(RateCurve::from_points(&out))
+    Some(out)
 }
 
 /// `"sine(MEAN, AMPLITUDE, PERIOD[, PHASE])"`, with 0 ≤ AMPLITUDE ≤ MEAN and PHASE in radians.

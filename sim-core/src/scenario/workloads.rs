@@ -8,15 +8,13 @@ use super::flows::Flows;
 use super::links::LinkTable;
 use super::raw::{RawFile, RawWorkload};
 use super::resilience::read_resilience;
-use super::schedule::{Rate, read_rate};
+use super::schedule::{Rate, Users, read_rate, read_users};
 use super::validate::{
     Names, check_name, raw_service_of, read_protocol, read_timeout, resolve_endpoint, val_span,
 };
 use super::values::seg;
 use crate::dist::Dist;
 use crate::model::{Arrival, Call, Node, Workload};
-
-const MAX_USERS: i64 = 10_000_000;
 
 /// Every workload, in file order.
 pub(super) fn read_workloads(
@@ -91,7 +89,7 @@ fn read_arrival(
     path: &str,
 ) -> Option<Arrival> {
     let rate = read_rate(sink, &w.rate, &w.spike, path);
-    let users = sink.int(&w.users, &format!("{path}.users"), 1, MAX_USERS);
+    let users = read_users(sink, &w.users, &format!("{path}.users"));
     let think = sink.dist(&w.think, &format!("{path}.think"));
     let arrival = sink.string(&w.arrival, &format!("{path}.arrival"));
     let poisson = match arrival.as_deref() {
@@ -143,11 +141,11 @@ fn read_arrival(
                 );
                 sink.error(spike.span(), msg);
             }
-            let users = u32::try_from(users?).ok()?;
-            Some(Arrival::Closed {
-                users,
-                think: think.unwrap_or_else(Dist::zero),
-            })
+            let think = think.unwrap_or_else(Dist::zero);
+            match users? {
+                Users::Fixed(users) => Some(Arrival::Closed { users, think }),
+                Users::Curve(users) => Some(Arrival::ClosedVarying { users, think }),
+            }
         }
     }
 }

@@ -191,3 +191,50 @@ fn a_rate_of_zero_in_a_schedule_sends_nothing_there() {
     assert!(c[30..60].iter().all(|&n| n == 0), "{:?}", &c[30..60]);
     assert!(c[..30].iter().all(|&n| n > 50) && c[60..].iter().all(|&n| n > 50));
 }
+
+#[test]
+fn a_user_schedule_sets_a_closed_loops_throughput() {
+    // Goal: by the interactive response-time law X = N / (R + Z), a closed loop of N users
+    // thinking Z = 100 ms against a server that answers in ~1 µs sends ~10 N requests/s: 100/s
+    // with 10 users, 500/s after a step to 50 at 40 s, then a ramp down to 0 users by 80 s
+    // leaves nothing to send.
+    let text = scenario("0", "")
+        .replace(
+            "rate = 0\n",
+            "users = [[\"0s\", 10], [\"40s\", 10], [\"40s\", 50], [\"60s\", 50], [\"80s\", 0]]\nthink = \"100ms\"\n",
+        );
+    let c = counts(&text, 1);
+    for k in [5, 20, 35] {
+        assert!(
+            (98..=101).contains(&c[k]),
+            "10 users in second {k}: {}",
+            c[k]
+        );
+    }
+    for k in [42, 50, 58] {
+        assert!(
+            (495..=501).contains(&c[k]),
+            "50 users in second {k}: {}",
+            c[k]
+        );
+    }
+    // Halfway down the ramp (70 s) about 25 users remain.
+    assert!((230..=270).contains(&c[70]), "second 70: {}", c[70]);
+    assert!(
+        c[81..].iter().all(|&n| n == 0),
+        "users left after 80 s: {:?}",
+        &c[81..]
+    );
+}
+
+#[test]
+fn user_schedules_are_validated() {
+    let text = scenario("0", "").replace("rate = 0\n", "users = [[\"0s\", -1]]\n");
+    let err = parse_scenario("load.toml", &text, &[])
+        .expect_err("negative users")
+        .to_string();
+    assert!(
+        err.contains("workload.w.users[0]: users -1 is not allowed"),
+        "{err}"
+    );
+}
