@@ -83,7 +83,22 @@ pub fn write_dot<W: Write>(mut w: W, model: &Model) -> io::Result<()> {
                     if *poisson { "poisson" } else { "constant" }
                 )
             }
+            Arrival::Varying { curve, poisson } => {
+                let horizon = (model.duration.as_secs_f64()).max(f64::MIN_POSITIVE);
+                format!(
+                    "varying rate, mean {:.4} rps, peak {:.4} rps {}",
+                    curve.integral(0.0, horizon) / horizon,
+                    curve.max_rate(horizon),
+                    if *poisson { "poisson" } else { "constant" }
+                )
+            }
             Arrival::Closed { users, think } => format!("{users} users, think {think}"),
+            Arrival::ClosedVarying { users, think } => {
+                format!(
+                    "up to {} users (scheduled), think {think}",
+                    users.max_users()
+                )
+            }
         };
         let label = format!(
             "{}: {load}\n{}",

@@ -8,6 +8,7 @@ pub mod dist;
 pub mod engine;
 pub mod kernel;
 pub mod model;
+pub mod rate;
 pub mod results;
 pub mod rng;
 pub mod scenario;

@@ -18,6 +18,7 @@ pub use messaging::{
 pub use resilience::{BreakerSpec, Jitter, Resilience, RetryPolicy};
 
 use crate::dist::Dist;
+use crate::rate::{RateCurve, UserCurve};
 use crate::time::SimDuration;
 
 /// Index of a service in [`Model::services`].
@@ -273,8 +274,15 @@ pub struct Workload {
 pub enum Arrival {
     /// Open loop: requests arrive at `rate_per_s` whatever happens to earlier ones.
     Open { rate_per_s: f64, poisson: bool },
+    /// Open loop at a rate that changes over time (a schedule, a sine, spikes): a
+    /// non-homogeneous Poisson process, or arrivals where the integrated rate reaches each
+    /// whole number when not `poisson`.
+    Varying { curve: RateCurve, poisson: bool },
     /// Closed loop: `users` each send a request, wait for its outcome, think, repeat.
     Closed { users: u32, think: Dist },
+    /// Closed loop whose number of users changes over time: new users join when the curve
+    /// rises; when it falls, users leave at their next send.
+    ClosedVarying { users: UserCurve, think: Dist },
 }
 
 /// Most segments a metric path (`[[expect]]`, `hunt --until`) may have: the report's deepest

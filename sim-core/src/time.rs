@@ -123,14 +123,17 @@ impl fmt::Display for SimTime {
     }
 }
 
-/// Parses a duration with a unit: `250us`, `1.5ms`, `2s`, `1m`. Units: ns, us, ms, s, m.
+/// Parses a duration with a unit: `250us`, `1.5ms`, `2s`, `1m`, `24h`. Units: ns, us, ms, s,
+/// m, h (a compressed simulated day is written with the same units as a real one).
 /// Returns a message saying what is allowed when the text is not a duration.
 pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
     let t = text.trim();
     let split = t
         .find(|c: char| c.is_ascii_alphabetic() || c == 'µ')
         .ok_or_else(|| {
-            format!("duration \"{text}\" has no unit; write e.g. \"5ms\" (units: ns, us, ms, s, m)")
+            format!(
+                "duration \"{text}\" has no unit; write e.g. \"5ms\" (units: ns, us, ms, s, m, h)"
+            )
         })?;
     let (num, unit) = t.split_at(split);
     let scale = match unit.trim() {
@@ -139,9 +142,10 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
         "ms" => NS_PER_MS as f64,
         "s" => NS_PER_S as f64,
         "m" | "min" => 60.0 * NS_PER_S as f64,
+        "h" => 3600.0 * NS_PER_S as f64,
         other => {
             return Err(format!(
-                "unknown time unit \"{other}\" in \"{text}\"; allowed units: ns, us, ms, s, m"
+                "unknown time unit \"{other}\" in \"{text}\"; allowed units: ns, us, ms, s, m, h"
             ));
         }
     };
@@ -175,6 +179,10 @@ mod tests {
             SimDuration::from_micros(1500)
         );
         assert_eq!(parse_duration("2m").unwrap(), SimDuration::from_secs(120));
+        assert_eq!(
+            parse_duration("24h").unwrap(),
+            SimDuration::from_secs(86_400)
+        );
         assert_eq!(SimDuration::from_micros(1500).to_string(), "1500us");
         assert_eq!(SimDuration::from_secs(120).to_string(), "2m");
         assert!(parse_duration("5").is_err());

@@ -118,6 +118,20 @@ pub fn estimate(model: &Model) -> Footprint {
         channels(model),
     );
 
+    let schedules: u64 = model
+        .workloads
+        .iter()
+        .map(|w| match &w.arrival {
+            crate::model::Arrival::Varying { curve, .. } => curve.heap_bytes(),
+            crate::model::Arrival::ClosedVarying { users, .. } => users.heap_bytes(),
+            _ => 0,
+        })
+        .sum();
+    part(
+        "load schedules (rate and user curves)".to_string(),
+        schedules.saturating_add(times(model.workloads.len() as u64, 8)),
+    );
+
     let streams = 3 * endpoints
         + 2 * model.links.len() as u64
         + 2 * model.services.len() as u64
@@ -298,7 +312,8 @@ pub(super) fn closed_users(model: &Model) -> u64 {
         .iter()
         .map(|w| match w.arrival {
             crate::model::Arrival::Closed { users, .. } => u64::from(users),
-            crate::model::Arrival::Open { .. } => 0,
+            crate::model::Arrival::ClosedVarying { ref users, .. } => u64::from(users.max_users()),
+            crate::model::Arrival::Open { .. } | crate::model::Arrival::Varying { .. } => 0,
         })
         .sum()
 }

@@ -60,6 +60,8 @@ pub enum Event {
     OpenArrival(WorkloadId),
     /// A closed-loop user has finished thinking.
     UserSend(WorkloadId),
+    /// A closed loop's number of users changes (its schedule crossed a whole user).
+    UsersChange(WorkloadId),
     /// A request message reaches its replica.
     RequestArrive(Handle),
     /// A job's work is done.
@@ -262,6 +264,8 @@ pub struct World<'m> {
     stop: Option<RunError>,
     /// Client requests sent so far (warmup included): the next request's index.
     requests_sent: u64,
+    /// Per workload whose users change over time: (users alive, users wanted now).
+    users: Vec<(u32, u32)>,
     /// Set only by `meshsim trace`: records one request's spans.
     pub(super) tracer: Option<Box<Tracer>>,
     /// Set only by `meshsim trace --slowest/--failed`: finds which request to trace.
@@ -436,7 +440,7 @@ impl<'m> World<'m> {
                     Arrival::Open { rate_per_s, .. } => {
                         Dist::exp(SimDuration::from_nanos_f64(1e9 / rate_per_s))
                     }
-                    Arrival::Closed { .. } => Dist::zero(),
+                    _ => Dist::zero(),
                 })
                 .collect(),
             call_guard,
@@ -453,6 +457,7 @@ impl<'m> World<'m> {
             marks,
             stop: None,
             requests_sent: 0,
+            users: vec![(0, 0); model.workloads.len()],
             tracer: None,
             finder: None,
         }
@@ -531,9 +536,10 @@ impl<'m> World<'m> {
         for (i, w) in self.model.workloads.iter().enumerate() {
             let id = WorkloadId(i as u32);
             match &w.arrival {
-                Arrival::Open { .. } => {
-                    let gap = self.arrival_gap(id);
-                    self.schedule_arrival(id, SimTime::ZERO + gap);
+                Arrival::Open { .. } | Arrival::Varying { .. } => {
+                    if let Some(at) = self.next_arrival(id, SimTime::ZERO) {
+                        self.schedule_arrival(id, at);
+                    }
                 }
                 Arrival::Closed { users, think } => {
                     for _ in 0..*users {
@@ -541,6 +547,7 @@ impl<'m> World<'m> {
                         self.q.schedule(t, Event::UserSend(id));
                     }
                 }
+                Arrival::ClosedVarying { .. } => self.users_change(id),
             }
         }
         self.schedule_faults();
@@ -551,14 +558,16 @@ impl<'m> World<'m> {
         match event {
             Event::OpenArrival(w) => {
                 self.send_request(w);
-                let gap = self.arrival_gap(w);
-                self.schedule_arrival(w, self.q.now() + gap);
+                if let Some(at) = self.next_arrival(w, self.q.now()) {
+                    self.schedule_arrival(w, at);
+                }
             }
             Event::UserSend(w) => {
-                if self.q.now() < self.end_of_arrivals {
+                if self.q.now() < self.end_of_arrivals && self.user_stays(w) {
                     self.send_request(w);
                 }
             }
+            Event::UsersChange(w) => self.users_change(w),
             Event::RequestArrive(job) => self.arrive(job),
             Event::WorkDone(job) => self.work_done(job),
             Event::Reply(call, outcome) => self.attempt_done(call, outcome, false),
@@ -585,20 +594,79 @@ impl<'m> World<'m> {
         }
     }
 
-    fn arrival_gap(&mut self, w: WorkloadId) -> SimDuration {
-        let Arrival::Open {
-            rate_per_s,
-            poisson,
-        } = self.model.workloads[w.0 as usize].arrival
-        else {
-            return SimDuration::ZERO;
-        };
-        if poisson {
-            // Exponential gaps (ziggurat sampling: no logarithm on the common path).
-            self.gaps[w.0 as usize].sample(&mut self.rng.workload[w.0 as usize])
-        } else {
-            SimDuration::from_nanos_f64(1e9 / rate_per_s)
+    /// An open-loop workload's next arrival after `after`, or `None` when its rate is 0 from
+    /// then on.
+    fn next_arrival(&mut self, w: WorkloadId, after: SimTime) -> Option<SimTime> {
+        let i = w.0 as usize;
+        match &self.model.workloads[i].arrival {
+            Arrival::Open {
+                rate_per_s,
+                poisson,
+            } => {
+                let gap = if *poisson {
+                    // Exponential gaps (ziggurat sampling: no logarithm on the common path).
+                    self.gaps[i].sample(&mut self.rng.workload[i])
+                } else {
+                    SimDuration::from_nanos_f64(1e9 / rate_per_s)
+                };
+                Some(after + gap)
+            }
+            Arrival::Varying { curve, poisson } => {
+                // Inversion of the integrated rate: one unit exponential per arrival (or
+                // exactly 1 for constant arrivals), see `rate`.
+                let mass = if *poisson {
+                    rand_distr::Distribution::sample(&rand_distr::Exp1, &mut self.rng.workload[i])
+                } else {
+                    1.0
+                };
+                let at_s = curve.advance(after.as_secs_f64(), mass)?;
+                Some(SimTime::ZERO + SimDuration::from_nanos_f64((at_s * 1e9).ceil()))
+            }
+            Arrival::Closed { .. } | Arrival::ClosedVarying { .. } => None,
         }
+    }
+
+    /// A closed loop with a user schedule: users join when the wanted count rises (each starts
+    /// with a think time, like the first ones); when it falls, the next users to send leave
+    /// instead. Then the next change is scheduled.
+    fn users_change(&mut self, w: WorkloadId) {
+        let i = w.0 as usize;
+        let Arrival::ClosedVarying { users, think } = &self.model.workloads[i].arrival else {
+            return;
+        };
+        let now = self.q.now();
+        let wanted = users.users_at(now.as_secs_f64());
+        let (alive, _) = self.users[i];
+        for _ in alive..wanted {
+            let t = think.sample(&mut self.rng.workload[i]);
+            self.q.schedule(t, Event::UserSend(w));
+        }
+        self.users[i] = (alive.max(wanted), wanted);
+        if let Some(at_s) = users.next_change(now.as_secs_f64()) {
+            // At least a nanosecond later, so that rounding can never repeat this event.
+            let at = SimTime::ZERO + SimDuration::from_nanos_f64((at_s * 1e9).ceil());
+            let at = at.max(now + SimDuration::from_nanos(1));
+            if at < self.end_of_arrivals {
+                self.q.schedule_at(at, Event::UsersChange(w));
+            }
+        }
+    }
+
+    /// Whether a closed-loop user about to send stays (a user schedule may want fewer).
+    fn user_stays(&mut self, w: WorkloadId) -> bool {
+        let i = w.0 as usize;
+        if !matches!(
+            self.model.workloads[i].arrival,
+            Arrival::ClosedVarying { .. }
+        ) {
+            return true;
+        }
+        let (alive, wanted) = &mut self.users[i];
+        if *alive > *wanted {
+            *alive -= 1;
+            return false;
+        }
+        true
     }
 
     fn schedule_arrival(&mut self, w: WorkloadId, at: SimTime) {

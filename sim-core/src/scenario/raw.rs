@@ -94,6 +94,19 @@ pub(super) struct RawWorkload {
     pub breaker: Option<Spanned<RawBreaker>>,
     pub bulkhead: Val,
     pub fallback: Val,
+    /// `[[workload.NAME.spike]]`: temporary multipliers on the rate.
+    #[serde(default)]
+    pub spike: Vec<Spanned<RawSpike>>,
+}
+
+/// One `[[workload.NAME.spike]]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSpike {
+    pub at: Val,
+    #[serde(rename = "for")]
+    pub for_: Val,
+    pub factor: Val,
 }
 
 /// `[service.NAME]`.

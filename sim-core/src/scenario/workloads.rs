@@ -8,15 +8,13 @@ use super::flows::Flows;
 use super::links::LinkTable;
 use super::raw::{RawFile, RawWorkload};
 use super::resilience::read_resilience;
+use super::schedule::{Rate, Users, read_rate, read_users};
 use super::validate::{
     Names, check_name, raw_service_of, read_protocol, read_timeout, resolve_endpoint, val_span,
 };
 use super::values::seg;
 use crate::dist::Dist;
 use crate::model::{Arrival, Call, Node, Workload};
-
-const MAX_RATE_PER_S: f64 = 1e9;
-const MAX_USERS: i64 = 10_000_000;
 
 /// Every workload, in file order.
 pub(super) fn read_workloads(
@@ -90,8 +88,8 @@ fn read_arrival(
     w: &RawWorkload,
     path: &str,
 ) -> Option<Arrival> {
-    let rate = sink.number(&w.rate, &format!("{path}.rate"), 0.0, MAX_RATE_PER_S, true);
-    let users = sink.int(&w.users, &format!("{path}.users"), 1, MAX_USERS);
+    let rate = read_rate(sink, &w.rate, &w.spike, path);
+    let users = read_users(sink, &w.users, &format!("{path}.users"));
     let think = sink.dist(&w.think, &format!("{path}.think"));
     let arrival = sink.string(&w.arrival, &format!("{path}.arrival"));
     let poisson = match arrival.as_deref() {
@@ -123,21 +121,31 @@ fn read_arrival(
                 let msg = format!("{path}.think applies to closed-loop workloads (users) only");
                 sink.error(val_span(&w.think), msg);
             }
-            Some(Arrival::Open {
-                rate_per_s: rate?,
-                poisson,
-            })
+            match rate? {
+                Rate::Constant(rate_per_s) => Some(Arrival::Open {
+                    rate_per_s,
+                    poisson,
+                }),
+                Rate::Curve(curve) => Some(Arrival::Varying { curve, poisson }),
+            }
         }
         (None, Some(_)) => {
             if w.arrival.is_some() {
                 let msg = format!("{path}.arrival applies to open-loop workloads (rate) only");
                 sink.error(val_span(&w.arrival), msg);
             }
-            let users = u32::try_from(users?).ok()?;
-            Some(Arrival::Closed {
-                users,
-                think: think.unwrap_or_else(Dist::zero),
-            })
+            if let Some(spike) = w.spike.first() {
+                let msg = format!(
+                    "{path}.spike applies to open-loop workloads (rate) only; a closed loop's \
+                     load is its users"
+                );
+                sink.error(spike.span(), msg);
+            }
+            let think = think.unwrap_or_else(Dist::zero);
+            match users? {
+                Users::Fixed(users) => Some(Arrival::Closed { users, think }),
+                Users::Curve(users) => Some(Arrival::ClosedVarying { users, think }),
+            }
         }
     }
 }

@@ -5,6 +5,7 @@ mod balancer;
 mod faults;
 mod flows;
 mod growth;
+mod load;
 mod messaging;
 mod mutation;
 mod numbers;

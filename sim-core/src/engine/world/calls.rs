@@ -324,7 +324,8 @@ impl<'m> World<'m> {
                         f.saw(u64::from(request), now.since(started), outcome);
                     }
                 }
-                if let Arrival::Closed { think, .. } = &self.model.workloads[w.0 as usize].arrival
+                if let Arrival::Closed { think, .. } | Arrival::ClosedVarying { think, .. } =
+                    &self.model.workloads[w.0 as usize].arrival
                     && now < self.end_of_arrivals
                 {
                     let t = think.sample(&mut self.rng.workload[w.0 as usize]);
