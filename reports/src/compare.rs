@@ -38,7 +38,11 @@ pub struct Row {
     /// Dotted key, as in the JSON (`workloads.checkout.latency_ms.p50`).
     pub key: String,
     pub info: MetricInfo,
-    /// One per variant, in variant order; `None` where the variant has no such metric.
+    /// One per variant, in variant order; `None` where the variant has no such metric, or
+    /// where some of its seeds have no value for it (a statistic of an empty set: a latency
+    /// with nothing successful). A mean over only the seeds that had a value would describe a
+    /// different population from the others' means, so such a cell is missing as a whole and
+    /// never ranked.
     pub cells: Vec<Option<Cell>>,
 }
 
@@ -73,7 +77,7 @@ impl Comparison {
                     .map(|runs| {
                         let values: Vec<f64> =
                             runs.iter().filter_map(|r| r.metrics.get(&key)).collect();
-                        (!values.is_empty()).then(|| Cell {
+                        (!values.is_empty() && values.len() == runs.len()).then(|| Cell {
                             summary: Summary::of(&values),
                             values,
                         })

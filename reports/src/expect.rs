@@ -103,7 +103,8 @@ impl Serialize for ExpectResult {
 }
 
 /// Evaluates every expectation against `report` (the JSON report as a value), in order.
-/// A metric that cannot be read fails, with the reason in `error`.
+/// A metric that cannot be read fails, with the reason in `error`; so does a statistic with
+/// no samples (`null` in the report): an empty set is neither below nor above a bound.
 pub fn evaluate(expects: &[Expect], report: &Value) -> Vec<ExpectResult> {
     expects
         .iter()
@@ -131,6 +132,17 @@ pub fn evaluate(expects: &[Expect], report: &Value) -> Vec<ExpectResult> {
 /// path fails below it, shorter keys are tried. The error comes from the longest attempt and
 /// names the level where lookup failed and the keys available there.
 pub fn lookup(report: &Value, metric: &str) -> Result<f64, String> {
+    lookup_statistic(report, metric)?.ok_or_else(|| {
+        format!(
+            "\"{metric}\" has no value in this run: there were no samples \
+             (nothing succeeded or arrived to measure)"
+        )
+    })
+}
+
+/// Like [`lookup`], but a statistic of an empty set (`null` in the report) is `Ok(None)`:
+/// the path exists and names a statistic that has no value in this run.
+pub fn lookup_statistic(report: &Value, metric: &str) -> Result<Option<f64>, String> {
     let segments: Vec<&str> = metric.split('.').collect();
     if metric.trim().is_empty() || segments.iter().any(|s| s.is_empty()) {
         return Err(format!(
@@ -140,7 +152,7 @@ pub fn lookup(report: &Value, metric: &str) -> Result<f64, String> {
     find(report, &segments, "", metric)
 }
 
-fn find(node: &Value, segments: &[&str], at: &str, metric: &str) -> Result<f64, String> {
+fn find(node: &Value, segments: &[&str], at: &str, metric: &str) -> Result<Option<f64>, String> {
     if segments.is_empty() {
         return number(node, metric);
     }
@@ -162,12 +174,16 @@ fn find(node: &Value, segments: &[&str], at: &str, metric: &str) -> Result<f64, 
     Err(first_error.unwrap_or_else(|| missing(node, at, segments[0])))
 }
 
-fn number(node: &Value, metric: &str) -> Result<f64, String> {
+fn number(node: &Value, metric: &str) -> Result<Option<f64>, String> {
     match node {
         Value::Number(n) => n
             .as_f64()
+            .map(Some)
             .ok_or_else(|| format!("\"{metric}\" is not a finite number")),
-        Value::Bool(b) => Ok(if *b { 1.0 } else { 0.0 }),
+        Value::Bool(b) => Ok(Some(if *b { 1.0 } else { 0.0 })),
+        // A statistic of an empty set: there is nothing to compare with a bound, so an
+        // expectation on it fails rather than pass on a made-up 0.
+        Value::Null => Ok(None),
         Value::Object(map) => Err(format!(
             "\"{metric}\" is a section, not a number; it has: {}",
             list(map.keys().map(String::as_str))

@@ -9,7 +9,7 @@ use std::io::{self, Write};
 use crate::json::Report;
 use crate::tables::{self, Table};
 use crate::text::consistency;
-use crate::text::{fault_warnings, fixed, ms_if, pct, secs, verdict};
+use crate::text::{fault_warnings, fixed, ms_or_dash, pct, secs, verdict};
 
 /// Writes the Markdown summary; `plots` are `(file name, title)` pairs linked as images.
 pub fn write_markdown<W: Write>(
@@ -80,8 +80,8 @@ fn write_workloads<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
             wl.degraded.to_string(),
             wl.failed.to_string(),
             wl.in_flight.to_string(),
-            ms_if(wl.ok > 0, wl.latency_ms.p50),
-            ms_if(wl.ok > 0, wl.latency_ms.p99),
+            ms_or_dash(wl.latency_ms.p50),
+            ms_or_dash(wl.latency_ms.p99),
             fixed(wl.throughput_rps, 1),
         ]
     });

@@ -11,6 +11,7 @@ mod limits;
 mod loss;
 mod memory;
 mod messaging;
+mod no_samples;
 mod outputs;
 mod queueing;
 mod resilience;

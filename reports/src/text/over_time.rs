@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use super::{ms_if, pct, section_rows, short_secs};
+use super::{ms_or_dash, pct, section_rows, short_secs};
 use crate::json::Report;
 
 /// The "Over time" tables have at most this many rows; adjacent buckets are merged to fit.
@@ -65,7 +65,11 @@ pub(super) fn write_over_time<W: Write>(w: &mut W, report: &Report) -> io::Resul
                 sum(&wl.degraded),
                 sum(&wl.failed),
             );
-            let p99 = wl.p99_ms[start..end].iter().fold(0.0f64, |a, &b| a.max(b));
+            let p99 = wl.p99_ms[start..end]
+                .iter()
+                .flatten()
+                .copied()
+                .reduce(f64::max);
             let (from_s, to_s) = (start as f64 * t.bucket_s, end as f64 * t.bucket_s);
             let mut row = vec![
                 format!("{from_s:.1}–{to_s:.1}"),
@@ -76,7 +80,7 @@ pub(super) fn write_over_time<W: Write>(w: &mut W, report: &Report) -> io::Resul
                 row.push(pct(degraded, sent));
             }
             row.push(failed.to_string());
-            row.push(ms_if(ok + degraded > 0, p99));
+            row.push(ms_or_dash(p99));
             row.push(active_faults(report, from_s, to_s));
             rows.push(row);
             start = end;
