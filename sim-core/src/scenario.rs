@@ -36,6 +36,7 @@ mod cycles;
 mod faults;
 mod flows;
 mod header;
+mod inventory;
 mod links;
 mod messaging;
 mod overrides;
@@ -140,9 +141,38 @@ pub fn parse_scenario(
         }
     };
     match model {
-        Some(model) if sink.diags.is_empty() => Ok(model),
+        Some(model) if sink.diags.is_empty() => {
+            check_no_invented_names(file, text, overrides, &model, sink)?;
+            Ok(model)
+        }
         _ => Err(sink.finish()),
     }
+}
+
+/// Refuses a model whose overrides brought in a name the file alone does not declare (see
+/// `inventory`). When the file alone does not validate, there is nothing to compare with and
+/// the overrides stand.
+fn check_no_invented_names(
+    file: &str,
+    text: &str,
+    overrides: &[Override],
+    edited: &Model,
+    mut sink: Sink,
+) -> Result<(), Diagnostics> {
+    if overrides.is_empty() {
+        return Ok(());
+    }
+    let Ok(alone) = parse_scenario(file, text, &[]) else {
+        return Ok(());
+    };
+    let messages = inventory::invented(&alone, edited, overrides);
+    if messages.is_empty() {
+        return Ok(());
+    }
+    for m in messages {
+        sink.unplaced(m);
+    }
+    Err(sink.finish())
 }
 
 /// 1-based line and column (in characters) of `byte_offset` in `text`.

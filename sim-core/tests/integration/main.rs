@@ -5,6 +5,7 @@ mod faults;
 mod flows;
 mod messaging;
 mod mutation;
+mod overrides;
 mod parse;
 mod resilience;
 
