@@ -217,28 +217,51 @@ impl<'a> Sink<'a> {
         }
     }
 
+    /// The `--set` argument that wrote the value at `span`, if one did.
+    fn set_arg_at(&self, span: &Range<usize>) -> Option<&str> {
+        self.set_spans
+            .iter()
+            .find(|(r, _)| r.contains(&span.start) || r == span)
+            .map(|(_, arg)| arg.as_str())
+    }
+
+    /// Line and column in the file on disk of byte `span.start` of the edited text; line 0
+    /// (and column 0) for a line that only `--set` wrote.
+    fn file_line_col(&self, span: &Range<usize>) -> (u32, u32) {
+        let (line, column) = line_col(self.text, span.start);
+        let Some(map) = &self.line_map else {
+            return (line, column);
+        };
+        match map.get((line as usize).saturating_sub(1)).copied() {
+            Some(0) => (0, 0),
+            Some(mapped) => (mapped, column),
+            None => (line, column),
+        }
+    }
+
+    /// Where the text at `span` came from, for messages that are not diagnostics (an
+    /// `[[expect]]`'s location): `file:line:column`, or `(from --set ARG)` when an override
+    /// wrote it, or `(added by --set)` for a line only overrides wrote.
+    pub(crate) fn location(&self, span: &Range<usize>) -> String {
+        if let Some(arg) = self.set_arg_at(span) {
+            return format!("(from --set {arg})");
+        }
+        match self.file_line_col(span) {
+            (0, _) => "(added by --set)".to_string(),
+            (line, column) => format!("{}:{line}:{column}", self.file),
+        }
+    }
+
     /// A problem at byte `span` of the (overridden) text.
     pub(crate) fn error(&mut self, span: Range<usize>, message: String) {
-        let (mut line, mut column) = line_col(self.text, span.start);
-        let from_set = self
-            .set_spans
-            .iter()
-            .find(|(r, _)| r.contains(&span.start) || *r == span);
+        let (line, column) = self.file_line_col(&span);
+        let from_set = self.set_arg_at(&span);
         let mut message = match from_set {
-            Some((_, arg)) => format!("{message} (from --set {arg})"),
+            Some(arg) => format!("{message} (from --set {arg})"),
             None => message,
         };
-        if let Some(map) = &self.line_map {
-            line = map
-                .get((line as usize).saturating_sub(1))
-                .copied()
-                .unwrap_or(line);
-            if line == 0 {
-                column = 0;
-                if from_set.is_none() {
-                    message.push_str(" (in keys added by --set)");
-                }
-            }
+        if line == 0 && from_set.is_none() {
+            message.push_str(" (in keys added by --set)");
         }
         self.diags.push(Diagnostic {
             file: self.file.to_string(),

@@ -508,8 +508,7 @@ fn read_expect(sink: &mut Sink, i: usize, e: &Spanned<RawExpect>) -> Option<Expe
         return None;
     }
     let bound = below.or(above).or(equals)?;
-    let (line, column) = super::line_col(sink.text, span.start);
-    let location = format!("{}:{line}:{column}", sink.file);
+    let location = sink.location(&span);
     Some(Expect {
         metric: metric?,
         bound,

@@ -120,3 +120,16 @@ fn what_the_file_declares_may_still_be_changed() {
     let ledger = model.services.iter().find(|s| s.name == "ledger").unwrap();
     assert_eq!(ledger.workers, 8);
 }
+
+#[test]
+fn an_expectation_added_by_set_is_located_at_the_set() {
+    // Goal: an `[[expect]]` that only `--set` wrote is located as `(from --set …)` (it used
+    // to read `file:1:11`, a place in the file that holds no such thing); the file's own keep
+    // their line.
+    let with_expect = format!("{FILE}\n[[expect]]\nmetric = \"workloads.shop.ok\"\nabove = 1\n");
+    let model = parse_scenario("bank.toml", &with_expect, &[]).unwrap();
+    assert_eq!(model.expects[0].location, "bank.toml:34:1");
+    let set = "expect=[{ metric = \"workloads.shop.ok\", above = 1 }]";
+    let model = parse(&[set]).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(model.expects[0].location, format!("(from --set {set})"));
+}
