@@ -58,7 +58,10 @@ impl Failure {
 /// `meshsim run`: one run; the report on stdout (and in `--out DIR`); exit 1 if an
 /// expectation failed.
 pub fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
-    let model = load(&args.scenario)?;
+    let mut model = load(&args.scenario)?;
+    if args.no_expect {
+        model.expects.clear();
+    }
     if let Some(dir) = &args.out {
         check_out_dir(dir)?;
     }
@@ -67,7 +70,13 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     let results = sim_core::run_with_progress(&model, seed, &mut |p| bar.update(p));
     bar.finish();
     let results = results.map_err(|e| Failure::Limit(e.to_string()))?;
-    let report = Report::build(&results, &model);
+    let mut report = Report::build(&results, &model);
+    report.overrides = args
+        .scenario
+        .set
+        .iter()
+        .map(|o| format!("{}={}", o.path, o.value))
+        .collect();
 
     let mut json = Vec::new();
     write_json_report(&mut json, &report).map_err(|e| output_error("<memory>", &e))?;
@@ -90,6 +99,13 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
             "{}: expectation failed: {}",
             e.location,
             e.describe()
+        );
+    }
+    if !report.overrides.is_empty() {
+        let _ = writeln!(
+            stderr,
+            "{}",
+            reports::text::changed_lesson_note(&report.overrides)
         );
     }
     Ok(ExitCode::from(EXIT_EXPECT_FAILED))

@@ -109,6 +109,11 @@ pub struct Report {
     /// Counts and latencies per time bucket: where a fault window shows in numbers.
     pub timeline: TimelineReport,
     pub expect: Vec<ExpectResult>,
+    /// The `--set` arguments the run applied to the file, as typed; not part of the JSON.
+    /// With them, the expectations are the lesson of the file as written, not of this variant,
+    /// and the text report says so when one fails.
+    #[serde(skip)]
+    pub overrides: Vec<String>,
 }
 
 /// Latency figures in milliseconds. Every field is `None` (`null` in the JSON, `-` in the
@@ -459,6 +464,7 @@ impl Report {
             breakers: results.breakers.iter().map(BreakerReport::of).collect(),
             timeline,
             expect: Vec::new(),
+            overrides: Vec::new(),
         }
     }
 

@@ -416,7 +416,24 @@ fn write_expectations<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
         let verdict = if e.passed { "PASS" } else { "FAIL" };
         writeln!(w, "  {verdict}  {}", e.describe())?;
     }
+    if !report.all_passed() && !report.overrides.is_empty() {
+        for line in wrap(&changed_lesson_note(&report.overrides), WIDTH - 2) {
+            writeln!(w, "  {line}")?;
+        }
+    }
     Ok(())
+}
+
+/// Said when a variant made with `--set` fails an expectation: the expectations are the
+/// lesson of the file as written, so a learner trying a lesson's "Try:" line is not told they
+/// broke something.
+pub fn changed_lesson_note(overrides: &[String]) -> String {
+    format!(
+        "Note: these expectations belong to the unmodified scenario; this run changed it \
+         (--set {}), so a failure may be the point of the variant. The exit code is still 1; \
+         run --no-expect skips the expectations.",
+        overrides.join(" --set ")
+    )
 }
 
 /// A titled table: first column left-aligned, the others right-aligned.

@@ -19,3 +19,4 @@ mod scenarios;
 mod support;
 mod sweep;
 mod trace;
+mod what_if;

@@ -419,10 +419,11 @@ impl<'m> World<'m> {
                 .workloads
                 .iter()
                 .map(|w| match w.arrival {
-                    Arrival::Open { rate_per_s, .. } => {
+                    Arrival::Open { rate_per_s, .. } if rate_per_s > 0.0 => {
                         Dist::exp(SimDuration::from_nanos_f64(1e9 / rate_per_s))
                     }
-                    Arrival::Closed { .. } => Dist::zero(),
+                    // Closed loops, and `rate = 0` (a workload switched off): no gaps drawn.
+                    Arrival::Open { .. } | Arrival::Closed { .. } => Dist::zero(),
                 })
                 .collect(),
             call_guard,
@@ -493,10 +494,12 @@ impl<'m> World<'m> {
         for (i, w) in self.model.workloads.iter().enumerate() {
             let id = WorkloadId(i as u32);
             match &w.arrival {
-                Arrival::Open { .. } => {
+                Arrival::Open { rate_per_s, .. } if *rate_per_s > 0.0 => {
                     let gap = self.arrival_gap(id);
                     self.schedule_arrival(id, SimTime::ZERO + gap);
                 }
+                // `rate = 0`: the workload is switched off and sends nothing (a what-if).
+                Arrival::Open { .. } => {}
                 Arrival::Closed { users, think } => {
                     for _ in 0..*users {
                         let t = think.sample(&mut self.rng.workload[i]);

@@ -239,6 +239,7 @@ pub(super) struct RawFault {
     pub groups: Val,
     pub from: Val,
     pub to: Val,
+    pub enabled: Val,
 }
 
 /// `[chaos]`.
@@ -248,6 +249,7 @@ pub(super) struct RawChaos {
     pub targets: Val,
     pub mtbf: Val,
     pub mttr: Val,
+    pub enabled: Val,
 }
 
 /// One `[[expect]]`.
@@ -259,6 +261,7 @@ pub(super) struct RawExpect {
     pub above: Val,
     pub equals: Val,
     pub why: Val,
+    pub enabled: Val,
 }
 
 /// A table keyed by user-chosen names, in file order (by the position of each name's first

@@ -507,7 +507,11 @@ fn read_expect(sink: &mut Sink, i: usize, e: &Spanned<RawExpect>) -> Option<Expe
         sink.error(span.clone(), msg);
         return None;
     }
+    let on = super::faults::enabled(sink, &raw.enabled, &path);
     let bound = below.or(above).or(equals)?;
+    if !on {
+        return None;
+    }
     let location = sink.location(&span);
     Some(Expect {
         metric: metric?,

@@ -90,7 +90,8 @@ fn read_arrival(
     w: &RawWorkload,
     path: &str,
 ) -> Option<Arrival> {
-    let rate = sink.number(&w.rate, &format!("{path}.rate"), 0.0, MAX_RATE_PER_S, true);
+    // 0 is allowed: a what-if switch (`--set workload.W.rate=0`), the workload sends nothing.
+    let rate = sink.number(&w.rate, &format!("{path}.rate"), 0.0, MAX_RATE_PER_S, false);
     let users = sink.int(&w.users, &format!("{path}.users"), 1, MAX_USERS);
     let think = sink.dist(&w.think, &format!("{path}.think"));
     let arrival = sink.string(&w.arrival, &format!("{path}.arrival"));
