@@ -43,6 +43,7 @@ mod overrides;
 mod raw;
 mod resilience;
 mod targets;
+mod unknown_keys;
 mod validate;
 mod values;
 mod workloads;
@@ -120,8 +121,9 @@ impl std::error::Error for Diagnostics {}
 /// `overrides` in order.
 ///
 /// Never panics. On failure, every problem found is returned, sorted by line and column;
-/// problems with an override itself have line 0. A TOML syntax or structure error (unknown
-/// key, wrong kind of table) stops at that error, since nothing after it can be trusted.
+/// problems with an override itself have line 0. Unknown keys are all reported, together with
+/// the problems of the rest of the file; any other TOML syntax or structure error (wrong kind
+/// of table) stops at that error, since nothing after it can be trusted.
 pub fn parse_scenario(
     file: &str,
     text: &str,
@@ -133,13 +135,11 @@ pub fn parse_scenario(
     for message in edited.errors {
         sink.unplaced(message);
     }
-    let model = match raw::parse(&edited.text) {
-        Ok(file_raw) => validate::validate(&mut sink, &file_raw),
-        Err(e) => {
-            sink.error(e.span, e.message);
-            None
-        }
-    };
+    let (file_raw, raw_errors) = raw::parse(&edited.text);
+    for e in raw_errors {
+        sink.error(e.span, e.message);
+    }
+    let model = file_raw.and_then(|file_raw| validate::validate(&mut sink, &file_raw));
     match model {
         Some(model) if sink.diags.is_empty() => {
             check_no_invented_names(file, text, overrides, &model, sink)?;
