@@ -111,9 +111,16 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::from(EXIT_EXPECT_FAILED))
 }
 
-/// `meshsim check`: validate only.
+/// `meshsim check`: validate, including every `[[expect]]` metric path against the report the
+/// model will produce (so a bad path fails here, not after a whole run).
 pub fn check(args: &ScenarioArgs) -> Result<ExitCode, Failure> {
     let model = load(args)?;
+    if let Some(skeleton) = reports::expect::report_skeleton(&model) {
+        let lines = reports::expect::check_paths(&model.expects, &skeleton);
+        if !lines.is_empty() {
+            return Err(problems(&args.file.display().to_string(), lines));
+        }
+    }
     let line = format!(
         "{}: ok ({} services, {} endpoints, {} workloads)\n",
         args.file.display(),
@@ -170,14 +177,21 @@ fn load(args: &ScenarioArgs) -> Result<Model, Failure> {
     let name = args.file.display().to_string();
     let text = read_text(&args.file).map_err(|line| Failure::BadInput(vec![line]))?;
     parse_scenario(&name, &text, &args.set).map_err(|diagnostics| {
-        let mut lines: Vec<String> = diagnostics.0.iter().map(ToString::to_string).collect();
-        let n = diagnostics.0.len();
-        lines.push(format!(
-            "error: {n} problem{} in {name}",
-            if n == 1 { "" } else { "s" }
-        ));
-        Failure::BadInput(lines)
+        problems(
+            &name,
+            diagnostics.0.iter().map(ToString::to_string).collect(),
+        )
     })
+}
+
+/// Bad input: the problems found in `name`, one a line, then how many there were.
+fn problems(name: &str, mut lines: Vec<String>) -> Failure {
+    let n = lines.len();
+    lines.push(format!(
+        "error: {n} problem{} in {name}",
+        if n == 1 { "" } else { "s" }
+    ));
+    Failure::BadInput(lines)
 }
 
 /// Reads a file as UTF-8 text; the error is one line naming the file and the reason.

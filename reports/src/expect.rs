@@ -8,6 +8,7 @@
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use serde_json::Value;
+use sim_core::Model;
 use sim_core::model::{Bound, Expect};
 
 use crate::json::round;
@@ -126,6 +127,45 @@ pub fn evaluate(expects: &[Expect], report: &Value) -> Vec<ExpectResult> {
         .collect()
 }
 
+/// Sections of the report whose entries only the run decides: the circuit breakers that
+/// changed state, and the timeline's buckets (their number follows when the run stopped).
+/// `check` cannot know their paths in advance, so it leaves paths into them to the run.
+const DECIDED_BY_THE_RUN: [&str; 2] = ["breakers", "timeline"];
+
+/// The JSON report `model` will produce, with every section and key but nothing measured:
+/// the model run for 1 ns of simulated time (no warmup, no drain), so that `check` can test
+/// `[[expect]]` paths against the real report's shape. `None` if even that run fails.
+pub fn report_skeleton(model: &Model) -> Option<Value> {
+    let mut brief = model.clone();
+    brief.warmup = sim_core::SimDuration::ZERO;
+    brief.drain = sim_core::SimDuration::ZERO;
+    brief.duration = sim_core::SimDuration::from_nanos(1);
+    let results = sim_core::run(&brief, model.seed).ok()?;
+    Some(crate::json::Report::measured(&results).to_value())
+}
+
+/// One message per `[[expect]]` whose metric the report (its [`report_skeleton`]) does not
+/// have, located at the expectation, with the keys available and a did-you-mean. A path to a
+/// statistic (`null` in a skeleton) is fine; paths into [`DECIDED_BY_THE_RUN`] are left to
+/// the run.
+pub fn check_paths(expects: &[Expect], skeleton: &Value) -> Vec<String> {
+    expects
+        .iter()
+        .filter(|e| {
+            !DECIDED_BY_THE_RUN
+                .iter()
+                .any(|s| e.metric.split('.').next() == Some(*s))
+        })
+        .filter_map(|e| {
+            let error = lookup_statistic(skeleton, &e.metric).err()?;
+            Some(format!(
+                "{}: [[expect]] metric is not in the report this scenario produces: {error}",
+                e.location
+            ))
+        })
+        .collect()
+}
+
 /// The number at dotted path `metric` in `report`. Booleans read as 1 and 0.
 ///
 /// At each level the longest run of segments naming a key is tried first; if the rest of the
@@ -226,8 +266,11 @@ fn missing(node: &Value, at: &str, segment: &str) -> String {
             format!("no \"{segment}\" {place}: that section is empty in this run")
         }
         Value::Object(map) => {
+            let keys: Vec<String> = map.keys().cloned().collect();
+            let hint = sim_core::closest(segment, &keys)
+                .map_or(String::new(), |k| format!("; did you mean \"{k}\"?"));
             format!(
-                "no \"{segment}\" {place}; available: {}",
+                "no \"{segment}\" {place}; available: {}{hint}",
                 list(map.keys().map(String::as_str))
             )
         }
@@ -287,8 +330,8 @@ mod tests {
         assert_eq!(lookup(&v, "t.x.y.w"), Ok(2.0), "falls back to x, then y");
     }
 
-    // Goal: a missing key names itself, where lookup stopped (with the dotted key whole), and
-    // the keys available there.
+    // Goal: a missing key names itself, where lookup stopped (with the dotted key whole), the
+    // keys available there and the closest of them.
     #[test]
     fn a_missing_key_names_the_level_and_the_known_keys() {
         let v = topics();
@@ -299,7 +342,8 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             err,
-            "no \"inventry\" under \"messages.topics.order.placed.groups\"; available: inventory"
+            "no \"inventry\" under \"messages.topics.order.placed.groups\"; available: inventory; \
+             did you mean \"inventory\"?"
         );
         let err = lookup(&v, "messages.topics.order.placd.groups").unwrap_err();
         assert_eq!(
@@ -307,7 +351,10 @@ mod tests {
             "no \"placd\" under \"messages.topics.order\"; available: groups"
         );
         let err = lookup(&v, "messages.topic.order.placed").unwrap_err();
-        assert_eq!(err, "no \"topic\" under \"messages\"; available: topics");
+        assert_eq!(
+            err,
+            "no \"topic\" under \"messages\"; available: topics; did you mean \"topics\"?"
+        );
     }
 
     // Goal: when both a dotted key and a shorter one match but neither leads to a number, the
@@ -330,6 +377,38 @@ mod tests {
         assert_eq!(
             err,
             "no \"order\" under \"messages.topics\": that section is empty in this run"
+        );
+    }
+
+    // Goal: `check_paths` flags a path the report does not have, with its location and a
+    // did-you-mean; a null statistic is a fine path; paths into breakers and timeline
+    // buckets are left to the run.
+    #[test]
+    fn paths_are_checked_against_the_skeleton() {
+        let skeleton = json!({
+            "workloads": {"shop": {"ok": 0, "latency_ms": {"p99": null}}},
+            "breakers": [],
+            "timeline": {"workloads": {"shop": {"sent": []}}}
+        });
+        let expect = |metric: &str| Expect {
+            metric: metric.into(),
+            bound: Bound::Below(1.0),
+            why: String::new(),
+            location: format!("f.toml:{}:1", metric.len()),
+        };
+        let expects = [
+            expect("workloads.shop.latency_ms.p99"),
+            expect("workloads.shpo.ok"),
+            expect("breakers.0.opened"),
+            expect("timeline.workloads.shop.sent.25"),
+        ];
+        let problems = check_paths(&expects, &skeleton);
+        assert_eq!(
+            problems,
+            [
+                "f.toml:17:1: [[expect]] metric is not in the report this scenario produces: no \
+              \"shpo\" under \"workloads\"; available: shop; did you mean \"shop\"?"
+            ]
         );
     }
 }

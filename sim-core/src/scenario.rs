@@ -51,6 +51,8 @@ mod workloads;
 use std::fmt;
 use std::ops::Range;
 
+pub use validate::closest;
+
 use crate::model::Model;
 
 /// A `--set PATH=VALUE` override, applied to the file's TOML before validation.

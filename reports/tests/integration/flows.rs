@@ -162,7 +162,7 @@ fn expect_paths_reach_flows_with_dashes_in_their_names() {
     assert!(lookup(&v, "flows.place-order.consistency_ms.p99").unwrap() > 59.0);
     assert_eq!(
         lookup(&v, "flows.place-ordr.inconsistent").unwrap_err(),
-        "no \"place-ordr\" under \"flows\"; available: place-order, cancel-order"
+        "no \"place-ordr\" under \"flows\"; available: place-order, cancel-order; did you mean \"place-order\"?"
     );
     let checked = evaluate(
         &[expect("flows.place-order.inconsistent", Bound::Below(1.0))],

@@ -239,7 +239,7 @@ fn expect_paths_reach_through_dotted_topic_names() {
     .unwrap_err();
     assert_eq!(
         err,
-        "no \"inventry\" under \"messages.topics.order.placed.groups\"; available: inventory, notify"
+        "no \"inventry\" under \"messages.topics.order.placed.groups\"; available: inventory, notify; did you mean \"inventory\"?"
     );
     // Through evaluate, as a scenario writes it.
     let results = evaluate(

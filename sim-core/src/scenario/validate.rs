@@ -221,8 +221,9 @@ pub(super) fn resolve_endpoint(
     None
 }
 
-/// The known name closest to `text` by edit distance, if it is a plausible typo.
-pub(super) fn closest<'n>(text: &str, known: &'n [String]) -> Option<&'n str> {
+/// The known name closest to `text` by edit distance, if it is a plausible typo (at most two
+/// edits): the "did you mean" of every message about a name.
+pub fn closest<'n>(text: &str, known: &'n [String]) -> Option<&'n str> {
     let best = known
         .iter()
         .map(|k| (edit_distance(text, k), k))
