@@ -246,6 +246,10 @@ pub struct RunArgs {
     /// No progress bar (it is drawn on stderr, and only when stderr is a terminal).
     #[arg(long, short)]
     pub quiet: bool,
+    /// Skip the scenario's [[expect]]s: the report has none, and the exit code is 0 unless a
+    /// run limit stops the run (for a what-if variant that is expected to break the lesson).
+    #[arg(long)]
+    pub no_expect: bool,
 }
 
 #[cfg(test)]

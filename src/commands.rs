@@ -59,14 +59,23 @@ impl Failure {
 /// `meshsim run`: one run; the report on stdout (and in `--out DIR`); exit 1 if an
 /// expectation failed.
 pub fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
-    let model = load(&args.scenario)?;
+    let mut model = load(&args.scenario)?;
+    if args.no_expect {
+        model.expects.clear();
+    }
     let out = args.out.as_deref().map(OutDir::prepare).transpose()?;
     let seed = args.seed.unwrap_or(model.seed);
     let bar = RunProgress::new(args.quiet);
     let results = sim_core::run_with_progress(&model, seed, &mut |p| bar.update(p));
     bar.finish();
     let results = results.map_err(|e| Failure::Limit(e.to_string()))?;
-    let report = Report::build(&results, &model);
+    let mut report = Report::build(&results, &model);
+    report.overrides = args
+        .scenario
+        .set
+        .iter()
+        .map(|o| format!("{}={}", o.path, o.value))
+        .collect();
 
     let mut json = Vec::new();
     write_json_report(&mut json, &report).map_err(|e| output_error("<memory>", &e))?;
@@ -95,12 +104,26 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
             e.describe()
         );
     }
+    if !report.overrides.is_empty() {
+        let _ = writeln!(
+            stderr,
+            "{}",
+            reports::text::changed_lesson_note(&report.overrides)
+        );
+    }
     Ok(ExitCode::from(EXIT_EXPECT_FAILED))
 }
 
-/// `meshsim check`: validate only.
+/// `meshsim check`: validate, including every `[[expect]]` metric path against the report the
+/// model will produce (so a bad path fails here, not after a whole run).
 pub fn check(args: &ScenarioArgs) -> Result<ExitCode, Failure> {
     let model = load(args)?;
+    if let Some(skeleton) = reports::expect::report_skeleton(&model) {
+        let lines = reports::expect::check_paths(&model.expects, &skeleton);
+        if !lines.is_empty() {
+            return Err(problems(&args.file.display().to_string(), lines));
+        }
+    }
     let line = format!(
         "{}: ok ({} services, {} endpoints, {} workloads)\n",
         args.file.display(),
@@ -158,14 +181,21 @@ fn load(args: &ScenarioArgs) -> Result<Model, Failure> {
     let text =
         read_text(&args.file, input::SCENARIO).map_err(|line| Failure::BadInput(vec![line]))?;
     parse_scenario(&name, &text, &args.set).map_err(|diagnostics| {
-        let mut lines: Vec<String> = diagnostics.0.iter().map(ToString::to_string).collect();
-        let n = diagnostics.0.len();
-        lines.push(format!(
-            "error: {n} problem{} in {name}",
-            if n == 1 { "" } else { "s" }
-        ));
-        Failure::BadInput(lines)
+        problems(
+            &name,
+            diagnostics.0.iter().map(ToString::to_string).collect(),
+        )
     })
+}
+
+/// Bad input: the problems found in `name`, one a line, then how many there were.
+fn problems(name: &str, mut lines: Vec<String>) -> Failure {
+    let n = lines.len();
+    lines.push(format!(
+        "error: {n} problem{} in {name}",
+        if n == 1 { "" } else { "s" }
+    ));
+    Failure::BadInput(lines)
 }
 
 pub(crate) fn output_error(what: &str, e: &io::Error) -> Failure {

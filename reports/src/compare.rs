@@ -40,7 +40,11 @@ pub struct Row {
     /// Dotted key, as in the JSON (`workloads.checkout.latency_ms.p50`).
     pub key: String,
     pub info: MetricInfo,
-    /// One per variant, in variant order; `None` where the variant has no such metric.
+    /// One per variant, in variant order; `None` where the variant has no such metric, or
+    /// where some of its seeds have no value for it (a statistic of an empty set: a latency
+    /// with nothing successful). A mean over only the seeds that had a value would describe a
+    /// different population from the others' means, so such a cell is missing as a whole and
+    /// never ranked.
     pub cells: Vec<Option<Cell>>,
 }
 
@@ -100,8 +104,11 @@ impl Comparison {
             .map(|((key, info), per_variant)| {
                 let cells = per_variant
                     .into_iter()
-                    .map(|values| {
-                        (!values.is_empty()).then(|| Cell {
+                    .zip(&by_variant)
+                    .map(|(values, runs)| {
+                        // A mean over every seed or none: a mean over only the seeds where
+                        // the statistic exists would describe another population.
+                        (!values.is_empty() && values.len() == runs.len()).then(|| Cell {
                             summary: Summary::of(&values),
                             values,
                         })

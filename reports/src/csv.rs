@@ -30,7 +30,7 @@ pub const FLOWS_HEADER: &str = "flow,style,started,completed,compensated,inconsi
 pub const FLOWS_INCONSISTENT_HEADER: &str = "flow,left_applied,not_applied,count";
 
 /// `timeseries.csv`: per bucket and workload, the requests sent in the bucket and their
-/// outcomes, failures by cause, and p50/p99 of the successful ones (0 when none).
+/// outcomes, failures by cause, and p50/p99 of the successful ones (`-` when none).
 ///
 /// The bucket count is the report's timeline length; the per-cause counts come from
 /// `results` (the report keeps only the total), 0 for buckets the run did not keep.
@@ -58,8 +58,8 @@ pub fn timeseries_csv(results: &RunResults, report: &Report) -> String {
                 wl.degraded[i],
                 wl.failed[i],
                 causes.join(","),
-                number(wl.p50_ms[i]),
-                number(wl.p99_ms[i]),
+                number_or_dash(wl.p50_ms[i]),
+                number_or_dash(wl.p99_ms[i]),
             ));
         }
     }
@@ -167,7 +167,7 @@ pub fn flows_csv(report: &Report) -> String {
         ];
         let mut row = vec![field(name), field(&f.style)];
         row.extend(counts.iter().map(u64::to_string));
-        row.push(number(f.inconsistent_rate));
+        row.push(number_or_dash(f.inconsistent_rate));
         row.extend(latency(&f.latency_ms));
         row.extend(latency(&f.consistency_ms));
         out.push_str(&row.join(","));
@@ -201,7 +201,13 @@ pub fn flows_inconsistent_csv(report: &Report) -> String {
 
 /// The six latency figures, in the order of [`LatencyMs`].
 fn latency(l: &LatencyMs) -> [String; 6] {
-    [l.mean, l.p50, l.p90, l.p99, l.p999, l.max].map(number)
+    [l.mean, l.p50, l.p90, l.p99, l.p999, l.max].map(number_or_dash)
+}
+
+/// [`number`], or `-` for a statistic of an empty set (as the text report prints it; an
+/// empty field would read as 0 in a spreadsheet's sums).
+pub(crate) fn number_or_dash(x: Option<f64>) -> String {
+    x.map_or_else(|| "-".to_string(), number)
 }
 
 /// A float rounded to the report's decimals, in its shortest form (`0`, `0.5`, `12.25`).
@@ -230,6 +236,7 @@ mod tests {
         assert_eq!(number(12.25), "12.25");
         assert_eq!(number(1.0 / 3.0), "0.333333");
         assert_eq!(number(f64::NAN), "0");
+        assert_eq!(number_or_dash(None), "-");
         assert_eq!(field("checkout"), "checkout");
         assert_eq!(field("a,b"), "\"a,b\"");
         assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");

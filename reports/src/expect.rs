@@ -8,6 +8,7 @@
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use serde_json::Value;
+use sim_core::Model;
 use sim_core::model::{Bound, Expect};
 
 use crate::json::round;
@@ -103,7 +104,8 @@ impl Serialize for ExpectResult {
 }
 
 /// Evaluates every expectation against `report` (the JSON report as a value), in order.
-/// A metric that cannot be read fails, with the reason in `error`.
+/// A metric that cannot be read fails, with the reason in `error`; so does a statistic with
+/// no samples (`null` in the report): an empty set is neither below nor above a bound.
 pub fn evaluate(expects: &[Expect], report: &Value) -> Vec<ExpectResult> {
     expects
         .iter()
@@ -125,12 +127,62 @@ pub fn evaluate(expects: &[Expect], report: &Value) -> Vec<ExpectResult> {
         .collect()
 }
 
+/// Sections of the report whose entries only the run decides: the circuit breakers that
+/// changed state, and the timeline's buckets (their number follows when the run stopped).
+/// `check` cannot know their paths in advance, so it leaves paths into them to the run.
+const DECIDED_BY_THE_RUN: [&str; 2] = ["breakers", "timeline"];
+
+/// The JSON report `model` will produce, with every section and key but nothing measured:
+/// the model run for 1 ns of simulated time (no warmup, no drain), so that `check` can test
+/// `[[expect]]` paths against the real report's shape. `None` if even that run fails.
+pub fn report_skeleton(model: &Model) -> Option<Value> {
+    let mut brief = model.clone();
+    brief.warmup = sim_core::SimDuration::ZERO;
+    brief.drain = sim_core::SimDuration::ZERO;
+    brief.duration = sim_core::SimDuration::from_nanos(1);
+    let results = sim_core::run(&brief, model.seed).ok()?;
+    Some(crate::json::Report::measured(&results).to_value())
+}
+
+/// One message per `[[expect]]` whose metric the report (its [`report_skeleton`]) does not
+/// have, located at the expectation, with the keys available and a did-you-mean. A path to a
+/// statistic (`null` in a skeleton) is fine; paths into [`DECIDED_BY_THE_RUN`] are left to
+/// the run.
+pub fn check_paths(expects: &[Expect], skeleton: &Value) -> Vec<String> {
+    expects
+        .iter()
+        .filter(|e| {
+            !DECIDED_BY_THE_RUN
+                .iter()
+                .any(|s| e.metric.split('.').next() == Some(*s))
+        })
+        .filter_map(|e| {
+            let error = lookup_statistic(skeleton, &e.metric).err()?;
+            Some(format!(
+                "{}: [[expect]] metric is not in the report this scenario produces: {error}",
+                e.location
+            ))
+        })
+        .collect()
+}
+
 /// The number at dotted path `metric` in `report`. Booleans read as 1 and 0.
 ///
 /// At each level the longest run of segments naming a key is tried first; if the rest of the
 /// path fails below it, shorter keys are tried. The error comes from the longest attempt and
 /// names the level where lookup failed and the keys available there.
 pub fn lookup(report: &Value, metric: &str) -> Result<f64, String> {
+    lookup_statistic(report, metric)?.ok_or_else(|| {
+        format!(
+            "\"{metric}\" has no value in this run: there were no samples \
+             (nothing succeeded or arrived to measure)"
+        )
+    })
+}
+
+/// Like [`lookup`], but a statistic of an empty set (`null` in the report) is `Ok(None)`:
+/// the path exists and names a statistic that has no value in this run.
+pub fn lookup_statistic(report: &Value, metric: &str) -> Result<Option<f64>, String> {
     if let Some(why) = sim_core::model::metric_path_too_long(metric) {
         return Err(why);
     }
@@ -143,7 +195,7 @@ pub fn lookup(report: &Value, metric: &str) -> Result<f64, String> {
     find(report, &segments, "", metric)
 }
 
-fn find(node: &Value, segments: &[&str], at: &str, metric: &str) -> Result<f64, String> {
+fn find(node: &Value, segments: &[&str], at: &str, metric: &str) -> Result<Option<f64>, String> {
     if segments.is_empty() {
         return number(node, metric);
     }
@@ -165,12 +217,16 @@ fn find(node: &Value, segments: &[&str], at: &str, metric: &str) -> Result<f64, 
     Err(first_error.unwrap_or_else(|| missing(node, at, segments[0])))
 }
 
-fn number(node: &Value, metric: &str) -> Result<f64, String> {
+fn number(node: &Value, metric: &str) -> Result<Option<f64>, String> {
     match node {
         Value::Number(n) => n
             .as_f64()
+            .map(Some)
             .ok_or_else(|| format!("\"{metric}\" is not a finite number")),
-        Value::Bool(b) => Ok(if *b { 1.0 } else { 0.0 }),
+        Value::Bool(b) => Ok(Some(if *b { 1.0 } else { 0.0 })),
+        // A statistic of an empty set: there is nothing to compare with a bound, so an
+        // expectation on it fails rather than pass on a made-up 0.
+        Value::Null => Ok(None),
         Value::Object(map) => Err(format!(
             "\"{metric}\" is a section, not a number; it has: {}",
             list(map.keys().map(String::as_str))
@@ -222,8 +278,11 @@ fn missing(node: &Value, at: &str, segment: &str) -> String {
             format!("no \"{segment}\" {place}: that section is empty in this run")
         }
         Value::Object(map) => {
+            let keys: Vec<String> = map.keys().cloned().collect();
+            let hint = sim_core::closest(segment, &keys)
+                .map_or(String::new(), |k| format!("; did you mean \"{k}\"?"));
             format!(
-                "no \"{segment}\" {place}; available: {}",
+                "no \"{segment}\" {place}; available: {}{hint}",
                 list(map.keys().map(String::as_str))
             )
         }
@@ -283,8 +342,8 @@ mod tests {
         assert_eq!(lookup(&v, "t.x.y.w"), Ok(2.0), "falls back to x, then y");
     }
 
-    // Goal: a missing key names itself, where lookup stopped (with the dotted key whole), and
-    // the keys available there.
+    // Goal: a missing key names itself, where lookup stopped (with the dotted key whole), the
+    // keys available there and the closest of them.
     #[test]
     fn a_missing_key_names_the_level_and_the_known_keys() {
         let v = topics();
@@ -295,7 +354,8 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             err,
-            "no \"inventry\" under \"messages.topics.order.placed.groups\"; available: inventory"
+            "no \"inventry\" under \"messages.topics.order.placed.groups\"; available: inventory; \
+             did you mean \"inventory\"?"
         );
         let err = lookup(&v, "messages.topics.order.placd.groups").unwrap_err();
         assert_eq!(
@@ -303,7 +363,10 @@ mod tests {
             "no \"placd\" under \"messages.topics.order\"; available: groups"
         );
         let err = lookup(&v, "messages.topic.order.placed").unwrap_err();
-        assert_eq!(err, "no \"topic\" under \"messages\"; available: topics");
+        assert_eq!(
+            err,
+            "no \"topic\" under \"messages\"; available: topics; did you mean \"topics\"?"
+        );
     }
 
     // Goal: when both a dotted key and a shorter one match but neither leads to a number, the
@@ -348,5 +411,37 @@ mod tests {
         assert_eq!(lookup(&v, &at_cap), Ok(7.0));
         let err = lookup(&json!({}), &"x".repeat(1025)).unwrap_err();
         assert!(err.contains("1025 bytes; at most 1024"), "{err}");
+    }
+
+    // Goal: `check_paths` flags a path the report does not have, with its location and a
+    // did-you-mean; a null statistic is a fine path; paths into breakers and timeline
+    // buckets are left to the run.
+    #[test]
+    fn paths_are_checked_against_the_skeleton() {
+        let skeleton = json!({
+            "workloads": {"shop": {"ok": 0, "latency_ms": {"p99": null}}},
+            "breakers": [],
+            "timeline": {"workloads": {"shop": {"sent": []}}}
+        });
+        let expect = |metric: &str| Expect {
+            metric: metric.into(),
+            bound: Bound::Below(1.0),
+            why: String::new(),
+            location: format!("f.toml:{}:1", metric.len()),
+        };
+        let expects = [
+            expect("workloads.shop.latency_ms.p99"),
+            expect("workloads.shpo.ok"),
+            expect("breakers.0.opened"),
+            expect("timeline.workloads.shop.sent.25"),
+        ];
+        let problems = check_paths(&expects, &skeleton);
+        assert_eq!(
+            problems,
+            [
+                "f.toml:17:1: [[expect]] metric is not in the report this scenario produces: no \
+              \"shpo\" under \"workloads\"; available: shop; did you mean \"shop\"?"
+            ]
+        );
     }
 }

@@ -14,12 +14,16 @@
 //! `and` binds tighter than `or`. A PATH starts with a letter or `_` and holds letters,
 //! digits and `_ - . / : #`, and `->` (link names); a NUMBER is a decimal, optionally signed,
 //! with an optional exponent. Errors give the 1-based column and what was expected there.
+//!
+//! A path naming a statistic with no value in a run (`null`: a latency with no successful
+//! request) makes every comparison with it false, `!=` included; `not` still negates that
+//! false. A path that is not in the report at all is an error.
 
 use std::fmt;
 
 use serde_json::Value;
 
-use crate::expect::lookup;
+use crate::expect::lookup_statistic;
 use crate::many::Metrics;
 
 /// A comparison operator.
@@ -52,7 +56,8 @@ impl Op {
             Op::Gt => a > b,
             Op::Ge => a >= b,
             Op::Eq => a == b,
-            Op::Ne => a != b,
+            // A missing statistic (NaN here) is neither equal nor unequal to anything.
+            Op::Ne => a != b && !a.is_nan() && !b.is_nan(),
         }
     }
 }
@@ -152,8 +157,10 @@ impl Expr {
     pub fn extract(&self, report: &Value) -> Metrics {
         let mut m = Metrics::default();
         for path in self.paths() {
-            match lookup(report, &path) {
-                Ok(v) => m.push(path, v),
+            match lookup_statistic(report, &path) {
+                Ok(Some(v)) => m.push(path, v),
+                // A statistic of an empty set: left out, so every comparison with it is false.
+                Ok(None) => {}
                 Err(e) => m.push(format!("{UNREADABLE}{path}: {e}"), f64::NAN),
             }
         }
@@ -430,6 +437,25 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    // Goal: a statistic with no samples (null) is no error and makes every comparison false,
+    // `!=` included; `not` negates that false.
+    #[test]
+    fn comparisons_with_a_missing_statistic_are_false() {
+        let report = json!({"workloads": {"shop": {"ok": 0, "latency_ms": {"p99": null}}}});
+        let holds = |text: &str| {
+            let e = Expr::parse(text).unwrap();
+            e.eval(&e.extract(&report)).unwrap()
+        };
+        for op in ["<", "<=", ">", ">=", "==", "!="] {
+            assert!(
+                !holds(&format!("workloads.shop.latency_ms.p99 {op} 250")),
+                "{op}"
+            );
+        }
+        assert!(holds("not (workloads.shop.latency_ms.p99 > 250)"));
+        assert!(holds("workloads.shop.ok == 0"));
+    }
 
     // Goal: precedence (not > and > or), parentheses, every operator, and paths with dashes,
     // slashes and arrows.

@@ -109,28 +109,46 @@ pub struct Report {
     /// Counts and latencies per time bucket: where a fault window shows in numbers.
     pub timeline: TimelineReport,
     pub expect: Vec<ExpectResult>,
+    /// The `--set` arguments the run applied to the file, as typed; not part of the JSON.
+    /// With them, the expectations are the lesson of the file as written, not of this variant,
+    /// and the text report says so when one fails.
+    #[serde(skip)]
+    pub overrides: Vec<String>,
 }
 
-/// Latency figures in milliseconds.
+/// Latency figures in milliseconds. Every field is `None` (`null` in the JSON, `-` in the
+/// text) when nothing was measured: the latency of no request is absent, not 0 ms. The keys
+/// stay, so a path such as `latency_ms.p99` always exists and an `[[expect]]` on it can say
+/// "no samples" rather than "no such key".
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct LatencyMs {
-    pub mean: f64,
-    pub p50: f64,
-    pub p90: f64,
-    pub p99: f64,
-    pub p999: f64,
-    pub max: f64,
+    pub mean: Option<f64>,
+    pub p50: Option<f64>,
+    pub p90: Option<f64>,
+    pub p99: Option<f64>,
+    pub p999: Option<f64>,
+    pub max: Option<f64>,
 }
 
-impl From<LatencySummary> for LatencyMs {
-    fn from(s: LatencySummary) -> Self {
+impl LatencyMs {
+    /// Whether anything was measured.
+    pub fn measured(&self) -> bool {
+        self.max.is_some()
+    }
+}
+
+impl From<Option<LatencySummary>> for LatencyMs {
+    fn from(s: Option<LatencySummary>) -> Self {
+        let Some(s) = s else {
+            return LatencyMs::default();
+        };
         LatencyMs {
-            mean: round(s.mean),
-            p50: round(s.p50),
-            p90: round(s.p90),
-            p99: round(s.p99),
-            p999: round(s.p999),
-            max: round(s.max),
+            mean: Some(round(s.mean)),
+            p50: Some(round(s.p50)),
+            p90: Some(round(s.p90)),
+            p99: Some(round(s.p99)),
+            p999: Some(round(s.p999)),
+            max: Some(round(s.max)),
         }
     }
 }
@@ -465,6 +483,7 @@ impl Report {
             breakers: results.breakers.iter().map(BreakerReport::of).collect(),
             timeline,
             expect: Vec::new(),
+            overrides: Vec::new(),
         }
     }
 

@@ -10,7 +10,7 @@ use crate::json::Report;
 use crate::tables::{self, Table};
 use crate::text::consistency;
 use crate::text::{
-    capacity_warnings, fault_warnings, fixed, ms_if, pct, secs, verdict, warmup_line,
+    capacity_warnings, fault_warnings, fixed, ms_or_dash, pct, secs, verdict, warmup_line,
 };
 
 /// Writes the Markdown summary; `plots` are `(file name, title)` pairs linked as images.
@@ -94,8 +94,8 @@ fn write_workloads<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
             wl.degraded.to_string(),
             wl.failed.to_string(),
             wl.in_flight.to_string(),
-            ms_if(wl.ok > 0, wl.latency_ms.p50),
-            ms_if(wl.ok > 0, wl.latency_ms.p99),
+            ms_or_dash(wl.latency_ms.p50),
+            ms_or_dash(wl.latency_ms.p99),
             fixed(wl.throughput_rps, 1),
         ]
     });

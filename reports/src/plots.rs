@@ -428,14 +428,18 @@ where
     let t = &report.timeline;
     let mut lines = Vec::new();
     for (k, (name, wl)) in t.workloads.iter().enumerate() {
-        // Degraded answers carry no latency: a bucket without a full success is a gap.
-        let measured = |i: usize, v: f64| wl.ok[i] > 0 && v > 0.0;
+        // A bucket without a full success has no latency (degraded answers carry none): a
+        // gap, never a point at 0. A 0 ms value cannot sit on the log axis either.
         for (dash, label, values) in [
             (Dash::Solid, "p99", &wl.p99_ms),
             (Dash::Dashed, "p50", &wl.p50_ms),
         ] {
             let points = (0..wl.len())
-                .map(|i| measured(i, values[i]).then(|| (center(i, t.bucket_s), values[i])))
+                .map(|i| {
+                    values[i]
+                        .filter(|&v| v > 0.0)
+                        .map(|v| (center(i, t.bucket_s), v))
+                })
                 .collect();
             lines.push(Line {
                 label: format!("{name} {label}"),

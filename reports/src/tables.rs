@@ -3,7 +3,7 @@
 //! consistency paragraphs live in `text/consistency.rs`.)
 
 use crate::json::Report;
-use crate::text::{busiest, fixed, ms, ms_if, thousands};
+use crate::text::{busiest, fixed, ms, ms_or_dash, thousands};
 
 /// A titled table: a header and rows of cells, first column a name.
 pub(crate) struct Table {
@@ -88,8 +88,8 @@ pub(crate) fn endpoints(report: &Report) -> Table {
                 e.completed.to_string(),
                 e.ok.to_string(),
                 e.failed.to_string(),
-                ms_if(e.ok > 0, e.latency_ms.p50),
-                ms_if(e.ok > 0, e.latency_ms.p99),
+                ms_or_dash(e.latency_ms.p50),
+                ms_or_dash(e.latency_ms.p99),
             ]
         })
         .collect();
@@ -152,8 +152,8 @@ pub(crate) fn messaging(report: &Report) -> Table {
                 c.redelivered.to_string(),
                 c.dead_lettered.to_string(),
                 (c.queued + c.in_flight).to_string(),
-                ms_if(c.acknowledged > 0, c.lag_ms.p50),
-                ms_if(c.acknowledged > 0, c.lag_ms.p99),
+                ms_or_dash(c.lag_ms.p50),
+                ms_or_dash(c.lag_ms.p99),
                 fixed(c.depth_mean, 1),
                 c.depth_max.to_string(),
             ]
@@ -192,10 +192,9 @@ pub(crate) fn brokers(report: &Report) -> Table {
                 b.publish_failed.to_string(),
                 b.delivered.to_string(),
                 b.lost.to_string(),
-                if b.capacity_per_s > 0.0 {
-                    format!("{:.1}%", b.utilization * 100.0)
-                } else {
-                    "unlimited".to_string()
+                match b.utilization {
+                    Some(u) => format!("{:.1}%", u * 100.0),
+                    None => "unlimited".to_string(),
                 },
             ]
         })
@@ -235,15 +234,15 @@ pub(crate) fn messaging_summary(report: &Report) -> String {
         thousands(m.published),
         thousands(m.acknowledged)
     );
-    if m.acknowledged > 0 {
-        first.push_str(&format!("; lag p99 {} ms", ms(m.lag_ms.p99)));
+    if let Some(lag_p99) = m.lag_ms.p99 {
+        first.push_str(&format!("; lag p99 {} ms", ms(lag_p99)));
         // Where it is worst, when there is more than one place to compare (ties: model order).
         let mut worst = None;
         let mut places = 0;
-        for (name, c) in m.channels().filter(|(_, c)| c.acknowledged > 0) {
+        for (name, p99) in m.channels().filter_map(|(n, c)| Some((n, c.lag_ms.p99?))) {
             places += 1;
-            if worst.is_none_or(|(_, p99)| c.lag_ms.p99 > p99) {
-                worst = Some((name, c.lag_ms.p99));
+            if worst.is_none_or(|(_, worst_p99)| p99 > worst_p99) {
+                worst = Some((name, p99));
             }
         }
         if let (true, Some((name, p99))) = (places > 1, worst) {
@@ -297,10 +296,10 @@ pub(crate) fn flows(report: &Report) -> Table {
                 f.pending.to_string(),
                 f.duplicate_effects.to_string(),
                 f.client_mismatch.to_string(),
-                ms_if(f.latency_measured(), f.latency_ms.p50),
-                ms_if(f.latency_measured(), f.latency_ms.p99),
-                ms_if(f.consistency_measured(), f.consistency_ms.p50),
-                ms_if(f.consistency_measured(), f.consistency_ms.p99),
+                ms_or_dash(f.latency_ms.p50),
+                ms_or_dash(f.latency_ms.p99),
+                ms_or_dash(f.consistency_ms.p50),
+                ms_or_dash(f.consistency_ms.p99),
             ]
         })
         .collect();

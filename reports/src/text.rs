@@ -100,11 +100,14 @@ pub fn verdict(report: &Report) -> String {
         } else {
             String::new()
         };
+        // No successful request has no latency: say so rather than print a p50.
+        let latency = match (wl.latency_ms.p50, wl.latency_ms.p99) {
+            (Some(p50), Some(p99)) => format!("p50 {} ms, p99 {} ms", ms(p50), ms(p99)),
+            _ => "no latency (no request succeeded)".to_string(),
+        };
         parts.push(format!(
-            "{name}: {} ok{degraded}, p50 {} ms, p99 {} ms at {} rps.",
+            "{name}: {} ok{degraded}, {latency} at {} rps.",
             pct(wl.ok, wl.sent),
-            ms(wl.latency_ms.p50),
-            ms(wl.latency_ms.p99),
             fixed(wl.throughput_rps, 1)
         ));
     }
@@ -277,8 +280,8 @@ fn write_workloads<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
             pct(wl.ok, wl.sent),
             wl.failed.to_string(),
             wl.in_flight.to_string(),
-            ms_if(wl.ok > 0, wl.latency_ms.p50),
-            ms_if(wl.ok > 0, wl.latency_ms.p99),
+            ms_or_dash(wl.latency_ms.p50),
+            ms_or_dash(wl.latency_ms.p99),
             fixed(wl.throughput_rps, 1),
         ];
         if any_degraded {
@@ -445,7 +448,24 @@ fn write_expectations<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
         let verdict = if e.passed { "PASS" } else { "FAIL" };
         writeln!(w, "  {verdict}  {}", e.describe())?;
     }
+    if !report.all_passed() && !report.overrides.is_empty() {
+        for line in wrap(&changed_lesson_note(&report.overrides), WIDTH - 2) {
+            writeln!(w, "  {line}")?;
+        }
+    }
     Ok(())
+}
+
+/// Said when a variant made with `--set` fails an expectation: the expectations are the
+/// lesson of the file as written, so a learner trying a lesson's "Try:" line is not told they
+/// broke something.
+pub fn changed_lesson_note(overrides: &[String]) -> String {
+    format!(
+        "Note: these expectations belong to the unmodified scenario; this run changed it \
+         (--set {}), so a failure may be the point of the variant. The exit code is still 1; \
+         run --no-expect skips the expectations.",
+        overrides.join(" --set ")
+    )
 }
 
 /// A titled table: first column left-aligned, the others right-aligned.
@@ -529,9 +549,9 @@ pub fn ms(x: f64) -> String {
     fixed(x, decimals)
 }
 
-/// [`ms`], or `-` when there was no successful request to measure.
-pub(crate) fn ms_if(measured: bool, x: f64) -> String {
-    if measured { ms(x) } else { "-".to_string() }
+/// [`ms`], or `-` when nothing was measured (no successful request, no message).
+pub(crate) fn ms_or_dash(x: Option<f64>) -> String {
+    x.map_or_else(|| "-".to_string(), ms)
 }
 
 /// Seconds without trailing zeros: `20s`, `21.3s`.

@@ -276,7 +276,8 @@ pub struct BreakerStats {
     pub transitions: Vec<(SimTime, BreakerState)>,
 }
 
-/// The latency figures every report prints, in milliseconds.
+/// The latency figures every report prints, in milliseconds. Only a non-empty histogram has
+/// them: a latency of no request is absent, never 0 (a 0 ms p99 would read as "fast").
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct LatencySummary {
     pub mean: f64,
@@ -288,20 +289,20 @@ pub struct LatencySummary {
 }
 
 impl LatencySummary {
-    /// Summarises a histogram of nanoseconds; all zeros when it is empty.
-    pub fn of<T: hdrhistogram::Counter>(h: &Histogram<T>) -> LatencySummary {
+    /// Summarises a histogram of nanoseconds; `None` when it is empty (nothing was measured).
+    pub fn of<T: hdrhistogram::Counter>(h: &Histogram<T>) -> Option<LatencySummary> {
         if h.is_empty() {
-            return LatencySummary::default();
+            return None;
         }
         let ms = |ns: u64| ns as f64 / 1e6;
-        LatencySummary {
+        Some(LatencySummary {
             mean: h.mean() / 1e6,
             p50: ms(h.value_at_quantile(0.50)),
             p90: ms(h.value_at_quantile(0.90)),
             p99: ms(h.value_at_quantile(0.99)),
             p999: ms(h.value_at_quantile(0.999)),
             max: ms(h.max()),
-        }
+        })
     }
 }
 
@@ -331,8 +332,9 @@ pub struct BrokerStats {
     pub delivered: u64,
     /// Messages lost when the (non-durable) broker went down.
     pub lost: u64,
-    /// Dispatch capacity in use: deliveries over capacity × window; 0 when unlimited.
-    pub utilization: f64,
+    /// Dispatch capacity in use: deliveries over capacity × window; `None` when unlimited
+    /// (there is no capacity to use a share of).
+    pub utilization: Option<f64>,
     /// The broker's dispatch capacity in messages/s; `None`: unlimited.
     pub capacity_per_s: Option<f64>,
 }

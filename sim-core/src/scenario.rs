@@ -36,6 +36,7 @@ mod cycles;
 mod faults;
 mod flows;
 mod header;
+mod inventory;
 mod links;
 mod messaging;
 mod overrides;
@@ -43,12 +44,15 @@ mod raw;
 mod resilience;
 mod schedule;
 mod targets;
+mod unknown_keys;
 mod validate;
 mod values;
 mod workloads;
 
 use std::fmt;
 use std::ops::Range;
+
+pub use validate::closest;
 
 use crate::model::Model;
 
@@ -132,8 +136,9 @@ impl std::error::Error for Diagnostics {}
 /// `overrides` in order.
 ///
 /// Never panics. On failure, every problem found is returned, sorted by line and column;
-/// problems with an override itself have line 0. A TOML syntax or structure error (unknown
-/// key, wrong kind of table) stops at that error, since nothing after it can be trusted.
+/// problems with an override itself have line 0. Unknown keys are all reported, together with
+/// the problems of the rest of the file; any other TOML syntax or structure error (wrong kind
+/// of table) stops at that error, since nothing after it can be trusted.
 pub fn parse_scenario(
     file: &str,
     text: &str,
@@ -145,17 +150,44 @@ pub fn parse_scenario(
     for message in edited.errors {
         sink.unplaced(message);
     }
-    let model = match raw::parse(&edited.text) {
-        Ok(file_raw) => validate::validate(&mut sink, &file_raw),
-        Err(e) => {
-            sink.error(e.span, e.message);
-            None
-        }
-    };
+    let (file_raw, raw_errors) = raw::parse(&edited.text);
+    for e in raw_errors {
+        sink.error(e.span, e.message);
+    }
+    let model = file_raw.and_then(|file_raw| validate::validate(&mut sink, &file_raw));
     match model {
-        Some(model) if sink.diags.is_empty() => Ok(model),
+        Some(model) if sink.diags.is_empty() => {
+            check_no_invented_names(file, text, overrides, &model, sink)?;
+            Ok(model)
+        }
         _ => Err(sink.finish()),
     }
+}
+
+/// Refuses a model whose overrides brought in a name the file alone does not declare (see
+/// `inventory`). When the file alone does not validate, there is nothing to compare with and
+/// the overrides stand.
+fn check_no_invented_names(
+    file: &str,
+    text: &str,
+    overrides: &[Override],
+    edited: &Model,
+    mut sink: Sink,
+) -> Result<(), Diagnostics> {
+    if overrides.is_empty() {
+        return Ok(());
+    }
+    let Ok(alone) = parse_scenario(file, text, &[]) else {
+        return Ok(());
+    };
+    let messages = inventory::invented(&alone, edited, overrides);
+    if messages.is_empty() {
+        return Ok(());
+    }
+    for m in messages {
+        sink.unplaced(m);
+    }
+    Err(sink.finish())
 }
 
 /// 1-based line and column (in characters) of `byte_offset` in `text`.
@@ -200,28 +232,51 @@ impl<'a> Sink<'a> {
         }
     }
 
+    /// The `--set` argument that wrote the value at `span`, if one did.
+    fn set_arg_at(&self, span: &Range<usize>) -> Option<&str> {
+        self.set_spans
+            .iter()
+            .find(|(r, _)| r.contains(&span.start) || r == span)
+            .map(|(_, arg)| arg.as_str())
+    }
+
+    /// Line and column in the file on disk of byte `span.start` of the edited text; line 0
+    /// (and column 0) for a line that only `--set` wrote.
+    fn file_line_col(&self, span: &Range<usize>) -> (u32, u32) {
+        let (line, column) = line_col(self.text, span.start);
+        let Some(map) = &self.line_map else {
+            return (line, column);
+        };
+        match map.get((line as usize).saturating_sub(1)).copied() {
+            Some(0) => (0, 0),
+            Some(mapped) => (mapped, column),
+            None => (line, column),
+        }
+    }
+
+    /// Where the text at `span` came from, for messages that are not diagnostics (an
+    /// `[[expect]]`'s location): `file:line:column`, or `(from --set ARG)` when an override
+    /// wrote it, or `(added by --set)` for a line only overrides wrote.
+    pub(crate) fn location(&self, span: &Range<usize>) -> String {
+        if let Some(arg) = self.set_arg_at(span) {
+            return format!("(from --set {arg})");
+        }
+        match self.file_line_col(span) {
+            (0, _) => "(added by --set)".to_string(),
+            (line, column) => format!("{}:{line}:{column}", self.file),
+        }
+    }
+
     /// A problem at byte `span` of the (overridden) text.
     pub(crate) fn error(&mut self, span: Range<usize>, message: String) {
-        let (mut line, mut column) = line_col(self.text, span.start);
-        let from_set = self
-            .set_spans
-            .iter()
-            .find(|(r, _)| r.contains(&span.start) || *r == span);
+        let (line, column) = self.file_line_col(&span);
+        let from_set = self.set_arg_at(&span);
         let mut message = match from_set {
-            Some((_, arg)) => format!("{message} (from --set {arg})"),
+            Some(arg) => format!("{message} (from --set {arg})"),
             None => message,
         };
-        if let Some(map) = &self.line_map {
-            line = map
-                .get((line as usize).saturating_sub(1))
-                .copied()
-                .unwrap_or(line);
-            if line == 0 {
-                column = 0;
-                if from_set.is_none() {
-                    message.push_str(" (in keys added by --set)");
-                }
-            }
+        if line == 0 && from_set.is_none() {
+            message.push_str(" (in keys added by --set)");
         }
         self.diags.push(Diagnostic {
             file: self.file.to_string(),

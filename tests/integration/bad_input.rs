@@ -111,3 +111,27 @@ fn a_bad_set_override_exits_2() {
     assert!(stderr.contains("rate"), "{stderr}");
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn every_problem_of_a_file_is_reported_in_one_run() {
+    // Goal: a file with four problems (two unknown keys, a bad value, an unknown endpoint)
+    // gets all four in one `check`, each located (it took three runs when serde stopped at
+    // the first unknown key).
+    let dir = scratch_dir("bad-all-at-once");
+    let text = "[scenario]\nname = \"four\"\nduraton = \"1s\"\nduration = \"1s\"\n\n\
+                [workload.w]\nendpoint = \"a/bb\"\nrate = -5\n\n\
+                [service.a]\nworkrs = 2\n\n[service.a.endpoint.b]\nwork = \"1ms\"\n";
+    std::fs::write(dir.join("four.toml"), text).unwrap();
+    let out = meshsim_in(&dir, &["check", "four.toml"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for fragment in [
+        "four.toml:3:1: unknown key \"duraton\"",
+        "four.toml:7:12: unknown endpoint \"a/bb\"",
+        "four.toml:8:8: workload.w.rate = -5 is out of range",
+        "four.toml:11:1: unknown key \"workrs\"",
+        "error: 4 problems in four.toml",
+    ] {
+        assert!(stderr.contains(fragment), "{fragment}: {stderr}");
+    }
+}

@@ -141,6 +141,39 @@ fn check_validates_without_running() {
 }
 
 #[test]
+fn check_validates_expect_paths_against_the_report() {
+    // Goal: a mistyped [[expect]] metric fails `check` (exit 2), located at the expectation
+    // with a did-you-mean, instead of failing only after a whole run; every shipped scenario's
+    // paths check out.
+    let dir = scratch_dir("cli-check-paths");
+    let text = std::fs::read_to_string(root().join("scenarios/mm1.toml")).unwrap()
+        + "\n[[expect]]\nmetric = \"services.server.utilisation\"\nbelow = 0.5\n";
+    let lines = text.lines().count();
+    std::fs::write(dir.join("typo.toml"), &text).unwrap();
+    let out = meshsim_in(&dir, &["check", "typo.toml"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "typo.toml:{}:1: [[expect]] metric is not in the report",
+            lines - 2
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean \"utilization\"?"), "{stderr}");
+    for file in crate::support::scenario_files() {
+        let out = meshsim(&["check", file.to_str().unwrap()]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
 fn graph_prints_dot_naming_every_service() {
     // Goal: `graph` prints a Graphviz digraph with every service of the scenario.
     let out = meshsim(&["graph", "scenarios/checkout-sync.toml"]);

@@ -298,6 +298,41 @@ fn a_bad_vary_value_exits_2_with_its_location_before_any_run() {
 }
 
 #[test]
+fn a_vary_may_not_invent_a_service() {
+    // Goal: `--vary service.servr.replicas=1,3` (a typo of server) used to add a service to
+    // each variant and report a tie; now it exits 2 before any run, blaming the --vary value,
+    // with a did-you-mean. `run --set` with the same typo is refused the same way.
+    let dir = setup("compare-invented");
+    let out = meshsim_in(
+        &dir,
+        &[
+            "compare",
+            "server.toml",
+            "--vary",
+            "service.servr.replicas=1,3",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--vary service.servr.replicas=1: the file declares no service \"servr\""),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean \"server\"?"), "{stderr}");
+    assert!(out.stdout.is_empty());
+    let out = meshsim_in(
+        &dir,
+        &["run", "server.toml", "--set", "service.servr.workers=4"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--set service.servr.workers=4: the file declares no service"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_run_limit_exits_3_naming_the_variant_and_seed() {
     // Goal: a run that hits a limit stops compare with exit 3, saying which variant and seed
     // and how to replay it; nothing is written.

@@ -127,8 +127,8 @@ fn a_business_failure_is_compensated_by_sagas_and_left_half_done_by_async() {
                 pct(f, f.compensated)
             );
         }
-        let latency = LatencySummary::of(&f.latency);
-        let consistency = LatencySummary::of(&f.consistency);
+        let latency = LatencySummary::of(&f.latency).expect("some client answered ok");
+        let consistency = LatencySummary::of(&f.consistency).expect("some instance settled");
         client_p50.push((style, latency.p50, consistency.p50));
     }
     let (_, sync_client, _) = client_p50[0];
@@ -255,8 +255,10 @@ fn clients_told_ok_early_are_counted_when_the_saga_later_compensates() {
     assert_eq!(f.client_mismatch, f.compensated + f.inconsistent);
     let outcome = run(&checkout("orchestration", 0.1, "", ""), 1);
     assert_eq!(flow(&outcome).client_mismatch, 0);
-    let early_p50 = LatencySummary::of(&f.latency).p50;
-    let outcome_p50 = LatencySummary::of(&flow(&outcome).latency).p50;
+    let early_p50 = LatencySummary::of(&f.latency).expect("answered").p50;
+    let outcome_p50 = LatencySummary::of(&flow(&outcome).latency)
+        .expect("answered")
+        .p50;
     assert!(
         early_p50 < outcome_p50,
         "answering early is faster: {early_p50} vs {outcome_p50} ms"

@@ -302,8 +302,11 @@ fn a_consumer_slowed_50x_becomes_lag_not_producer_latency() {
     for seed in [1, 2] {
         let slowed = run(&text, seed);
         let baseline = run(&baseline_text, seed);
-        let p99 =
-            |r: &RunResults| sim_core::results::LatencySummary::of(&r.workloads[0].latency).p99;
+        let p99 = |r: &RunResults| {
+            sim_core::results::LatencySummary::of(&r.workloads[0].latency)
+                .expect("requests succeeded")
+                .p99
+        };
         assert!(
             p99(&slowed) < 2.0 * p99(&baseline),
             "producer p99 {} ms vs baseline {} ms",

@@ -88,7 +88,7 @@ impl Check {
         let r = run(&text, 11);
         let w = &r.workloads[0];
         let s = &r.services[0];
-        let lat = LatencySummary::of(&w.latency);
+        let lat = LatencySummary::of(&w.latency).expect("requests succeeded");
         assert_eq!(
             w.sent,
             w.ok + w.in_flight,

@@ -5,8 +5,10 @@
 //! `pending_pct` (each / started × 100), `client_mismatch`, `duplicate_effects`,
 //! `consistency_ms.p50` and `consistency_ms.p99`. Then [`MESSAGES_PER_REQUEST`]. Keys are
 //! dotted like report paths: `workloads.NAME.latency_ms.p50`, `flows.NAME.inconsistent_pct`.
-//! A ratio over nothing (no request sent, no flow started) is 0, as the report's unmeasured
-//! figures are.
+//! A statistic of an empty set is missing, never 0: a latency with no successful request
+//! (`null` in the report), a ratio over nothing (no request sent, no flow started), messages
+//! per request when no request was sent. A missing metric is left out of the run's
+//! [`Metrics`], so it is never ranked.
 
 use std::collections::BTreeMap;
 
@@ -63,14 +65,14 @@ pub fn extract(report: &Value) -> Metrics {
         let values = [
             num(w, &["latency_ms", "p50"]),
             num(w, &["latency_ms", "p99"]),
-            num(w, &["failed"]).map(|f| percent(f, sent)),
+            num(w, &["failed"]).and_then(|f| percent(f, sent)),
             num(w, &["throughput_rps"]),
         ];
         push_all(&mut m, "workloads", name, &WORKLOAD, values);
     }
     for (name, f) in entries(report, "flows") {
         let started = num(f, &["started"]).unwrap_or(0.0);
-        let pct = |key: &str| num(f, &[key]).map(|x| percent(x, started));
+        let pct = |key: &str| num(f, &[key]).and_then(|x| percent(x, started));
         let values = [
             pct("completed"),
             pct("compensated"),
@@ -87,12 +89,9 @@ pub fn extract(report: &Value) -> Metrics {
     let messages = 2.0 * count(&["calls", "attempts"])
         + 2.0 * count(&["messages", "published"])
         + 2.0 * count(&["messages", "delivered"]);
-    let per_request = if sent_total > 0.0 {
-        messages / sent_total
-    } else {
-        0.0
-    };
-    m.push(MESSAGES_PER_REQUEST.to_string(), per_request);
+    if sent_total > 0.0 {
+        m.push(MESSAGES_PER_REQUEST.to_string(), messages / sent_total);
+    }
     m
 }
 
@@ -124,12 +123,9 @@ fn num(node: &Value, path: &[&str]) -> Option<f64> {
         .and_then(Value::as_f64)
 }
 
-fn percent(part: f64, whole: f64) -> f64 {
-    if whole > 0.0 {
-        part * 100.0 / whole
-    } else {
-        0.0
-    }
+/// `part` as a percentage of `whole`; `None` (a share of nothing) when `whole` is 0.
+fn percent(part: f64, whole: f64) -> Option<f64> {
+    (whole > 0.0).then(|| part * 100.0 / whole)
 }
 
 /// What a metric key means, for labels, formats and row order.
@@ -241,7 +237,7 @@ mod tests {
     use super::*;
 
     // Goal: percentages, messages per request and the flow rows are computed as documented,
-    // and every key reads back to its label.
+    // statistics of an empty set are missing (not 0), and every key reads back to its label.
     #[test]
     fn metrics_of_a_report() {
         let report = json!({
@@ -249,7 +245,7 @@ mod tests {
                 "a.b": {"sent": 200, "failed": 5, "throughput_rps": 19.5,
                         "latency_ms": {"p50": 3.0, "p99": 9.0}},
                 "c": {"sent": 0, "failed": 0, "throughput_rps": 0.0,
-                      "latency_ms": {"p50": 0.0, "p99": 0.0}}
+                      "latency_ms": {"p50": null, "p99": null}}
             },
             "calls": {"attempts": 300},
             "messages": {"published": 50, "delivered": 50},
@@ -259,7 +255,11 @@ mod tests {
         });
         let m = extract(&report);
         assert_eq!(m.get("workloads.a.b.failed_pct"), Some(2.5));
-        assert_eq!(m.get("workloads.c.failed_pct"), Some(0.0));
+        assert_eq!(
+            m.get("workloads.c.failed_pct"),
+            None,
+            "a share of nothing sent"
+        );
         assert_eq!(m.get("flows.order.inconsistent_pct"), Some(5.0));
         assert_eq!(m.get("flows.order.consistency_ms.p99"), Some(50.0));
         assert_eq!(
@@ -267,7 +267,12 @@ mod tests {
             Some(4.0),
             "(600 + 100 + 100) / 200"
         );
-        assert_eq!(m.0.len(), 8 + 8 + 1);
+        assert_eq!(
+            m.get("workloads.c.latency_ms.p50"),
+            None,
+            "no successful request"
+        );
+        assert_eq!(m.0.len(), 4 + 1 + 8 + 1);
         for (key, _) in &m.0 {
             assert_ne!(describe(key).unit, Unit::Other, "{key}");
         }

@@ -65,15 +65,32 @@ pub fn verdict(c: &Comparison) -> String {
     let on = |rows: &[&Row], row: &Row| on_name(rows.len(), &row.info.name);
     match shared(&latency_rows) {
         Some(row) => {
-            if let Some((clause, winner)) = latency(row, &labels, &on(&latency_rows, row)) {
+            if let Some((mut clause, winner)) = latency(row, &labels, &on(&latency_rows, row)) {
+                let untimed = untimed(c, row);
+                if !untimed.is_empty() {
+                    clause.text.push_str(&format!(
+                        " ({} not ranked: no successful request to time on at least one seed)",
+                        names(&untimed)
+                    ));
+                }
                 clauses.push(clause);
                 winners.extend(winner);
             }
         }
-        None if !latency_rows.is_empty() => clauses.push(Clause {
-            text: "no workload is in two variants, so latency is not compared".to_string(),
-            fixed: true,
-        }),
+        None if !latency_rows.is_empty() => {
+            let untimed = latency_rows
+                .iter()
+                .map(|row| untimed(c, row))
+                .find(|u| !u.is_empty());
+            let text = match untimed {
+                Some(u) => format!(
+                    "latency is not compared: no successful request to time in {} on at least one seed",
+                    names(&u)
+                ),
+                None => "no workload is in two variants, so latency is not compared".to_string(),
+            };
+            clauses.push(Clause { text, fixed: true });
+        }
         None => {}
     }
     match shared(&flow_rows) {
@@ -103,6 +120,32 @@ pub fn verdict(c: &Comparison) -> String {
         line.push_str(" One seed only, so no confidence intervals: run more with --seeds.");
     }
     line
+}
+
+/// The variants that ran the workload of a latency row (they have its throughput) but have
+/// no latency for it on every seed: nothing succeeded there, so they are not ranked.
+fn untimed<'c>(c: &'c Comparison, row: &Row) -> Vec<&'c str> {
+    let throughput = row
+        .key
+        .strip_suffix("latency_ms.p50")
+        .map(|prefix| format!("{prefix}throughput_rps"));
+    let Some(ran) = throughput.and_then(|key| c.row(&key)) else {
+        return Vec::new();
+    };
+    c.labels()
+        .into_iter()
+        .zip(row.cells.iter().zip(&ran.cells))
+        .filter(|(_, (timed, ran))| timed.is_none() && ran.is_some())
+        .map(|(label, _)| label)
+        .collect()
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn names(labels: &[&str]) -> String {
+    match labels.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => labels.concat(),
+    }
 }
 
 /// The first row that at least two variants have.
@@ -178,15 +221,12 @@ fn all_tie(order: &[(usize, Summary)]) -> bool {
 
 /// Every variant that ties with the best, in words: `a and b`, `a, b and c`.
 fn tied_names(order: &[(usize, Summary)], labels: &[&str]) -> String {
-    let names: Vec<&str> = order
+    let tied: Vec<&str> = order
         .iter()
         .filter(|(_, s)| s.mean == order[0].1.mean)
         .map(|(i, _)| labels[*i])
         .collect();
-    match names.split_last() {
-        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
-        _ => names.concat(),
-    }
+    names(&tied)
 }
 
 fn latency(row: &Row, labels: &[&str], on: &str) -> Option<(Clause, Option<usize>)> {

@@ -38,8 +38,8 @@ pub struct FlowReport {
     /// From an instance's start to its last effect or compensation, for instances that
     /// settled (completed, compensated or inconsistent).
     pub consistency_ms: LatencyMs,
-    /// `inconsistent / started`; 0 when nothing started.
-    pub inconsistent_rate: f64,
+    /// `inconsistent / started`; `None` (`null`) when nothing started.
+    pub inconsistent_rate: Option<f64>,
     /// Inconsistent instances by the set of steps left applied, keyed by [`step_set`], in
     /// increasing mask order.
     pub left_applied: Named<u64>,
@@ -59,11 +59,8 @@ impl FlowReport {
             .iter()
             .map(|&(mask, n)| (step_set(&labels, mask), n))
             .collect();
-        let rate = if f.started > 0 {
-            f.inconsistent as f64 / f.started as f64
-        } else {
-            0.0
-        };
+        // A share of no instance is absent, not 0.
+        let rate = (f.started > 0).then(|| round(f.inconsistent as f64 / f.started as f64));
         FlowReport {
             style: f.style.clone(),
             steps: f.steps.clone(),
@@ -76,7 +73,7 @@ impl FlowReport {
             client_mismatch: f.client_mismatch,
             latency_ms: LatencySummary::of(&f.latency).into(),
             consistency_ms: LatencySummary::of(&f.consistency).into(),
-            inconsistent_rate: round(rate),
+            inconsistent_rate: rate,
             left_applied: Named(left_applied),
             left_applied_masks: masks,
         }
@@ -84,12 +81,12 @@ impl FlowReport {
 
     /// Whether any client was answered ok (the client latency was measured).
     pub fn latency_measured(&self) -> bool {
-        self.latency_ms.max > 0.0
+        self.latency_ms.measured()
     }
 
     /// Whether any instance started after warmup settled (the consistency time was measured).
     pub fn consistency_measured(&self) -> bool {
-        self.consistency_ms.max > 0.0
+        self.consistency_ms.measured()
     }
 
     /// The name of each step, as [`step_set`] prints it.

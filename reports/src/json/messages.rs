@@ -58,8 +58,8 @@ pub struct BrokerReport {
     pub publish_failed: u64,
     pub delivered: u64,
     pub lost: u64,
-    /// Dispatch capacity in use, 0–1; 0 when the capacity is unlimited.
-    pub utilization: f64,
+    /// Dispatch capacity in use, 0–1; `None` (`null`) when the capacity is unlimited.
+    pub utilization: Option<f64>,
     /// Deliveries per second the broker can dispatch; 0 when unlimited.
     pub capacity_per_s: f64,
 }
@@ -130,7 +130,7 @@ impl BrokerReport {
             publish_failed: b.publish_failed,
             delivered: b.delivered,
             lost: b.lost,
-            utilization: round(b.utilization),
+            utilization: b.utilization.map(round),
             capacity_per_s: b.capacity_per_s.unwrap_or(0.0),
         }
     }

@@ -133,8 +133,8 @@ impl TimelineReport {
             for v in [&mut w.sent, &mut w.ok, &mut w.degraded, &mut w.failed] {
                 v.resize(n, 0);
             }
-            w.p50_ms.resize(n, 0.0);
-            w.p99_ms.resize(n, 0.0);
+            w.p50_ms.resize(n, None);
+            w.p99_ms.resize(n, None);
         }
         for (_, s) in &mut self.services.0 {
             s.in_system.resize(n, 0.0);
@@ -158,9 +158,9 @@ pub struct WorkloadTimeline {
     pub ok: Vec<u64>,
     pub degraded: Vec<u64>,
     pub failed: Vec<u64>,
-    /// Of the successful requests sent in the bucket; 0 when there were none.
-    pub p50_ms: Vec<f64>,
-    pub p99_ms: Vec<f64>,
+    /// Of the successful requests sent in the bucket; `None` (`null`) when there were none.
+    pub p50_ms: Vec<Option<f64>>,
+    pub p99_ms: Vec<Option<f64>>,
 }
 
 impl WorkloadTimeline {
@@ -171,13 +171,9 @@ impl WorkloadTimeline {
             t.ok.push(b.ok);
             t.degraded.push(b.degraded);
             t.failed.push(b.failed.total());
-            let summary = b
-                .latency
-                .as_ref()
-                .map(LatencySummary::of)
-                .unwrap_or_default();
-            t.p50_ms.push(round(summary.p50));
-            t.p99_ms.push(round(summary.p99));
+            let summary = b.latency.as_ref().and_then(LatencySummary::of);
+            t.p50_ms.push(summary.map(|s| round(s.p50)));
+            t.p99_ms.push(summary.map(|s| round(s.p99)));
         }
         t
     }

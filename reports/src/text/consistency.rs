@@ -135,14 +135,13 @@ fn applied_phrase(labels: &[String], mask: u32) -> String {
 /// `Clients waited p50 14.2 ms; the system agreed p50 14.9 ms after the start.`
 fn timing(f: &FlowReport) -> String {
     let client = f
-        .latency_measured()
-        .then(|| format!("clients waited p50 {} ms", ms(f.latency_ms.p50)));
-    let agreed = f.consistency_measured().then(|| {
-        format!(
-            "the system agreed p50 {} ms after the start",
-            ms(f.consistency_ms.p50)
-        )
-    });
+        .latency_ms
+        .p50
+        .map(|p50| format!("clients waited p50 {} ms", ms(p50)));
+    let agreed = f
+        .consistency_ms
+        .p50
+        .map(|p50| format!("the system agreed p50 {} ms after the start", ms(p50)));
     let sentence = match (client, agreed) {
         (Some(c), Some(a)) => format!("{c}; {a}."),
         (Some(c), None) => format!("{c}; no instance started after warmup settled."),

@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use super::{ms_if, pct, section_rows, short_secs};
+use super::{ms_or_dash, pct, section_rows, short_secs};
 use crate::json::Report;
 
 /// The "Over time" tables have at most this many rows; adjacent buckets are merged to fit.
@@ -72,7 +72,11 @@ pub(super) fn write_over_time<W: Write>(w: &mut W, report: &Report) -> io::Resul
                 sum(&wl.degraded),
                 sum(&wl.failed),
             );
-            let p99 = wl.p99_ms[start..end].iter().fold(0.0f64, |a, &b| a.max(b));
+            let p99 = wl.p99_ms[start..end]
+                .iter()
+                .flatten()
+                .copied()
+                .reduce(f64::max);
             // A row that begins inside the warmup shows only its counted part.
             let from_s = (start as f64 * t.bucket_s).max(t.warmup_s);
             let to_s = end as f64 * t.bucket_s;
@@ -85,7 +89,7 @@ pub(super) fn write_over_time<W: Write>(w: &mut W, report: &Report) -> io::Resul
                 row.push(pct(degraded, sent));
             }
             row.push(failed.to_string());
-            row.push(ms_if(ok + degraded > 0, p99));
+            row.push(ms_or_dash(p99));
             row.push(active_faults(report, from_s, to_s));
             rows.push(row);
             start = end;

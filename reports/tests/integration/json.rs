@@ -95,9 +95,17 @@ fn workloads_have_every_field_and_consistent_counts() {
     assert_eq!(w["throughput_rps"], 199.8);
     let p50 = w["latency_ms"]["p50"].as_f64().unwrap();
     assert!((p50 - 50.0).abs() < 0.1, "p50 {p50}");
-    // An idle workload reports zeros, not missing fields.
-    assert_eq!(v["workloads"]["browse"]["latency_ms"]["p99"], 0.0);
-    assert_eq!(v["workloads"]["browse"]["throughput_rps"], 0.0);
+    // An idle workload keeps every field: counts and rates are 0, the latency of no request
+    // is null (a 0 ms p99 would read as "fast").
+    let idle = &v["workloads"]["browse"];
+    for stat in ["mean", "p50", "p90", "p99", "p999", "max"] {
+        assert!(
+            idle["latency_ms"][stat].is_null(),
+            "{stat}: {}",
+            idle["latency_ms"][stat]
+        );
+    }
+    assert_eq!(idle["throughput_rps"], 0.0);
 }
 
 #[test]
@@ -300,9 +308,9 @@ fn timeline_has_one_number_per_bucket_and_shows_the_fault_window() {
     for k in ["sent", "ok", "degraded", "failed", "p50_ms", "p99_ms"] {
         assert_eq!(w[k].as_array().unwrap().len(), 61, "{k}");
     }
-    // Before warmup nothing is sent and latency is 0, not missing.
+    // Before warmup nothing is sent: the count is 0 and the latency of no request is null.
     assert_eq!(w["sent"][5], 0);
-    assert_eq!(w["p99_ms"][5], 0.0);
+    assert!(w["p99_ms"][5].is_null(), "{}", w["p99_ms"][5]);
     // Outside the crash, everything succeeds; inside it, a quarter fails and p99 jumps.
     assert_eq!(w["failed"][15], 0);
     assert_eq!(w["failed"][25], 50);

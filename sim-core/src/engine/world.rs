@@ -437,7 +437,7 @@ impl<'m> World<'m> {
                 .workloads
                 .iter()
                 .map(|w| match w.arrival {
-                    Arrival::Open { rate_per_s, .. } => {
+                    Arrival::Open { rate_per_s, .. } if rate_per_s > 0.0 => {
                         Dist::exp(SimDuration::from_nanos_f64(1e9 / rate_per_s))
                     }
                     _ => Dist::zero(),
@@ -536,6 +536,8 @@ impl<'m> World<'m> {
         for (i, w) in self.model.workloads.iter().enumerate() {
             let id = WorkloadId(i as u32);
             match &w.arrival {
+                // `rate = 0`: the workload is switched off and sends nothing (a what-if).
+                Arrival::Open { rate_per_s, .. } if *rate_per_s <= 0.0 => {}
                 Arrival::Open { .. } | Arrival::Varying { .. } => {
                     if let Some(at) = self.next_arrival(id, SimTime::ZERO) {
                         self.schedule_arrival(id, at);

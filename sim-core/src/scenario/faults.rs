@@ -39,8 +39,19 @@ pub(super) fn read_faults(
 ) -> Vec<Fault> {
     let faults = raw.iter().enumerate();
     faults
-        .filter_map(|(i, f)| read_fault(sink, &format!("fault[{i}]"), f, topo))
+        .filter_map(|(i, f)| {
+            let path = format!("fault[{i}]");
+            let on = enabled(sink, &f.get_ref().enabled, &path);
+            // Validated even when switched off, so switching it on cannot reveal an error.
+            read_fault(sink, &path, f, topo).filter(|_| on)
+        })
         .collect()
+}
+
+/// `enabled` of a `[[fault]]`, `[chaos]` or `[[expect]]`: a what-if switch, default true. A
+/// switched-off entry is validated and then left out of the model, as if not written.
+pub(super) fn enabled(sink: &mut Sink, v: &Val, path: &str) -> bool {
+    sink.boolean(v, &format!("{path}.enabled")).unwrap_or(true)
 }
 
 fn read_kind(sink: &mut Sink, v: &Val, path: &str, span: Range<usize>) -> Option<Kind> {
@@ -450,8 +461,12 @@ pub(super) fn read_chaos(
         d
     });
     let targets = read_chaos_targets(sink, &c.targets, span, topo);
+    let on = enabled(sink, &c.enabled, "chaos");
     let (mtbf, mttr) = (times[0].take()?, times[1].take()?);
     let (targets, replicas) = targets?;
+    if !on {
+        return None;
+    }
     Some(Chaos {
         targets,
         replicas,

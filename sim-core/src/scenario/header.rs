@@ -58,7 +58,7 @@ pub(super) fn read_header(sink: &mut Sink, raw: Option<&Spanned<RawScenario>>) -
     let description = sink
         .string(&s.description, "scenario.description")
         .unwrap_or_default();
-    let seed = sink.int(&s.seed, "scenario.seed", 0, i64::MAX).unwrap_or(1);
+    let seed = sink.seed(&s.seed, "scenario.seed").unwrap_or(1);
     if s.duration.is_none() {
         let msg = "missing required key scenario.duration (e.g. \"60s\")".to_string();
         sink.error(span, msg);
@@ -103,7 +103,6 @@ pub(super) fn read_header(sink: &mut Sink, raw: Option<&Spanned<RawScenario>>) -
             .unwrap_or(defaults.max_in_flight),
     };
     let name = name.unwrap_or_default();
-    let seed = u64::try_from(seed).unwrap_or(1);
     Header {
         name,
         description,

@@ -12,6 +12,8 @@ use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use toml::Spanned;
 
+use super::unknown_keys;
+
 /// A leaf value, located; `None` when the key is absent.
 pub(super) type Val = Option<Spanned<toml::Value>>;
 
@@ -253,6 +255,7 @@ pub(super) struct RawFault {
     pub groups: Val,
     pub from: Val,
     pub to: Val,
+    pub enabled: Val,
 }
 
 /// `[chaos]`.
@@ -262,6 +265,7 @@ pub(super) struct RawChaos {
     pub targets: Val,
     pub mtbf: Val,
     pub mttr: Val,
+    pub enabled: Val,
 }
 
 /// One `[[expect]]`.
@@ -273,6 +277,7 @@ pub(super) struct RawExpect {
     pub above: Val,
     pub equals: Val,
     pub why: Val,
+    pub enabled: Val,
 }
 
 /// A table keyed by user-chosen names, in file order (by the position of each name's first
@@ -312,16 +317,35 @@ pub(super) struct RawError {
     pub message: String,
 }
 
-/// Parses the text into the raw structs; the error names what is allowed.
-pub(super) fn parse(text: &str) -> Result<RawFile, RawError> {
+/// Parses the text into the raw structs, with every problem found; each error names what is
+/// allowed. Unknown keys are all reported at once (see `unknown_keys`): when they were the
+/// only problems, the raw structs of the file without them come back too, so validation can
+/// report the rest in the same run. Any other syntax or structure error stops the parse.
+pub(super) fn parse(text: &str) -> (Option<RawFile>, Vec<RawError>) {
     if let Some(e) = binary(text) {
-        return Err(e);
+        return (None, vec![e]);
     }
-    toml::from_str::<RawFile>(text).map_err(|e| {
+    let mut errors = Vec::new();
+    let mut current = text.to_string();
+    loop {
+        let e = match toml::from_str::<RawFile>(&current) {
+            Ok(raw) => return (Some(raw), errors),
+            Err(e) => e,
+        };
         let span = e.span().unwrap_or(0..0);
-        let message = explain(text, e.message(), &span);
-        RawError { span, message }
-    })
+        let unknown = e.message().trim().starts_with("unknown field ");
+        errors.push(RawError {
+            message: explain(text, e.message(), &span),
+            span: span.clone(),
+        });
+        let next = (unknown && errors.len() < unknown_keys::MAX_UNKNOWN_KEYS)
+            .then(|| unknown_keys::blank_entry(&current, span.start))
+            .flatten();
+        match next {
+            Some(blanked) => current = blanked,
+            None => return (None, errors),
+        }
+    }
 }
 
 /// A scenario is text: control characters (other than tab and line breaks) or replaced
@@ -417,10 +441,15 @@ fn explain(text: &str, message: &str, span: &Range<usize>) -> String {
 mod tests {
     use super::*;
 
+    /// The first problem of a text that has one.
+    fn first_error(text: &str) -> RawError {
+        parse(text).1.into_iter().next().expect("a problem")
+    }
+
     #[test]
     fn unknown_keys_list_the_known_ones() {
         // Goal: an unknown key's message names it and every key the table accepts.
-        let e = parse("[scenario]\nnme = \"x\"\n").err().unwrap();
+        let e = first_error("[scenario]\nnme = \"x\"\n");
         assert_eq!(e.span.start, 11);
         assert!(e.message.contains("unknown key \"nme\""), "{}", e.message);
         assert!(
@@ -433,9 +462,7 @@ mod tests {
     #[test]
     fn named_tables_keep_file_order() {
         // Goal: `[service.b]` before `[service.a]` stays in that order.
-        let f = parse("[service.b]\n[service.a]\n[service.c]\n")
-            .ok()
-            .unwrap();
+        let f = parse("[service.b]\n[service.a]\n[service.c]\n").0.unwrap();
         let names: Vec<&str> = f
             .service
             .0
@@ -448,9 +475,9 @@ mod tests {
     #[test]
     fn struct_names_become_tables() {
         // Goal: internal type names never reach users.
-        let e = parse("scenario = 5\n").err().unwrap();
+        let e = first_error("scenario = 5\n");
         assert_eq!(e.message, "wrong type: found integer `5`, expected a table");
-        let e = parse("[[scenario]]\nname = 'x'\n").err().unwrap();
+        let e = first_error("[[scenario]]\nname = 'x'\n");
         assert!(
             e.message
                 .starts_with("wrong type: found an array of 1 item(s), expected a table"),
@@ -462,7 +489,7 @@ mod tests {
     #[test]
     fn single_brackets_for_an_array_of_tables_are_explained() {
         // Goal: `[fault]` instead of `[[fault]]` says to double the brackets.
-        let e = parse("[fault]\nkind = \"crash\"\n").err().unwrap();
+        let e = first_error("[fault]\nkind = \"crash\"\n");
         assert!(
             e.message.contains("write [[…]] (double brackets)"),
             "{}",
@@ -473,13 +500,49 @@ mod tests {
     #[test]
     fn duplicate_keys_are_named() {
         // Goal: toml's bare "duplicate key" gains the key's name.
-        let e = parse("[scenario]\nname = \"a\"\nname = \"b\"\n")
-            .err()
-            .unwrap();
+        let e = first_error("[scenario]\nname = \"a\"\nname = \"b\"\n");
         assert!(
             e.message.contains("duplicate key \"name\""),
             "{}",
             e.message
         );
+    }
+
+    // Goal: every unknown key is reported at once, at its place in the file, wherever it
+    // sits (a key, a table header with keys below it, an array-of-tables entry, an inline
+    // table), and the rest of the file still parses for validation.
+    #[test]
+    fn every_unknown_key_at_once() {
+        let text = "[scenario]\nnme = \"x\"\nduration = \"1s\"\n\n[scenario.extra]\na = 1\nb = 2\n\n\
+                    [[fault]]\nkind = \"crash\"\ntarget = \"a\"\nat = \"1s\"\nfactr = 2\n\n\
+                    [workload.w]\nendpoint = \"a/b\"\nrate = 1\ntimeuot = \"1s\"\n\
+                    [service.a.endpoint.b]\ncalls = [{ to = \"c/d\", retires = 2 }]\n";
+        let (raw, mut errors) = parse(text);
+        errors.sort_by_key(|e| e.span.start);
+        let found: Vec<(&str, &str)> = errors
+            .iter()
+            .map(|e| (&text[e.span.clone()], e.message.split(';').next().unwrap()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("nme", "unknown key \"nme\""),
+                ("extra", "unknown key \"extra\""),
+                ("factr", "unknown key \"factr\""),
+                ("timeuot", "unknown key \"timeuot\""),
+                ("retires", "unknown key \"retires\""),
+            ]
+        );
+        let raw = raw.expect("the file without its unknown keys parses");
+        assert!(raw.scenario.is_some() && raw.fault.len() == 1);
+    }
+
+    // Goal: a structure error (not an unknown key) is reported and stops the parse.
+    #[test]
+    fn a_structure_error_stops_the_parse() {
+        let (raw, errors) = parse("[scenario]\nnme = 1\n[fault]\nkind = \"crash\"\n");
+        assert!(raw.is_none());
+        let last = &errors.last().unwrap().message;
+        assert!(last.contains("double brackets"), "{last}");
     }
 }

@@ -221,8 +221,9 @@ pub(super) fn resolve_endpoint(
     None
 }
 
-/// The known name closest to `text` by edit distance, if it is a plausible typo.
-pub(super) fn closest<'n>(text: &str, known: &'n [String]) -> Option<&'n str> {
+/// The known name closest to `text` by edit distance, if it is a plausible typo (at most two
+/// edits): the "did you mean" of every message about a name.
+pub fn closest<'n>(text: &str, known: &'n [String]) -> Option<&'n str> {
     let best = known
         .iter()
         .map(|k| (edit_distance(text, k), k))
@@ -519,9 +520,12 @@ fn read_expect(sink: &mut Sink, i: usize, e: &Spanned<RawExpect>) -> Option<Expe
         sink.error(span.clone(), msg);
         return None;
     }
+    let on = super::faults::enabled(sink, &raw.enabled, &path);
     let bound = below.or(above).or(equals)?;
-    let (line, column) = super::line_col(sink.text, span.start);
-    let location = format!("{}:{line}:{column}", sink.file);
+    if !on {
+        return None;
+    }
+    let location = sink.location(&span);
     Some(Expect {
         metric: metric?,
         bound,

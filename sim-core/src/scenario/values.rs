@@ -79,6 +79,37 @@ impl Sink<'_> {
         }
     }
 
+    /// A seed: any u64. TOML integers stop at `i64::MAX`, so a larger seed (as `--seed` and
+    /// `hunt` accept) is written as a quoted string of digits; both forms are read.
+    pub(super) fn seed(&mut self, v: &Val, path: &str) -> Option<u64> {
+        let v = v.as_ref()?;
+        let allowed = format!(
+            "an integer from 0 to {} (above {}, TOML integers cannot hold it: write the \
+             digits in quotes, e.g. seed = \"{}\")",
+            u64::MAX,
+            i64::MAX,
+            u64::MAX
+        );
+        let found = match v.get_ref() {
+            Value::Integer(n) => u64::try_from(*n).ok(),
+            Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+                s.parse::<u64>().ok()
+            }
+            _ => {
+                self.wrong_type(v, path, &allowed);
+                return None;
+            }
+        };
+        if found.is_none() {
+            let msg = format!(
+                "{path} = {} is out of range; allowed: {allowed}",
+                show(v.get_ref())
+            );
+            self.error(v.span(), msg);
+        }
+        found
+    }
+
     /// A whole number in `lo..=hi`.
     pub(super) fn int(&mut self, v: &Val, path: &str, lo: i64, hi: i64) -> Option<i64> {
         let v = v.as_ref()?;

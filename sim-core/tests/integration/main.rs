@@ -9,6 +9,7 @@ mod load;
 mod messaging;
 mod mutation;
 mod numbers;
+mod overrides;
 mod parse;
 mod resilience;
 

@@ -315,3 +315,27 @@ fn bucket_and_limits_can_be_set() {
     let diags = parse_scenario("full.toml", FULL, &[too_fine]).expect_err("90000 buckets");
     assert!(diags.to_string().contains("gives 90000 buckets"), "{diags}");
 }
+
+#[test]
+fn any_u64_seed_is_accepted_and_the_range_is_stated() {
+    // Goal: a seed above i64::MAX (which TOML integers cannot hold) is read from a quoted
+    // string of digits; a negative or non-numeric seed is refused naming the allowed range.
+    let file = |seed: &str| {
+        format!(
+            "[scenario]\nname = \"s\"\nduration = \"1s\"\nseed = {seed}\n[workload.w]\nendpoint = \"a/b\"\nrate = 1\n[service.a.endpoint.b]\nwork = \"1ms\"\n"
+        )
+    };
+    let parse = |seed: &str| parse_scenario("s.toml", &file(seed), &[]);
+    assert_eq!(parse("\"18446744073709551615\"").unwrap().seed, u64::MAX);
+    assert_eq!(parse("9223372036854775807").unwrap().seed, i64::MAX as u64);
+    assert_eq!(parse("\"42\"").unwrap().seed, 42);
+    for bad in ["-1", "\"18446744073709551616\"", "\"0x10\"", "1.5"] {
+        let text = parse(bad).unwrap_err().to_string();
+        assert!(text.contains("s.toml:4:8: scenario.seed"), "{bad}: {text}");
+        assert!(
+            text.contains("an integer from 0 to 18446744073709551615"),
+            "{bad}: {text}"
+        );
+        assert!(text.contains("in quotes"), "{bad}: {text}");
+    }
+}

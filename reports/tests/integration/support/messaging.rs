@@ -337,7 +337,7 @@ pub fn results_with_messaging() -> RunResults {
             publish_failed: 40,
             delivered,
             lost: 0,
-            utilization: 0.0057,
+            utilization: Some(0.0057),
             capacity_per_s: Some(50_000.0),
         }],
         queues,

@@ -787,8 +787,10 @@ impl<'m> World<'m> {
                 lost: s.lost,
                 capacity_per_s: b.capacity_per_s,
                 utilization: match b.capacity_per_s {
-                    Some(cap) if window_s > 0.0 => s.delivered_in_window as f64 / (cap * window_s),
-                    _ => 0.0,
+                    Some(cap) if window_s > 0.0 => {
+                        Some(s.delivered_in_window as f64 / (cap * window_s))
+                    }
+                    _ => None,
                 },
             })
             .collect();
