@@ -404,8 +404,12 @@ fn explain(text: &str, message: &str, span: &Range<usize>) -> String {
         return if known.is_empty() {
             format!("unknown key \"{key}\"; this table takes no keys")
         } else {
+            let owned: Vec<String> = known.iter().map(|k| k.to_string()).collect();
+            let hint = super::validate::closest(key, &owned)
+                .map(|k| format!("; did you mean \"{k}\"?"))
+                .unwrap_or_default();
             format!(
-                "unknown key \"{key}\"; known keys here: {}",
+                "unknown key \"{key}\"; known keys here: {}{hint}",
                 known.join(", ")
             )
         };

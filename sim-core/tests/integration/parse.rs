@@ -339,3 +339,16 @@ fn any_u64_seed_is_accepted_and_the_range_is_stated() {
         assert!(text.contains("in quotes"), "{bad}: {text}");
     }
 }
+
+#[test]
+fn an_unknown_key_close_to_a_known_one_gets_a_did_you_mean() {
+    // Goal: a one-letter typo of a key is named with the key it probably meant.
+    let text = "[scenario]\nname = \"x\"\nduration = \"1s\"\n[workload.w]\nendpoint = \"a/b\"\nrate = 1\n[service.a.endpoint.b]\nfial = 0.1\n";
+    let err = sim_core::parse_scenario("t.toml", text, &[])
+        .expect_err("typo")
+        .to_string();
+    assert!(
+        err.contains("unknown key \"fial\"") && err.contains("did you mean \"fail\"?"),
+        "{err}"
+    );
+}
