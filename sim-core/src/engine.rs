@@ -287,6 +287,7 @@ mod tests {
                 fail: 0.0,
                 parallel: false,
                 calls: vec![],
+                routed: vec![],
                 publish: vec![],
                 effect: false,
                 idempotent: false,
@@ -302,6 +303,8 @@ mod tests {
                     timeout: None,
                     resilience: Default::default(),
                     via: None,
+                    route: None,
+                    fallback_call: None,
                 },
                 arrival: Arrival::Open {
                     rate_per_s: rate,
@@ -319,6 +322,8 @@ mod tests {
             faults: Vec::new(),
             chaos: None,
             expects: vec![],
+            protocols: vec![],
+            routes: 0,
         }
     }
 
@@ -360,6 +365,7 @@ mod tests {
             fail: 0.0,
             parallel: false,
             calls: vec![],
+            routed: vec![],
             publish: vec![],
             effect: true,
             idempotent: false,

@@ -41,6 +41,7 @@ mod messaging;
 mod overrides;
 mod raw;
 mod resilience;
+mod routing;
 mod targets;
 mod validate;
 mod values;

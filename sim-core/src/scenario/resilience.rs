@@ -43,7 +43,8 @@ impl<'a> From<&'a RawCall> for RawResilience<'a> {
             retry_budget: &c.retry_budget,
             breaker: &c.breaker,
             bulkhead: &c.bulkhead,
-            fallback: &c.fallback,
+            // A call's `fallback` may also be a call table: read in `routing`.
+            fallback: &None,
         }
     }
 }
