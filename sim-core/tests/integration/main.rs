@@ -10,6 +10,7 @@ mod mutation;
 mod numbers;
 mod parse;
 mod resilience;
+mod routing;
 
 use std::path::PathBuf;
 
