@@ -221,6 +221,9 @@ impl<'m> World<'m> {
                     None => self.parallel_skipped(job, e),
                 }
             }
+        } else if ep.calls[0].route.is_none() {
+            self.jobs.get_mut(job).expect("live job").next_call = 0;
+            self.start_call(Caller::Job(job), CallRef::Endpoint(e, 0));
         } else {
             self.next_sequential(job, e, 0);
         }
@@ -270,8 +273,16 @@ impl<'m> World<'m> {
                 self.after_calls(job, e);
             }
         } else {
-            let next = j.next_call + 1;
-            self.next_sequential(job, e, next);
+            j.next_call += 1;
+            let next = j.next_call;
+            match ep.calls.get(next as usize) {
+                // The common case, decided by the model: a call without a draw.
+                Some(c) if c.route.is_none() => {
+                    self.start_call(Caller::Job(job), CallRef::Endpoint(e, next));
+                }
+                Some(_) => self.next_sequential(job, e, next),
+                None => self.after_calls(job, e),
+            }
         }
     }
 
@@ -291,7 +302,9 @@ impl<'m> World<'m> {
 
     /// Starts the first of the job's sequential calls from site `from` on that its draw
     /// makes; with none left, the job goes on after its calls. A loop, not a recursion, so
-    /// a long run of skipped sites costs no stack.
+    /// a long run of skipped sites costs no stack. Only for a site with a draw: a plain
+    /// site is started directly, at the cost it always had.
+    #[inline(never)]
     fn next_sequential(&mut self, job: Handle, e: EndpointId, from: u16) {
         let sites = self.model.endpoints[e.0 as usize].calls.len();
         let mut i = from;
