@@ -328,14 +328,15 @@ impl<'m> World<'m> {
         if outcome.is_failure()
             && let Some(k) = spec.fallback_call
             && let Caller::Job(job) = caller
-            && let Some(j) = self.jobs.get(job)
+            && self.job_alive(job)
         {
             // The call failed for good: its endpoint makes the fallback call instead, whose
-            // outcome is the one the job sees.
+            // outcome is the one the job sees. (A job whose replica crashed makes no more
+            // calls: it hears the failure and vanishes.)
             if now >= self.warmup {
                 self.stats.calls.fallbacks += 1;
             }
-            let e = j.endpoint;
+            let e = self.jobs.get(job).expect("live job").endpoint;
             return self.start_call(caller, CallRef::Endpoint(e, k));
         }
         let outcome = if outcome.is_failure() && spec.resilience.fallback {
