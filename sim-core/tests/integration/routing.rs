@@ -274,3 +274,27 @@ fn parallel_calls_draw_each_site_and_finish_when_all_are_skipped() {
     assert_eq!(arrivals(&r, "db/get") + arrivals(&r, "a/x"), 0);
     assert_eq!(r.workloads[0].ok, r.workloads[0].sent);
 }
+
+#[test]
+fn a_breaker_refusal_falls_back_too() {
+    // Goal: a call refused by its own open breaker has failed as surely as one that was
+    // answered with an error: its fallback call is made. With a target that always fails,
+    // every request falls back (and succeeds), while the breaker keeps most attempts off
+    // the failing target.
+    let call = r#"{ to = "a/x", breaker = { threshold = 0.5, window = 5, cooldown = "10s" },
+        fallback = { to = "db/get" } }"#;
+    let r = run(&front(call, 30), &["service.a.endpoint.x.fail=1"]);
+    let n = arrivals(&r, "front/get");
+    assert_eq!(arrivals(&r, "db/get"), n, "every request fell back");
+    assert_eq!(r.workloads[0].ok, r.workloads[0].sent);
+    assert!(
+        r.calls.circuit_open > n / 2,
+        "{} refusals",
+        r.calls.circuit_open
+    );
+    assert!(
+        arrivals(&r, "a/x") < n / 100,
+        "{} attempts reached a/x",
+        arrivals(&r, "a/x")
+    );
+}
