@@ -68,7 +68,7 @@ calls = [
 #[test]
 fn trace_shows_the_target_a_request_drew_and_its_fallback() {
     // Goal: a failed naive read of the lesson shows its failed cache call, then the fallback
-    // call to the database in its place.
+    // call to the database in its place, named as a fallback.
     let out = meshsim(&["trace", "scenarios/cache-aside.toml", "--failed", "--text"]);
     assert!(
         out.status.success(),
@@ -77,6 +77,6 @@ fn trace_shows_the_target_a_request_drew_and_its_fallback() {
     );
     let text = String::from_utf8(out.stdout).unwrap();
     let cache = text.find("front-naive/get -> cache-naive/get -> error");
-    let db = text.find("front-naive/get -> db-naive/get -> rejected");
+    let db = text.find("front-naive/get -> db-naive/get (fallback) -> rejected");
     assert!(cache.is_some() && db.is_some() && cache < db, "{text}");
 }

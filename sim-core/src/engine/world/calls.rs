@@ -312,7 +312,16 @@ impl<'m> World<'m> {
                     self.model.workloads[w.0 as usize].name
                 )
             }
-            (_, CallRef::Endpoint(e, _)) => format!("{} -> {target}", self.model.endpoint_name(e)),
+            (_, CallRef::Endpoint(e, i)) => {
+                // Only when tracing: which of the endpoint's calls names this one its fallback.
+                let ep = &self.model.endpoints[e.0 as usize];
+                let fallback = if ep.all_calls().any(|c| c.fallback_call == Some(i)) {
+                    " (fallback)"
+                } else {
+                    ""
+                };
+                format!("{} -> {target}{fallback}", self.model.endpoint_name(e))
+            }
         }
     }
 
