@@ -19,6 +19,9 @@ use crate::model::{Call, EndpointId, Protocol, ProtocolProfile, Route, ServiceId
 const MAX_FALLBACK_DEPTH: usize = 4;
 /// Most targets in one `one_of`.
 const MAX_TARGETS: usize = 64;
+/// Most calls one endpoint may make, its sites and their other targets and fallbacks
+/// together: calls are numbered with 16 bits in the engine, and no endpoint needs this many.
+pub(super) const MAX_ENDPOINT_CALLS: usize = 10_000;
 
 /// The caller's context while its calls are read.
 pub(super) struct Caller<'a> {
@@ -203,6 +206,24 @@ fn refuse_draws(sink: &mut Sink, f: &RawCall, path: &str, span: Range<usize>) {
 fn push_routed(caller: &mut Caller, call: Call) -> u16 {
     caller.routed.push(call);
     u16::try_from(caller.routed.len() - 1).unwrap_or(u16::MAX)
+}
+
+/// Refuses an endpoint with more calls than the engine numbers.
+pub(super) fn check_call_count(
+    sink: &mut Sink,
+    sites: usize,
+    routed: usize,
+    path: &str,
+    span: Range<usize>,
+) {
+    let total = sites + routed;
+    if total > MAX_ENDPOINT_CALLS {
+        let msg = format!(
+            "{path}.calls: {total} calls ({sites} entries, {routed} more targets of one_of and \
+             fallbacks); at most {MAX_ENDPOINT_CALLS} are allowed per endpoint"
+        );
+        sink.error(span, msg);
+    }
 }
 
 /// Turns the routed indices of an endpoint's calls (relative while reading) into indices

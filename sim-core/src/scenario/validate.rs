@@ -17,7 +17,8 @@ use super::messaging::{Messaging, read_messaging};
 use super::raw::{RawCall, RawEndpoint, RawExpect, RawFile, RawService, Val};
 use super::resilience::read_resilience;
 use super::routing::{
-    Caller, number_routes, offset_routed, read_protocol, read_protocols, read_site,
+    Caller, check_call_count, number_routes, offset_routed, read_protocol, read_protocols,
+    read_site,
 };
 use super::targets::Topology;
 use super::values::{seg, show};
@@ -325,6 +326,10 @@ fn read_services(
                 }
             }
             offset_routed(&mut endpoint.calls, &mut endpoint.routed);
+            if let Some(c) = &ep.calls {
+                let (sites, routed) = (raw_calls.len(), endpoint.routed.len());
+                check_call_count(sink, sites, routed, &ep_path, c.span());
+            }
             let publish = ep.publish.as_ref();
             let mut to = messaging.destinations(sink, publish, &format!("{ep_path}.publish"), true);
             let send = ep.send.as_ref();

@@ -298,3 +298,20 @@ fn a_breaker_refusal_falls_back_too() {
         arrivals(&r, "a/x")
     );
 }
+
+#[test]
+fn an_endpoint_may_make_at_most_10000_calls_counting_targets_and_fallbacks() {
+    // Goal: calls are numbered with 16 bits in the engine; more than 10,000 on one endpoint
+    // (entries, other targets of one_of and fallback calls together) are refused with the
+    // count, where 10,000 plain entries are accepted.
+    let parse = |calls: &str| {
+        sim_core::parse_scenario("t.toml", &front(calls, 1), &[]).map_err(|d| d.to_string())
+    };
+    assert!(parse(&vec![r#"{ to = "db/get" }"#; 10_000].join(", ")).is_ok());
+    let split = r#"{ one_of = [{ to = "db/get" }, { to = "a/x" }] }"#;
+    let err = parse(&vec![split; 5001].join(", ")).expect_err("10,002 calls");
+    assert!(
+        err.contains("10002 calls (5001 entries, 5001 more targets of one_of and fallbacks)"),
+        "{err}"
+    );
+}
