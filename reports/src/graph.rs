@@ -6,6 +6,8 @@
 //! - each workload is an edge from `client` to the service it calls, each call an edge from
 //!   the calling service to the called one, labelled with the endpoints, protocol and timeout
 //!   (and `via BROKER` for request-reply over messaging: its request queue is not drawn);
+//!   a call with `p` says `p 0.1`, each target of a `one_of` is an edge with its
+//!   `weight 90.0%`, and a `fallback = { to = … }` call is a dashed edge `fallback ->`;
 //! - each broker is a 3-D box, joined by dotted lines to its queues (cylinders) and topics
 //!   (`cds`, an arrow-shaped box: fan-out); a publishing service has an edge to each topic
 //!   (`publish`) and queue (`send`) it writes to, each queue and topic an edge to the service
@@ -23,7 +25,7 @@
 use std::io::{self, Write};
 
 use sim_core::Model;
-use sim_core::model::{Arrival, Call, Destination, EndpointId, Node, QueueId, QueueRole};
+use sim_core::model::{Arrival, Call, Destination, Endpoint, EndpointId, Node, QueueId, QueueRole};
 
 /// The DOT text for `model`'s topology.
 pub fn to_dot(model: &Model) -> String {
@@ -105,12 +107,11 @@ pub fn write_dot<W: Write>(mut w: W, model: &Model) -> io::Result<()> {
             workload.name,
             call_label(model, &workload.call)
         );
-        edge(&mut w, model, Node::Client, &workload.call, &label)?;
+        edge(&mut w, model, Node::Client, &workload.call, &label, "")?;
     }
     for endpoint in &model.endpoints {
         for call in &endpoint.calls {
-            let label = format!("{} ->\n{}", endpoint.name, call_label(model, call));
-            edge(&mut w, model, Node::Service(endpoint.service), call, &label)?;
+            site_edges(&mut w, model, endpoint, call)?;
         }
     }
     write_messaging_edges(&mut w, model)?;
@@ -339,18 +340,65 @@ fn destination_id(name: &str, topic: bool) -> String {
     quote(&format!("{kind}:{name}"))
 }
 
+/// One call site's edges: one per target (with `p`, the chance it is made; with `one_of`,
+/// each target's share), then each target's fallback calls as dashed edges.
+fn site_edges<W: Write>(
+    w: &mut W,
+    model: &Model,
+    endpoint: &Endpoint,
+    site: &Call,
+) -> io::Result<()> {
+    let from = Node::Service(endpoint.service);
+    let mut targets = vec![(site, 1.0)];
+    let mut draw = String::new();
+    if let Some(route) = site.route.as_deref() {
+        targets[0].1 = route.first_share;
+        let mut start = route.first_share;
+        for &(i, end) in &route.others {
+            targets.push((endpoint.call(i), end - start));
+            start = end;
+        }
+        if route.p < 1.0 {
+            draw = format!("\np {}", route.p);
+        }
+    }
+    let weighted = targets.len() > 1;
+    for (call, share) in targets {
+        let share = if weighted {
+            format!("\nweight {:.1}%", share * 100.0)
+        } else {
+            String::new()
+        };
+        let label = format!(
+            "{} ->\n{}{draw}{share}",
+            endpoint.name,
+            call_label(model, call)
+        );
+        edge(w, model, from, call, &label, "")?;
+        let mut next = call.fallback_call;
+        while let Some(k) = next {
+            let f = endpoint.call(k);
+            let label = format!("{} fallback ->\n{}", endpoint.name, call_label(model, f));
+            edge(w, model, from, f, &label, ", style=dashed")?;
+            next = f.fallback_call;
+        }
+    }
+    Ok(())
+}
+
 fn edge<W: Write>(
     w: &mut W,
     model: &Model,
     from: Node,
     call: &Call,
     label: &str,
+    style: &str,
 ) -> io::Result<()> {
     let to = Node::Service(model.endpoint(call.to).service);
-    let style = if call.timeout.is_none() {
+    let style = if call.timeout.is_none() && style.is_empty() {
         ", style=bold"
     } else {
-        ""
+        style
     };
     writeln!(
         w,
@@ -396,7 +444,7 @@ fn call_label(model: &Model, call: &Call) -> String {
     format!(
         "{}, {}, {timeout}{extra}",
         model.endpoint_name(call.to),
-        call.protocol.name()
+        call.protocol.name(model)
     )
 }
 

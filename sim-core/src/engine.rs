@@ -297,6 +297,7 @@ mod tests {
                 fail: 0.0,
                 parallel: false,
                 calls: vec![],
+                routed: vec![],
                 publish: vec![],
                 effect: false,
                 idempotent: false,
@@ -312,6 +313,8 @@ mod tests {
                     timeout: None,
                     resilience: Default::default(),
                     via: None,
+                    route: None,
+                    fallback_call: None,
                 },
                 arrival: Arrival::Open {
                     rate_per_s: rate,
@@ -329,6 +332,8 @@ mod tests {
             faults: Vec::new(),
             chaos: None,
             expects: vec![],
+            protocols: vec![],
+            routes: 0,
         }
     }
 
@@ -371,6 +376,7 @@ mod tests {
             fail: 0.0,
             parallel: false,
             calls: vec![],
+            routed: vec![],
             publish: vec![],
             effect: true,
             idempotent: false,

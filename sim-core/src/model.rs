@@ -8,6 +8,7 @@ mod fault;
 mod flow;
 mod messaging;
 mod resilience;
+mod routing;
 
 pub use fault::{Chaos, Fault, FaultKind, ReplicaRef};
 pub use flow::{Flow, FlowId, FlowStep, FlowStyle, MAX_FLOW_STEPS};
@@ -16,6 +17,7 @@ pub use messaging::{
     DEFAULT_VISIBILITY, Destination, Group, Publish, Queue, QueueId, QueueRole, Topic, TopicId,
 };
 pub use resilience::{BreakerSpec, Jitter, Resilience, RetryPolicy};
+pub use routing::{Route, route_stream_name};
 
 use crate::dist::Dist;
 use crate::rate::{RateCurve, UserCurve};
@@ -72,6 +74,11 @@ pub struct Model {
     /// Random crashes, if `[chaos]` is given.
     pub chaos: Option<Chaos>,
     pub expects: Vec<Expect>,
+    /// User-defined protocol profiles (`[protocol.NAME]`), in file order; `Protocol::User(i)`
+    /// indexes this.
+    pub protocols: Vec<ProtocolProfile>,
+    /// How many call sites have a `p` or a `one_of` (each has its own random stream).
+    pub routes: u32,
 }
 
 /// Hard budgets that stop a runaway run (exit code 3) instead of exhausting memory.
@@ -164,6 +171,9 @@ pub struct Endpoint {
     /// Calls all at once (`true`) or one after another (`false`).
     pub parallel: bool,
     pub calls: Vec<Call>,
+    /// Calls reached only through a site of `calls`: the other targets of a `one_of` and the
+    /// `fallback` calls. Call index `calls.len() + k` is `routed[k]` (see [`Endpoint::call`]).
+    pub routed: Vec<Call>,
     /// Messages published (`publish`, to topics) then sent (`send`, to queues), one after
     /// another after the calls, each a round trip to its broker.
     pub publish: Vec<Publish>,
@@ -192,11 +202,33 @@ pub struct Call {
     /// consumer is `to`), the reply comes back through the broker. `link` then leads to the
     /// broker and `reply_link` from it.
     pub via: Option<QueueId>,
+    /// With `p` or `one_of`: the per-request draw (none: the call is always made as written).
+    pub route: Option<Box<Route>>,
+    /// With `fallback = { to = … }`: the call (an index for [`Endpoint::call`]) made instead
+    /// when this one fails after its retries.
+    pub fallback_call: Option<u16>,
+}
+
+impl Endpoint {
+    /// Call number `i`: a site of `calls`, or past them one of the `routed` calls.
+    #[inline]
+    pub fn call(&self, i: u16) -> &Call {
+        let i = i as usize;
+        match self.calls.get(i) {
+            Some(c) => c,
+            None => &self.routed[i - self.calls.len()],
+        }
+    }
+
+    /// Every call the endpoint can make, sites first, with its index for [`Endpoint::call`].
+    pub fn all_calls(&self) -> impl Iterator<Item = &Call> {
+        self.calls.iter().chain(self.routed.iter())
+    }
 }
 
 /// A wire protocol profile: per-message serialization and framing overhead.
 ///
-/// Each message (request or reply) that crosses a link pays `per_message` on top of the link's
+/// Each message (request or reply) that crosses a link pays its overhead on top of the link's
 /// latency: encoding at the sender, decoding at the receiver and the extra bytes on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Protocol {
@@ -206,11 +238,14 @@ pub enum Protocol {
     Rest,
     /// Protobuf over HTTP/2: binary encoding, compressed headers.
     Grpc,
+    /// A `[protocol.NAME]` profile: index into `Model::protocols`.
+    User(u16),
 }
 
 impl Protocol {
     pub const ALLOWED: &'static str = "none, rest, grpc";
 
+    /// A built-in protocol by name (user profiles are looked up by the parser).
     pub fn parse(text: &str) -> Option<Protocol> {
         match text {
             "none" => Some(Protocol::None),
@@ -220,24 +255,36 @@ impl Protocol {
         }
     }
 
-    pub fn name(self) -> &'static str {
+    /// The name as written; user profiles are named in `Model::protocols`.
+    pub fn name(self, model: &Model) -> &str {
         match self {
             Protocol::None => "none",
             Protocol::Rest => "rest",
             Protocol::Grpc => "grpc",
+            Protocol::User(i) => &model.protocols[i as usize].name,
         }
     }
 
-    /// Overhead per message crossing a link. Figures follow common serialization benchmarks
-    /// for a ~2 KB business payload: JSON encode + decode and HTTP/1.1 framing about 120 µs,
-    /// protobuf over HTTP/2 about 30 µs.
-    pub fn per_message(self) -> SimDuration {
+    /// Overhead per message crossing a link, for the built-in profiles (a user profile's is
+    /// drawn from its distribution: `None` here). Figures follow common serialization
+    /// benchmarks for a ~2 KB business payload: JSON encode + decode and HTTP/1.1 framing
+    /// about 120 µs, protobuf over HTTP/2 about 30 µs.
+    #[inline]
+    pub fn per_message(self) -> Option<SimDuration> {
         match self {
-            Protocol::None => SimDuration::ZERO,
-            Protocol::Rest => SimDuration::from_micros(120),
-            Protocol::Grpc => SimDuration::from_micros(30),
+            Protocol::None => Some(SimDuration::ZERO),
+            Protocol::Rest => Some(SimDuration::from_micros(120)),
+            Protocol::Grpc => Some(SimDuration::from_micros(30)),
+            Protocol::User(_) => None,
         }
     }
+}
+
+/// `[protocol.NAME]`: a user-defined protocol, its overhead per message crossing.
+#[derive(Clone, Debug)]
+pub struct ProtocolProfile {
+    pub name: String,
+    pub overhead: Dist,
 }
 
 /// Where a message starts or ends: the outside world (workload clients) or a service.

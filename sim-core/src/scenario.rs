@@ -42,6 +42,7 @@ mod messaging;
 mod overrides;
 mod raw;
 mod resilience;
+mod routing;
 mod schedule;
 mod targets;
 mod unknown_keys;

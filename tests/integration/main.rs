@@ -23,6 +23,7 @@ mod out_dir;
 mod outputs;
 mod queueing;
 mod resilience;
+mod routing;
 mod scenarios;
 mod shrink;
 mod stdout;

@@ -50,6 +50,8 @@ pub fn model() -> Model {
         timeout,
         resilience: Default::default(),
         via: None,
+        route: None,
+        fallback_call: None,
     };
     Model {
         name: "checkout-sync".to_string(),
@@ -96,6 +98,7 @@ pub fn model() -> Model {
                 fail: 0.0,
                 parallel: false,
                 calls: vec![call(1, 2, Protocol::Rest, Some(SimDuration::from_secs(1)))],
+                routed: vec![],
                 publish: vec![],
                 effect: false,
                 idempotent: false,
@@ -107,6 +110,7 @@ pub fn model() -> Model {
                 fail: 0.01,
                 parallel: false,
                 calls: vec![],
+                routed: vec![],
                 publish: vec![],
                 effect: false,
                 idempotent: false,
@@ -143,6 +147,8 @@ pub fn model() -> Model {
             expect("endpoints.order/place.arrivals", Bound::Above(1000.0)),
             expect("services.gateway.utilization", Bound::Equals(0.5)),
         ],
+        protocols: vec![],
+        routes: 0,
     }
 }
 

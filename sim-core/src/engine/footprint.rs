@@ -213,7 +213,7 @@ fn guards(model: &Model) -> (u64, u64) {
     let (mut count, mut bytes) = (0u64, 0u64);
     for ep in &model.endpoints {
         let owners = u64::from(model.service(ep.service).replicas);
-        for c in ep.calls.iter().filter(|c| needs(c)) {
+        for c in ep.all_calls().filter(|c| needs(c)) {
             count = count.saturating_add(owners);
             bytes = bytes.saturating_add(times(owners, window(c)));
         }
@@ -239,7 +239,7 @@ fn reached_endpoints(model: &Model) -> u64 {
         mark(w.call.to);
     }
     for ep in &model.endpoints {
-        for c in &ep.calls {
+        for c in ep.all_calls() {
             mark(c.to);
         }
     }

@@ -216,6 +216,10 @@ struct Streams {
     keys: Vec<Stream>,
     /// Per flow: the steps' business refusals.
     reject: Vec<Stream>,
+    /// Per call site with `p` or `one_of` (`call/SERVICE/ENDPOINT/INDEX`): its draws.
+    route: Vec<Stream>,
+    /// Per `[protocol.NAME]` (`protocol/NAME`): its overheads.
+    protocol: Vec<Stream>,
 }
 
 pub struct World<'m> {
@@ -379,7 +383,28 @@ fn streams(model: &Model, seed: u64) -> Streams {
                 )
                 .collect(),
         ),
+        route: named(route_names(model, &endpoints)),
+        protocol: named(
+            model
+                .protocols
+                .iter()
+                .map(|p| format!("protocol/{}", p.name))
+                .collect(),
+        ),
     }
+}
+
+/// The stream names of the routed call sites, in the order of their `Route::stream`.
+fn route_names(model: &Model, endpoints: &[String]) -> Vec<String> {
+    let mut names = Vec::with_capacity(model.routes as usize);
+    for (e, ep) in model.endpoints.iter().enumerate() {
+        for (i, c) in ep.calls.iter().enumerate() {
+            if c.route.is_some() {
+                names.push(crate::model::route_stream_name(&endpoints[e], i));
+            }
+        }
+    }
+    names
 }
 
 impl<'m> World<'m> {
@@ -777,7 +802,7 @@ impl<'m> World<'m> {
                 let site = format!(
                     "{} -> {}",
                     model.endpoint_name(EndpointId(e as u32)),
-                    model.endpoint_name(ep.calls[i].to)
+                    model.endpoint_name(ep.call(i as u16).to)
                 );
                 for r in 0..svc.replicas {
                     push(base + r, site.clone(), format!("{}#{r}", svc.name));
@@ -808,8 +833,7 @@ fn guards(model: &Model) -> (Vec<Vec<u32>>, Vec<u32>, Vec<Guard>) {
         .iter()
         .map(|ep| {
             let owners = model.service(ep.service).replicas;
-            ep.calls
-                .iter()
+            ep.all_calls()
                 .map(|c| {
                     if !needs(c) {
                         return NO_GUARD;

@@ -30,9 +30,8 @@ use super::messaging::{
 };
 use super::raw::{RawFile, RawFlow, Val};
 use super::resilience::read_resilience;
-use super::validate::{
-    Names, check_name, closest, id32, read_protocol, read_timeout, resolve_endpoint, val_span,
-};
+use super::routing::read_protocol;
+use super::validate::{Names, check_name, closest, id32, read_timeout, resolve_endpoint, val_span};
 use super::values::seg;
 use crate::model::{
     BrokerId, DEFAULT_PARTITIONS, DEFAULT_VISIBILITY, EndpointId, FlowId, FlowStyle,
@@ -152,7 +151,7 @@ fn read_flow(
     let reply_early = read_reply(sink, &f.reply, &path);
     let recovery = positive_duration(sink, &f.recovery, &format!("{path}.recovery"));
     let calls = StepCalls {
-        protocol: read_protocol(sink, &f.protocol, &format!("{path}.protocol")),
+        protocol: read_protocol(sink, &f.protocol, &format!("{path}.protocol"), names),
         timeout: read_timeout(sink, &f.timeout, &format!("{path}.timeout")),
         resilience: read_resilience(sink, f.into(), &path),
     };

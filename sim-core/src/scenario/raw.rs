@@ -40,6 +40,15 @@ pub(super) struct RawFile {
     #[serde(default)]
     pub fault: Vec<Spanned<RawFault>>,
     pub chaos: Option<Spanned<RawChaos>>,
+    #[serde(default)]
+    pub protocol: Table<RawProtocol>,
+}
+
+/// `[protocol.NAME]`: a user-defined protocol profile.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawProtocol {
+    pub overhead: Val,
 }
 
 /// `[scenario]`.
@@ -154,8 +163,66 @@ pub(super) struct RawCall {
     pub retry_budget: Val,
     pub breaker: Option<Spanned<RawBreaker>>,
     pub bulkhead: Val,
-    pub fallback: Val,
+    /// `true`/`false` (a degraded success), or a call table made instead on failure.
+    pub fallback: Option<Spanned<RawFallback>>,
     pub via: Val,
+    /// Probability the call is made.
+    pub p: Val,
+    /// Weighted targets, one chosen per request (instead of `to`).
+    pub one_of: Option<Spanned<Vec<Spanned<RawTarget>>>>,
+}
+
+/// One entry of a call's `one_of`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTarget {
+    pub to: Val,
+    pub weight: Val,
+}
+
+/// A call's `fallback`: a flag (degraded success) or another call.
+pub(super) enum RawFallback {
+    Flag(bool),
+    Call(Box<RawCall>),
+    /// Neither a boolean nor a table: what it was, for the message.
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for RawFallback {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FallbackVisitor;
+        impl<'de> Visitor<'de> for FallbackVisitor {
+            type Value = RawFallback;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("true, false or a call table { to = \"service/endpoint\", … }")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<RawFallback, E> {
+                Ok(RawFallback::Flag(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RawFallback, E> {
+                Ok(RawFallback::Other(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<RawFallback, E> {
+                Ok(RawFallback::Other(v.to_string()))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawFallback, E> {
+                Ok(RawFallback::Other(format!("{v:?}")))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<RawFallback, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(RawFallback::Other("an array".to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawFallback, A::Error> {
+                // The fields are read by the toml deserializer itself, so they keep their spans.
+                let call = RawCall::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(RawFallback::Call(Box::new(call)))
+            }
+        }
+        deserializer.deserialize_any(FallbackVisitor)
+    }
 }
 
 /// A call's `breaker = { threshold, window, cooldown }`.

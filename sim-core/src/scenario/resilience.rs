@@ -43,7 +43,8 @@ impl<'a> From<&'a RawCall> for RawResilience<'a> {
             retry_budget: &c.retry_budget,
             breaker: &c.breaker,
             bulkhead: &c.bulkhead,
-            fallback: &c.fallback,
+            // A call's `fallback` may also be a call table: read in `routing`.
+            fallback: &None,
         }
     }
 }
@@ -83,9 +84,20 @@ pub(super) fn read_resilience(sink: &mut Sink, r: RawResilience, path: &str) -> 
     let bulkhead = sink
         .int(r.bulkhead, &format!("{path}.bulkhead"), 1, MAX_BULKHEAD)
         .and_then(|n| u32::try_from(n).ok());
-    let fallback = sink
-        .boolean(r.fallback, &format!("{path}.fallback"))
-        .unwrap_or(false);
+    let fallback = match r.fallback {
+        // A client has no endpoint to make another call from.
+        Some(v) if v.get_ref().is_table() => {
+            let msg = format!(
+                "{path}.fallback: a fallback call {{ to = … }} is allowed on an endpoint's calls \
+                 only; here: true (a degraded success) or false"
+            );
+            sink.error(v.span(), msg);
+            false
+        }
+        _ => sink
+            .boolean(r.fallback, &format!("{path}.fallback"))
+            .unwrap_or(false),
+    };
     Resilience {
         retry: read_retry(sink, &r, path),
         breaker: r

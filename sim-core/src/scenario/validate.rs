@@ -16,13 +16,17 @@ use super::links::{LinkTable, read_network};
 use super::messaging::{Messaging, read_messaging};
 use super::raw::{RawCall, RawEndpoint, RawExpect, RawFile, RawService, Val};
 use super::resilience::read_resilience;
+use super::routing::{
+    Caller, check_call_count, number_routes, offset_routed, read_protocol, read_protocols,
+    read_site,
+};
 use super::targets::Topology;
 use super::values::{seg, show};
 use super::workloads::read_workloads;
 use crate::dist::Dist;
 use crate::model::{
-    Bound, Call, Destination, Endpoint, EndpointId, Expect, LbPolicy, Model, Node, Protocol,
-    Publish, Service, ServiceId,
+    Bound, Call, Destination, Endpoint, EndpointId, Expect, LbPolicy, Model, Node, Publish,
+    Service, ServiceId,
 };
 use crate::time::SimDuration;
 
@@ -38,6 +42,8 @@ pub(super) struct Names {
     pub endpoints: BTreeMap<String, EndpointId>,
     /// Full endpoint names by id.
     pub endpoint_names: Vec<String>,
+    /// Names of the `[protocol.NAME]` profiles, in file order.
+    pub protocols: Vec<String>,
 }
 
 /// Checks the raw file and builds the model (`None` only when nothing useful could be built;
@@ -86,6 +92,8 @@ pub(super) fn validate(sink: &mut Sink, raw: &RawFile) -> Option<Model> {
         .enumerate()
         .filter_map(|(i, e)| read_expect(sink, i, e));
     let expects = expects.collect();
+    let protocols = read_protocols(sink, raw);
+    let routes = number_routes(&mut endpoints);
     Some(Model {
         flows,
         faults,
@@ -106,6 +114,8 @@ pub(super) fn validate(sink: &mut Sink, raw: &RawFile) -> Option<Model> {
         queues,
         topics,
         expects,
+        protocols,
+        routes,
     })
 }
 
@@ -152,6 +162,12 @@ fn collect_names(sink: &mut Sink, raw: &RawFile) -> Names {
         services: BTreeMap::new(),
         endpoints: BTreeMap::new(),
         endpoint_names: Vec::new(),
+        protocols: raw
+            .protocol
+            .0
+            .iter()
+            .map(|(k, _)| k.get_ref().clone())
+            .collect(),
     };
     for (i, (key, service)) in raw.service.0.iter().enumerate() {
         check_name(sink, key, "service");
@@ -246,21 +262,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-/// `protocol`, default none.
-pub(super) fn read_protocol(sink: &mut Sink, v: &Val, path: &str) -> Protocol {
-    let Some(text) = sink.string(v, path) else {
-        return Protocol::None;
-    };
-    Protocol::parse(&text).unwrap_or_else(|| {
-        let msg = format!(
-            "unknown protocol \"{text}\" in {path}; allowed: {}",
-            Protocol::ALLOWED
-        );
-        sink.error(val_span(v), msg);
-        Protocol::None
-    })
-}
-
 /// A call `timeout`: a duration > 0, default none (wait forever).
 pub(super) fn read_timeout(sink: &mut Sink, v: &Val, path: &str) -> Option<SimDuration> {
     let d = sink.duration(v, path)?;
@@ -310,17 +311,25 @@ fn read_services(
                 .calls
                 .as_ref()
                 .map_or(&[][..], |c| c.get_ref().as_slice());
+            let mut caller = Caller {
+                names,
+                service: id,
+                endpoint: ep_id,
+                links,
+                messaging,
+                edges,
+                routed: &mut endpoint.routed,
+            };
             for (n, c) in raw_calls.iter().enumerate() {
                 let call_path = format!("{ep_path}.calls[{n}]");
-                let Some(call) = read_call(sink, c, &call_path, names, id, links, messaging) else {
-                    continue;
-                };
-                edges.push(CallEdge {
-                    from: ep_id.0,
-                    to: call.to.0,
-                    span: c.span(),
-                });
-                endpoint.calls.push(call);
+                if let Some(call) = read_site(sink, c, &call_path, &mut caller) {
+                    endpoint.calls.push(call);
+                }
+            }
+            offset_routed(&mut endpoint.calls, &mut endpoint.routed);
+            if let Some(c) = &ep.calls {
+                let (sites, routed) = (raw_calls.len(), endpoint.routed.len());
+                check_call_count(sink, sites, routed, &ep_path, c.span());
             }
             let publish = ep.publish.as_ref();
             let mut to = messaging.destinations(sink, publish, &format!("{ep_path}.publish"), true);
@@ -360,6 +369,7 @@ fn read_endpoint(
         fail,
         parallel,
         calls: Vec::new(),
+        routed: Vec::new(),
         publish: Vec::new(),
         effect: effect.unwrap_or(false),
         idempotent: idempotent.unwrap_or(false),
@@ -439,40 +449,41 @@ fn read_service(sink: &mut Sink, name: &str, s: &RawService, path: &str) -> Serv
     }
 }
 
-/// One entry of `calls`, from service `caller`.
-fn read_call(
+/// One call with the settings of `c` to the target `to` (a site's `to`, a `one_of` entry's,
+/// or a fallback's), from `caller`'s service. Its draw and fallback are read by `routing`.
+pub(super) fn read_call(
     sink: &mut Sink,
-    call: &Spanned<RawCall>,
+    c: &RawCall,
+    to: &Val,
     path: &str,
-    names: &Names,
-    caller: ServiceId,
-    links: &mut LinkTable,
-    messaging: &mut Messaging,
+    span: std::ops::Range<usize>,
+    caller: &mut Caller,
 ) -> Option<Call> {
-    let (span, c) = (call.span(), call.get_ref());
-    let via = c
-        .via
-        .as_ref()
-        .and_then(|_| messaging.broker_named(sink, &c.via, &format!("{path}.via")));
+    let via = c.via.as_ref().and_then(|_| {
+        caller
+            .messaging
+            .broker_named(sink, &c.via, &format!("{path}.via"))
+    });
     let resilience = read_resilience(sink, c.into(), path);
-    let protocol = read_protocol(sink, &c.protocol, &format!("{path}.protocol"));
+    let protocol = read_protocol(sink, &c.protocol, &format!("{path}.protocol"), caller.names);
     let timeout = read_timeout(sink, &c.timeout, &format!("{path}.timeout"));
-    if c.to.is_none() {
+    if to.is_none() {
         let msg = format!("{path} is missing its target: add to = \"service/endpoint\"");
         sink.error(span, msg);
         return None;
     }
-    let to = resolve_endpoint(sink, &c.to, &format!("{path}.to"), names)?;
+    let to = resolve_endpoint(sink, to, &format!("{path}.to"), caller.names)?;
     // Over messaging, the request and the reply each go through the broker.
     let (callee, via) = match via {
         Some(broker) => (
             Node::Broker(broker),
-            Some(messaging.request_queue(broker, to)),
+            Some(caller.messaging.request_queue(broker, to)),
         ),
-        None => (Node::Service(raw_service_of(names, to)), None),
+        None => (Node::Service(raw_service_of(caller.names, to)), None),
     };
-    let link = links.get(Node::Service(caller), callee);
-    let reply_link = links.get(callee, Node::Service(caller));
+    let from = Node::Service(caller.service);
+    let link = caller.links.get(from, callee);
+    let reply_link = caller.links.get(callee, from);
     Some(Call {
         to,
         link,
@@ -481,6 +492,8 @@ fn read_call(
         timeout,
         resilience,
         via,
+        route: None,
+        fallback_call: None,
     })
 }
 

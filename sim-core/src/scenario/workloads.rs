@@ -8,9 +8,10 @@ use super::flows::Flows;
 use super::links::LinkTable;
 use super::raw::{RawFile, RawWorkload};
 use super::resilience::read_resilience;
+use super::routing::read_protocol;
 use super::schedule::{Rate, Users, read_rate, read_users};
 use super::validate::{
-    Names, check_name, raw_service_of, read_protocol, read_timeout, resolve_endpoint, val_span,
+    Names, check_name, raw_service_of, read_timeout, resolve_endpoint, val_span,
 };
 use super::values::seg;
 use crate::dist::Dist;
@@ -29,7 +30,7 @@ pub(super) fn read_workloads(
         check_name(sink, key, "workload");
         let path = format!("workload.{}", seg(key.get_ref()));
         let arrival = read_arrival(sink, key, w, &path);
-        let protocol = read_protocol(sink, &w.protocol, &format!("{path}.protocol"));
+        let protocol = read_protocol(sink, &w.protocol, &format!("{path}.protocol"), names);
         let timeout = read_timeout(sink, &w.timeout, &format!("{path}.timeout"));
         let resilience = read_resilience(sink, w.into(), &path);
         let target = match (&w.endpoint, &w.flow) {
@@ -70,6 +71,8 @@ pub(super) fn read_workloads(
             timeout,
             resilience,
             via: None,
+            route: None,
+            fallback_call: None,
         };
         out.push(Workload {
             name: key.get_ref().clone(),

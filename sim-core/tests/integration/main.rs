@@ -12,6 +12,7 @@ mod numbers;
 mod overrides;
 mod parse;
 mod resilience;
+mod routing;
 
 use std::path::PathBuf;
 

@@ -29,6 +29,7 @@ fn endpoint(name: &str, service: u32, calls: Vec<Call>) -> Endpoint {
         fail: 0.0,
         parallel: false,
         calls,
+        routed: vec![],
         publish: vec![],
         effect: true,
         idempotent: false,
@@ -67,6 +68,8 @@ fn call(to: u32, link: u32) -> Call {
         timeout: Some(SimDuration::from_secs(1)),
         resilience: Default::default(),
         via: None,
+        route: None,
+        fallback_call: None,
     }
 }
 

@@ -37,6 +37,7 @@ fn endpoint(name: &str, service: u32, effect: bool, idempotent: bool) -> Endpoin
         fail: 0.0,
         parallel: false,
         calls: vec![],
+        routed: vec![],
         publish: vec![],
         effect,
         idempotent,
@@ -115,6 +116,8 @@ pub fn model_with_messaging() -> Model {
         timeout: Some(SimDuration::from_secs(2)),
         resilience: Default::default(),
         via: Some(QueueId(2)),
+        route: None,
+        fallback_call: None,
     });
     m.brokers = vec![Broker {
         name: "kafka".to_string(),

@@ -8,7 +8,7 @@ use super::{CallRef, Caller, Event, Job, NO_GUARD, Outcome, PendingCall, World};
 use crate::engine::RunError;
 use crate::engine::guard::{Admit, backoff};
 use crate::engine::slab::Handle;
-use crate::model::{Arrival, Call};
+use crate::model::{Arrival, Call, Protocol};
 use crate::results::Cause;
 use crate::time::{SimDuration, SimTime};
 
@@ -17,7 +17,7 @@ impl<'m> World<'m> {
         let model = self.model;
         match call {
             CallRef::Workload(w) => &model.workloads[w.0 as usize].call,
-            CallRef::Endpoint(e, i) => &model.endpoints[e.0 as usize].calls[i as usize],
+            CallRef::Endpoint(e, i) => model.endpoints[e.0 as usize].call(i),
         }
     }
 
@@ -146,7 +146,8 @@ impl<'m> World<'m> {
         }
         let service = self.model.endpoints[spec.to.0 as usize].service;
         let replica = self.pick_replica(service);
-        let Some(delay) = self.hop(spec.link, spec.protocol.per_message()) else {
+        let extra = self.overhead(spec.protocol);
+        let Some(delay) = self.hop(spec.link, extra) else {
             if self.tracer.is_some() {
                 self.trace_attempt_sent(handle, None);
             }
@@ -266,6 +267,27 @@ impl<'m> World<'m> {
         }
     }
 
+    /// The protocol's cost for one message crossing: a built-in constant, or a draw from a
+    /// `[protocol.NAME]` profile's distribution.
+    #[inline]
+    pub(super) fn overhead(&mut self, protocol: Protocol) -> SimDuration {
+        match protocol.per_message() {
+            Some(d) => d,
+            None => self.user_overhead(protocol),
+        }
+    }
+
+    #[cold]
+    fn user_overhead(&mut self, protocol: Protocol) -> SimDuration {
+        let Protocol::User(i) = protocol else {
+            return SimDuration::ZERO;
+        };
+        let i = i as usize;
+        self.model.protocols[i]
+            .overhead
+            .sample(&mut self.rng.protocol[i])
+    }
+
     fn jitter_stream(&self, call: CallRef) -> usize {
         match call {
             CallRef::Endpoint(e, _) => e.0 as usize,
@@ -292,7 +314,16 @@ impl<'m> World<'m> {
                     self.model.workloads[w.0 as usize].name
                 )
             }
-            (_, CallRef::Endpoint(e, _)) => format!("{} -> {target}", self.model.endpoint_name(e)),
+            (_, CallRef::Endpoint(e, i)) => {
+                // Only when tracing: which of the endpoint's calls names this one its fallback.
+                let ep = &self.model.endpoints[e.0 as usize];
+                let fallback = if ep.all_calls().any(|c| c.fallback_call == Some(i)) {
+                    " (fallback)"
+                } else {
+                    ""
+                };
+                format!("{} -> {target}{fallback}", self.model.endpoint_name(e))
+            }
         }
     }
 
@@ -305,6 +336,20 @@ impl<'m> World<'m> {
         request: u32,
     ) {
         let now = self.q.now();
+        if outcome.is_failure()
+            && let Some(k) = spec.fallback_call
+            && let Caller::Job(job) = caller
+            && self.job_alive(job)
+        {
+            // The call failed for good: its endpoint makes the fallback call instead, whose
+            // outcome is the one the job sees. (A job whose replica crashed makes no more
+            // calls: it hears the failure and vanishes.)
+            if now >= self.warmup {
+                self.stats.calls.fallbacks += 1;
+            }
+            let e = self.jobs.get(job).expect("live job").endpoint;
+            return self.start_call(caller, CallRef::Endpoint(e, k));
+        }
         let outcome = if outcome.is_failure() && spec.resilience.fallback {
             if now >= self.warmup {
                 self.stats.calls.fallbacks += 1;

@@ -220,11 +220,16 @@ impl<'m> World<'m> {
                 if self.jobs.get(job).is_none() || self.stop.is_some() {
                     break;
                 }
-                self.start_call(Caller::Job(job), CallRef::Endpoint(e, i as u16));
+                match self.draw_site(e, i as u16) {
+                    Some(k) => self.start_call(Caller::Job(job), CallRef::Endpoint(e, k)),
+                    None => self.parallel_skipped(job, e),
+                }
             }
-        } else {
+        } else if ep.calls[0].route.is_none() {
             self.jobs.get_mut(job).expect("live job").next_call = 0;
             self.start_call(Caller::Job(job), CallRef::Endpoint(e, 0));
+        } else {
+            self.next_sequential(job, e, 0);
         }
     }
 
@@ -274,11 +279,58 @@ impl<'m> World<'m> {
         } else {
             j.next_call += 1;
             let next = j.next_call;
-            if (next as usize) < ep.calls.len() {
-                self.start_call(Caller::Job(job), CallRef::Endpoint(e, next));
-            } else {
-                self.after_calls(job, e);
+            match ep.calls.get(next as usize) {
+                // The common case, decided by the model: a call without a draw.
+                Some(c) if c.route.is_none() => {
+                    self.start_call(Caller::Job(job), CallRef::Endpoint(e, next));
+                }
+                Some(_) => self.next_sequential(job, e, next),
+                None => self.after_calls(job, e),
             }
+        }
+    }
+
+    /// Which call site `i` of endpoint `e` makes for this request: itself (the common case,
+    /// no draw), another target of its `one_of`, or none when its `p` skips it.
+    #[inline]
+    fn draw_site(&mut self, e: EndpointId, i: u16) -> Option<u16> {
+        let Some(route) = self.model.endpoints[e.0 as usize].calls[i as usize]
+            .route
+            .as_deref()
+        else {
+            return Some(i);
+        };
+        let u: f64 = self.rng.route[route.stream as usize].random();
+        route.pick(u).map(|other| other.unwrap_or(i))
+    }
+
+    /// Starts the first of the job's sequential calls from site `from` on that its draw
+    /// makes; with none left, the job goes on after its calls. A loop, not a recursion, so
+    /// a long run of skipped sites costs no stack. Only for a site with a draw: a plain
+    /// site is started directly, at the cost it always had.
+    #[inline(never)]
+    fn next_sequential(&mut self, job: Handle, e: EndpointId, from: u16) {
+        let sites = self.model.endpoints[e.0 as usize].calls.len();
+        let mut i = from;
+        while (i as usize) < sites {
+            if let Some(k) = self.draw_site(e, i) {
+                self.jobs.get_mut(job).expect("live job").next_call = i;
+                return self.start_call(Caller::Job(job), CallRef::Endpoint(e, k));
+            }
+            i += 1;
+        }
+        if let Some(j) = self.jobs.get_mut(job) {
+            j.next_call = i;
+        }
+        self.after_calls(job, e);
+    }
+
+    /// A parallel call site that its `p` skipped counts as done at once.
+    fn parallel_skipped(&mut self, job: Handle, e: EndpointId) {
+        let j = self.jobs.get_mut(job).expect("live job");
+        j.outstanding -= 1;
+        if j.outstanding == 0 {
+            self.after_calls(job, e);
         }
     }
 
@@ -355,7 +407,8 @@ impl<'m> World<'m> {
         if self.tracer.is_some() {
             self.trace_reply_sent(call);
         }
-        let Some(delay) = self.hop(spec.reply_link, spec.protocol.per_message()) else {
+        let extra = self.overhead(spec.protocol);
+        let Some(delay) = self.hop(spec.reply_link, extra) else {
             return; // lost reply: the caller will time out (or wait forever without a timeout)
         };
         if delay == SimDuration::ZERO {

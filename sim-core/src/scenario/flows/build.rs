@@ -52,6 +52,7 @@ impl Flows {
                 fail: 0.0,
                 parallel: false,
                 calls: Vec::new(),
+                routed: Vec::new(),
                 publish: Vec::new(),
                 effect: false,
                 idempotent: false,
@@ -172,6 +173,8 @@ impl StepCaller<'_> {
             timeout: d.calls.timeout,
             resilience: d.calls.resilience,
             via,
+            route: None,
+            fallback_call: None,
         }
     }
 }
