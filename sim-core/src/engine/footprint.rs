@@ -271,11 +271,7 @@ fn topic_groups(model: &Model) -> u64 {
 
 /// Time buckets over duration + drain, as the run keeps them.
 fn bucket_count(model: &Model) -> u64 {
-    let horizon = model
-        .duration
-        .as_nanos()
-        .saturating_add(model.drain.as_nanos());
-    horizon.div_ceil(model.bucket.as_nanos().max(1)).max(1)
+    super::levels::Marks::of(model).buckets as u64
 }
 
 /// Channels (a queue, or a partition of a topic's group), their per-consumer-replica

@@ -384,15 +384,9 @@ fn streams(model: &Model, seed: u64) -> Streams {
 
 impl<'m> World<'m> {
     pub fn new(model: &'m Model, seed: u64) -> World<'m> {
-        let end_of_arrivals = SimTime::ZERO + model.duration;
+        let marks = Marks::of(model);
+        let end_of_arrivals = marks.end_of_arrivals;
         let horizon = end_of_arrivals + model.drain;
-        let bucket_ns = model.bucket.as_nanos().max(1);
-        let marks = Marks {
-            warmup: SimTime::ZERO + model.warmup,
-            end_of_arrivals,
-            bucket_ns,
-            buckets: horizon.0.div_ceil(bucket_ns).max(1) as usize,
-        };
         let mut replica_base = Vec::with_capacity(model.services.len());
         let mut replicas = Vec::with_capacity(model.replica_count());
         for (i, s) in model.services.iter().enumerate() {
