@@ -461,22 +461,7 @@ impl<'m> World<'m> {
     pub fn run(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<(), RunError> {
         self.start();
         let max_events = self.model.limits.max_events;
-        // Fixed events (arrivals, users thinking, faults, health checks, channel timers)
-        // come on top.
-        let fixed = self.model.workloads.len() as u64
-            + super::footprint::closed_users(self.model)
-            + self.model.faults.len() as u64 * 2
-            + self
-                .model
-                .chaos
-                .as_ref()
-                .map_or(0, |c| c.replicas.len() as u64)
-            + self.model.services.len() as u64
-            + self.brokers.channels.len() as u64
-            + 1024;
-        let max_pending = u64::from(self.model.limits.max_in_flight)
-            .saturating_mul(super::PENDING_PER_IN_FLIGHT)
-            .saturating_add(fixed);
+        let max_pending = super::footprint::pending_limit(self.model, self.brokers.channels.len());
         while let Some(t) = self.q.peek_time() {
             if t > self.horizon {
                 break;
