@@ -124,10 +124,7 @@ const SHOWN_CHARS: usize = 80;
 /// `expr` as an error echoes it: cut to [`SHOWN_CHARS`] with `…`, so a hostile expression does
 /// not make a 30 KB error line.
 fn shown(expr: &str) -> String {
-    match expr.char_indices().nth(SHOWN_CHARS) {
-        Some((at, _)) => format!("{}…", &expr[..at]),
-        None => expr.to_string(),
-    }
+    reports::clip(expr, SHOWN_CHARS)
 }
 
 /// The first run of a chunk (in seed order) that satisfies `expr`. A run before it that hit

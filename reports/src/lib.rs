@@ -39,3 +39,12 @@ pub mod plots;
 
 pub use markdown::write_markdown;
 pub use outputs::output_files;
+
+/// `text` cut to `max_chars` characters, with `…` when cut: what an error message quotes of
+/// a value the user gave, so a damaged file or a hostile argument cannot make a huge line.
+pub fn clip(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}

@@ -271,11 +271,7 @@ fn topic_groups(model: &Model) -> u64 {
 
 /// Time buckets over duration + drain, as the run keeps them.
 fn bucket_count(model: &Model) -> u64 {
-    let horizon = model
-        .duration
-        .as_nanos()
-        .saturating_add(model.drain.as_nanos());
-    horizon.div_ceil(model.bucket.as_nanos().max(1)).max(1)
+    super::levels::Marks::of(model).buckets as u64
 }
 
 /// Channels (a queue, or a partition of a topic's group), their per-consumer-replica
@@ -305,8 +301,27 @@ fn channels(model: &Model) -> u64 {
     bytes
 }
 
+/// The most pending events a run may hold (visibility deadlines counted with them), past
+/// which it stops with `RunError::TooManyPending`: [`super::PENDING_PER_IN_FLIGHT`] per unit
+/// of `scenario.max_in_flight` — the part [`estimate`] sizes as work in flight — plus the
+/// events that do not grow with load (arrivals, users thinking, fault starts and ends, chaos
+/// crashes, health checks, one timer per message channel) and some slack. Kept here, next to
+/// the estimate that sizes it.
+pub(super) fn pending_limit(model: &Model, channels: usize) -> u64 {
+    let fixed = model.workloads.len() as u64
+        + closed_users(model)
+        + model.faults.len() as u64 * 2
+        + model.chaos.as_ref().map_or(0, |c| c.replicas.len() as u64)
+        + model.services.len() as u64
+        + channels as u64
+        + 1024;
+    u64::from(model.limits.max_in_flight)
+        .saturating_mul(super::PENDING_PER_IN_FLIGHT)
+        .saturating_add(fixed)
+}
+
 /// Users of closed-loop workloads: each thinks (a pending event) or waits for its call.
-pub(super) fn closed_users(model: &Model) -> u64 {
+fn closed_users(model: &Model) -> u64 {
     model
         .workloads
         .iter()

@@ -5,6 +5,7 @@
 //! of warmup, at the end of arrivals and at every bucket boundary give the measured-window
 //! averages (for Little's law and utilization) and the per-bucket averages (for plots).
 
+use crate::model::Model;
 use crate::time::SimTime;
 
 /// Which level: index into the arrays below.
@@ -19,6 +20,23 @@ pub struct Marks {
     pub end_of_arrivals: SimTime,
     pub bucket_ns: u64,
     pub buckets: usize,
+}
+
+impl Marks {
+    /// The boundaries of a run of `model`: warmup, end of arrivals, and the time buckets over
+    /// duration + drain. The memory estimate (`footprint`) counts buckets from here too, so
+    /// it sizes exactly what the run keeps.
+    pub fn of(model: &Model) -> Marks {
+        let end_of_arrivals = SimTime::ZERO + model.duration;
+        let horizon = end_of_arrivals + model.drain;
+        let bucket_ns = model.bucket.as_nanos().max(1);
+        Marks {
+            warmup: SimTime::ZERO + model.warmup,
+            end_of_arrivals,
+            bucket_ns,
+            buckets: horizon.0.div_ceil(bucket_ns).max(1) as usize,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

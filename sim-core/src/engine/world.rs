@@ -409,15 +409,9 @@ fn route_names(model: &Model, endpoints: &[String]) -> Vec<String> {
 
 impl<'m> World<'m> {
     pub fn new(model: &'m Model, seed: u64) -> World<'m> {
-        let end_of_arrivals = SimTime::ZERO + model.duration;
+        let marks = Marks::of(model);
+        let end_of_arrivals = marks.end_of_arrivals;
         let horizon = end_of_arrivals + model.drain;
-        let bucket_ns = model.bucket.as_nanos().max(1);
-        let marks = Marks {
-            warmup: SimTime::ZERO + model.warmup,
-            end_of_arrivals,
-            bucket_ns,
-            buckets: horizon.0.div_ceil(bucket_ns).max(1) as usize,
-        };
         let mut replica_base = Vec::with_capacity(model.services.len());
         let mut replicas = Vec::with_capacity(model.replica_count());
         for (i, s) in model.services.iter().enumerate() {
@@ -492,22 +486,7 @@ impl<'m> World<'m> {
     pub fn run(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<(), RunError> {
         self.start();
         let max_events = self.model.limits.max_events;
-        // Fixed events (arrivals, users thinking, faults, health checks, channel timers)
-        // come on top.
-        let fixed = self.model.workloads.len() as u64
-            + super::footprint::closed_users(self.model)
-            + self.model.faults.len() as u64 * 2
-            + self
-                .model
-                .chaos
-                .as_ref()
-                .map_or(0, |c| c.replicas.len() as u64)
-            + self.model.services.len() as u64
-            + self.brokers.channels.len() as u64
-            + 1024;
-        let max_pending = u64::from(self.model.limits.max_in_flight)
-            .saturating_mul(super::PENDING_PER_IN_FLIGHT)
-            .saturating_add(fixed);
+        let max_pending = super::footprint::pending_limit(self.model, self.brokers.channels.len());
         while let Some(t) = self.q.peek_time() {
             if t > self.horizon {
                 break;

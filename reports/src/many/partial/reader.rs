@@ -39,10 +39,7 @@ pub fn read_partial(file: &str, text: &str) -> Result<Partial, String> {
 
 /// `text` cut to [`CLIP_CHARS`] characters, with `…` when cut.
 pub(crate) fn clip(text: &str) -> String {
-    match text.char_indices().nth(CLIP_CHARS) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_string(),
-    }
+    crate::clip(text, CLIP_CHARS)
 }
 
 /// What a value is, for "found …" (clipped).
