@@ -270,6 +270,9 @@ pub struct World<'m> {
     requests_sent: u64,
     /// Per workload whose users change over time: (users alive, users wanted now).
     users: Vec<(u32, u32)>,
+    /// Per workload with a varying rate: the exact time (s) of its last arrival, from which
+    /// the next is drawn, so rounding to whole nanoseconds never accumulates.
+    last_arrival_s: Vec<f64>,
     /// Set only by `meshsim trace`: records one request's spans.
     pub(super) tracer: Option<Box<Tracer>>,
     /// Set only by `meshsim trace --slowest/--failed`: finds which request to trace.
@@ -477,6 +480,7 @@ impl<'m> World<'m> {
             stop: None,
             requests_sent: 0,
             users: vec![(0, 0); model.workloads.len()],
+            last_arrival_s: vec![0.0; model.workloads.len()],
             tracer: None,
             finder: None,
         }
@@ -625,8 +629,9 @@ impl<'m> World<'m> {
                 } else {
                     1.0
                 };
-                let at_s = curve.advance(after.as_secs_f64(), mass)?;
-                Some(SimTime::ZERO + SimDuration::from_nanos_f64((at_s * 1e9).ceil()))
+                let at_s = curve.advance(self.last_arrival_s[i], mass)?;
+                self.last_arrival_s[i] = at_s;
+                Some(SimTime::ZERO + SimDuration::from_nanos_f64(at_s * 1e9))
             }
             Arrival::Closed { .. } | Arrival::ClosedVarying { .. } => None,
         }
