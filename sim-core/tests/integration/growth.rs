@@ -84,6 +84,31 @@ fn work_left_in_the_queue_at_the_end_is_abandoned_too() {
 }
 
 #[test]
+fn requests_still_on_the_network_at_the_end_are_not_abandoned_work() {
+    // Goal: with a 10 s link, every request is still in transit when the run ends (no
+    // drain): its caller gave up, but no replica holds it, so nothing is abandoned — the same
+    // for a replica that never crashed as for one that did (the count used to depend on it).
+    let text = r#"
+[scenario]
+name = "transit"
+duration = "1s"
+drain = "0s"
+[network]
+latency = "10s"
+[workload.w]
+endpoint = "api/get"
+rate = 100
+timeout = "1ms"
+[service.api.endpoint.get]
+work = "1ms"
+"#;
+    let r = run(text);
+    assert!(r.workloads[0].sent >= 80, "sent {}", r.workloads[0].sent);
+    assert_eq!(r.endpoints[0].arrivals, 0);
+    assert_eq!(r.endpoints[0].abandoned, 0);
+}
+
+#[test]
 fn a_flood_of_timed_out_requests_stops_at_max_in_flight() {
     // Goal: the observed case: a client with a 1 ns timeout at 1,000,000/s into one
     // unbounded queue. Every call ends at once, so on main the calls in flight stayed ~0 and

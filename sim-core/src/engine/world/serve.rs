@@ -384,14 +384,16 @@ impl<'m> World<'m> {
         j.msg == Handle::NONE && j.reply_to != Handle::NONE && self.calls.get(j.reply_to).is_none()
     }
 
-    /// Counts the requests still at a replica when the run ends whose caller gave up. Once,
-    /// after the run: a scan of the jobs left, never per event.
+    /// Counts the requests still at a replica (queued or in service) when the run ends whose
+    /// caller gave up. Once, after the run: a scan of the jobs left, never per event. A request
+    /// still on the network has not reached a replica: `counted` is set only on arrival after
+    /// warmup, as for the jobs `finish` counts.
     pub(in crate::engine) fn count_abandoned_left(&mut self) {
         let left: Vec<Handle> = self.jobs.handles().collect();
         for h in left {
             let j = self.jobs.get(h).expect("live job");
             let alive = self.replicas[j.replica as usize].epoch == j.epoch;
-            if alive && j.arrived >= self.warmup && self.caller_gave_up(j) {
+            if alive && j.counted && self.caller_gave_up(j) {
                 let e = j.endpoint;
                 self.stats.abandoned(e);
             }
