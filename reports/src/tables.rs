@@ -69,6 +69,8 @@ pub(crate) fn errors(report: &Report) -> Table {
             "circuit_open",
             "unavailable",
             "error",
+            "rate_limited",
+            "shed",
         ],
         left: &[],
         rows,

@@ -20,6 +20,7 @@ use std::io::{self, Write};
 
 use crate::json::{FaultReport, Report, ServiceReport};
 use crate::tables::{self, Table};
+use sim_core::results::Cause;
 
 pub(crate) mod consistency;
 mod over_time;
@@ -201,8 +202,8 @@ fn failures_sentence(report: &Report) -> String {
     if failed == 0 {
         return "Failures: none.".to_string();
     }
-    let mut by_cause = [0u64; 5];
-    let mut names = [""; 5];
+    let mut by_cause = [0u64; Cause::ALL.len()];
+    let mut names = [""; Cause::ALL.len()];
     for (_, wl) in report.workloads.iter() {
         for (i, (cause, n)) in wl.failed_by.by_cause().into_iter().enumerate() {
             by_cause[i] += n;
@@ -210,7 +211,7 @@ fn failures_sentence(report: &Report) -> String {
         }
     }
     // Ties go to the cause listed first, so the sentence is deterministic.
-    let top = (0..5).fold(0, |best, i| {
+    let top = (0..Cause::ALL.len()).fold(0, |best, i| {
         if by_cause[i] > by_cause[best] {
             i
         } else {

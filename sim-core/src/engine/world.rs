@@ -11,6 +11,7 @@
 //! retries, fallback), `serve` the replica's side (queue, work, downstream calls, reply), and
 //! `faults` what breaks (crashes, slowdowns, errors, lossy or partitioned links, chaos).
 
+mod admission;
 mod balancer;
 mod calls;
 mod consumers;
@@ -31,6 +32,7 @@ use super::guard::Guard;
 use super::levels::{Levels, Marks};
 use super::slab::{Handle, Slab};
 use super::stats::Stats;
+use super::token_bucket::TokenBucket;
 use crate::dist::Dist;
 use crate::kernel::EventQueue;
 use crate::model::{Arrival, EndpointId, LinkId, Model, ServiceId, WorkloadId};
@@ -138,6 +140,8 @@ struct PendingCall {
     request: u32,
     /// For a client call to a flow: the instance its latest attempt started.
     flow: Handle,
+    /// The work is sheddable (`priority`), passed on to the job each attempt makes.
+    sheddable: bool,
 }
 
 /// One request being served by one replica: in transit, queued, working or calling.
@@ -164,6 +168,8 @@ struct Job {
     outstanding: u16,
     /// A downstream call was answered by a fallback.
     degraded: bool,
+    /// Sheddable work (`priority = "sheddable"`): shed and rate-limited first.
+    sheddable: bool,
 }
 
 struct Replica {
@@ -257,6 +263,16 @@ pub struct World<'m> {
     stop: Option<RunError>,
     /// Client requests sent so far (warmup included): the next request's index.
     requests_sent: u64,
+    /// Token buckets of rate limits, and the first bucket of each service and workload
+    /// (`NO_BUCKET` if it has none).
+    buckets: Vec<TokenBucket>,
+    service_bucket: Vec<u32>,
+    workload_bucket: Vec<u32>,
+    /// Some workload has a client-side rate limit: decided once, so runs without one do
+    /// not look per request.
+    client_limits: bool,
+    /// Some workload is sheddable: only then do calls look up their caller's priority.
+    priorities: bool,
     /// Set only by `meshsim trace`: records one request's spans.
     pub(super) tracer: Option<Box<Tracer>>,
     /// Set only by `meshsim trace --slowest/--failed`: finds which request to trace.
@@ -403,6 +419,7 @@ impl<'m> World<'m> {
             }
         }
         let (call_guard, workload_guard, guards) = guards(model);
+        let (buckets, service_bucket, workload_bucket) = admission::buckets(model);
         let chaos_targets = model.chaos.as_ref().map_or(0, |c| c.targets.len());
         World {
             model,
@@ -447,6 +464,14 @@ impl<'m> World<'m> {
             marks,
             stop: None,
             requests_sent: 0,
+            client_limits: workload_bucket.iter().any(|&b| b != admission::NO_BUCKET),
+            priorities: model
+                .workloads
+                .iter()
+                .any(|w| w.priority == crate::model::Priority::Sheddable),
+            buckets,
+            service_bucket,
+            workload_bucket,
             tracer: None,
             finder: None,
         }

@@ -94,6 +94,25 @@ pub(super) struct RawWorkload {
     pub breaker: Option<Spanned<RawBreaker>>,
     pub bulkhead: Val,
     pub fallback: Val,
+    pub rate_limit: Option<Spanned<RawRateLimit>>,
+    pub priority: Val,
+}
+
+/// `rate_limit = { rate, burst, per }` on a service or a workload.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRateLimit {
+    pub rate: Val,
+    pub burst: Val,
+    pub per: Val,
+}
+
+/// A service's `shed = { queue_time }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawShed {
+    pub queue_time: Val,
+    pub concurrency: Val,
 }
 
 /// `[service.NAME]`.
@@ -105,6 +124,8 @@ pub(super) struct RawService {
     pub queue: Val,
     pub lb: Val,
     pub health_check: Val,
+    pub rate_limit: Option<Spanned<RawRateLimit>>,
+    pub shed: Option<Spanned<RawShed>>,
     #[serde(default)]
     pub endpoint: Table<RawEndpoint>,
 }

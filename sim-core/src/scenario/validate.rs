@@ -429,6 +429,7 @@ fn read_service(sink: &mut Sink, name: &str, s: &RawService, path: &str) -> Serv
         lb,
         health_check,
         endpoints: Vec::new(),
+        admission: super::admission::read_admission(sink, s, path),
     }
 }
 

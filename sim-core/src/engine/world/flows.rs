@@ -311,6 +311,7 @@ impl<'m> World<'m> {
             next_call: 0,
             outstanding: 0,
             degraded: false,
+            sheddable: false,
         });
         self.job_added();
         self.q

@@ -367,6 +367,7 @@ impl<'m> World<'m> {
             next_call: 0,
             outstanding: 0,
             degraded: false,
+            sheddable: false,
         });
         self.job_added();
         self.q.schedule(lead + d, Event::RequestArrive(job));

@@ -99,6 +99,14 @@ impl<'m> World<'m> {
             self.flow_job_gone(&j, false);
             return;
         }
+        if let Some(limit) = svc.admission.as_ref().and_then(|a| a.rate_limit.as_ref())
+            && !is_delivery
+        {
+            let sheddable = self.jobs.get(job).expect("live job").sheddable;
+            if !self.rate_admits(limit, r, sheddable) {
+                return self.turn_away(job, r, Cause::RateLimited);
+            }
+        }
         let levels = &mut self.levels[service.0 as usize];
         levels.advance(now, &self.marks);
         let replica = &mut self.replicas[r];
@@ -116,17 +124,7 @@ impl<'m> World<'m> {
             levels.value[IN_SYSTEM] += 1;
             levels.value[QUEUED] += 1;
         } else {
-            replica.outstanding -= 1;
-            self.load_changed(r);
-            if counted {
-                self.stats.rejection(service, endpoint);
-            }
-            if self.tracer.is_some() {
-                self.trace_job_gone(job);
-            }
-            let j = self.jobs.remove(job).expect("live job");
-            self.respond(&j, Outcome::Failed(Cause::Rejected), false);
-            self.flow_job_gone(&j, false);
+            self.turn_away(job, r, Cause::Rejected);
         }
     }
 
@@ -179,7 +177,7 @@ impl<'m> World<'m> {
     }
 
     /// Answers whoever is waiting for a job: its caller, or for a message, the broker.
-    fn respond(&mut self, j: &super::Job, outcome: Outcome, processed: bool) {
+    pub(super) fn respond(&mut self, j: &super::Job, outcome: Outcome, processed: bool) {
         if j.msg == Handle::NONE {
             self.reply(j.reply_to, outcome);
         } else {
@@ -302,8 +300,15 @@ impl<'m> World<'m> {
         let levels = &mut self.levels[service.0 as usize];
         levels.advance(now, &self.marks);
         levels.value[IN_SYSTEM] -= 1;
+        self.replicas[r].outstanding -= 1;
+        if let Some(shed) = self.model.services[service.0 as usize]
+            .admission
+            .and_then(|a| a.shed)
+        {
+            self.shed_stale(r, shed);
+        }
+        let levels = &mut self.levels[service.0 as usize];
         let replica = &mut self.replicas[r];
-        replica.outstanding -= 1;
         if let Some(next) = replica.queue.pop_front() {
             levels.value[QUEUED] -= 1;
             let endpoint = self.jobs.get(next).expect("queued job is live").endpoint;
