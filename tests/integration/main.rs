@@ -20,6 +20,7 @@ mod outputs;
 mod queueing;
 mod resilience;
 mod scenarios;
+mod shedding;
 mod shrink;
 mod stdout;
 mod support;

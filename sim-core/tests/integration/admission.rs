@@ -173,3 +173,79 @@ fn shedding_drops_sheddable_work_first() {
     let rps = served as f64 / 60.0;
     assert!((90.0..=101.0).contains(&rps), "served {rps:.1}/s");
 }
+
+/// The messages of the diagnostics `sets` cause on the flood scenario.
+fn problems(sets: &[&str]) -> Vec<String> {
+    let overrides: Vec<sim_core::Override> = sets
+        .iter()
+        .map(|s| sim_core::Override::parse(s).expect("PATH=VALUE"))
+        .collect();
+    match sim_core::parse_scenario("flood.toml", FLOOD, &overrides) {
+        Ok(_) => panic!("{sets:?} should be refused"),
+        Err(d) => d.0.iter().map(|d| d.message.clone()).collect(),
+    }
+}
+
+#[test]
+fn bad_admission_keys_are_refused_with_what_is_allowed() {
+    // Goal: every key checks its value and says what is allowed, naming the key's path.
+    let cases: &[(&str, &str)] = &[
+        (
+            "service.api.rate_limit={ rate = 0 }",
+            "service.api.rate_limit.rate = 0 is out of range; allowed: a number > 0",
+        ),
+        (
+            "service.api.rate_limit={ burst = 5 }",
+            "missing required key service.api.rate_limit.rate",
+        ),
+        (
+            "service.api.rate_limit={ rate = 1.0005 }",
+            "has more than three decimals",
+        ),
+        (
+            "service.api.rate_limit={ rate = 1, burst = 0 }",
+            "service.api.rate_limit.burst = 0 is out of range",
+        ),
+        (
+            "service.api.rate_limit={ rate = 1, per = \"pod\" }",
+            "unknown service.api.rate_limit.per \"pod\"; allowed: service, replica",
+        ),
+        (
+            "workload.w.rate_limit={ rate = 1, per = \"replica\" }",
+            "workload.w.rate_limit.per applies to a service's rate_limit only",
+        ),
+        (
+            "service.api.rate_limit={ rate = 1, bucket = 3 }",
+            "unknown key \"bucket\"; known keys here: rate, burst, per",
+        ),
+        (
+            "service.api.shed={ queue_time = \"0s\" }",
+            "service.api.shed.queue_time = \"0s\" would shed everything",
+        ),
+        (
+            "service.api.shed={}",
+            "missing required key service.api.shed.queue_time",
+        ),
+        (
+            "service.api.shed={ concurrency = \"adaptive\" }",
+            "service.api.shed.concurrency is not supported yet",
+        ),
+        (
+            "workload.w.priority=\"high\"",
+            "unknown priority \"high\" in workload.w.priority; allowed: critical, sheddable",
+        ),
+    ];
+    for (set, want) in cases {
+        let got = problems(&[set]);
+        assert!(
+            got.iter().any(|m| m.contains(want)),
+            "{set}: wanted \"{want}\", got {got:?}"
+        );
+    }
+    // Independent mistakes are all reported at once.
+    let got = problems(&[
+        "service.api.rate_limit={ rate = -1 }",
+        "workload.w.priority=\"low\"",
+    ]);
+    assert_eq!(got.len(), 2, "{got:?}");
+}
