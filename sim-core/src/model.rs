@@ -10,7 +10,7 @@ mod flow;
 mod messaging;
 mod resilience;
 
-pub use admission::{Admission, Priority, RateLimit, Shed};
+pub use admission::{AdaptiveLimit, Admission, Priority, RateLimit, Shed};
 pub use fault::{Chaos, Fault, FaultKind, ReplicaRef};
 pub use flow::{Flow, FlowId, FlowStep, FlowStyle, MAX_FLOW_STEPS};
 pub use messaging::{

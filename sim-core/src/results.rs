@@ -52,7 +52,8 @@ pub enum Cause {
     /// A token bucket (`rate_limit`, on the service or the workload's client) had no token:
     /// refused at once, like HTTP 429.
     RateLimited,
-    /// Load shedding dropped the request: it waited in the queue past `shed.queue_time`.
+    /// Load shedding dropped the request: it waited in the queue past `shed.queue_time`, or
+    /// arrived beyond the replica's adaptive concurrency limit.
     Shed,
 }
 

@@ -271,6 +271,8 @@ pub struct World<'m> {
     /// Some workload has a client-side rate limit: decided once, so runs without one do
     /// not look per request.
     client_limits: bool,
+    /// Per replica, its adaptive concurrency limit; empty when no service has one.
+    concurrency: Vec<u32>,
     /// Some workload is sheddable: only then do calls look up their caller's priority.
     priorities: bool,
     /// Set only by `meshsim trace`: records one request's spans.
@@ -469,6 +471,7 @@ impl<'m> World<'m> {
                 .workloads
                 .iter()
                 .any(|w| w.priority == crate::model::Priority::Sheddable),
+            concurrency: admission::concurrency_limits(model),
             buckets,
             service_bucket,
             workload_bucket,

@@ -6,25 +6,35 @@ use toml::Spanned;
 use super::Sink;
 use super::raw::{RawRateLimit, RawService, RawShed, Val};
 use super::validate::val_span;
-use crate::model::{Admission, Priority, RateLimit, Shed};
+use crate::model::{AdaptiveLimit, Admission, Priority, RateLimit, Shed};
 use crate::time::SimDuration;
 
 /// Highest refill rate, tokens per second (the workloads' highest rate).
 const MAX_RATE_PER_S: f64 = 1e9;
+/// A request slower than this at the replica counts as a drop for the adaptive limit.
+const DEFAULT_ADAPTIVE_TIMEOUT: SimDuration = SimDuration::from_millis(100);
 /// Largest bucket.
 const MAX_BURST: i64 = 1_000_000_000;
 
 /// A service's `rate_limit` and `shed`; `None` when it has neither.
-pub(super) fn read_admission(sink: &mut Sink, s: &RawService, path: &str) -> Option<Admission> {
+pub(super) fn read_admission(
+    sink: &mut Sink,
+    s: &RawService,
+    path: &str,
+    workers: u32,
+) -> Option<Admission> {
     let rate_limit = s
         .rate_limit
         .as_ref()
         .and_then(|r| read_rate_limit(sink, r, &format!("{path}.rate_limit"), true));
-    let shed = s
-        .shed
-        .as_ref()
-        .and_then(|r| read_shed(sink, r, &format!("{path}.shed")));
-    (rate_limit.is_some() || shed.is_some()).then_some(Admission { rate_limit, shed })
+    let (shed, adaptive) = s.shed.as_ref().map_or((None, None), |r| {
+        read_shed(sink, r, &format!("{path}.shed"), workers)
+    });
+    (rate_limit.is_some() || shed.is_some() || adaptive.is_some()).then_some(Admission {
+        rate_limit,
+        shed,
+        adaptive,
+    })
 }
 
 /// `{ rate, burst, per }`: `rate` tokens/s > 0 with at most three decimals (the bucket counts
@@ -91,30 +101,67 @@ fn read_per(sink: &mut Sink, v: &Val, path: &str, on_service: bool) -> bool {
     }
 }
 
-/// `{ queue_time = D }` with D > 0.
-fn read_shed(sink: &mut Sink, r: &Spanned<RawShed>, path: &str) -> Option<Shed> {
+/// `{ queue_time = D }` with D > 0, and/or `{ concurrency = "adaptive", timeout = T }`.
+fn read_shed(
+    sink: &mut Sink,
+    r: &Spanned<RawShed>,
+    path: &str,
+    workers: u32,
+) -> (Option<Shed>, Option<AdaptiveLimit>) {
     let raw = r.get_ref();
-    if raw.concurrency.is_some() {
+    if raw.queue_time.is_none() && raw.concurrency.is_none() {
         let msg = format!(
-            "{path}.concurrency is not supported yet; allowed: {path}.queue_time (a duration > 0)"
+            "{path} needs queue_time (a duration > 0) or concurrency = \"adaptive\", or both"
         );
-        sink.error(val_span(&raw.concurrency), msg);
+        sink.error(r.span(), msg);
+        return (None, None);
     }
-    let Some(queue_time) = sink.duration(&raw.queue_time, &format!("{path}.queue_time")) else {
-        if raw.queue_time.is_none() && raw.concurrency.is_none() {
-            let msg = format!("missing required key {path}.queue_time (a duration > 0)");
-            sink.error(r.span(), msg);
-        }
-        return None;
-    };
-    if queue_time == SimDuration::ZERO {
+    let adaptive = read_adaptive(sink, raw, path, workers);
+    let queue_time = sink.duration(&raw.queue_time, &format!("{path}.queue_time"));
+    if queue_time == Some(SimDuration::ZERO) {
         let msg = format!(
             "{path}.queue_time = \"0s\" would shed everything that waits; allowed: a duration > 0"
         );
         sink.error(val_span(&raw.queue_time), msg);
+        return (None, adaptive);
+    }
+    (queue_time.map(|queue_time| Shed { queue_time }), adaptive)
+}
+
+/// `concurrency = "adaptive"` and its `timeout` (default 100 ms).
+fn read_adaptive(
+    sink: &mut Sink,
+    raw: &RawShed,
+    path: &str,
+    workers: u32,
+) -> Option<AdaptiveLimit> {
+    let timeout = sink.duration(&raw.timeout, &format!("{path}.timeout"));
+    let concurrency = sink.string(&raw.concurrency, &format!("{path}.concurrency"));
+    match concurrency.as_deref() {
+        None => {
+            if raw.timeout.is_some() {
+                let msg = format!("{path}.timeout applies with concurrency = \"adaptive\" only");
+                sink.error(val_span(&raw.timeout), msg);
+            }
+            return None;
+        }
+        Some("adaptive") => {}
+        Some(other) => {
+            let msg = format!("unknown {path}.concurrency \"{other}\"; allowed: adaptive");
+            sink.error(val_span(&raw.concurrency), msg);
+            return None;
+        }
+    }
+    if timeout == Some(SimDuration::ZERO) {
+        let msg = format!("{path}.timeout = \"0s\": allowed: a duration > 0");
+        sink.error(val_span(&raw.timeout), msg);
         return None;
     }
-    Some(Shed { queue_time })
+    Some(AdaptiveLimit {
+        timeout: timeout.unwrap_or(DEFAULT_ADAPTIVE_TIMEOUT),
+        initial: workers,
+        max: workers.saturating_mul(10),
+    })
 }
 
 /// A workload's `priority` (default `critical`).

@@ -113,6 +113,7 @@ pub(super) struct RawRateLimit {
 pub(super) struct RawShed {
     pub queue_time: Val,
     pub concurrency: Val,
+    pub timeout: Val,
 }
 
 /// `[service.NAME]`.

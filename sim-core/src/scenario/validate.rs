@@ -421,15 +421,16 @@ fn read_service(sink: &mut Sink, name: &str, s: &RawService, path: &str) -> Serv
         sink.error(val_span(&s.health_check), msg);
         health_check = None;
     }
+    let workers = workers.and_then(|n| u32::try_from(n).ok()).unwrap_or(1);
     Service {
         name: name.to_string(),
         replicas: replicas.and_then(|n| u32::try_from(n).ok()).unwrap_or(1),
-        workers: workers.and_then(|n| u32::try_from(n).ok()).unwrap_or(1),
+        workers,
         queue,
         lb,
         health_check,
         endpoints: Vec::new(),
-        admission: super::admission::read_admission(sink, s, path),
+        admission: super::admission::read_admission(sink, s, path, workers),
     }
 }
 

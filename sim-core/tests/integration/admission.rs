@@ -121,6 +121,13 @@ work = "10ms"
     )
 }
 
+/// The service's `shed` count is the workloads' `shed` failures: each shed request is
+/// counted once, at the service and at its client.
+fn assert_service_counts_the_shed(r: &RunResults) {
+    let by_workloads: u64 = r.workloads.iter().map(|w| w.failed.get(Cause::Shed)).sum();
+    assert_eq!(r.services[0].shed, by_workloads);
+}
+
 #[test]
 fn no_admitted_request_waited_longer_than_the_shedding_bound() {
     // Goal: with shed.queue_time = 50 ms, every request that started waited at most 50 ms
@@ -148,13 +155,7 @@ fn no_admitted_request_waited_longer_than_the_shedding_bound() {
         let p = w.latency.max() as f64 / 1e6;
         assert!(p <= bound_ms * 1.001, "{}: max {p} ms", w.name);
     }
-    assert_eq!(
-        shed.services[0].shed,
-        shed.workloads
-            .iter()
-            .map(|w| w.failed.get(Cause::Shed))
-            .sum::<u64>()
-    );
+    assert_service_counts_the_shed(&shed);
 }
 
 #[test]
@@ -224,11 +225,15 @@ fn bad_admission_keys_are_refused_with_what_is_allowed() {
         ),
         (
             "service.api.shed={}",
-            "missing required key service.api.shed.queue_time",
+            "service.api.shed needs queue_time (a duration > 0) or concurrency = \"adaptive\"",
         ),
         (
-            "service.api.shed={ concurrency = \"adaptive\" }",
-            "service.api.shed.concurrency is not supported yet",
+            "service.api.shed={ concurrency = \"fixed\" }",
+            "unknown service.api.shed.concurrency \"fixed\"; allowed: adaptive",
+        ),
+        (
+            "service.api.shed={ queue_time = \"1s\", timeout = \"1s\" }",
+            "service.api.shed.timeout applies with concurrency = \"adaptive\" only",
         ),
         (
             "workload.w.priority=\"high\"",
@@ -248,4 +253,38 @@ fn bad_admission_keys_are_refused_with_what_is_allowed() {
         "workload.w.priority=\"low\"",
     ]);
     assert_eq!(got.len(), 2, "{got:?}");
+}
+
+#[test]
+fn an_adaptive_limit_keeps_latency_near_its_timeout_at_capacity() {
+    // Goal: the AIMD limit at 150% load. Every request slower than the 50 ms timeout shrinks
+    // the limit, so the replica holds only a few requests and serves near its capacity of
+    // 100/s (1 worker, 10 ms) with a p99 time there of tens of milliseconds, where FIFO
+    // queues for tens of seconds. What it turns away fails fast as `shed`, sheddable work
+    // (admitted below half the limit) more than critical work.
+    let r = run(
+        &overload("shed = { concurrency = \"adaptive\", timeout = \"50ms\" }"),
+        &[],
+    );
+    let p99_ms = r.endpoints[0].latency.value_at_quantile(0.99) as f64 / 1e6;
+    assert!(p99_ms < 100.0, "p99 at the replica {p99_ms} ms");
+    let served: u64 = r.workloads.iter().map(|w| w.ok).sum();
+    let rps = served as f64 / 60.0;
+    assert!((90.0..=101.0).contains(&rps), "served {rps:.1}/s");
+    for w in &r.workloads {
+        assert_eq!(
+            w.sent,
+            w.ok + w.failed.total() + w.in_flight,
+            "conservation"
+        );
+        assert_eq!(w.failed.total(), w.failed.get(Cause::Shed), "{}", w.name);
+    }
+    let share = |i: usize| r.workloads[i].ok as f64 / r.workloads[i].sent as f64;
+    assert!(
+        share(0) > share(1) + 0.1,
+        "critical {:.3}, sheddable {:.3}",
+        share(0),
+        share(1)
+    );
+    assert_service_counts_the_shed(&r);
 }

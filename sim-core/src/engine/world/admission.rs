@@ -3,11 +3,11 @@
 //! services and workloads that have these keys; the bucket layout is decided when the world
 //! is built.
 
-use super::{Outcome, World};
+use super::{Job, Outcome, World};
 use crate::engine::levels::{IN_SYSTEM, QUEUED};
 use crate::engine::slab::Handle;
 use crate::engine::token_bucket::{TokenBucket, reserve};
-use crate::model::{Model, RateLimit, Shed, WorkloadId};
+use crate::model::{AdaptiveLimit, Admission, Model, RateLimit, Shed, WorkloadId};
 use crate::results::Cause;
 
 /// No rate limit on this service or workload.
@@ -46,9 +46,73 @@ pub(super) fn buckets(model: &Model) -> (Vec<TokenBucket>, Vec<u32>, Vec<u32>) {
     (buckets, services, workloads)
 }
 
+/// Per replica, its adaptive concurrency limit (`shed.concurrency = "adaptive"`); empty when
+/// no service has one.
+pub(super) fn concurrency_limits(model: &Model) -> Vec<u32> {
+    if !model
+        .services
+        .iter()
+        .any(|s| s.admission.is_some_and(|a| a.adaptive.is_some()))
+    {
+        return Vec::new();
+    }
+    model
+        .services
+        .iter()
+        .flat_map(|s| {
+            let initial = s
+                .admission
+                .and_then(|a| a.adaptive)
+                .map_or(0, |a| a.initial);
+            std::iter::repeat_n(initial, s.replicas as usize)
+        })
+        .collect()
+}
+
 impl<'m> World<'m> {
+    /// Why replica `r` refuses a request that just arrived, if it does: no token
+    /// (`rate_limited`), or the adaptive concurrency limit reached (`shed`).
+    pub(super) fn refusal(
+        &mut self,
+        admission: &Admission,
+        job: Handle,
+        r: usize,
+    ) -> Option<Cause> {
+        let sheddable = self.jobs.get(job).expect("live job").sheddable;
+        if let Some(limit) = &admission.rate_limit
+            && !self.rate_admits(limit, r, sheddable)
+        {
+            return Some(Cause::RateLimited);
+        }
+        if admission.adaptive.is_some() {
+            let rep = &self.replicas[r];
+            let in_system = rep.busy + rep.queue.len() as u32;
+            if !AdaptiveLimit::admits(self.concurrency[r], in_system, sheddable) {
+                return Some(Cause::Shed);
+            }
+        }
+        None
+    }
+
+    /// A request job at replica `r` finished with `outcome`: its time there feeds the
+    /// adaptive limit, and the freed worker first sheds the stale head of the queue.
+    pub(super) fn after_job(&mut self, admission: &Admission, j: &Job, outcome: Outcome, r: usize) {
+        if let Some(a) = &admission.adaptive
+            && j.msg == Handle::NONE
+        {
+            let rep = &self.replicas[r];
+            let in_system = rep.busy + rep.queue.len() as u32;
+            let slow = self.q.now().since(j.arrived) > a.timeout;
+            self.concurrency[r] =
+                a.update(self.concurrency[r], in_system, slow || outcome.is_failure());
+        }
+        if let Some(shed) = admission.shed {
+            self.shed_stale(r, shed);
+        }
+    }
+
     /// Whether replica `r`'s service (or the replica's own bucket) has a token for this job.
-    pub(super) fn rate_admits(&mut self, spec: &RateLimit, r: usize, sheddable: bool) -> bool {
+    fn rate_admits(&mut self, spec: &RateLimit, r: usize, sheddable: bool) -> bool {
         let service = self.replicas[r].service.0 as usize;
         let mut b = self.service_bucket[service] as usize;
         if spec.per_replica {

@@ -99,13 +99,11 @@ impl<'m> World<'m> {
             self.flow_job_gone(&j, false);
             return;
         }
-        if let Some(limit) = svc.admission.as_ref().and_then(|a| a.rate_limit.as_ref())
+        if let Some(admission) = &svc.admission
             && !is_delivery
+            && let Some(cause) = self.refusal(admission, job, r)
         {
-            let sheddable = self.jobs.get(job).expect("live job").sheddable;
-            if !self.rate_admits(limit, r, sheddable) {
-                return self.turn_away(job, r, Cause::RateLimited);
-            }
+            return self.turn_away(job, r, cause);
         }
         let levels = &mut self.levels[service.0 as usize];
         levels.advance(now, &self.marks);
@@ -301,11 +299,8 @@ impl<'m> World<'m> {
         levels.advance(now, &self.marks);
         levels.value[IN_SYSTEM] -= 1;
         self.replicas[r].outstanding -= 1;
-        if let Some(shed) = self.model.services[service.0 as usize]
-            .admission
-            .and_then(|a| a.shed)
-        {
-            self.shed_stale(r, shed);
+        if let Some(admission) = &self.model.services[service.0 as usize].admission {
+            self.after_job(admission, &j, outcome, r);
         }
         let levels = &mut self.levels[service.0 as usize];
         let replica = &mut self.replicas[r];
