@@ -288,3 +288,35 @@ fn an_adaptive_limit_keeps_latency_near_its_timeout_at_capacity() {
     );
     assert_service_counts_the_shed(&r);
 }
+
+#[test]
+fn a_service_refusal_is_retried_and_a_client_refusal_is_not() {
+    // Goal: `rate_limited` from a service is retried like `rejected`: with `retries = 2`
+    // every request that finally failed made 3 attempts. The client's own bucket refuses
+    // locally, before any attempt, and that is not retried (as a breaker's refusal).
+    let retried = run(
+        FLOOD,
+        &[
+            "service.api.rate_limit={ rate = 100, burst = 20 }",
+            "workload.w.retries=2",
+        ],
+    );
+    let w = &retried.workloads[0];
+    let failed = w.failed.get(Cause::RateLimited);
+    assert!(failed > 8_000, "{failed} failed");
+    assert!(
+        retried.calls.retries >= 2 * failed,
+        "{} retries",
+        retried.calls.retries
+    );
+    assert_eq!(retried.calls.attempts, w.sent + retried.calls.retries);
+    let local = run(
+        FLOOD,
+        &[
+            "workload.w.rate_limit={ rate = 100, burst = 20 }",
+            "workload.w.retries=2",
+        ],
+    );
+    assert_eq!(local.calls.retries, 0);
+    assert_eq!(admitted(&local), 1_019);
+}
