@@ -110,6 +110,30 @@ pub(crate) fn endpoints(report: &Report) -> Table {
     }
 }
 
+/// Services whose admission control turned work away (no rows: none did, or none has
+/// `rate_limit` or `shed`).
+pub(crate) fn admission(report: &Report) -> Table {
+    let rows = report
+        .services
+        .iter()
+        .filter(|(_, s)| s.rate_limited > 0 || s.shed > 0)
+        .map(|(name, s)| {
+            vec![
+                name.to_string(),
+                s.arrivals.to_string(),
+                s.rate_limited.to_string(),
+                s.shed.to_string(),
+            ]
+        })
+        .collect();
+    Table {
+        title: "Admission control (refused by a rate limit, dropped by load shedding)",
+        header: &["service", "arrivals", "rate_limited", "shed"],
+        left: &[],
+        rows,
+    }
+}
+
 /// Endpoints that served work nobody waited for any more (no rows: none did).
 pub(crate) fn abandoned(report: &Report) -> Table {
     let rows = report

@@ -71,3 +71,32 @@ fn the_lesson_gives_the_same_bytes_for_the_same_seed() {
     assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
     assert_eq!(a.stdout, b.stdout);
 }
+
+#[test]
+fn the_text_report_shows_admission_control_only_when_it_acted() {
+    // Goal: the Admission control table lists the services that turned work away (the
+    // shedding one, with its shed count as in the JSON) and is absent when nothing did.
+    let r = lesson();
+    let shed = r
+        .services
+        .iter()
+        .find(|s| s.name == "shedding")
+        .unwrap()
+        .shed;
+    let out = meshsim(&["run", LESSON, "-q"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let table = text
+        .split("Admission control (refused by a rate limit, dropped by load shedding)\n")
+        .nth(1)
+        .expect("the table is there");
+    let row = table.lines().nth(1).expect("a row");
+    assert!(row.trim_start().starts_with("shedding"), "{row}");
+    assert!(row.trim_end().ends_with(&format!(" {shed}")), "{row}");
+    assert_eq!(
+        table.lines().nth(2),
+        Some(""),
+        "one row only: fifo sheds nothing"
+    );
+    let quiet = meshsim(&["run", "scenarios/checkout-sync.toml", "-q"]);
+    assert!(!String::from_utf8_lossy(&quiet.stdout).contains("Admission control"));
+}
