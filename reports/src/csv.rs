@@ -15,7 +15,7 @@ use sim_core::results::{Cause, RunResults};
 use crate::json::{LatencyMs, Report, round, step_set};
 
 /// Header of `timeseries.csv`.
-pub const TIMESERIES_HEADER: &str = "t_s,workload,sent,ok,degraded,failed,timeout,rejected,circuit_open,unavailable,error,p50_ms,p99_ms";
+pub const TIMESERIES_HEADER: &str = "t_s,workload,sent,ok,degraded,failed,timeout,rejected,circuit_open,unavailable,error,rate_limited,shed,p50_ms,p99_ms";
 /// Header of `services.csv`.
 pub const SERVICES_HEADER: &str = "t_s,service,in_system";
 

@@ -161,6 +161,10 @@ pub struct FailedBy {
     pub circuit_open: u64,
     pub unavailable: u64,
     pub error: u64,
+    /// Refused by a token bucket (`rate_limit`), the service's or the client's.
+    pub rate_limited: u64,
+    /// Dropped by a service's load shedding (`shed`) before it started.
+    pub shed: u64,
 }
 
 impl From<FailureCounts> for FailedBy {
@@ -171,19 +175,23 @@ impl From<FailureCounts> for FailedBy {
             circuit_open: f.get(Cause::CircuitOpen),
             unavailable: f.get(Cause::Unavailable),
             error: f.get(Cause::Error),
+            rate_limited: f.get(Cause::RateLimited),
+            shed: f.get(Cause::Shed),
         }
     }
 }
 
 impl FailedBy {
     /// `(cause name, count)` in the fixed order of [`Cause::ALL`].
-    pub fn by_cause(&self) -> [(&'static str, u64); 5] {
+    pub fn by_cause(&self) -> [(&'static str, u64); 7] {
         [
             (Cause::Timeout.name(), self.timeout),
             (Cause::Rejected.name(), self.rejected),
             (Cause::CircuitOpen.name(), self.circuit_open),
             (Cause::Unavailable.name(), self.unavailable),
             (Cause::Error.name(), self.error),
+            (Cause::RateLimited.name(), self.rate_limited),
+            (Cause::Shed.name(), self.shed),
         ]
     }
 }
@@ -227,6 +235,10 @@ pub struct EndpointReport {
 pub struct ServiceReport {
     pub arrivals: u64,
     pub rejected: u64,
+    /// Requests refused by the service's token bucket (`rate_limit`).
+    pub rate_limited: u64,
+    /// Requests dropped by the service's load shedding (`shed`).
+    pub shed: u64,
     pub utilization: f64,
     pub mean_in_system: f64,
     pub mean_queued: f64,
@@ -438,6 +450,8 @@ impl Report {
                 let report = ServiceReport {
                     arrivals: s.arrivals,
                     rejected: s.rejected,
+                    rate_limited: s.rate_limited,
+                    shed: s.shed,
                     utilization: round(s.utilization),
                     mean_in_system: round(s.mean_in_system),
                     mean_queued: round(s.mean_queued),

@@ -69,6 +69,8 @@ pub(crate) fn errors(report: &Report) -> Table {
             "circuit_open",
             "unavailable",
             "error",
+            "rate_limited",
+            "shed",
         ],
         left: &[],
         rows,
@@ -105,6 +107,30 @@ pub(crate) fn endpoints(report: &Report) -> Table {
             "p50 ms",
             "p99 ms",
         ],
+        left: &[],
+        rows,
+    }
+}
+
+/// Services whose admission control turned work away (no rows: none did, or none has
+/// `rate_limit` or `shed`).
+pub(crate) fn admission(report: &Report) -> Table {
+    let rows = report
+        .services
+        .iter()
+        .filter(|(_, s)| s.rate_limited > 0 || s.shed > 0)
+        .map(|(name, s)| {
+            vec![
+                name.to_string(),
+                s.arrivals.to_string(),
+                s.rate_limited.to_string(),
+                s.shed.to_string(),
+            ]
+        })
+        .collect();
+    Table {
+        title: "Admission control (refused by a rate limit, dropped by load shedding)",
+        header: &["service", "arrivals", "rate_limited", "shed"],
         left: &[],
         rows,
     }

@@ -21,6 +21,7 @@ use std::io::{self, Write};
 
 use crate::json::{FaultReport, Report, ServiceReport};
 use crate::tables::{self, Table};
+use sim_core::results::Cause;
 
 mod capacity;
 pub(crate) mod consistency;
@@ -62,6 +63,10 @@ pub fn write_text<W: Write>(mut w: W, report: &Report) -> io::Result<()> {
     write_over_time(&mut w, report)?;
     write_breakers(&mut w, report)?;
     write_table(&mut w, tables::services(report))?;
+    let admission = tables::admission(report);
+    if !admission.rows.is_empty() {
+        write_table(&mut w, admission)?;
+    }
     write_table(&mut w, tables::errors(report))?;
     write_table(&mut w, tables::endpoints(report))?;
     let abandoned = tables::abandoned(report);
@@ -229,8 +234,8 @@ fn failures_sentence(report: &Report) -> String {
     if failed == 0 {
         return "Failures: none.".to_string();
     }
-    let mut by_cause = [0u64; 5];
-    let mut names = [""; 5];
+    let mut by_cause = [0u64; Cause::ALL.len()];
+    let mut names = [""; Cause::ALL.len()];
     for (_, wl) in report.workloads.iter() {
         for (i, (cause, n)) in wl.failed_by.by_cause().into_iter().enumerate() {
             by_cause[i] += n;
@@ -238,7 +243,7 @@ fn failures_sentence(report: &Report) -> String {
         }
     }
     // Ties go to the cause listed first, so the sentence is deterministic.
-    let top = (0..5).fold(0, |best, i| {
+    let top = (0..Cause::ALL.len()).fold(0, |best, i| {
         if by_cause[i] > by_cause[best] {
             i
         } else {

@@ -9,6 +9,7 @@ mod levels;
 mod min_tree;
 mod slab;
 mod stats;
+mod token_bucket;
 mod up_set;
 mod world;
 
@@ -289,6 +290,7 @@ mod tests {
                 lb: LbPolicy::RoundRobin,
                 health_check: None,
                 endpoints: vec![EndpointId(0)],
+                admission: None,
             }],
             endpoints: vec![Endpoint {
                 name: "serve".into(),
@@ -320,6 +322,8 @@ mod tests {
                     rate_per_s: rate,
                     poisson: true,
                 },
+                rate_limit: None,
+                priority: Default::default(),
             }],
             links: vec![
                 link(Node::Client, Node::Service(ServiceId(0))),
@@ -368,6 +372,7 @@ mod tests {
             lb: LbPolicy::RoundRobin,
             health_check: None,
             endpoints: vec![EndpointId(1)],
+            admission: None,
         });
         m.endpoints.push(Endpoint {
             name: "handle".into(),

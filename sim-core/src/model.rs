@@ -4,12 +4,14 @@
 //! cycles), and names have been turned into dense ids that index `Vec`s. Names remain only for
 //! the reports. The scenario parser (`crate::scenario`) is the only producer of a `Model`.
 
+mod admission;
 mod fault;
 mod flow;
 mod messaging;
 mod resilience;
 mod routing;
 
+pub use admission::{AdaptiveLimit, Admission, Priority, RateLimit, Shed};
 pub use fault::{Chaos, Fault, FaultKind, ReplicaRef};
 pub use flow::{Flow, FlowId, FlowStep, FlowStyle, MAX_FLOW_STEPS};
 pub use messaging::{
@@ -122,6 +124,8 @@ pub struct Service {
     pub health_check: Option<SimDuration>,
     /// This service's endpoints, in the order the scenario declares them.
     pub endpoints: Vec<EndpointId>,
+    /// Rate limit and load shedding (`rate_limit`, `shed`); `None` when neither is given.
+    pub admission: Option<Admission>,
 }
 
 /// How a caller picks one replica of the target service.
@@ -314,6 +318,10 @@ pub struct Workload {
     /// The client's call into the system: target endpoint, links, protocol, timeout.
     pub call: Call,
     pub arrival: Arrival,
+    /// The client-side token bucket (`rate_limit`): a request without a token fails at once.
+    pub rate_limit: Option<RateLimit>,
+    /// Carried by the requests this workload starts (`priority`).
+    pub priority: Priority,
 }
 
 /// How a workload generates requests.

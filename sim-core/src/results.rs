@@ -49,15 +49,23 @@ pub enum Cause {
     Unavailable,
     /// The endpoint answered with an error (`fail`, a business error).
     Error,
+    /// A token bucket (`rate_limit`, on the service or the workload's client) had no token:
+    /// refused at once, like HTTP 429.
+    RateLimited,
+    /// Load shedding dropped the request: it waited in the queue past `shed.queue_time`, or
+    /// arrived beyond the replica's adaptive concurrency limit.
+    Shed,
 }
 
 impl Cause {
-    pub const ALL: [Cause; 5] = [
+    pub const ALL: [Cause; 7] = [
         Cause::Timeout,
         Cause::Rejected,
         Cause::CircuitOpen,
         Cause::Unavailable,
         Cause::Error,
+        Cause::RateLimited,
+        Cause::Shed,
     ];
 
     /// The JSON field name.
@@ -68,6 +76,8 @@ impl Cause {
             Cause::CircuitOpen => "circuit_open",
             Cause::Unavailable => "unavailable",
             Cause::Error => "error",
+            Cause::RateLimited => "rate_limited",
+            Cause::Shed => "shed",
         }
     }
 
@@ -78,7 +88,7 @@ impl Cause {
 
 /// Counts of failures, one per [`Cause`], indexed by `Cause::index`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FailureCounts(pub [u64; 5]);
+pub struct FailureCounts(pub [u64; 7]);
 
 impl FailureCounts {
     pub fn add(&mut self, cause: Cause) {
@@ -190,6 +200,10 @@ pub struct ServiceStats {
     pub default_keys: Vec<&'static str>,
     pub arrivals: u64,
     pub rejected: u64,
+    /// Requests refused by the service's token bucket (`rate_limit`).
+    pub rate_limited: u64,
+    /// Requests dropped by the service's load shedding (`shed`) before they started.
+    pub shed: u64,
     /// Abandoned requests over the service's endpoints (see [`EndpointStats::abandoned`]).
     pub abandoned: u64,
     /// Busy worker time over available worker time, from warmup to the end of the run.

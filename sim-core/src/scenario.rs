@@ -32,6 +32,7 @@
 //! the file's lines, and a problem in a line only `--set` wrote has line 0 (no place in the
 //! file) and says so.
 
+mod admission;
 mod cycles;
 mod faults;
 mod flows;

@@ -25,6 +25,7 @@ mod queueing;
 mod resilience;
 mod routing;
 mod scenarios;
+mod shedding;
 mod shrink;
 mod stdout;
 mod support;

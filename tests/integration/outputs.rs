@@ -146,13 +146,13 @@ fn csv_has_one_row_per_bucket_and_name() {
     assert_eq!(
         lines.next(),
         Some(
-            "t_s,workload,sent,ok,degraded,failed,timeout,rejected,circuit_open,unavailable,error,p50_ms,p99_ms"
+            "t_s,workload,sent,ok,degraded,failed,timeout,rejected,circuit_open,unavailable,error,rate_limited,shed,p50_ms,p99_ms"
         )
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), buckets * workloads.len());
     for (i, row) in rows.iter().enumerate() {
-        assert_eq!(row.len(), 13, "row {i}: {row:?}");
+        assert_eq!(row.len(), 15, "row {i}: {row:?}");
         let (name, wl) = workloads.iter().nth(i % workloads.len()).expect("workload");
         let b = i / workloads.len();
         assert_eq!(row[1], name);
@@ -161,7 +161,7 @@ fn csv_has_one_row_per_bucket_and_name() {
         assert_eq!(n(3), wl["ok"][b].as_u64().expect("ok"), "row {i}");
         assert_eq!(n(5), wl["failed"][b].as_u64().expect("failed"), "row {i}");
         // Failures by cause add up to the failures.
-        assert_eq!((6..11).map(n).sum::<u64>(), n(5), "row {i}");
+        assert_eq!((6..13).map(n).sum::<u64>(), n(5), "row {i}");
     }
 
     let services = timeline["services"].as_object().expect("services");

@@ -80,7 +80,9 @@ fn workloads_have_every_field_and_consistent_counts() {
             "rejected",
             "circuit_open",
             "unavailable",
-            "error"
+            "error",
+            "rate_limited",
+            "shed"
         ]
     );
     assert_eq!(keys(&w["latency_ms"]), LATENCY);
@@ -143,6 +145,8 @@ fn endpoints_services_calls_and_messages_have_every_field() {
         [
             "arrivals",
             "rejected",
+            "rate_limited",
+            "shed",
             "utilization",
             "mean_in_system",
             "mean_queued",

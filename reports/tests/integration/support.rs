@@ -78,6 +78,7 @@ pub fn model() -> Model {
                 lb: LbPolicy::RoundRobin,
                 health_check: None,
                 endpoints: vec![EndpointId(0)],
+                admission: None,
             },
             Service {
                 name: "order".to_string(),
@@ -88,6 +89,7 @@ pub fn model() -> Model {
                 lb: LbPolicy::PowerOfTwo,
                 health_check: None,
                 endpoints: vec![EndpointId(1)],
+                admission: None,
             },
         ],
         endpoints: vec![
@@ -125,6 +127,8 @@ pub fn model() -> Model {
                     rate_per_s: 200.0,
                     poisson: true,
                 },
+                rate_limit: None,
+                priority: Default::default(),
             },
             Workload {
                 name: "browse".to_string(),
@@ -134,6 +138,8 @@ pub fn model() -> Model {
                     users: 10,
                     think: Dist::exp(SimDuration::from_secs(1)),
                 },
+                rate_limit: None,
+                priority: Default::default(),
             },
         ],
         links: vec![
@@ -227,6 +233,8 @@ pub fn results() -> RunResults {
                 arrivals: 10_000,
                 rejected: 0,
                 abandoned: 0,
+                rate_limited: 0,
+                shed: 0,
                 utilization: 0.5,
                 mean_in_system: 2.0 / 3.0,
                 mean_queued: 0.0,
@@ -240,6 +248,8 @@ pub fn results() -> RunResults {
                 arrivals: 9_995,
                 rejected: 0,
                 abandoned: 0,
+                rate_limited: 0,
+                shed: 0,
                 utilization: 0.8125,
                 mean_in_system: 7.25,
                 mean_queued: 0.75,

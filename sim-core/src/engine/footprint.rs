@@ -65,6 +65,33 @@ fn sz<T>() -> u64 {
     size_of::<T>() as u64
 }
 
+/// The token buckets (one per limited service, replica with `per = "replica"`, or
+/// workload) and, with any adaptive limit, one limit per replica.
+fn admission_bytes(model: &Model, replicas: u64) -> u64 {
+    let mut buckets = model
+        .workloads
+        .iter()
+        .filter(|w| w.rate_limit.is_some())
+        .count() as u64;
+    let mut adaptive = false;
+    for s in &model.services {
+        let Some(a) = s.admission else { continue };
+        adaptive |= a.adaptive.is_some();
+        buckets += match a.rate_limit {
+            Some(r) if r.per_replica => u64::from(s.replicas),
+            Some(_) => 1,
+            None => 0,
+        };
+    }
+    let limits = if adaptive { times(replicas, 4) } else { 0 };
+    times(buckets, sz::<super::token_bucket::TokenBucket>())
+        .saturating_add(limits)
+        .saturating_add(times(
+            model.services.len() as u64 + model.workloads.len() as u64,
+            4,
+        ))
+}
+
 /// Estimates what a run of `model` holds at most.
 pub fn estimate(model: &Model) -> Footprint {
     let (hist, bucket_hist, empty_hist) = histogram_bytes();
@@ -75,6 +102,11 @@ pub fn estimate(model: &Model) -> Footprint {
     part(
         format!("{replicas} replicas over {} services", model.services.len()),
         times(replicas, world::REPLICA_BYTES + 4),
+    );
+
+    part(
+        "rate-limit buckets and adaptive concurrency limits".to_string(),
+        admission_bytes(model, replicas),
     );
 
     let (guards, window_bytes) = guards(model);

@@ -37,6 +37,8 @@ pub struct EndpointAcc {
 pub struct ServiceAcc {
     pub arrivals: u64,
     pub rejected: u64,
+    pub rate_limited: u64,
+    pub shed: u64,
 }
 
 pub struct Stats {
@@ -245,6 +247,8 @@ impl Stats {
                 default_keys: s.default_keys.clone(),
                 arrivals: acc.arrivals,
                 rejected: acc.rejected,
+                rate_limited: acc.rate_limited,
+                shed: acc.shed,
                 // 64-bit: 100,000 replicas × 1,000,000 workers does not fit in 32 bits.
                 utilization: m[BUSY] / (u64::from(s.replicas) * u64::from(s.workers)) as f64,
                 mean_in_system: m[IN_SYSTEM],

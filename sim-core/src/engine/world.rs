@@ -11,6 +11,7 @@
 //! retries, fallback), `serve` the replica's side (queue, work, downstream calls, reply), and
 //! `faults` what breaks (crashes, slowdowns, errors, lossy or partitioned links, chaos).
 
+mod admission;
 mod balancer;
 mod calls;
 mod consumers;
@@ -31,6 +32,7 @@ use super::guard::Guard;
 use super::levels::{Levels, Marks};
 use super::slab::{Handle, Slab};
 use super::stats::Stats;
+use super::token_bucket::TokenBucket;
 use crate::dist::Dist;
 use crate::kernel::EventQueue;
 use crate::model::{Arrival, EndpointId, LinkId, Model, ServiceId, WorkloadId};
@@ -140,6 +142,8 @@ struct PendingCall {
     request: u32,
     /// For a client call to a flow: the instance its latest attempt started.
     flow: Handle,
+    /// The work is sheddable (`priority`), passed on to the job each attempt makes.
+    sheddable: bool,
 }
 
 /// One request being served by one replica: in transit, queued, working or calling.
@@ -169,6 +173,8 @@ struct Job {
     /// Counted at its endpoint and service: a message delivery when its message is counted
     /// (published after warmup), any other job when it arrives after warmup (set then).
     counted: bool,
+    /// Sheddable work (`priority = "sheddable"`): shed and rate-limited first.
+    sheddable: bool,
 }
 
 struct Replica {
@@ -273,6 +279,18 @@ pub struct World<'m> {
     /// Per workload with a varying rate: the exact time (s) of its last arrival, from which
     /// the next is drawn, so rounding to whole nanoseconds never accumulates.
     last_arrival_s: Vec<f64>,
+    /// Token buckets of rate limits, and the first bucket of each service and workload
+    /// (`NO_BUCKET` if it has none).
+    buckets: Vec<TokenBucket>,
+    service_bucket: Vec<u32>,
+    workload_bucket: Vec<u32>,
+    /// Some workload has a client-side rate limit: decided once, so runs without one do
+    /// not look per request.
+    client_limits: bool,
+    /// Per replica, its adaptive concurrency limit; empty when no service has one.
+    concurrency: Vec<u32>,
+    /// Some workload is sheddable: only then do calls look up their caller's priority.
+    priorities: bool,
     /// Set only by `meshsim trace`: records one request's spans.
     pub(super) tracer: Option<Box<Tracer>>,
     /// Set only by `meshsim trace --slowest/--failed`: finds which request to trace.
@@ -434,6 +452,7 @@ impl<'m> World<'m> {
             }
         }
         let (call_guard, workload_guard, guards) = guards(model);
+        let (buckets, service_bucket, workload_bucket) = admission::buckets(model);
         let chaos_targets = model.chaos.as_ref().map_or(0, |c| c.targets.len());
         World {
             model,
@@ -481,6 +500,15 @@ impl<'m> World<'m> {
             requests_sent: 0,
             users: vec![(0, 0); model.workloads.len()],
             last_arrival_s: vec![0.0; model.workloads.len()],
+            client_limits: workload_bucket.iter().any(|&b| b != admission::NO_BUCKET),
+            priorities: model
+                .workloads
+                .iter()
+                .any(|w| w.priority == crate::model::Priority::Sheddable),
+            concurrency: admission::concurrency_limits(model),
+            buckets,
+            service_bucket,
+            workload_bucket,
             tracer: None,
             finder: None,
         }

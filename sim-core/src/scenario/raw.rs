@@ -108,6 +108,8 @@ pub(super) struct RawWorkload {
     /// `[[workload.NAME.spike]]`: temporary multipliers on the rate.
     #[serde(default)]
     pub spike: Vec<Spanned<RawSpike>>,
+    pub rate_limit: Option<Spanned<RawRateLimit>>,
+    pub priority: Val,
 }
 
 /// One `[[workload.NAME.spike]]`.
@@ -120,6 +122,24 @@ pub(super) struct RawSpike {
     pub factor: Val,
 }
 
+/// `rate_limit = { rate, burst, per }` on a service or a workload.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRateLimit {
+    pub rate: Val,
+    pub burst: Val,
+    pub per: Val,
+}
+
+/// A service's `shed = { queue_time }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawShed {
+    pub queue_time: Val,
+    pub concurrency: Val,
+    pub timeout: Val,
+}
+
 /// `[service.NAME]`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -129,6 +149,8 @@ pub(super) struct RawService {
     pub queue: Val,
     pub lb: Val,
     pub health_check: Val,
+    pub rate_limit: Option<Spanned<RawRateLimit>>,
+    pub shed: Option<Spanned<RawShed>>,
     #[serde(default)]
     pub endpoint: Table<RawEndpoint>,
 }

@@ -437,15 +437,17 @@ fn read_service(sink: &mut Sink, name: &str, s: &RawService, path: &str) -> Serv
         .filter(|(_, v)| v.is_none())
         .map(|(k, _)| k)
         .collect();
+    let workers = workers.and_then(|n| u32::try_from(n).ok()).unwrap_or(1);
     Service {
         name: name.to_string(),
         replicas: replicas.and_then(|n| u32::try_from(n).ok()).unwrap_or(1),
-        workers: workers.and_then(|n| u32::try_from(n).ok()).unwrap_or(1),
+        workers,
         default_keys,
         queue,
         lb,
         health_check,
         endpoints: Vec::new(),
+        admission: super::admission::read_admission(sink, s, path, workers),
     }
 }
 

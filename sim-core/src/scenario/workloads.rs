@@ -4,6 +4,7 @@
 use toml::Spanned;
 
 use super::Sink;
+use super::admission::{read_priority, read_rate_limit};
 use super::flows::Flows;
 use super::links::LinkTable;
 use super::raw::{RawFile, RawWorkload};
@@ -33,6 +34,11 @@ pub(super) fn read_workloads(
         let protocol = read_protocol(sink, &w.protocol, &format!("{path}.protocol"), names);
         let timeout = read_timeout(sink, &w.timeout, &format!("{path}.timeout"));
         let resilience = read_resilience(sink, w.into(), &path);
+        let rate_limit = w
+            .rate_limit
+            .as_ref()
+            .and_then(|r| read_rate_limit(sink, r, &format!("{path}.rate_limit"), false));
+        let priority = read_priority(sink, &w.priority, &path);
         let target = match (&w.endpoint, &w.flow) {
             (Some(_), Some(_)) => {
                 let msg = format!(
@@ -79,6 +85,8 @@ pub(super) fn read_workloads(
             flow,
             call,
             arrival,
+            rate_limit,
+            priority,
         });
     }
     out

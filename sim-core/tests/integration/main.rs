@@ -1,5 +1,6 @@
 //! sim-core's integration tests, one module per concern.
 
+mod admission;
 mod bad_input;
 mod balancer;
 mod faults;

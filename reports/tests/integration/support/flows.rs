@@ -46,6 +46,7 @@ fn service(name: &str, endpoints: &[u32]) -> Service {
         lb: LbPolicy::RoundRobin,
         health_check: None,
         endpoints: endpoints.iter().map(|&e| EndpointId(e)).collect(),
+        admission: None,
     }
 }
 
@@ -171,6 +172,8 @@ pub fn model_with_flows() -> Model {
             rate_per_s: 5.0,
             poisson: true,
         },
+        rate_limit: None,
+        priority: Default::default(),
     };
     m.workloads = vec![orders, cancellations];
     m

@@ -54,6 +54,7 @@ fn service(name: &str, endpoints: &[u32]) -> Service {
         lb: LbPolicy::RoundRobin,
         health_check: None,
         endpoints: endpoints.iter().map(|&e| EndpointId(e)).collect(),
+        admission: None,
     }
 }
 

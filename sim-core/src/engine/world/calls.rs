@@ -13,6 +13,17 @@ use crate::results::Cause;
 use crate::time::{SimDuration, SimTime};
 
 impl<'m> World<'m> {
+    /// Whether the work a caller asks for is sheddable: a client's by its workload's
+    /// priority, a job's by the request it serves.
+    fn is_sheddable(&self, caller: Caller) -> bool {
+        match caller {
+            Caller::Client(w) => {
+                self.model.workloads[w.0 as usize].priority == crate::model::Priority::Sheddable
+            }
+            Caller::Job(j) => self.jobs.get(j).is_some_and(|j| j.sheddable),
+        }
+    }
+
     pub(super) fn call_spec(&self, call: CallRef) -> &'m Call {
         let model = self.model;
         match call {
@@ -52,6 +63,12 @@ impl<'m> World<'m> {
             return;
         }
         let spec = self.call_spec(call);
+        if let CallRef::Workload(w) = call
+            && self.client_limits
+            && !self.client_admits(w)
+        {
+            return self.refuse(caller, spec, Cause::RateLimited);
+        }
         let guard = self.guard_of(caller, call);
         let mut probe = false;
         if guard != NO_GUARD {
@@ -82,6 +99,7 @@ impl<'m> World<'m> {
             probe,
             request: self.current_request() as u32,
             flow: Handle::NONE,
+            sheddable: self.priorities && self.is_sheddable(caller),
         });
         if self.tracer.is_some() {
             self.trace_call_started(handle, caller, self.current_request());
@@ -94,13 +112,14 @@ impl<'m> World<'m> {
         self.requests_sent.wrapping_sub(1)
     }
 
-    /// The caller's own breaker (`CircuitOpen`) or bulkhead (`Unavailable`) refuses the call
-    /// before any attempt: counted, and answered at once.
+    /// The caller's own breaker (`CircuitOpen`), bulkhead (`Unavailable`) or client-side rate
+    /// limit (`RateLimited`) refuses the call before any attempt: counted, and answered at once.
     fn refuse(&mut self, caller: Caller, spec: &Call, cause: Cause) {
         let now = self.q.now();
         if now >= self.warmup {
             match cause {
                 Cause::CircuitOpen => self.stats.calls.circuit_open += 1,
+                Cause::RateLimited => {}
                 _ => self.stats.calls.bulkhead_full += 1,
             }
         }
@@ -155,9 +174,12 @@ impl<'m> World<'m> {
         };
         self.replicas[replica as usize].outstanding += 1;
         self.load_changed(replica as usize);
-        let (flow, flow_step) = match self.calls.get(handle) {
-            Some(pc) => self.call_flow_ctx(pc),
-            None => (Handle::NONE, crate::engine::flows::NO_STEP),
+        let (flow, flow_step, sheddable) = match self.calls.get(handle) {
+            Some(pc) => {
+                let (flow, step) = self.call_flow_ctx(pc);
+                (flow, step, pc.sheddable)
+            }
+            None => (Handle::NONE, crate::engine::flows::NO_STEP, false),
         };
         if flow != Handle::NONE {
             self.flow_ref(flow);
@@ -177,6 +199,7 @@ impl<'m> World<'m> {
             outstanding: 0,
             degraded: false,
             counted: false,
+            sheddable,
         });
         self.job_added();
         if self.tracer.is_some() {

@@ -314,6 +314,7 @@ impl<'m> World<'m> {
             outstanding: 0,
             degraded: false,
             counted: false,
+            sheddable: false,
         });
         self.job_added();
         self.q

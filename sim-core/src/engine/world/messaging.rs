@@ -376,6 +376,7 @@ impl<'m> World<'m> {
             outstanding: 0,
             degraded: false,
             counted,
+            sheddable: false,
         });
         self.job_added();
         self.q.schedule(lead + d, Event::RequestArrive(job));

@@ -103,6 +103,12 @@ impl<'m> World<'m> {
             self.flow_job_gone(&j, false);
             return;
         }
+        if let Some(admission) = &svc.admission
+            && !is_delivery
+            && let Some(cause) = self.refusal(admission, job, r)
+        {
+            return self.turn_away(job, r, cause);
+        }
         let levels = &mut self.levels[service.0 as usize];
         levels.advance(now, &self.marks);
         let replica = &mut self.replicas[r];
@@ -120,17 +126,7 @@ impl<'m> World<'m> {
             levels.value[IN_SYSTEM] += 1;
             levels.value[QUEUED] += 1;
         } else {
-            replica.outstanding -= 1;
-            self.load_changed(r);
-            if counted {
-                self.stats.rejection(service, endpoint);
-            }
-            if self.tracer.is_some() {
-                self.trace_job_gone(job);
-            }
-            let j = self.jobs.remove(job).expect("live job");
-            self.respond(&j, Outcome::Failed(Cause::Rejected), false);
-            self.flow_job_gone(&j, false);
+            self.turn_away(job, r, Cause::Rejected);
         }
     }
 
@@ -183,7 +179,7 @@ impl<'m> World<'m> {
     }
 
     /// Answers whoever is waiting for a job: its caller, or for a message, the broker.
-    fn respond(&mut self, j: &super::Job, outcome: Outcome, processed: bool) {
+    pub(super) fn respond(&mut self, j: &super::Job, outcome: Outcome, processed: bool) {
         if j.msg == Handle::NONE {
             self.reply(j.reply_to, outcome);
         } else {
@@ -358,8 +354,12 @@ impl<'m> World<'m> {
         let levels = &mut self.levels[service.0 as usize];
         levels.advance(now, &self.marks);
         levels.value[IN_SYSTEM] -= 1;
+        self.replicas[r].outstanding -= 1;
+        if let Some(admission) = &self.model.services[service.0 as usize].admission {
+            self.after_job(admission, &j, outcome, r);
+        }
+        let levels = &mut self.levels[service.0 as usize];
         let replica = &mut self.replicas[r];
-        replica.outstanding -= 1;
         if let Some(next) = replica.queue.pop_front() {
             levels.value[QUEUED] -= 1;
             let endpoint = self.jobs.get(next).expect("queued job is live").endpoint;
