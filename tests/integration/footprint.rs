@@ -2,7 +2,6 @@
 //! `scenario.max_memory` (issue #11, A2); the estimate is checked against what a run really
 //! uses, under an address-space limit.
 
-use std::os::unix::process::CommandExt;
 use std::process::{Command, Output};
 
 use crate::support::{model, scratch_dir};
@@ -16,26 +15,15 @@ const BASELINE_BYTES: u64 = 96 << 20;
 fn meshsim_limited(dir: &std::path::Path, args: &[&str], limit_bytes: u64) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_meshsim"));
     cmd.current_dir(dir).args(args);
-    // SAFETY: setrlimit is async-signal-safe, and the closure touches nothing else.
-    unsafe {
-        cmd.pre_exec(move || {
-            let lim = libc::rlimit {
-                rlim_cur: limit_bytes as libc::rlim_t,
-                rlim_max: limit_bytes as libc::rlim_t,
-            };
-            if libc::setrlimit(libc::RLIMIT_AS, &lim) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    crate::support::limit_address_space(&mut cmd, limit_bytes);
     cmd.output().expect("meshsim runs")
 }
 
 const GIB: u64 = 1 << 30;
 
-/// The observed cases of issue #11 A2, as scenario text.
-fn breakers() -> String {
+/// The observed cases of issue #11 A2, as scenario text (the hostile-input suite runs them
+/// too).
+pub(crate) fn breakers() -> String {
     r#"[scenario]
 name = "breakers"
 duration = "1s"
@@ -59,7 +47,7 @@ calls = [
     .to_string()
 }
 
-fn many_endpoints(n: usize) -> String {
+pub(crate) fn many_endpoints(n: usize) -> String {
     let mut s = String::from(
         "[scenario]\nname = \"eps\"\nduration = \"1s\"\n\n[workload.w]\nendpoint = \"s/e0\"\n\
          rate = 10\n\n",
@@ -70,7 +58,7 @@ fn many_endpoints(n: usize) -> String {
     s
 }
 
-fn many_replicas(services: usize) -> String {
+pub(crate) fn many_replicas(services: usize) -> String {
     let mut s = String::from(
         "[scenario]\nname = \"svcs\"\nduration = \"1s\"\n\n[workload.w]\nendpoint = \"s0/e\"\n\
          rate = 10\n\n",

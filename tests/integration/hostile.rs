@@ -10,7 +10,7 @@
 //! run of such a file within 1 GiB.
 
 use std::io::Write;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -47,24 +47,7 @@ fn run_limited(case: &str, dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> E
         .stderr(Stdio::from(
             std::fs::File::create(dir.join("stderr")).unwrap(),
         ));
-    // SAFETY: only async-signal-safe calls (setrlimit) run between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            let limit = libc::rlimit {
-                rlim_cur: MEMORY_LIMIT_BYTES,
-                rlim_max: MEMORY_LIMIT_BYTES,
-            };
-            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            let no_core = libc::rlimit {
-                rlim_cur: 0,
-                rlim_max: 0,
-            };
-            libc::setrlimit(libc::RLIMIT_CORE, &no_core);
-            Ok(())
-        });
-    }
+    crate::support::limit_address_space(&mut cmd, MEMORY_LIMIT_BYTES);
     let shown = shorten(&format!("{args:?}"));
     // The wall clock bounds the child process from outside; it never reaches a run.
     #[allow(clippy::disallowed_methods)]
@@ -274,54 +257,29 @@ fn a1_long_retry_storm_is_bounded() {
     );
 }
 
-/// `n` endpoints on `services` services, each endpoint called by the workload in turn.
-fn many_endpoints(services: usize, per_service: usize, replicas: u64) -> String {
-    let mut text = String::from(
-        "[scenario]\nname = \"wide\"\nduration = \"1s\"\n[workload.w]\nendpoint = \"s0/e0\"\nrate = 10\n",
-    );
-    for s in 0..services {
-        text.push_str(&format!("[service.s{s}]\nreplicas = {replicas}\n"));
-        for e in 0..per_service {
-            text.push_str(&format!("[service.s{s}.endpoint.e{e}]\nwork = \"1ms\"\n"));
-        }
-    }
-    text
-}
+use crate::footprint::{breakers, many_endpoints, many_replicas};
 
 #[test]
 fn a2_breaker_windows_on_many_replicas_are_bounded() {
     // Goal: 100,000 caller replicas x 3 call sites x a 10,000-call breaker window (observed: a
     // 242-byte file took 2.8 GiB) run within 1 GiB or are refused before allocating (exit 3).
-    let text = r#"
-[scenario]
-name = "breakers"
-duration = "1s"
-[workload.w]
-endpoint = "a/x"
-rate = 10
-[service.a]
-replicas = 100000
-[service.a.endpoint.x]
-calls = [{ to = "b/y", breaker = { window = 10000 } }, { to = "b/y", breaker = { window = 10000 } }, { to = "b/y", breaker = { window = 10000 } }]
-[service.b.endpoint.y]
-work = "1ms"
-"#;
+    let text = breakers();
     assert!(text.len() < 600);
-    small_case("a2-breaker-windows", text, &["run", "s.toml"], &[0, 3]);
+    small_case("a2-breaker-windows", &text, &["run", "s.toml"], &[0, 3]);
 }
 
 #[test]
 fn a2_four_thousand_endpoints_fit() {
     // Goal: 4,000 endpoints (observed: 2.0 GiB, histograms allocated twice) run within 1 GiB or
     // are refused with the estimate.
-    let text = many_endpoints(40, 100, 1);
+    let text = many_endpoints(4_000);
     scenario_case("a2-4000-endpoints", &text, &["run", "s.toml"], &[0, 3]);
 }
 
 #[test]
 fn a2_ten_thousand_endpoints_fit() {
     // Goal: 10,000 endpoints (observed: abort) run within 1 GiB or are refused (exit 3).
-    let text = many_endpoints(100, 100, 1);
+    let text = many_endpoints(10_000);
     let ended = scenario_case("a2-10000-endpoints", &text, &["run", "s.toml"], &[0, 3]);
     if ended.code == 3 {
         assert!(ended.stderr.contains("max_memory"), "{}", ended.stderr);
@@ -332,7 +290,7 @@ fn a2_ten_thousand_endpoints_fit() {
 fn a2_huge_fleet_is_refused_before_allocating() {
     // Goal: 220 services x 100,000 replicas (observed: 2.1 GiB) is refused with exit 3 naming
     // scenario.max_memory, or runs within 1 GiB.
-    let text = many_endpoints(220, 1, 100_000);
+    let text = many_replicas(220);
     let ended = small_case("a2-220x100000-replicas", &text, &["run", "s.toml"], &[0, 3]);
     if ended.code == 3 {
         assert!(ended.stderr.contains("max_memory"), "{}", ended.stderr);

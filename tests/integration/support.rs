@@ -72,3 +72,27 @@ pub fn names(dir: &Path) -> Vec<String> {
 pub fn rel(got: f64, want: f64) -> f64 {
     (got - want).abs() / want.abs()
 }
+
+/// Limits `cmd`'s address space to `bytes` (RLIMIT_AS) and turns off core dumps: an
+/// allocation past the limit fails and Rust aborts — a signal, never a silent success.
+pub fn limit_address_space(cmd: &mut Command, bytes: u64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: only setrlimit, which is async-signal-safe, runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: bytes as libc::rlim_t,
+                rlim_max: bytes as libc::rlim_t,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let no_core = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+            Ok(())
+        });
+    }
+}
