@@ -236,7 +236,8 @@ fn amplification_counts_every_attempt_below_the_client_retries_included() {
 fn a_saturated_service_left_at_one_replica_and_one_worker_says_which_keys_to_set() {
     // Goal: a service declared only through its endpoint is 1 replica x 1 worker; fed more
     // than one worker can do, the text report warns about it and names the keys to set. The
-    // same service with its size written out gets no warning, and neither does an idle one.
+    // same service with its size written out gets no warning, nor one whose author chose its
+    // workers (its single default replica is deliberate), nor an idle one.
     let dir = scratch_dir("default-capacity");
     let text = |size: &str, rate: u32| {
         format!(
@@ -267,6 +268,8 @@ fn a_saturated_service_left_at_one_replica_and_one_worker_says_which_keys_to_set
     );
     let sized = text("[service.api]\nreplicas = 1\nworkers = 1\n", 500);
     assert!(!report("sized.toml", sized).contains("warning: service"));
+    let chosen = text("[service.api]\nworkers = 1\n", 500);
+    assert!(!report("chosen.toml", chosen).contains("warning: service"));
     assert!(!report("idle.toml", text("", 10)).contains("warning: service"));
 }
 

@@ -9,13 +9,15 @@ use crate::json::Report;
 /// Utilization from which a service counts as saturated.
 const SATURATED: f64 = 0.95;
 
-/// One line per service left at a default size (`replicas` or `workers` not set) that was
-/// saturated or rejected requests, naming the keys to set.
+/// One line per service left at the default of one worker (`workers` not set; `replicas` may
+/// be unset too) that was saturated or rejected requests, naming the keys to set. A service
+/// whose `workers` the author chose is sized on purpose — a lesson's single overloaded server
+/// is the point, not a slip — so it gets no warning for its one default replica.
 pub fn capacity_warnings(report: &Report) -> Vec<String> {
     report
         .services
         .iter()
-        .filter(|(_, s)| !s.default_keys.is_empty())
+        .filter(|(_, s)| s.default_keys.contains(&"workers"))
         .filter(|(_, s)| s.utilization >= SATURATED || s.rejected > 0)
         .map(|(name, s)| {
             let keys: Vec<String> = s
