@@ -87,10 +87,12 @@ pub fn write_dot<W: Write>(mut w: W, model: &Model) -> io::Result<()> {
             }
             Arrival::Varying { curve, poisson } => {
                 let horizon = (model.duration.as_secs_f64()).max(f64::MIN_POSITIVE);
+                // Rounded to a thousandth and printed shortest: `500 rps`, not `500.0000 rps`.
+                let rps = |x: f64| (x * 1000.0).round() / 1000.0;
                 format!(
-                    "varying rate, mean {:.4} rps, peak {:.4} rps {}",
-                    curve.integral(0.0, horizon) / horizon,
-                    curve.max_rate(horizon),
+                    "varying rate, mean {} rps, peak {} rps {}",
+                    rps(curve.integral(0.0, horizon) / horizon),
+                    rps(curve.max_rate(horizon)),
                     if *poisson { "poisson" } else { "constant" }
                 )
             }
