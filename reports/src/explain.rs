@@ -11,7 +11,8 @@
 //! shares, every consumer of a queue or topic group receives each message. Retries and
 //! fallbacks are ignored (they happen only on failure). Parallel calls cost the *max of their
 //! means*: an approximation, below the expected max of random times, so a parallel fan-out's
-//! held time is a slight underestimate. A flow workload counts its entry endpoint only.
+//! held time is a slight underestimate. A flow's steps and undos count as often as its
+//! `reject`s make them run (see `flows`).
 //!
 //! A service's capacity is replicas × workers; its utilization per request per second is the
 //! worker time per request divided by it. A broker's is its `capacity` in deliveries per
@@ -24,6 +25,13 @@ use sim_core::Model;
 use sim_core::model::{Arrival, Call, Destination, EndpointId, Protocol};
 
 use crate::json::{Named, round};
+
+mod flows;
+mod text;
+
+pub use text::write_explain_text;
+
+use flows::{FlowEntry, flow_entries};
 
 /// The analysis of one scenario.
 #[derive(Clone, Debug, Serialize)]
@@ -105,15 +113,19 @@ struct Demand<'m> {
     held_ns: Vec<f64>,
     /// Endpoints, every caller (or publisher) before its callees (or consumers).
     order: Vec<EndpointId>,
+    /// What each flow entry endpoint sets off instead of the plain walk.
+    flows: Vec<FlowEntry>,
 }
 
 impl<'m> Demand<'m> {
     fn new(model: &'m Model) -> Result<Demand<'m>, ExplainError> {
-        let order = topological(model)?;
+        let flows = flow_entries(model);
+        let order = topological(model, &flows)?;
         let mut d = Demand {
             model,
             held_ns: vec![0.0; model.endpoints.len()],
             order,
+            flows,
         };
         for &e in d.order.clone().iter().rev() {
             d.held_ns[e.0 as usize] = d.endpoint_held_ns(e);
@@ -173,11 +185,13 @@ impl<'m> Demand<'m> {
 
     fn endpoint_held_ns(&self, id: EndpointId) -> f64 {
         let e = self.model.endpoint(id);
-        let sites = e.calls.iter().map(|c| {
-            self.site_targets(e, c)
-                .into_iter()
-                .map(|(t, share)| share * self.call_ns(t))
-                .sum::<f64>()
+        let sites = e.calls.iter().enumerate().map(|(i, c)| {
+            self.call_weight(id, i)
+                * self
+                    .site_targets(e, c)
+                    .into_iter()
+                    .map(|(t, share)| share * self.call_ns(t))
+                    .sum::<f64>()
         });
         let calls = if e.parallel {
             sites.fold(0.0, f64::max)
@@ -195,6 +209,15 @@ impl<'m> Demand<'m> {
             })
             .sum();
         e.work.mean_ns() + (1.0 - e.fail) * (calls + publishes)
+    }
+
+    /// The probability call `i` of endpoint `id` is made (below 1 only for a flow's steps).
+    fn call_weight(&self, id: EndpointId, i: usize) -> f64 {
+        self.flows[id.0 as usize]
+            .call_weights
+            .get(i)
+            .copied()
+            .unwrap_or(1.0)
     }
 
     /// Visits per endpoint and deliveries per broker for one request into `entry`.
@@ -216,10 +239,15 @@ impl<'m> Demand<'m> {
             }
             let e = m.endpoint(id);
             let go = v * (1.0 - e.fail);
-            for c in &e.calls {
+            for (i, c) in e.calls.iter().enumerate() {
+                let weight = self.call_weight(id, i);
                 for (t, share) in self.site_targets(e, c) {
-                    add_call(&mut visits, &mut deliveries, t, go * share);
+                    add_call(&mut visits, &mut deliveries, t, go * weight * share);
                 }
+            }
+            for &(consumer, broker, p) in &self.flows[id.0 as usize].messages {
+                visits[consumer.0 as usize] += go * p;
+                deliveries[broker.0 as usize] += go * p;
             }
             for p in &e.publish {
                 for consumer in consumers(m, p.to) {
@@ -247,7 +275,7 @@ fn consumers(m: &Model, d: Destination) -> Vec<EndpointId> {
 
 /// Endpoints in an order where every caller and publisher comes before what it reaches
 /// (Kahn's algorithm: no recursion, so a deep chain cannot overflow the stack).
-fn topological(m: &Model) -> Result<Vec<EndpointId>, ExplainError> {
+fn topological(m: &Model, flows: &[FlowEntry]) -> Result<Vec<EndpointId>, ExplainError> {
     let n = m.endpoints.len();
     let edges = |i: usize| -> Vec<EndpointId> {
         let e = &m.endpoints[i];
@@ -255,6 +283,7 @@ fn topological(m: &Model) -> Result<Vec<EndpointId>, ExplainError> {
         for p in &e.publish {
             out.extend(consumers(m, p.to));
         }
+        out.extend(flows[i].messages.iter().map(|&(c, _, _)| c));
         out
     };
     let mut indegree = vec![0u32; n];
@@ -492,89 +521,4 @@ fn closed(
 pub fn write_explain_json<W: Write>(out: &mut W, e: &Explain) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, e)?;
     writeln!(out)
-}
-
-/// A number for the text table: `-` when absent.
-fn cell(x: Option<f64>, decimals: usize) -> String {
-    x.map_or_else(|| "-".to_string(), |v| format!("{v:.decimals$}"))
-}
-
-fn percent(x: Option<f64>) -> String {
-    x.map_or_else(|| "-".to_string(), |v| format!("{:.0}%", v * 100.0))
-}
-
-/// The text summary: the answer first, then a table per resource and per workload.
-pub fn write_explain_text<W: Write>(out: &mut W, e: &Explain) -> io::Result<()> {
-    match (&e.bottleneck, e.max_rate_rps) {
-        (Some(b), Some(max)) => writeln!(
-            out,
-            "bottleneck: {b} at {} for {} rps; max sustainable rate \u{2248} {max:.0} rps",
-            percent(e.bottleneck_utilization),
-            cell(Some(e.rate_rps), 0),
-        )?,
-        _ => writeln!(
-            out,
-            "bottleneck: none (no request reaches a service with work)"
-        )?,
-    }
-    writeln!(
-        out,
-        "From the model alone: no queueing; a worker waiting on a call is held; retries ignored; parallel calls: {}.",
-        e.parallel_calls
-    )?;
-    writeln!(out)?;
-    writeln!(
-        out,
-        "  {:<20} {:>8} {:>8} {:>10} {:>12} {:>8} {:>10}",
-        "service", "capacity", "visits", "held ms", "ms/request", "util", "max rps"
-    )?;
-    for (name, s) in e.services.iter() {
-        writeln!(
-            out,
-            "  {:<20} {:>8} {:>8.3} {:>10} {:>12} {:>8} {:>10}",
-            name,
-            format!("{}x{}", s.replicas, s.workers),
-            s.visits,
-            cell(s.held_ms, 3),
-            cell(s.held_ms_per_request, 3),
-            percent(s.utilization),
-            cell(s.max_rate_rps, 1),
-        )?;
-    }
-    for (name, b) in e.brokers.iter() {
-        writeln!(
-            out,
-            "  {:<20} {:>8} {:>8.3} {:>10} {:>12} {:>8} {:>10}",
-            format!("broker:{name}"),
-            format!("{}/s", b.capacity_per_s),
-            b.deliveries,
-            "-",
-            "-",
-            percent(b.utilization),
-            cell(b.max_rate_rps, 1),
-        )?;
-    }
-    writeln!(out)?;
-    writeln!(
-        out,
-        "  {:<20} {:>10} {:>12} {:>20} {:>10} {:>8}",
-        "workload", "rate rps", "response ms", "bottleneck", "max rps", "N*"
-    )?;
-    for (name, w) in e.workloads.iter() {
-        let rate = match w.rate_basis {
-            "open" => cell(w.rate_rps, 1),
-            basis => format!("{} ({basis})", cell(w.rate_rps, 1)),
-        };
-        writeln!(
-            out,
-            "  {:<20} {:>10} {:>12} {:>20} {:>10} {:>8}",
-            name,
-            rate,
-            cell(w.response_ms, 3),
-            w.bottleneck.as_deref().unwrap_or("-"),
-            cell(w.max_rate_rps, 1),
-            cell(w.saturation_users, 1),
-        )?;
-    }
-    Ok(())
 }

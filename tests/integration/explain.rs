@@ -246,3 +246,56 @@ send = ["loop"]
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("b/again is on a cycle"), "{err}");
 }
+
+#[test]
+fn a_flow_counts_steps_and_undos_as_often_as_they_run() {
+    // Goal: steps reserve, charge (refused 1 time in 10), ship: reserve runs once, its undo
+    // 0.1 times (applied, then a later refusal), charge once, its undo never (no later step
+    // refuses), ship 0.9 times — in every style that coordinates or chains the steps. A sync
+    // coordinator holds its worker for the calls it makes: 2 + 0.1 × 2 + 4 + 0.9 × 8 ms.
+    let flow = |style: &str| {
+        explain(&format!(
+            r#"{HEAD}
+[workload.w]
+flow = "f"
+rate = 10
+[broker.mq]
+[flow.f]
+style = "{style}"
+entry = "order"
+via = "mq"
+steps = [
+  {{ do = "inventory/reserve", undo = "inventory/release" }},
+  {{ do = "payment/charge", undo = "payment/refund", reject = 0.1 }},
+  {{ do = "shipping/ship" }},
+]
+[service.order]
+[service.inventory.endpoint.reserve]
+work = "2ms"
+[service.inventory.endpoint.release]
+work = "2ms"
+[service.payment.endpoint.charge]
+work = "4ms"
+[service.payment.endpoint.refund]
+work = "4ms"
+[service.shipping.endpoint.ship]
+work = "8ms"
+"#
+        ))
+    };
+    for style in ["sync", "orchestration", "choreography"] {
+        let e = flow(style);
+        let s = &e["services"];
+        close(&s["inventory"]["visits"], 1.1);
+        close(&s["payment"]["visits"], 1.0);
+        close(&s["shipping"]["visits"], 0.9);
+        close(&s["inventory"]["held_ms_per_request"], 1.1 * 2.0);
+    }
+    // A sync flow's coordinator: no work of its own, the calls it waits on.
+    close(
+        &flow("sync")["services"]["order"]["held_ms"],
+        2.0 + 0.1 * 2.0 + 4.0 + 0.9 * 8.0,
+    );
+    // async: every group reacts to the one event, refusals or not.
+    close(&flow("async")["services"]["shipping"]["visits"], 1.0);
+}
