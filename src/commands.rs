@@ -92,10 +92,17 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
         out.commit()?;
     }
 
+    let mut stderr = io::stderr().lock();
+    // A model with a message cycle has no bound to compare with: no line.
+    if let Some(line) = reports::explain::explain(&model)
+        .ok()
+        .and_then(|e| reports::explain::cross_check(&e, &report))
+    {
+        let _ = writeln!(stderr, "{line}");
+    }
     if report.all_passed() {
         return Ok(ExitCode::SUCCESS);
     }
-    let mut stderr = io::stderr().lock();
     for e in report.failed_expectations() {
         let _ = writeln!(
             stderr,

@@ -522,3 +522,25 @@ pub fn write_explain_json<W: Write>(out: &mut W, e: &Explain) -> io::Result<()> 
     serde_json::to_writer_pretty(&mut *out, e)?;
     writeln!(out)
 }
+
+/// Below this share of the model's bound, a run's throughput is called well short.
+pub const SHORT_OF_BOUND: f64 = 0.8;
+
+/// `run`'s cross-check: a line when the simulated successful throughput falls well short of
+/// what the model sustains — min(offered rate, `max_rate_rps`) — so blocking, failures,
+/// retries or a cascade is at work. Only for scenarios whose workloads are all open loops at
+/// a constant rate (a peak or a closed-loop bound is not an average to compare with).
+pub fn cross_check(e: &Explain, report: &crate::Report) -> Option<String> {
+    if e.workloads.is_empty() || e.workloads.iter().any(|(_, w)| w.rate_basis != "open") {
+        return None;
+    }
+    let bound = e.max_rate_rps?.min(e.rate_rps);
+    let simulated: f64 = report.workloads.iter().map(|(_, w)| w.throughput_rps).sum();
+    if bound <= 0.0 || simulated >= SHORT_OF_BOUND * bound {
+        return None;
+    }
+    Some(format!(
+        "cross-check: {simulated:.1} rps succeeded, {:.0}% below the {bound:.1} rps the model sustains (meshsim explain): failures, blocking, retries or a cascade is at work",
+        100.0 * (1.0 - simulated / bound)
+    ))
+}

@@ -299,3 +299,20 @@ work = "8ms"
     // async: every group reacts to the one event, refusals or not.
     close(&flow("async")["services"]["shipping"]["visits"], 1.0);
 }
+
+#[test]
+fn run_says_when_throughput_falls_short_of_the_bound() {
+    // Goal: retry-storm's naive API serves far less than its offered 1400/s that the model
+    // sustains (its retries and timeouts collapse it): `run` says so on stderr, naming both
+    // numbers; M/M/1 at 80% serves its offered rate and gets no such line.
+    let out = meshsim(&["run", "scenarios/retry-storm.toml", "--quiet"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("rps succeeded") && err.contains("below the 1400.0 rps the model sustains"),
+        "{err}"
+    );
+    let out = meshsim(&["run", "scenarios/mm1.toml", "--quiet"]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("cross-check"), "{err}");
+}
