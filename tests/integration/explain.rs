@@ -316,3 +316,28 @@ fn run_says_when_throughput_falls_short_of_the_bound() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("cross-check"), "{err}");
 }
+
+#[test]
+fn a_deep_chain_is_explained_without_recursion() {
+    // Goal: 3000 services in a chain (each 1 ms of work, 1 worker) cannot overflow the stack:
+    // the head holds its worker for the whole chain, 3000 ms, so it sustains 1/3 rps, and the
+    // headline says so rather than "0 rps".
+    let mut text = format!("{HEAD}[workload.w]\nendpoint = \"s0/e\"\nrate = 1\n");
+    for i in 0..3000 {
+        text += &format!("[service.s{i}.endpoint.e]\nwork = \"1ms\"\n");
+        if i + 1 < 3000 {
+            text += &format!("calls = [{{ to = \"s{}/e\" }}]\n", i + 1);
+        }
+    }
+    let m = model(&text);
+    let e = reports::explain::explain(&m).expect("a chain has no cycle");
+    assert_eq!(e.bottleneck.as_deref(), Some("s0"));
+    close(&serde_json::json!(e.max_rate_rps), 1.0 / 3.0);
+    let mut out = Vec::new();
+    reports::explain::write_explain_text(&mut out, &e).unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.starts_with("bottleneck: s0 at 300% for 1.0 rps; max sustainable rate ≈ 0.333 rps"),
+        "{out}"
+    );
+}

@@ -9,6 +9,17 @@ fn cell(x: Option<f64>, decimals: usize) -> String {
     x.map_or_else(|| "-".to_string(), |v| format!("{v:.decimals$}"))
 }
 
+/// A rate for the headline: whole numbers from 100 up, else enough decimals to not read 0.
+fn rate(x: f64) -> String {
+    if x >= 100.0 || x == 0.0 {
+        format!("{x:.0}")
+    } else if x >= 1.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.3}")
+    }
+}
+
 fn percent(x: Option<f64>) -> String {
     x.map_or_else(|| "-".to_string(), |v| format!("{:.0}%", v * 100.0))
 }
@@ -18,9 +29,10 @@ pub fn write_explain_text<W: Write>(out: &mut W, e: &Explain) -> io::Result<()> 
     match (&e.bottleneck, e.max_rate_rps) {
         (Some(b), Some(max)) => writeln!(
             out,
-            "bottleneck: {b} at {} for {} rps; max sustainable rate \u{2248} {max:.0} rps",
+            "bottleneck: {b} at {} for {} rps; max sustainable rate \u{2248} {} rps",
             percent(e.bottleneck_utilization),
-            cell(Some(e.rate_rps), 0),
+            rate(e.rate_rps),
+            rate(max),
         )?,
         _ => writeln!(
             out,
