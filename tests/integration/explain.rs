@@ -341,3 +341,42 @@ fn a_deep_chain_is_explained_without_recursion() {
         "{out}"
     );
 }
+
+#[test]
+fn a_closed_loop_past_n_star_runs_at_the_bound() {
+    // Goal: the asymptotic bounds of a closed loop hold in the simulation: with 4 × N* users
+    // the throughput is the bottleneck's 1 / Dmax (2 workers of exp(5 ms): 400/s) within 3%,
+    // and with N* / 4 users it is N / (R0 + Z) within 3% (nobody queues much).
+    let text = |users: u32| {
+        format!(
+            r#"[scenario]
+name = "t"
+duration = "60s"
+warmup = "5s"
+[workload.users]
+endpoint = "s/e"
+users = {users}
+think = "exp(90ms)"
+[service.s]
+workers = 2
+[service.s.endpoint.e]
+work = "exp(5ms)"
+"#
+        )
+    };
+    let e = explain(&text(10));
+    let n_star = e["workloads"]["users"]["saturation_users"]
+        .as_f64()
+        .unwrap();
+    close(&e["workloads"]["users"]["saturation_users"], 38.0);
+    for (users, want) in [(152, 400.0), (9, 9.0 / 0.095)] {
+        let m = model(&text(users));
+        let results = sim_core::run(&m, 3).expect("runs");
+        let report = reports::Report::build(&results, &m);
+        let got = report.workloads.get("users").unwrap().throughput_rps;
+        assert!(
+            (got / want - 1.0).abs() < 0.03,
+            "{users} users (N* = {n_star}): {got} rps, want {want}"
+        );
+    }
+}
