@@ -26,6 +26,9 @@ pub enum Command {
     Check(ScenarioArgs),
     /// Print the scenario's topology as Graphviz DOT (pipe into `dot -Tsvg`).
     Graph(ScenarioArgs),
+    /// From the model alone (no simulation): the bottleneck service and the maximum
+    /// sustainable rate, counting workers held while they wait on synchronous calls.
+    Explain(ExplainArgs),
     /// One request's life as Chrome trace-event JSON (Perfetto), or a text waterfall.
     Trace(TraceArgs),
     /// Run every variant (files × --vary values) on the same seeds; a side-by-side table
@@ -205,6 +208,16 @@ pub struct TraceArgs {
     /// Print a text waterfall instead of the trace-event JSON.
     #[arg(long)]
     pub text: bool,
+}
+
+/// `meshsim explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// Print the analysis as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// A scenario file and the overrides applied to it.

@@ -17,7 +17,7 @@ use crate::out_dir::OutDir;
 use crate::progress::RunProgress;
 pub(crate) use crate::stdout::print;
 
-use crate::cli::{RunArgs, ScenarioArgs, TraceArgs};
+use crate::cli::{ExplainArgs, RunArgs, ScenarioArgs, TraceArgs};
 
 /// Exit code: an `[[expect]]` failed.
 const EXIT_EXPECT_FAILED: u8 = 1;
@@ -92,10 +92,17 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
         out.commit()?;
     }
 
+    let mut stderr = io::stderr().lock();
+    // A model with a message cycle has no bound to compare with: no line.
+    if let Some(line) = reports::explain::explain(&model)
+        .ok()
+        .and_then(|e| reports::explain::cross_check(&e, &report))
+    {
+        let _ = writeln!(stderr, "{line}");
+    }
     if report.all_passed() {
         return Ok(ExitCode::SUCCESS);
     }
-    let mut stderr = io::stderr().lock();
     for e in report.failed_expectations() {
         let _ = writeln!(
             stderr,
@@ -141,6 +148,23 @@ pub fn graph(args: &ScenarioArgs) -> Result<ExitCode, Failure> {
     let mut dot = Vec::new();
     write_dot(&mut dot, &model).map_err(|e| output_error("<memory>", &e))?;
     print(&dot)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `meshsim explain`: the bottleneck and maximum rate from the model, without a run.
+pub fn explain(args: &ExplainArgs) -> Result<ExitCode, Failure> {
+    let model = load(&args.scenario)?;
+    let analysis = reports::explain::explain(&model).map_err(|e| {
+        Failure::BadInput(vec![format!("{}: {}", args.scenario.file.display(), e.0)])
+    })?;
+    let mut out = Vec::new();
+    let written = if args.json {
+        reports::explain::write_explain_json(&mut out, &analysis)
+    } else {
+        reports::explain::write_explain_text(&mut out, &analysis)
+    };
+    written.map_err(|e| output_error("<memory>", &e))?;
+    print(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -56,6 +56,7 @@ fn run() -> Result<ExitCode, Failure> {
         cli::Command::Run(args) => commands::run(&args),
         cli::Command::Check(args) => commands::check(&args),
         cli::Command::Graph(args) => commands::graph(&args),
+        cli::Command::Explain(args) => commands::explain(&args),
         cli::Command::Trace(args) => commands::trace(&args),
         cli::Command::Compare(args) => many::compare(&args),
         cli::Command::Sweep(args) => many::sweep(&args),

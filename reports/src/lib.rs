@@ -18,6 +18,7 @@
 
 pub mod compare;
 pub mod expect;
+pub mod explain;
 pub mod graph;
 pub mod hunt;
 pub mod json;

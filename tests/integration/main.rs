@@ -7,6 +7,7 @@ mod cli;
 mod compare;
 mod determinism;
 mod docs;
+mod explain;
 mod faults;
 mod flows;
 mod footprint;
