@@ -30,13 +30,14 @@ mod vary;
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
-use sim_core::{Model, Override, parse_scenario};
+use sim_core::{Model, NoSideFiles, Override, SideFiles, parse_scenario_with};
 
 use crate::json::{Report, round};
 
@@ -44,11 +45,34 @@ pub use partial::{MAX_METRIC_ABS, Partial, merge, read_partial};
 pub use vary::{Setting, Vary};
 
 /// A scenario file as the command line read it.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Source {
     /// The path as the user gave it (used in messages and in the JSON).
     pub file: String,
     pub text: String,
+    /// Reads the files the scenario names (`rate_file`), resolved where the file lies; every
+    /// variant of the file is parsed with it.
+    pub side_files: Arc<dyn SideFiles + Send + Sync>,
+}
+
+impl Source {
+    /// A scenario given as text alone: it may name no other file.
+    pub fn new(file: impl Into<String>, text: impl Into<String>) -> Source {
+        Source {
+            file: file.into(),
+            text: text.into(),
+            side_files: Arc::new(NoSideFiles),
+        }
+    }
+}
+
+impl fmt::Debug for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Source")
+            .field("file", &self.file)
+            .field("text", &self.text)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One variant as outputs and partial results describe it (its model is not serialised).
@@ -163,7 +187,12 @@ impl Plan {
             for combo in &grid {
                 let mut overrides = set.to_vec();
                 overrides.extend(combo.iter().map(Setting::to_override));
-                match parse_scenario(&source.file, &source.text, &overrides) {
+                match parse_scenario_with(
+                    &source.file,
+                    &source.text,
+                    &overrides,
+                    source.side_files.as_ref(),
+                ) {
                     Ok(model) => models.push(model),
                     Err(diagnostics) => {
                         bad_variants += 1;
@@ -545,10 +574,7 @@ mod tests {
     #[test]
     fn fingerprint_is_fnv_1a() {
         assert_eq!(fnv(&[]), "cbf29ce484222325");
-        let a = Source {
-            file: "a".into(),
-            text: "a".into(),
-        };
+        let a = Source::new("a", "a");
         // FNV-1a of "a\0".
         let mut h: u64 = 0xaf63dc4c8601ec8c; // FNV-1a of "a"
         h = h.wrapping_mul(0x0100_0000_01b3);

@@ -12,6 +12,7 @@ mod mutation;
 mod numbers;
 mod overrides;
 mod parse;
+mod rate_file;
 mod resilience;
 mod routing;
 
