@@ -114,3 +114,17 @@ fn a_missing_csv_is_refused_with_its_resolved_path() {
         );
     }
 }
+
+#[test]
+fn an_endless_rate_file_is_refused_at_its_cap() {
+    // Goal: the rate file is read through the bounded reader: /dev/zero (an absolute path,
+    // used as it is) is refused at 16 MiB with the cap, exit 2, not read forever.
+    let dir = scratch_dir("rate-file-endless");
+    std::fs::write(dir.join("s.toml"), scenario(r#"rate_file = "/dev/zero""#)).unwrap();
+    let out = meshsim_in(&dir, &["run", "s.toml"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let want = "s.toml:7:13: workload.w.rate_file: /dev/zero: more than 16777216 bytes; a rate \
+                file may have at most 16777216 bytes (16 MiB)";
+    assert!(stderr.contains(want), "{stderr}");
+}
