@@ -25,6 +25,7 @@
 //! on the threads either).
 
 mod partial;
+mod side_files;
 pub mod stats;
 mod vary;
 
@@ -183,16 +184,13 @@ impl Plan {
         let mut settings = Vec::new();
         let mut problems = Problems::default();
         let mut bad_variants = 0;
+        let mut side_prints = Vec::new();
         for source in sources {
+            let side_files = side_files::Fingerprinted::new(source.side_files.as_ref());
             for combo in &grid {
                 let mut overrides = set.to_vec();
                 overrides.extend(combo.iter().map(Setting::to_override));
-                match parse_scenario_with(
-                    &source.file,
-                    &source.text,
-                    &overrides,
-                    source.side_files.as_ref(),
-                ) {
+                match parse_scenario_with(&source.file, &source.text, &overrides, &side_files) {
                     Ok(model) => models.push(model),
                     Err(diagnostics) => {
                         bad_variants += 1;
@@ -203,6 +201,7 @@ impl Plan {
                 }
                 settings.push(combo.clone());
             }
+            side_prints.extend(side_files.prints());
         }
         if bad_variants > 0 {
             let total = sources.len() * grid.len();
@@ -251,7 +250,7 @@ impl Plan {
             command: command.to_string(),
             variants,
             seeds: (first..=last).collect(),
-            sources_fnv: fnv(sources),
+            sources_fnv: fnv(sources, &side_prints),
         };
         Ok(Plan { info, models })
     }
@@ -297,10 +296,12 @@ fn check_size(files: usize, vary: &[Vary], seeds: u64) -> Result<(), Vec<String>
     Ok(())
 }
 
-/// FNV-1a over the files' texts, each followed by a 0 byte, as 16 hex digits: stable across
-/// platforms and Rust versions (unlike `DefaultHasher`).
-fn fnv(sources: &[Source]) -> String {
-    fnv_hex(sources.iter().map(|s| s.text.as_bytes()))
+/// FNV-1a over the files' texts, then the paths and fingerprints of the files they name
+/// (`rate_file`; none: the fingerprint of earlier versions), each followed by a 0 byte, as 16
+/// hex digits: stable across platforms and Rust versions (unlike `DefaultHasher`).
+fn fnv(sources: &[Source], side_prints: &[String]) -> String {
+    let texts = sources.iter().map(|s| s.text.as_bytes());
+    fnv_hex(texts.chain(side_prints.iter().map(String::as_bytes)))
 }
 
 /// FNV-1a (64 bits) over `chunks`, each followed by a 0 byte, as 16 hex digits.
@@ -573,12 +574,12 @@ mod tests {
     // Goal: the fingerprint is FNV-1a as published (empty input: the offset basis).
     #[test]
     fn fingerprint_is_fnv_1a() {
-        assert_eq!(fnv(&[]), "cbf29ce484222325");
+        assert_eq!(fnv(&[], &[]), "cbf29ce484222325");
         let a = Source::new("a", "a");
         // FNV-1a of "a\0".
         let mut h: u64 = 0xaf63dc4c8601ec8c; // FNV-1a of "a"
         h = h.wrapping_mul(0x0100_0000_01b3);
-        assert_eq!(fnv(&[a]), format!("{h:016x}"));
+        assert_eq!(fnv(&[a], &[]), format!("{h:016x}"));
     }
 
     // Goal: the replay command quotes what a shell would split or expand.

@@ -128,3 +128,38 @@ fn an_endless_rate_file_is_refused_at_its_cap() {
                 file may have at most 16777216 bytes (16 MiB)";
     assert!(stderr.contains(want), "{stderr}");
 }
+
+#[test]
+fn merge_refuses_shards_run_against_a_changed_rate_file() {
+    // Goal: the plan's fingerprint covers the rate files its scenarios read, so shards run
+    // before and after the CSV changed are refused by merge instead of combined; shards of
+    // the same CSV merge.
+    let dir = setup("rate-file-merge");
+    let shard = |n: &str| {
+        let args = [
+            "compare",
+            "file/s.toml",
+            "--seeds",
+            "2",
+            "--shard",
+            n,
+            "--out",
+            ".",
+        ];
+        stdout_ok(&dir, &args);
+    };
+    let parts = ["compare.part-1-of-2.json", "compare.part-2-of-2.json"];
+    shard("1/2");
+    shard("2/2");
+    let merged = meshsim_in(&dir, &["merge", parts[0], parts[1]]);
+    assert_eq!(merged.status.code(), Some(0), "{merged:?}");
+    std::fs::write(dir.join("file/traffic.csv"), "0,300\n").unwrap();
+    shard("2/2");
+    let out = meshsim_in(&dir, &["merge", parts[0], parts[1]]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("plan.sources_fnv: the scenario files changed"),
+        "{stderr}"
+    );
+}
