@@ -30,10 +30,7 @@ work = "exp(1.25ms)"
 "#;
 
 fn many(c: &mut Criterion) {
-    let sources = [Source {
-        file: "bench-many.toml".to_string(),
-        text: SERVER.to_string(),
-    }];
+    let sources = [Source::new("bench-many.toml", SERVER)];
     // Two close rates: jobs of nearly equal length, so the last ones do not leave a core idle.
     let vary = [Vary::parse("workload.load.rate=390..400:10").expect("valid range")];
     let seeds = SeedChoice {

@@ -10,9 +10,9 @@ use reports::{
     write_waterfall,
 };
 use sim_core::trace::TraceTarget;
-use sim_core::{Model, parse_scenario};
+use sim_core::{Model, parse_scenario_with};
 
-use crate::input::{self, read_text};
+use crate::input::{self, ScenarioDir, read_text};
 use crate::out_dir::OutDir;
 use crate::progress::RunProgress;
 pub(crate) use crate::stdout::print;
@@ -199,17 +199,20 @@ pub fn trace(args: &TraceArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reads the scenario file as UTF-8 and validates it with the overrides applied.
+/// Reads the scenario file as UTF-8 and validates it with the overrides applied (the files it
+/// names, e.g. `rate_file`, are read next to it).
 fn load(args: &ScenarioArgs) -> Result<Model, Failure> {
     let name = args.file.display().to_string();
     let text =
         read_text(&args.file, input::SCENARIO).map_err(|line| Failure::BadInput(vec![line]))?;
-    parse_scenario(&name, &text, &args.set).map_err(|diagnostics| {
-        problems(
-            &name,
-            diagnostics.0.iter().map(ToString::to_string).collect(),
-        )
-    })
+    parse_scenario_with(&name, &text, &args.set, &ScenarioDir::of(&args.file)).map_err(
+        |diagnostics| {
+            problems(
+                &name,
+                diagnostics.0.iter().map(ToString::to_string).collect(),
+            )
+        },
+    )
 }
 
 /// Bad input: the problems found in `name`, one a line, then how many there were.

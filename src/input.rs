@@ -9,6 +9,8 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use sim_core::SideFiles;
+
 use crate::commands::io_reason;
 
 /// A kind of input file: what it is called in messages and the most bytes it may have.
@@ -39,12 +41,40 @@ pub const PARTIAL: Input = Input {
     max_bytes: 64 * MIB,
 };
 
+/// Rate files (`rate_file`): CSV of `time_s,rate`; a day at one row a second is about
+/// 1.5 MiB, and a schedule has at most 100,000 points anyway.
+pub const RATE_FILE: Input = Input {
+    what: "a rate file",
+    format: "rate files are UTF-8 CSV of time_s,rate",
+    max_bytes: 16 * MIB,
+};
+
 /// Scenario files one command (`compare a.toml b.toml …`) may read together.
 pub const SCENARIOS_TOTAL_BYTES: u64 = 64 * MIB;
 
 /// Partial results one `merge` may read together: a million runs (the run cap) take about
 /// 360 MiB.
 pub const PARTIALS_TOTAL_BYTES: u64 = 512 * MIB;
+
+/// Reads the files a scenario names (`rate_file`) relative to the scenario's directory, each
+/// through [`read_text`] with its own cap.
+pub struct ScenarioDir {
+    dir: PathBuf,
+}
+
+impl ScenarioDir {
+    /// The reader for the scenario at `scenario` (a bare file name: the current directory).
+    pub fn of(scenario: &Path) -> ScenarioDir {
+        let dir = scenario.parent().map(Path::to_path_buf).unwrap_or_default();
+        ScenarioDir { dir }
+    }
+}
+
+impl SideFiles for ScenarioDir {
+    fn read(&self, path: &str) -> Result<String, String> {
+        read_text(&self.dir.join(path), RATE_FILE)
+    }
+}
 
 /// Reads `path` as UTF-8 text of kind `input`; the error is one line naming the file and the
 /// reason (unreadable, over the cap with its size, or not UTF-8 with the offset).

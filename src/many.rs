@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use reports::compare::{
     Comparison, compare_files, extract, write_compare_json, write_compare_text,
@@ -16,7 +17,7 @@ use reports::sweep::{Sweep, sweep_files, write_sweep_json, write_sweep_text};
 
 use crate::cli::{CompareArgs, ManyOutput, MergeArgs, SweepArgs};
 use crate::commands::{Failure, output_error, print};
-use crate::input::{self, Budget, read_all};
+use crate::input::{self, Budget, ScenarioDir, read_all};
 use crate::out_dir::OutDir;
 use crate::out_file::OutFile;
 use crate::progress::JobsProgress;
@@ -124,6 +125,7 @@ pub(crate) fn read_sources(files: &[PathBuf]) -> Result<Vec<Source>, Failure> {
         .map(|(path, text)| Source {
             file: path.display().to_string(),
             text,
+            side_files: Arc::new(ScenarioDir::of(path)),
         })
         .collect())
 }

@@ -25,18 +25,20 @@
 //! on the threads either).
 
 mod partial;
+mod side_files;
 pub mod stats;
 mod vary;
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
-use sim_core::{Model, Override, parse_scenario};
+use sim_core::{Model, NoSideFiles, Override, SideFiles, parse_scenario_with};
 
 use crate::json::{Report, round};
 
@@ -44,11 +46,34 @@ pub use partial::{MAX_METRIC_ABS, Partial, merge, read_partial};
 pub use vary::{Setting, Vary};
 
 /// A scenario file as the command line read it.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Source {
     /// The path as the user gave it (used in messages and in the JSON).
     pub file: String,
     pub text: String,
+    /// Reads the files the scenario names (`rate_file`), resolved where the file lies; every
+    /// variant of the file is parsed with it.
+    pub side_files: Arc<dyn SideFiles + Send + Sync>,
+}
+
+impl Source {
+    /// A scenario given as text alone: it may name no other file.
+    pub fn new(file: impl Into<String>, text: impl Into<String>) -> Source {
+        Source {
+            file: file.into(),
+            text: text.into(),
+            side_files: Arc::new(NoSideFiles),
+        }
+    }
+}
+
+impl fmt::Debug for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Source")
+            .field("file", &self.file)
+            .field("text", &self.text)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One variant as outputs and partial results describe it (its model is not serialised).
@@ -159,11 +184,13 @@ impl Plan {
         let mut settings = Vec::new();
         let mut problems = Problems::default();
         let mut bad_variants = 0;
+        let mut side_prints = Vec::new();
         for source in sources {
+            let side_files = side_files::Fingerprinted::new(source.side_files.as_ref());
             for combo in &grid {
                 let mut overrides = set.to_vec();
                 overrides.extend(combo.iter().map(Setting::to_override));
-                match parse_scenario(&source.file, &source.text, &overrides) {
+                match parse_scenario_with(&source.file, &source.text, &overrides, &side_files) {
                     Ok(model) => models.push(model),
                     Err(diagnostics) => {
                         bad_variants += 1;
@@ -174,6 +201,7 @@ impl Plan {
                 }
                 settings.push(combo.clone());
             }
+            side_prints.extend(side_files.prints());
         }
         if bad_variants > 0 {
             let total = sources.len() * grid.len();
@@ -222,7 +250,7 @@ impl Plan {
             command: command.to_string(),
             variants,
             seeds: (first..=last).collect(),
-            sources_fnv: fnv(sources),
+            sources_fnv: fnv(sources, &side_prints),
         };
         Ok(Plan { info, models })
     }
@@ -268,10 +296,12 @@ fn check_size(files: usize, vary: &[Vary], seeds: u64) -> Result<(), Vec<String>
     Ok(())
 }
 
-/// FNV-1a over the files' texts, each followed by a 0 byte, as 16 hex digits: stable across
-/// platforms and Rust versions (unlike `DefaultHasher`).
-fn fnv(sources: &[Source]) -> String {
-    fnv_hex(sources.iter().map(|s| s.text.as_bytes()))
+/// FNV-1a over the files' texts, then the paths and fingerprints of the files they name
+/// (`rate_file`; none: the fingerprint of earlier versions), each followed by a 0 byte, as 16
+/// hex digits: stable across platforms and Rust versions (unlike `DefaultHasher`).
+fn fnv(sources: &[Source], side_prints: &[String]) -> String {
+    let texts = sources.iter().map(|s| s.text.as_bytes());
+    fnv_hex(texts.chain(side_prints.iter().map(String::as_bytes)))
 }
 
 /// FNV-1a (64 bits) over `chunks`, each followed by a 0 byte, as 16 hex digits.
@@ -544,15 +574,12 @@ mod tests {
     // Goal: the fingerprint is FNV-1a as published (empty input: the offset basis).
     #[test]
     fn fingerprint_is_fnv_1a() {
-        assert_eq!(fnv(&[]), "cbf29ce484222325");
-        let a = Source {
-            file: "a".into(),
-            text: "a".into(),
-        };
+        assert_eq!(fnv(&[], &[]), "cbf29ce484222325");
+        let a = Source::new("a", "a");
         // FNV-1a of "a\0".
         let mut h: u64 = 0xaf63dc4c8601ec8c; // FNV-1a of "a"
         h = h.wrapping_mul(0x0100_0000_01b3);
-        assert_eq!(fnv(&[a]), format!("{h:016x}"));
+        assert_eq!(fnv(&[a], &[]), format!("{h:016x}"));
     }
 
     // Goal: the replay command quotes what a shell would split or expand.

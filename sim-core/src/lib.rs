@@ -18,5 +18,8 @@ pub mod trace;
 pub use engine::{Progress, RunError, run, run_with_progress, trace};
 pub use model::Model;
 pub use results::RunResults;
-pub use scenario::{Diagnostic, Diagnostics, Override, closest, parse_scenario};
+pub use scenario::{
+    Diagnostic, Diagnostics, NoSideFiles, Override, SideFiles, closest, parse_scenario,
+    parse_scenario_with,
+};
 pub use time::{SimDuration, SimTime};

@@ -41,10 +41,12 @@ mod inventory;
 mod links;
 mod messaging;
 mod overrides;
+mod rate_file;
 mod raw;
 mod resilience;
 mod routing;
 mod schedule;
+mod side_files;
 mod targets;
 mod unknown_keys;
 mod validate;
@@ -54,6 +56,7 @@ mod workloads;
 use std::fmt;
 use std::ops::Range;
 
+pub use side_files::{NoSideFiles, SideFiles};
 pub use validate::closest;
 
 use crate::model::Model;
@@ -141,13 +144,28 @@ impl std::error::Error for Diagnostics {}
 /// problems with an override itself have line 0. Unknown keys are all reported, together with
 /// the problems of the rest of the file; any other TOML syntax or structure error (wrong kind
 /// of table) stops at that error, since nothing after it can be trusted.
+///
+/// A scenario that names another file (`rate_file`) is refused here: text alone has no
+/// directory; see [`parse_scenario_with`].
 pub fn parse_scenario(
     file: &str,
     text: &str,
     overrides: &[Override],
 ) -> Result<Model, Diagnostics> {
+    parse_scenario_with(file, text, overrides, &NoSideFiles)
+}
+
+/// [`parse_scenario`], reading the files the scenario names (`rate_file`) through
+/// `side_files`, which resolves their paths (the CLI: against the scenario's directory).
+pub fn parse_scenario_with(
+    file: &str,
+    text: &str,
+    overrides: &[Override],
+    side_files: &dyn SideFiles,
+) -> Result<Model, Diagnostics> {
     let edited = overrides::apply(text, overrides);
     let mut sink = Sink::new(file, &edited.text, edited.set_spans);
+    sink.side_files = side_files;
     sink.line_map = edited.line_map;
     for message in edited.errors {
         sink.unplaced(message);
@@ -159,7 +177,7 @@ pub fn parse_scenario(
     let model = file_raw.and_then(|file_raw| validate::validate(&mut sink, &file_raw));
     match model {
         Some(model) if sink.diags.is_empty() => {
-            check_no_invented_names(file, text, overrides, &model, sink)?;
+            check_no_invented_names((file, text, side_files), overrides, &model, sink)?;
             Ok(model)
         }
         _ => Err(sink.finish()),
@@ -170,8 +188,7 @@ pub fn parse_scenario(
 /// `inventory`). When the file alone does not validate, there is nothing to compare with and
 /// the overrides stand.
 fn check_no_invented_names(
-    file: &str,
-    text: &str,
+    (file, text, side_files): (&str, &str, &dyn SideFiles),
     overrides: &[Override],
     edited: &Model,
     mut sink: Sink,
@@ -179,7 +196,7 @@ fn check_no_invented_names(
     if overrides.is_empty() {
         return Ok(());
     }
-    let Ok(alone) = parse_scenario(file, text, &[]) else {
+    let Ok(alone) = parse_scenario_with(file, text, &[], side_files) else {
         return Ok(());
     };
     let messages = inventory::invented(&alone, edited, overrides);
@@ -220,6 +237,8 @@ pub(crate) struct Sink<'a> {
     set_spans: Vec<(Range<usize>, String)>,
     /// Edited-text line (0-based) -> file line (1-based; 0 if only `--set` wrote it).
     line_map: Option<Vec<u32>>,
+    /// Reads the files the scenario names (`rate_file`).
+    side_files: &'a dyn SideFiles,
     diags: Vec<Diagnostic>,
 }
 
@@ -230,6 +249,7 @@ impl<'a> Sink<'a> {
             text,
             set_spans,
             line_map: None,
+            side_files: &NoSideFiles,
             diags: Vec::new(),
         }
     }

@@ -11,9 +11,11 @@
 //! expect meshsim to write in — and never through a symlink.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use reports::hunt::Expr;
 use reports::many::{Plan, SeedChoice, Source, run_jobs};
+use sim_core::SideFiles;
 use sim_core::time::parse_duration;
 use toml_edit::{DocumentMut, Item, Value};
 
@@ -64,6 +66,7 @@ pub fn shrink(
     let mut s = Shrinker {
         args,
         file: &source.file,
+        side_files: &source.side_files,
         expr,
         seed,
         runs: 0,
@@ -131,6 +134,8 @@ fn shrunk_name(file: &str, seed: u64) -> String {
 struct Shrinker<'a> {
     args: &'a HuntArgs,
     file: &'a str,
+    /// The original's reader of side files (`rate_file`), for every shrunk text.
+    side_files: &'a Arc<dyn SideFiles + Send + Sync>,
     expr: &'a Expr,
     seed: u64,
     runs: usize,
@@ -145,6 +150,7 @@ impl Shrinker<'_> {
         let source = Source {
             file: self.file.to_string(),
             text,
+            side_files: Arc::clone(self.side_files),
         };
         let seeds = SeedChoice {
             first: Some(self.seed),

@@ -23,6 +23,7 @@ mod no_samples;
 mod out_dir;
 mod outputs;
 mod queueing;
+mod rate_file;
 mod resilience;
 mod routing;
 mod scenarios;

@@ -57,10 +57,7 @@ const MAX_MESSAGE_CHARS: usize = 400;
 
 /// Every shard of a real plan, as `(file name, pretty JSON)`.
 fn parts(command: &str, vary: &[&str], seeds: u64, shards: u32) -> Vec<(String, String)> {
-    let sources = [Source {
-        file: "fuzzed.toml".into(),
-        text: SCENARIO.into(),
-    }];
+    let sources = [Source::new("fuzzed.toml", SCENARIO)];
     let vary: Vec<Vary> = vary.iter().map(|v| Vary::parse(v).unwrap()).collect();
     let choice = SeedChoice {
         first: None,

@@ -47,3 +47,26 @@ fn every_scenario_teaches_with_comments_and_expectations() {
         );
     }
 }
+
+#[test]
+fn the_lessons_rate_files_say_they_are_synthetic() {
+    // Goal: a CSV shipped with the lessons is data, not a scenario (only *.toml files are
+    // run as lessons), says in its first line that it was synthesised, and is named by a
+    // lesson's rate_file.
+    let csvs = crate::support::files_in("scenarios", "csv");
+    assert!(!csvs.is_empty(), "scenarios/replay-traffic.csv ships");
+    let lessons: String = scenario_files()
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect();
+    for csv in csvs {
+        let text = std::fs::read_to_string(&csv).unwrap();
+        let first = text.lines().next().unwrap_or("");
+        assert!(first.contains("SYNTHETIC"), "{}: {first}", csv.display());
+        let name = csv.file_name().unwrap().to_string_lossy();
+        assert!(
+            lessons.contains(&format!("rate_file = \"{name}\"")),
+            "{name} is used by a lesson"
+        );
+    }
+}

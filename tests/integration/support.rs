@@ -3,11 +3,24 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use sim_core::{Model, RunResults, parse_scenario};
+use sim_core::{Model, RunResults, SideFiles, parse_scenario_with};
 
-/// Parses scenario text, failing the test with every diagnostic if it is invalid.
+/// Reads the files a scenario names (`rate_file`) from `scenarios/`, where the lessons keep
+/// theirs, so a lesson's text parses here as it does from its file.
+pub struct LessonFiles;
+
+impl SideFiles for LessonFiles {
+    fn read(&self, path: &str) -> Result<String, String> {
+        std::fs::read_to_string(root().join("scenarios").join(path))
+            .map_err(|e| format!("scenarios/{path}: {e}"))
+    }
+}
+
+/// Parses scenario text (side files from `scenarios/`), failing the test with every
+/// diagnostic if it is invalid.
 pub fn model(text: &str) -> Model {
-    parse_scenario("test.toml", text, &[]).unwrap_or_else(|d| panic!("invalid test scenario:\n{d}"))
+    parse_scenario_with("test.toml", text, &[], &LessonFiles)
+        .unwrap_or_else(|d| panic!("invalid test scenario:\n{d}"))
 }
 
 /// Parses and runs scenario text with `seed`.

@@ -481,10 +481,7 @@ mod tests {
     // clash too.
     #[test]
     fn file_names_stay_unique() {
-        let src = |f: &str| Source {
-            file: f.into(),
-            text: String::new(),
-        };
+        let src = |f: &str| Source::new(f, "");
         let sources = [src("a/sync.toml"), src("b/async.toml"), src("c/async.toml")];
         assert_eq!(
             file_names(&sources, &["sync", "x", "x"]),

@@ -92,6 +92,8 @@ pub(super) struct RawWorkload {
     pub endpoint: Val,
     pub flow: Val,
     pub rate: Val,
+    /// `rate_file = "traffic.csv"`: the rate as CSV rows, instead of `rate`.
+    pub rate_file: Val,
     pub arrival: Val,
     pub users: Val,
     pub think: Val,

@@ -4,6 +4,7 @@
 use toml::{Spanned, Value};
 
 use super::Sink;
+use super::rate_file::parse_rate_csv;
 use super::raw::{RawSpike, Val};
 use super::values::show;
 use crate::rate::{RateCurve, Spike, UserCurve};
@@ -28,13 +29,31 @@ pub(super) enum Rate {
     Curve(RateCurve),
 }
 
-/// Reads `rate` and the spikes; `None` (with errors reported) when any of it is invalid.
+/// Reads `rate` (or `rate_file`) and the spikes; `None` (with errors reported) when any of it
+/// is invalid.
 pub(super) fn read_rate(
     sink: &mut Sink,
-    rate: &Val,
+    (rate, rate_file): (&Val, &Val),
     spikes: &[Spanned<RawSpike>],
     path: &str,
 ) -> Option<Rate> {
+    let base = match (rate, rate_file) {
+        (Some(_), Some(file)) => {
+            let msg = format!(
+                "{path} has both rate and rate_file; give the rate inline or in a file, not both"
+            );
+            sink.error(file.span(), msg);
+            return None;
+        }
+        (None, Some(file)) => Rate::Curve(read_file(sink, file, &format!("{path}.rate_file"))?),
+        (Some(_), None) => read_inline(sink, rate, path)?,
+        (None, None) => return None,
+    };
+    with_spikes(sink, base, spikes, path)
+}
+
+/// `rate = …` written in the scenario.
+fn read_inline(sink: &mut Sink, rate: &Val, path: &str) -> Option<Rate> {
     let spanned = rate.as_ref()?;
     let rate_path = format!("{path}.rate");
     let base = match spanned.get_ref() {
@@ -53,6 +72,39 @@ pub(super) fn read_rate(
             return None;
         }
     };
+    Some(base)
+}
+
+/// `rate_file = "traffic.csv"`, read through the caller's [`SideFiles`](super::SideFiles).
+fn read_file(sink: &mut Sink, file: &Spanned<Value>, path: &str) -> Option<RateCurve> {
+    let Value::String(name) = file.get_ref() else {
+        let msg = format!(
+            "{path} = {}: expected a file name such as \"traffic.csv\" (next to the scenario)",
+            show(file.get_ref())
+        );
+        sink.error(file.span(), msg);
+        return None;
+    };
+    let parsed = sink
+        .side_files
+        .read(name)
+        .and_then(|text| parse_rate_csv(name, &text, MAX_RATE_PER_S, MAX_POINTS));
+    match parsed {
+        Ok(points) => Some(RateCurve::from_points(&points)),
+        Err(e) => {
+            sink.error(file.span(), format!("{path}: {e}"));
+            None
+        }
+    }
+}
+
+/// The `[[workload.NAME.spike]]` multipliers on top of `base`.
+fn with_spikes(
+    sink: &mut Sink,
+    base: Rate,
+    spikes: &[Spanned<RawSpike>],
+    path: &str,
+) -> Option<Rate> {
     if spikes.is_empty() {
         return Some(base);
     }

@@ -99,7 +99,7 @@ fn read_arrival(
     w: &RawWorkload,
     path: &str,
 ) -> Option<Arrival> {
-    let rate = read_rate(sink, &w.rate, &w.spike, path);
+    let rate = read_rate(sink, (&w.rate, &w.rate_file), &w.spike, path);
     let users = read_users(sink, &w.users, &format!("{path}.users"));
     let think = sink.dist(&w.think, &format!("{path}.think"));
     let arrival = sink.string(&w.arrival, &format!("{path}.arrival"));
@@ -114,16 +114,25 @@ fn read_arrival(
             true
         }
     };
-    match (&w.rate, &w.users) {
+    let open_key = if w.rate.is_none() && w.rate_file.is_some() {
+        "rate_file"
+    } else {
+        "rate"
+    };
+    match (w.rate.as_ref().or(w.rate_file.as_ref()), &w.users) {
         (Some(_), Some(_)) => {
             let msg = format!(
-                "{path} has both rate and users; give rate (open loop) or users (closed loop), not both"
+                "{path} has both {open_key} and users; give {open_key} (open loop) or users \
+                 (closed loop), not both"
             );
             sink.error(val_span(&w.users), msg);
             None
         }
         (None, None) => {
-            let msg = format!("{path} needs rate (open loop, requests/s) or users (closed loop)");
+            let msg = format!(
+                "{path} needs rate (open loop, requests/s) or users (closed loop), or \
+                 rate_file (an open loop's rate as CSV)"
+            );
             sink.error(key.span(), msg);
             None
         }

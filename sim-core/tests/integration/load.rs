@@ -8,6 +8,12 @@ use sim_core::rate::{RateCurve, Spike};
 /// A workload with `rate` (TOML) and optional extra workload keys into a server that never
 /// queues, over 100 s in 1 s buckets, no warmup.
 fn scenario(rate: &str, extra: &str) -> String {
+    scenario_with(&format!("rate = {rate}"), extra)
+}
+
+/// [`scenario`] with `load` as the workload's rate keys (`rate = …` or `rate_file = …`, on
+/// line 9).
+pub(crate) fn scenario_with(load: &str, extra: &str) -> String {
     format!(
         r#"
 [scenario]
@@ -17,7 +23,7 @@ drain = "1s"
 bucket = "1s"
 [workload.w]
 endpoint = "api/get"
-rate = {rate}
+{load}
 {extra}
 [service.api]
 workers = 100000

@@ -12,6 +12,7 @@ mod mutation;
 mod numbers;
 mod overrides;
 mod parse;
+mod rate_file;
 mod resilience;
 mod routing;
 
@@ -34,6 +35,22 @@ pub fn toml_files(dir: &str) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
+}
+
+/// Reads the files a scenario names (`rate_file`) from `scenarios/`, where the lessons keep
+/// theirs, so a lesson's text parses here as it does from its file.
+pub struct LessonFiles;
+
+impl sim_core::SideFiles for LessonFiles {
+    fn read(&self, path: &str) -> Result<String, String> {
+        // Bounded: mutants may name any path (a device would otherwise never end).
+        use std::io::Read;
+        let mut text = String::new();
+        std::fs::File::open(workspace_root().join("scenarios").join(path))
+            .and_then(|f| f.take(1 << 24).read_to_string(&mut text))
+            .map_err(|e| format!("scenarios/{path}: {e}"))?;
+        Ok(text)
+    }
 }
 
 /// The model of scenario `text` with `--set` overrides `sets`; panics with the diagnostics.

@@ -6,11 +6,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use rand::RngExt;
 use sim_core::rng::{Stream, stream};
-use sim_core::{Override, parse_scenario};
+use sim_core::{Override, parse_scenario, parse_scenario_with};
 
 use crate::faults::FAULTS;
 use crate::parse::FULL;
-use crate::toml_files;
+use crate::{LessonFiles, toml_files};
 
 const SMALL_OPEN: &str = r#"[scenario]
 name = "small"
@@ -124,7 +124,7 @@ fn mutated_scenarios_never_panic() {
     let (mut ok, mut err) = (0, 0);
     for base in &bases {
         assert!(
-            parse_scenario("base.toml", base, &[]).is_ok(),
+            parse_scenario_with("base.toml", base, &[], &LessonFiles).is_ok(),
             "base scenario must be valid:\n{base}"
         );
         for case in 0..600 {
@@ -132,7 +132,9 @@ fn mutated_scenarios_never_panic() {
             for _ in 0..rng.random_range(1..=4) {
                 text = mutate(&text, &mut rng);
             }
-            let outcome = catch_unwind(AssertUnwindSafe(|| parse_scenario("m.toml", &text, &[])));
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                parse_scenario_with("m.toml", &text, &[], &LessonFiles)
+            }));
             match outcome {
                 Ok(Ok(mut model)) => {
                     model.limits.max_events = model.limits.max_events.min(20_000);
