@@ -61,6 +61,11 @@ pub struct SweepArgs {
     /// Override a setting at every point (as for `run`); repeatable, before --vary.
     #[arg(long = "set", value_name = "PATH=VALUE", value_parser = Override::parse)]
     pub set: Vec<Override>,
+    /// An extra row: a dotted path of the run's JSON report (as [[expect]] reads it), one
+    /// segment of which may be `*` for every key there, e.g. `services.*.utilization`.
+    /// Repeatable; shown after the default rows. An unknown path is refused before any run.
+    #[arg(long = "metric", value_name = "PATH")]
+    pub metric: Vec<String>,
     /// How many seeds every grid point runs on: S, S+1, …, S+N-1.
     #[arg(long, value_name = "N", default_value_t = 8,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
@@ -142,6 +147,11 @@ pub struct CompareArgs {
     /// variants are every file × every combination.
     #[arg(long = "vary", value_name = "PATH=V1,V2,…", value_parser = Vary::parse)]
     pub vary: Vec<Vary>,
+    /// An extra row: a dotted path of the run's JSON report (as [[expect]] reads it), one
+    /// segment of which may be `*` for every key there, e.g. `services.*.utilization`.
+    /// Repeatable; shown after the default rows. An unknown path is refused before any run.
+    #[arg(long = "metric", value_name = "PATH")]
+    pub metric: Vec<String>,
     /// How many seeds every variant runs on: S, S+1, …, S+N-1.
     #[arg(long, value_name = "N", default_value_t = 8,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]

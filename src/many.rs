@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use reports::compare::{
-    Comparison, compare_files, extract, write_compare_json, write_compare_text,
+    Comparison, Picked, compare_files, extract, write_compare_json, write_compare_text,
 };
 use reports::many::{
     JobLimit, JobResult, Partial, Plan, PlanInfo, SeedChoice, Shard, Source, read_partial, run_jobs,
@@ -35,8 +35,9 @@ pub fn compare(args: &CompareArgs) -> Result<ExitCode, Failure> {
     };
     let plan =
         Plan::new("compare", &sources, &args.set, &args.vary, seeds).map_err(Failure::BadInput)?;
+    let picked = checked_metrics(&plan, &args.metric)?;
     let out = Destination::prepare(&args.output, "compare", args.shard)?;
-    let results = run_plan(&plan, args.shard, args.jobs, args.output.quiet)?;
+    let results = run_plan(&plan, &picked, args.shard, args.jobs, args.output.quiet)?;
     match args.shard {
         Some(shard) => write_partial(&Partial::new(&plan.info, shard, results), out),
         None => emit(&Comparison::build(plan.info, &results), &args.output, out),
@@ -53,17 +54,38 @@ pub fn sweep(args: &SweepArgs) -> Result<ExitCode, Failure> {
     };
     let plan =
         Plan::new("sweep", &sources, &args.set, &args.vary, seeds).map_err(Failure::BadInput)?;
+    let picked = checked_metrics(&plan, &args.metric)?;
     let out = Destination::prepare(&args.output, "sweep", args.shard)?;
-    let results = run_plan(&plan, args.shard, args.jobs, args.output.quiet)?;
+    let results = run_plan(&plan, &picked, args.shard, args.jobs, args.output.quiet)?;
     match args.shard {
         Some(shard) => write_partial(&Partial::new(&plan.info, shard, results), out),
         None => emit_sweep(&Sweep::build(plan.info, &results), &args.output, out),
     }
 }
 
-/// Runs the plan's jobs (or one shard's) on the pool, with a progress bar on a terminal.
+/// The `--metric` paths, each checked against the first variant's report shape so that a
+/// typo exits 2 before any run (not after hours of them).
+fn checked_metrics(plan: &Plan, paths: &[String]) -> Result<Picked, Failure> {
+    let picked = Picked(paths.to_vec());
+    if picked.0.is_empty() {
+        return Ok(picked);
+    }
+    let Some(skeleton) = reports::expect::report_skeleton(plan.model(0)) else {
+        return Ok(picked);
+    };
+    let problems = picked.check(&skeleton);
+    if problems.is_empty() {
+        Ok(picked)
+    } else {
+        Err(Failure::BadInput(problems))
+    }
+}
+
+/// Runs the plan's jobs (or one shard's) on the pool, with a progress bar on a terminal;
+/// each run's metrics are the default ones, then the `--metric` ones.
 fn run_plan(
     plan: &Plan,
+    picked: &Picked,
     shard: Option<Shard>,
     jobs: Option<u32>,
     quiet: bool,
@@ -71,7 +93,12 @@ fn run_plan(
     let jobs_list = plan.info.jobs(shard.unwrap_or(Shard::ALL));
     let threads = jobs.map_or_else(default_threads, |n| n as usize);
     let bar = JobsProgress::new(quiet, jobs_list.len());
-    let outcomes = run_jobs(plan, &jobs_list, threads, &extract, &|| bar.inc());
+    let extract_all = |report: &serde_json::Value| {
+        let mut m = extract(report);
+        picked.extract_into(report, &mut m);
+        m
+    };
+    let outcomes = run_jobs(plan, &jobs_list, threads, &extract_all, &|| bar.inc());
     bar.finish();
     finished(
         &plan.info,

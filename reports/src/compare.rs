@@ -7,6 +7,7 @@
 //! only on the plan and the results, so `--jobs` and sharding cannot change a byte.
 
 mod metrics;
+mod picked;
 pub(crate) mod print;
 mod verdict;
 
@@ -19,6 +20,7 @@ use crate::many::stats::{CONFIDENCE, Summary, t_quantile};
 use crate::many::{JobResult, PlanInfo};
 
 pub use metrics::{MESSAGES_PER_REQUEST, MetricInfo, Unit, describe, extract};
+pub use picked::{MAX_PICKED, Picked};
 pub use print::{
     compare_csv, compare_files, write_compare_json, write_compare_markdown, write_compare_text,
 };

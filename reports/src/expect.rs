@@ -130,7 +130,7 @@ pub fn evaluate(expects: &[Expect], report: &Value) -> Vec<ExpectResult> {
 /// Sections of the report whose entries only the run decides: the circuit breakers that
 /// changed state, and the timeline's buckets (their number follows when the run stopped).
 /// `check` cannot know their paths in advance, so it leaves paths into them to the run.
-const DECIDED_BY_THE_RUN: [&str; 2] = ["breakers", "timeline"];
+pub(crate) const DECIDED_BY_THE_RUN: [&str; 2] = ["breakers", "timeline"];
 
 /// The JSON report `model` will produce, with every section and key but nothing measured:
 /// the model run for 1 ns of simulated time (no warmup, no drain), so that `check` can test
@@ -192,12 +192,34 @@ pub fn lookup_statistic(report: &Value, metric: &str) -> Result<Option<f64>, Str
             "\"{metric}\" is not a dotted path like workloads.NAME.ok"
         ));
     }
-    find(report, &segments, "", metric)
+    find(report, &segments, "", &|n| number(n, metric))
 }
 
-fn find(node: &Value, segments: &[&str], at: &str, metric: &str) -> Result<Option<f64>, String> {
+/// The section or value at dotted path `path` in `report` (keys matched as [`lookup`]
+/// matches them: longest first); the error names where lookup failed and what is there.
+pub fn lookup_node<'v>(report: &'v Value, path: &str) -> Result<&'v Value, String> {
+    if let Some(why) = sim_core::model::metric_path_too_long(path) {
+        return Err(why);
+    }
+    let segments: Vec<&str> = path.split('.').collect();
+    if segments.iter().any(|s| s.is_empty()) {
+        return Err(format!(
+            "\"{path}\" is not a dotted path like services.NAME"
+        ));
+    }
+    find(report, &segments, "", &Ok)
+}
+
+/// Walks `segments` down from `node` (longest key first, backing off when the rest fails
+/// below it) and applies `leaf` where they end; the error comes from the longest attempt.
+fn find<'v, T>(
+    node: &'v Value,
+    segments: &[&str],
+    at: &str,
+    leaf: &dyn Fn(&'v Value) -> Result<T, String>,
+) -> Result<T, String> {
     if segments.is_empty() {
-        return number(node, metric);
+        return leaf(node);
     }
     let mut first_error = None;
     for (child, used) in children(node, segments) {
@@ -207,7 +229,7 @@ fn find(node: &Value, segments: &[&str], at: &str, metric: &str) -> Result<Optio
         } else {
             format!("{at}.{key}")
         };
-        match find(child, &segments[used..], &here, metric) {
+        match find(child, &segments[used..], &here, leaf) {
             Ok(v) => return Ok(v),
             Err(e) => {
                 first_error.get_or_insert(e);

@@ -29,7 +29,8 @@ pub struct Sweep {
     /// The varied paths, in `--vary` order.
     pub paths: Vec<String>,
     /// Indices into `comparison.rows` of the table's metric columns: each workload's p50, p99
-    /// and failed %, each flow's inconsistent %, then messages per request.
+    /// and failed %, each flow's inconsistent %, then messages per request, then the
+    /// `--metric` rows.
     pub columns: Vec<usize>,
 }
 
@@ -137,7 +138,11 @@ impl Sweep {
 /// Whether a row is one of the table's columns.
 fn is_main(row: &Row) -> bool {
     let i = &row.info;
-    (i.section == 0 && i.what <= 2) || i.is_flow_inconsistent() || row.key == MESSAGES_PER_REQUEST
+    // Section 3: the `--metric` rows (after the default columns, as in compare).
+    (i.section == 0 && i.what <= 2)
+        || i.is_flow_inconsistent()
+        || row.key == MESSAGES_PER_REQUEST
+        || i.section == 3
 }
 
 fn cell_value(cell: &Cell) -> Value {

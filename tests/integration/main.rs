@@ -19,6 +19,7 @@ mod memory;
 mod merge;
 mod merge_fuzz;
 mod messaging;
+mod metric;
 mod no_samples;
 mod out_dir;
 mod outputs;
