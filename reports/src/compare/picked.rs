@@ -28,6 +28,10 @@ impl Picked {
         }
         let mut problems = Vec::new();
         for path in &self.0 {
+            if let Some(why) = sim_core::model::metric_path_too_long(path) {
+                problems.push(format!("--metric: {why}"));
+                continue;
+            }
             let at = format!("--metric {path}");
             if path.split('.').filter(|s| *s == "*").count() > 1 {
                 problems.push(format!("{at}: at most one segment may be *"));
@@ -121,7 +125,7 @@ mod tests {
     use super::*;
 
     // Goal: `*` expands in report order, a null statistic is left out, a bad path or a
-    // second `*` is refused with what is available.
+    // second `*` or an over-long path is refused with what is available.
     #[test]
     fn picked_paths_expand_and_check() {
         let report = json!({
@@ -142,9 +146,11 @@ mod tests {
                 ("workloads.w.sent".to_string(), 3.0)
             ]
         );
-        let bad = Picked(vec!["workloads.w.snt".into(), "*.*.x".into()]);
+        let long = vec!["x"; 5000].join(".");
+        let bad = Picked(vec!["workloads.w.snt".into(), "*.*.x".into(), long]);
         let problems = bad.check(&report);
-        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[2].contains("at most 64"), "{problems:?}");
         assert!(
             problems[0].contains("did you mean \"sent\""),
             "{problems:?}"
