@@ -42,6 +42,9 @@ pub enum Phase {
 pub struct Instance {
     pub flow: u32,
     pub started: SimTime,
+    /// Started at or after warmup: counted in every figure of its flow (the warmup rule,
+    /// decided once at the start like a job's or a message's).
+    pub counted: bool,
     /// Steps whose business rule refuses this instance (drawn at the start).
     pub rejected: u32,
     /// Steps whose effect was applied, and those whose effect was compensated.
@@ -66,10 +69,11 @@ pub struct Instance {
 }
 
 impl Instance {
-    pub fn new(flow: u32, started: SimTime, rejected: u32) -> Instance {
+    pub fn new(flow: u32, started: SimTime, counted: bool, rejected: u32) -> Instance {
         Instance {
             flow,
             started,
+            counted,
             rejected,
             applied: 0,
             undone: 0,
@@ -125,8 +129,8 @@ impl FlowAcc {
 
     /// Judges a settled instance by the effects it left; `all` is every step's bit. An
     /// instance started before warmup is not counted (nor was its start).
-    pub fn judge(&mut self, i: &Instance, all: u32, warmup: SimTime) {
-        if i.started < warmup {
+    pub fn judge(&mut self, i: &Instance, all: u32) {
+        if !i.counted {
             return;
         }
         let remaining = i.remaining();

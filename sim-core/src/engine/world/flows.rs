@@ -46,10 +46,11 @@ impl<'m> World<'m> {
                     rejected |= 1 << i;
                 }
             }
-            let mut inst = Instance::new(f, now, rejected);
+            let counted = now >= self.warmup;
+            let mut inst = Instance::new(f, now, counted, rejected);
             inst.refs = 1; // this job
             let h = self.instances.insert(inst);
-            self.flow_accs[f as usize].started += u64::from(now >= self.warmup);
+            self.flow_accs[f as usize].started += u64::from(counted);
             let reply_to = j.reply_to;
             let j = self.jobs.get_mut(job).expect("live job");
             j.flow = h;
@@ -172,7 +173,7 @@ impl<'m> World<'m> {
         } else if !idempotent {
             // Applied again: once more than the instance asked for, and back in place if it
             // had been compensated meanwhile.
-            if inst.started >= self.warmup {
+            if inst.counted {
                 self.flow_accs[inst.flow as usize].duplicate_effects += 1;
             }
             inst.undone &= !b;
@@ -227,7 +228,7 @@ impl<'m> World<'m> {
             let i = self.instances.remove(h).expect("live");
             let f = i.flow as usize;
             let all = (1u32 << self.model.flows[f].steps.len()) - 1;
-            self.flow_accs[f].judge(&i, all, self.warmup);
+            self.flow_accs[f].judge(&i, all);
         }
     }
 
@@ -456,8 +457,8 @@ impl<'m> World<'m> {
             let f = i.flow as usize;
             if i.settled.is_some() {
                 let all = (1u32 << self.model.flows[f].steps.len()) - 1;
-                self.flow_accs[f].judge(&i, all, self.warmup);
-            } else if i.started >= self.warmup {
+                self.flow_accs[f].judge(&i, all);
+            } else if i.counted {
                 self.flow_accs[f].pending += 1;
             }
         }
