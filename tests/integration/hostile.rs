@@ -134,11 +134,11 @@ fn reap(pid: u32) -> Option<(std::process::ExitStatus, i64)> {
 
 /// At most 300 characters of `text`, for messages about cases with huge arguments.
 fn shorten(text: &str) -> String {
-    if text.chars().count() <= 300 {
+    let n = text.chars().count();
+    if n <= 300 {
         return text.to_string();
     }
-    let head: String = text.chars().take(300).collect();
-    format!("{head}… ({} characters)", text.chars().count())
+    format!("{} ({n} characters)", reports::clip(text, 300))
 }
 
 /// A fresh directory holding `files`, for one case.
