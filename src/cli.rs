@@ -215,9 +215,22 @@ pub struct TraceArgs {
     /// The first request (sent after warmup) that failed.
     #[arg(long)]
     pub failed: bool,
-    /// Print a text waterfall instead of the trace-event JSON.
-    #[arg(long)]
+    /// Print a text waterfall instead of the trace-event JSON (the same as `--format text`).
+    #[arg(long, conflicts_with = "format")]
     pub text: bool,
+    /// What to print: `chrome` (trace-event JSON for Perfetto or chrome://tracing), `otlp`
+    /// (OpenTelemetry's OTLP JSON, for Jaeger and other OpenTelemetry viewers) or `text`
+    /// (a waterfall for the terminal).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<TraceFormat>,
+}
+
+/// `meshsim trace --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TraceFormat {
+    Chrome,
+    Otlp,
+    Text,
 }
 
 /// `meshsim explain`.

@@ -17,7 +17,7 @@ use crate::out_dir::OutDir;
 use crate::progress::RunProgress;
 pub(crate) use crate::stdout::print;
 
-use crate::cli::{ExplainArgs, RunArgs, ScenarioArgs, TraceArgs};
+use crate::cli::{ExplainArgs, RunArgs, ScenarioArgs, TraceArgs, TraceFormat};
 
 /// Exit code: an `[[expect]]` failed.
 const EXIT_EXPECT_FAILED: u8 = 1;
@@ -189,10 +189,14 @@ pub fn trace(args: &TraceArgs) -> Result<ExitCode, Failure> {
         )]));
     };
     let mut out = Vec::new();
-    let written = if args.text {
-        write_waterfall(&mut out, &trace)
-    } else {
-        write_chrome_json(&mut out, &trace)
+    let format = match (args.text, args.format) {
+        (true, _) => TraceFormat::Text,
+        (false, f) => f.unwrap_or(TraceFormat::Chrome),
+    };
+    let written = match format {
+        TraceFormat::Chrome => write_chrome_json(&mut out, &trace),
+        TraceFormat::Otlp => reports::trace::otlp::write_otlp_json(&mut out, &trace),
+        TraceFormat::Text => write_waterfall(&mut out, &trace),
     };
     written.map_err(|e| output_error("<memory>", &e))?;
     print(&out)?;

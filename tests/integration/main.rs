@@ -21,6 +21,7 @@ mod merge_fuzz;
 mod messaging;
 mod metric;
 mod no_samples;
+mod otlp;
 mod out_dir;
 mod outputs;
 mod queueing;

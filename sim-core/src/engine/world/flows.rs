@@ -55,6 +55,9 @@ impl<'m> World<'m> {
             let j = self.jobs.get_mut(job).expect("live job");
             j.flow = h;
             j.flow_step = NO_STEP;
+            if self.tracer.is_some() {
+                self.trace_instance_started(job, h);
+            }
             if let Some(pc) = self.calls.get_mut(reply_to) {
                 let old = std::mem::replace(&mut pc.flow, h);
                 self.instances.get_mut(h).expect("new").refs += 1;
@@ -318,6 +321,9 @@ impl<'m> World<'m> {
             sheddable: false,
         });
         self.job_added();
+        if self.tracer.is_some() {
+            self.trace_resumed(h, job);
+        }
         self.q
             .schedule(SimDuration::ZERO, Event::RequestArrive(job));
     }
@@ -430,7 +436,13 @@ impl<'m> World<'m> {
         }
         self.brokers.brokers[b].published += 1;
         let now = self.q.now();
+        if self.tracer.is_some() {
+            self.trace_enqueuing_for_instance(h);
+        }
         self.enqueue(Destination::Queue(q), now, Handle::NONE, h, code);
+        if self.tracer.is_some() {
+            self.trace_enqueued();
+        }
         self.flow_unref(h);
     }
 
