@@ -89,6 +89,9 @@ pub fn to_chrome_json(trace: &Trace) -> Value {
             "latency_ms": trace.latency.as_nanos() as f64 / 1e6,
         },
     });
+    if let Some(k) = trace.flow_instance {
+        doc["otherData"]["flow_instance"] = json!(k);
+    }
     if trace.truncated {
         doc["otherData"]["truncated"] = json!(true);
         doc["otherData"]["note"] = json!(truncated_note());
@@ -138,6 +141,13 @@ pub fn write_waterfall<W: Write>(mut w: W, trace: &Trace) -> io::Result<()> {
         trace.outcome,
         trace.latency.as_millis_f64()
     )?;
+    if let Some(k) = trace.flow_instance {
+        writeln!(
+            w,
+            "flow instance #{k}: the trace follows it past the client's answer, through every \
+             step and compensation"
+        )?;
+    }
     if trace.truncated {
         writeln!(w, "{}", truncated_note())?;
     }

@@ -30,6 +30,13 @@ pub enum TraceTarget {
     Slowest,
     /// The first request (sent after warmup) that failed.
     Failed,
+    /// The client request that started the K-th flow instance (1-based, in start order over
+    /// all flows, warmup included): the trace follows the instance through every step and
+    /// compensation.
+    FlowInstance(u64),
+    /// The client request that started the earliest flow instance (after warmup) judged
+    /// `inconsistent`.
+    Inconsistent,
 }
 
 /// What a span is.
@@ -128,6 +135,9 @@ pub struct Trace {
     pub seed: u64,
     /// 1-based index of the request in send order.
     pub request: u64,
+    /// For `--flow-instance` and `--inconsistent`: the instance's number (1-based, in start
+    /// order over all flows, warmup included).
+    pub flow_instance: Option<u64>,
     pub workload: String,
     /// `ok`, `degraded`, a failure cause, or `in flight` if it had none when the run ended.
     pub outcome: String,

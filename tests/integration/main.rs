@@ -35,4 +35,5 @@ mod stdout;
 mod support;
 mod sweep;
 mod trace;
+mod trace_follows;
 mod what_if;

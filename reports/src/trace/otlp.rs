@@ -164,6 +164,9 @@ fn otlp_span(trace: &Trace, s: &Span, hi: u64, trace_id: &str) -> Value {
         attributes.push(string_attr("meshsim.workload", &trace.workload));
         attributes.push(string_attr("meshsim.seed", &trace.seed.to_string()));
         attributes.push(string_attr("meshsim.request", &trace.request.to_string()));
+        if let Some(k) = trace.flow_instance {
+            attributes.push(string_attr("meshsim.flow_instance", &k.to_string()));
+        }
         if trace.truncated {
             attributes.push(json!({"key": "meshsim.truncated", "value": {"boolValue": true}}));
             attributes.push(string_attr("meshsim.note", &super::truncated_note()));

@@ -58,6 +58,9 @@ impl<'m> World<'m> {
             if self.tracer.is_some() {
                 self.trace_instance_started(job, h);
             }
+            if self.finder.is_some() {
+                self.find_instance_started(h, reply_to, counted);
+            }
             if let Some(pc) = self.calls.get_mut(reply_to) {
                 let old = std::mem::replace(&mut pc.flow, h);
                 self.instances.get_mut(h).expect("new").refs += 1;
@@ -231,6 +234,9 @@ impl<'m> World<'m> {
             let i = self.instances.remove(h).expect("live");
             let f = i.flow as usize;
             let all = (1u32 << self.model.flows[f].steps.len()) - 1;
+            if self.finder.is_some() {
+                self.find_instance_judged(h, i.inconsistent(all));
+            }
             self.flow_accs[f].judge(&i, all);
         }
     }
@@ -469,6 +475,9 @@ impl<'m> World<'m> {
             let f = i.flow as usize;
             if i.settled.is_some() {
                 let all = (1u32 << self.model.flows[f].steps.len()) - 1;
+                if self.finder.is_some() {
+                    self.find_instance_judged(h, i.inconsistent(all));
+                }
                 self.flow_accs[f].judge(&i, all);
             } else if i.counted {
                 self.flow_accs[f].pending += 1;

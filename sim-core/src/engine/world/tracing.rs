@@ -157,6 +157,16 @@ impl Tracer {
 pub(in crate::engine) struct Finder {
     pub slowest: Option<(SimDuration, u64)>,
     pub first_failed: Option<u64>,
+    /// `--flow-instance K`: K, then (K, the request that started it) once found.
+    pub instance_wanted: Option<u64>,
+    pub instance: Option<(u64, u64)>,
+    /// Flow instances started so far.
+    instances_started: u64,
+    /// Instances in flight that a client request started (after warmup): their number
+    /// and request, for `--inconsistent`. Only in the finding run, and only while they live.
+    live: BTreeMap<(u32, u32), (u64, u64)>,
+    /// The earliest started instance judged inconsistent: (instance, request).
+    pub inconsistent: Option<(u64, u64)>,
 }
 
 impl Finder {
@@ -186,6 +196,41 @@ fn flow_step_name(code: u16) -> String {
         NO_STEP => "entry".to_string(),
         c if c & UNDO != 0 => format!("undo {}", (c & !UNDO) + 1),
         c => format!("do {}", c + 1),
+    }
+}
+
+impl<'m> World<'m> {
+    /// The finding run saw flow instance `h` start for the job answering `reply_to`.
+    pub(super) fn find_instance_started(&mut self, h: Handle, reply_to: Handle, counted: bool) {
+        let request = match self.calls.get(reply_to) {
+            Some(pc) if matches!(pc.caller, Caller::Client(_)) => Some(u64::from(pc.request)),
+            _ => None,
+        };
+        let Some(f) = self.finder.as_mut() else {
+            return;
+        };
+        f.instances_started += 1;
+        let number = f.instances_started;
+        let Some(request) = request else { return };
+        if f.instance_wanted == Some(number) {
+            f.instance = Some((number, request));
+        }
+        if counted {
+            f.live.insert(key(h), (number, request));
+        }
+    }
+
+    /// The finding run judges flow instance `h`.
+    pub(super) fn find_instance_judged(&mut self, h: Handle, inconsistent: bool) {
+        let Some(f) = self.finder.as_mut() else {
+            return;
+        };
+        let Some(found) = f.live.remove(&key(h)) else {
+            return;
+        };
+        if inconsistent && f.inconsistent.is_none_or(|(n, _)| found.0 < n) {
+            f.inconsistent = Some(found);
+        }
     }
 }
 
