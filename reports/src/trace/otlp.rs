@@ -90,8 +90,10 @@ fn string_attr(key: &str, value: &str) -> Value {
     json!({"key": key, "value": {"stringValue": value}})
 }
 
-/// Writes the trace as an OTLP `ExportTraceServiceRequest` in JSON, one span a line. Each
-/// span is built and written on its own: a JSON tree of 100,000 spans would hold ~9 KB
+/// Writes the trace as an OTLP `ExportTraceServiceRequest` in JSON, on one line: the OTLP
+/// file format (JSON Lines, one request a line) that the Collector's file exporter writes
+/// and viewers' file upload reads, and plain JSON too. Each span is built and written on
+/// its own: a JSON tree of 100,000 spans would hold ~9 KB
 /// each, ten times what the written line takes.
 pub fn write_otlp_json<W: Write>(mut w: W, trace: &Trace) -> io::Result<()> {
     let (hi, lo) = trace_halves(trace);
@@ -122,23 +124,23 @@ pub fn write_otlp_json<W: Write>(mut w: W, trace: &Trace) -> io::Result<()> {
             None => services.push((service, vec![s])),
         }
     }
-    writeln!(w, "{{\"resourceSpans\": [")?;
+    write!(w, "{{\"resourceSpans\":[")?;
     for (i, (service, spans)) in services.iter().enumerate() {
         let resource = json!({"attributes": [
             string_attr("service.name", service),
             string_attr("meshsim.scenario", &trace.scenario),
         ]});
         let scope = json!({"name": "meshsim", "version": env!("CARGO_PKG_VERSION")});
-        writeln!(
+        let comma = if i > 0 { "," } else { "" };
+        write!(
             w,
-            "{{\"resource\": {resource},\n \"scopeSpans\": [{{\"scope\": {scope}, \"spans\": ["
+            "{comma}{{\"resource\":{resource},\"scopeSpans\":[{{\"scope\":{scope},\"spans\":["
         )?;
         for (k, s) in spans.iter().enumerate() {
-            let comma = if k + 1 < spans.len() { "," } else { "" };
-            writeln!(w, "  {}{comma}", otlp_span(trace, s, hi, &trace_id))?;
+            let comma = if k > 0 { "," } else { "" };
+            write!(w, "{comma}{}", otlp_span(trace, s, hi, &trace_id))?;
         }
-        let comma = if i + 1 < services.len() { "," } else { "" };
-        writeln!(w, "]}}]}}{comma}")?;
+        write!(w, "]}}]}}")?;
     }
     writeln!(w, "]}}")
 }
