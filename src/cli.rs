@@ -152,6 +152,10 @@ pub struct CompareArgs {
     /// Repeatable; shown after the default rows. An unknown path is refused before any run.
     #[arg(long = "metric", value_name = "PATH")]
     pub metric: Vec<String>,
+    /// The variant every other is judged against, by its label (a column of the table);
+    /// default: the first. An unknown label is refused before any run.
+    #[arg(long, value_name = "LABEL")]
+    pub baseline: Option<String>,
     /// How many seeds every variant runs on: S, S+1, …, S+N-1.
     #[arg(long, value_name = "N", default_value_t = 8,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]

@@ -33,8 +33,13 @@ pub fn compare(args: &CompareArgs) -> Result<ExitCode, Failure> {
         first: args.seed,
         count: args.seeds,
     };
-    let plan =
+    let mut plan =
         Plan::new("compare", &sources, &args.set, &args.vary, seeds).map_err(Failure::BadInput)?;
+    if let Some(label) = &args.baseline {
+        plan.info
+            .set_baseline(label)
+            .map_err(|e| Failure::BadInput(vec![e]))?;
+    }
     let picked = checked_metrics(&plan, &args.metric)?;
     let out = Destination::prepare(&args.output, "compare", args.shard)?;
     let results = run_plan(&plan, &picked, args.shard, args.jobs, args.output.quiet)?;

@@ -23,6 +23,7 @@ mod metric;
 mod no_samples;
 mod out_dir;
 mod outputs;
+mod paired;
 mod queueing;
 mod rate_file;
 mod resilience;
