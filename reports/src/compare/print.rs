@@ -9,7 +9,7 @@ use crate::markdown::escape;
 
 /// Decimals for a figure of `unit` about the size of `x`: about three significant digits for
 /// milliseconds, one decimal for percentages (two below 1%), two for messages per request.
-fn decimals(unit: Unit, x: f64) -> usize {
+pub(crate) fn decimals(unit: Unit, x: f64) -> usize {
     let a = x.abs();
     match unit {
         Unit::Ms | Unit::Other => {

@@ -6,7 +6,7 @@
 //! difference, then what cannot be judged (fewer than two seeds with a value on both sides):
 //! a missing value is never ranked.
 
-use super::print::{number, with_decimals_of};
+use super::print::{decimals, number, with_decimals_of};
 use super::{Comparison, LAG_P99, MESSAGES_PER_REQUEST, Paired, Row, Unit};
 use crate::many::stats::Summary;
 
@@ -175,16 +175,37 @@ fn figures(unit: Unit, p: &Paired, seeds: usize) -> String {
     text
 }
 
-/// A difference with its sign and half-width: `+42.0 ± 2.9`, `-0.030 ± 0.011`.
+/// A difference with its sign and half-width: `+42.0 ± 2.9`, `-0.030 ± 0.011`. The
+/// decimals are the metric's, or more when the half-width would otherwise print as 0 (up to
+/// six): `+0.1 ± 0.0` would read as an exact difference where it is `+0.12 ± 0.04`.
 pub(crate) fn signed_ci(unit: Unit, d: &Summary) -> String {
-    let mean = number(unit, d.mean);
+    let mut places = decimals(unit, d.mean);
+    if let Some(h) = d.ci95.filter(|h| *h > 0.0) {
+        while places < 6
+            && format!("{h:.places$}")
+                .chars()
+                .all(|c| c == '0' || c == '.')
+        {
+            places += 1;
+        }
+    }
+    let fixed = |x: f64| {
+        let text = format!("{x:.places$}");
+        // "-0.0" reads as a sign where there is none.
+        if text.starts_with('-') && text[1..].chars().all(|c| c == '0' || c == '.') {
+            text[1..].to_string()
+        } else {
+            text
+        }
+    };
+    let mean = fixed(d.mean);
     let mean = if mean.starts_with('-') || mean.chars().all(|c| c == '0' || c == '.') {
         mean
     } else {
         format!("+{mean}")
     };
     match d.ci95 {
-        Some(h) => format!("{mean} ± {}", with_decimals_of(unit, d.mean, h)),
+        Some(h) => format!("{mean} ± {}", fixed(h)),
         None => mean,
     }
 }
@@ -390,6 +411,26 @@ mod tests {
         c.plan.baseline = 2;
         let c = Comparison::build(c.plan.clone(), &[]);
         assert!(verdict(&c).starts_with("Against c (baseline)"));
+    }
+
+    // Goal: a paired difference never prints a non-zero half-width as 0 (it would read as an
+    // exact difference): decimals are added until it shows, up to six; an exact 0 stays short.
+    #[test]
+    fn a_small_half_width_gets_the_decimals_it_needs() {
+        let s = |mean, h| Summary {
+            n: 8,
+            mean,
+            ci95: Some(h),
+        };
+        assert_eq!(signed_ci(Unit::PerSecond, &s(0.06, 0.04)), "+0.06 ± 0.04");
+        assert_eq!(signed_ci(Unit::PerSecond, &s(0.06, 0.05)), "+0.1 ± 0.1");
+        assert_eq!(
+            signed_ci(Unit::PerRequest, &s(1.9997, 0.0003)),
+            "+1.9997 ± 0.0003"
+        );
+        assert_eq!(signed_ci(Unit::Ms, &s(-41.9, 3.4)), "-41.9 ± 3.4");
+        assert_eq!(signed_ci(Unit::Percent, &s(-100.0, 0.0)), "-100.0 ± 0.0");
+        assert_eq!(signed_ci(Unit::Ms, &s(0.0, 1e-12)), "0.000000 ± 0.000000");
     }
 
     // Goal: one variant says there is nothing to compare, with its figures.
