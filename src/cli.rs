@@ -181,6 +181,10 @@ pub struct MergeArgs {
     /// The partial results of every shard, in any order.
     #[arg(value_name = "PART.json", required = true)]
     pub parts: Vec<PathBuf>,
+    /// For partial results of compare: pair every variant against this one instead of the
+    /// baseline the shards ran with (the runs keep every seed's values, so nothing reruns).
+    #[arg(long, value_name = "LABEL")]
+    pub baseline: Option<String>,
     #[command(flatten)]
     pub output: ManyOutput,
 }

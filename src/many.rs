@@ -136,7 +136,19 @@ pub fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
     if !problems.is_empty() {
         return Err(Failure::BadInput(problems));
     }
-    let (plan, results) = reports::many::merge(parts).map_err(|e| Failure::BadInput(vec![e]))?;
+    let (mut plan, results) =
+        reports::many::merge(parts).map_err(|e| Failure::BadInput(vec![e]))?;
+    if let Some(label) = &args.baseline {
+        if plan.command != "compare" {
+            return Err(Failure::BadInput(vec![format!(
+                "--baseline: these are partial results of `{}`; only compare pairs variants \
+                 against a baseline",
+                reports::clip(&plan.command, 40)
+            )]));
+        }
+        plan.set_baseline(label)
+            .map_err(|e| Failure::BadInput(vec![e]))?;
+    }
     match plan.command.as_str() {
         "compare" => emit(&Comparison::build(plan, &results), &args.output, out),
         "sweep" => emit_sweep(&Sweep::build(plan, &results), &args.output, out),

@@ -600,6 +600,32 @@ fn shards_merge_into_exactly_the_unsharded_output() {
         whole_json
     );
 
+    // merge --baseline pairs against another variant without rerunning: the bytes of the
+    // unsharded command with that baseline; a label no variant has is refused (exit 2,
+    // nothing written).
+    let mut other = args.to_vec();
+    *other.last_mut().unwrap() = "rate=600";
+    let whole_other = ok(&meshsim_in(&dir, &other));
+    let merged_other = ok(&meshsim_in(
+        &dir,
+        &[&["merge"][..], &parts, &["--baseline", "rate=600"]].concat(),
+    ));
+    assert_eq!(merged_other, whole_other);
+    assert!(merged_other.starts_with("Against rate=600 (baseline)"));
+    let out = meshsim_in(
+        &dir,
+        &[
+            &["merge"][..],
+            &parts,
+            &["--baseline", "rate=6000", "--out", "typo"],
+        ]
+        .concat(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("did you mean \"rate=600\"?"), "{stderr}");
+    assert!(!dir.join("typo").exists());
+
     // A missing shard is refused with exit 2.
     let out = meshsim_in(&dir, &[&["merge"][..], &parts[..3]].concat());
     let stderr = String::from_utf8_lossy(&out.stderr);
