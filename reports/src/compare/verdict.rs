@@ -121,6 +121,25 @@ fn against(c: &Comparison, v: usize, seeds: usize) -> String {
         return "nothing in common with the baseline to pair (no shared workload or flow)"
             .to_string();
     }
+    if seeds == 1 {
+        // One pair has no interval: the figures side by side, nothing judged (the line
+        // ends saying so).
+        let figures: Vec<String> = items
+            .iter()
+            .filter_map(|item| {
+                let unit = item.row.info.unit;
+                item.paired.map(|p| {
+                    format!(
+                        "{} {} ({})",
+                        item.name,
+                        versus(unit, p),
+                        signed_ci(unit, &p.diff)
+                    )
+                })
+            })
+            .collect();
+        return names(&figures, "and");
+    }
     let mut clear = Vec::new();
     let mut same = Vec::new();
     let mut unclear = Vec::new();
@@ -159,16 +178,20 @@ fn against(c: &Comparison, v: usize, seeds: usize) -> String {
     parts.join("; ")
 }
 
-/// `53.8 vs 11.8 ms, +42.0 ± 2.9`, with `; 6 of 8 seeds` when some pairs were dropped.
-fn figures(unit: Unit, p: &Paired, seeds: usize) -> String {
+/// The two means: `53.8 vs 11.8 ms`.
+fn versus(unit: Unit, p: &Paired) -> String {
     let (ours, theirs) = (number(unit, p.mean), number(unit, p.baseline_mean));
-    let vs = match unit {
+    match unit {
         Unit::Ms => format!("{ours} vs {theirs} ms"),
         Unit::Percent => format!("{ours}% vs {theirs}%"),
         Unit::PerSecond => format!("{ours} vs {theirs} rps"),
         _ => format!("{ours} vs {theirs}"),
-    };
-    let mut text = format!("{vs}, {}", signed_ci(unit, &p.diff));
+    }
+}
+
+/// `53.8 vs 11.8 ms, +42.0 ± 2.9`, with `; 6 of 8 seeds` when some pairs were dropped.
+fn figures(unit: Unit, p: &Paired, seeds: usize) -> String {
+    let mut text = format!("{}, {}", versus(unit, p), signed_ci(unit, &p.diff));
     if p.pairs < seeds {
         text.push_str(&format!("; {} of {seeds} seeds", p.pairs));
     }
@@ -431,6 +454,34 @@ mod tests {
         assert_eq!(signed_ci(Unit::Ms, &s(-41.9, 3.4)), "-41.9 ± 3.4");
         assert_eq!(signed_ci(Unit::Percent, &s(-100.0, 0.0)), "-100.0 ± 0.0");
         assert_eq!(signed_ci(Unit::Ms, &s(0.0, 1e-12)), "0.000000 ± 0.000000");
+    }
+
+    // Goal: with one seed nothing is judged, but the figures are given side by side (a pair
+    // has no interval), and the line says to run more seeds.
+    #[test]
+    fn one_seed_gives_figures_not_judgements() {
+        let mut c = comparison(&["a", "b"], &[(P99, vec![[10.0; 4], [12.5; 4]])]);
+        c.plan.seeds.truncate(1);
+        let results: Vec<JobResult> = c
+            .plan
+            .jobs(crate::many::Shard::ALL)
+            .into_iter()
+            .map(|job| {
+                let mut metrics = Metrics::default();
+                metrics.push(P99.to_string(), [10.0, 12.5][job.variant]);
+                JobResult {
+                    job,
+                    expect_failed: false,
+                    metrics,
+                }
+            })
+            .collect();
+        let c = Comparison::build(c.plan, &results);
+        assert_eq!(
+            verdict(&c),
+            "Against a (baseline), paired seed by seed over 1 seed: b: p99 12.5 vs 10.0 ms \
+             (+2.50). One seed only, so no intervals and nothing judged: run more with --seeds."
+        );
     }
 
     // Goal: one variant says there is nothing to compare, with its figures.
