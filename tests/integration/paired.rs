@@ -7,6 +7,7 @@ use reports::compare::{Comparison, Judgement, extract};
 use reports::many::{Plan, SeedChoice, Shard, Source, run_jobs};
 use serde_json::Value;
 
+use crate::compare::{SERVER, json, ok, setup};
 use crate::support::{meshsim_in, scratch_dir};
 
 /// One M/M/1 server (ρ = 0.5, 100 requests a run: small and fast), named NAME: its work is
@@ -154,4 +155,158 @@ fn the_database_example_is_judged_on_its_tail_first() {
         "{verdict}"
     );
     assert_eq!(v["metrics"][p99]["paired"]["db-b"]["verdict"], "worse");
+}
+
+#[test]
+fn the_verdict_judges_every_variant_against_the_baseline() {
+    // Goal: with a slow and a fast server at light load, the first line pairs the fast one
+    // against the first (the baseline) and calls it better on the tail first, then on the
+    // median, with both means; `--baseline` turns the comparison round (the slow one is
+    // worse), and the JSON carries the same judgement per metric.
+    let dir = setup("compare-verdict");
+    let args = [
+        "compare",
+        "server.toml",
+        "--set",
+        "workload.load.rate=50",
+        "--vary",
+        "service.server.endpoint.serve.work=\"exp(8ms)\",\"exp(1ms)\"",
+        "--seeds",
+        "4",
+    ];
+    // The first line of `compare` with `extra` flags, checked to open with `opening`.
+    let first_line = |extra: &[&str], opening: &str| {
+        let text = ok(&meshsim_in(&dir, &[&args[..], extra].concat()));
+        let first = text.lines().next().unwrap().to_string();
+        assert!(first.starts_with(opening), "{first}");
+        first
+    };
+    let first = first_line(
+        &[],
+        "Against work=exp(8ms) (baseline), paired seed by seed over 4 seeds: work=exp(1ms): \
+         better on p99 (",
+    );
+    let p99 = first.find("better on p99").unwrap();
+    let p50 = first.find("better on p50").expect(&first);
+    assert!(p99 < p50, "the tail leads: {first}");
+    first_line(
+        &["--baseline", "work=exp(1ms)"],
+        "Against work=exp(1ms) (baseline), paired seed by seed over 4 seeds: work=exp(8ms): \
+         worse on p99 (",
+    );
+    let v = json(&dir, &args);
+    assert_eq!(v["baseline"], "work=exp(8ms)");
+    let paired = &v["metrics"]["workloads.load.latency_ms.p50"]["paired"]["work=exp(1ms)"];
+    assert_eq!(paired["verdict"], "better", "{paired}");
+    assert_eq!(paired["pairs"], 4, "{paired}");
+    assert!(paired["mean_diff"].as_f64().unwrap() < 0.0, "{paired}");
+    let (d, h) = (
+        paired["mean_diff"].as_f64().unwrap(),
+        paired["ci95"].as_f64().unwrap(),
+    );
+    assert!(d + h < 0.0, "the interval excludes 0: {paired}");
+}
+
+#[test]
+fn pairing_sees_a_small_consistent_difference_through_overlapping_intervals() {
+    // Goal: 1% more load (rate 404 against 400, on the same seeds) raises throughput by about
+    // 4 rps on every seed; each variant's own interval (±4 rps over 8 seeds of 4 s) is wider
+    // than that, so the two intervals overlap, but the paired interval of the per-seed
+    // differences excludes 0: the verdict calls it better, as it is.
+    let dir = setup("compare-paired");
+    let v = json(
+        &dir,
+        &[
+            "compare",
+            "server.toml",
+            "--vary",
+            "workload.load.rate=400,404",
+            "--seeds",
+            "8",
+        ],
+    );
+    let key = "workloads.load.throughput_rps";
+    let cell = |label: &str| {
+        let c = &v["metrics"][key]["variants"][label];
+        (c["mean"].as_f64().unwrap(), c["ci95"].as_f64().unwrap())
+    };
+    let ((a, ha), (b, hb)) = (cell("rate=400"), cell("rate=404"));
+    assert!(
+        a + ha > b - hb,
+        "the intervals overlap: {a} ± {ha}, {b} ± {hb}"
+    );
+    let paired = &v["metrics"][key]["paired"]["rate=404"];
+    assert_eq!(paired["verdict"], "better", "{paired}");
+    assert_eq!(paired["pairs"], 8, "{paired}");
+    let (d, h) = (
+        paired["mean_diff"].as_f64().unwrap(),
+        paired["ci95"].as_f64().unwrap(),
+    );
+    assert!(d - h > 0.0 && h < ha.min(hb) / 2.0, "{paired}");
+    assert!(
+        (d - (b - a)).abs() < 1e-6,
+        "the mean difference is the difference of means"
+    );
+    assert!(
+        v["verdict"]
+            .as_str()
+            .unwrap()
+            .contains("better on throughput"),
+        "{v}"
+    );
+}
+
+#[test]
+fn a_baseline_typo_is_refused_before_any_run() {
+    // Goal: `--baseline` with a label no variant has exits 2 with the labels there are and a
+    // did-you-mean, before any run (a million runs with max_events = 1 would exit 3 if any
+    // ran) and with nothing written.
+    let dir = setup("compare-baseline-typo");
+    let out = meshsim_in(
+        &dir,
+        &[
+            "compare",
+            "server.toml",
+            "--vary",
+            "workload.load.rate=200,400",
+            "--set",
+            "scenario.max_events=1",
+            "--seeds",
+            "500000",
+            "--baseline",
+            "rate=40",
+            "--out",
+            "out",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "--baseline rate=40: no variant has that label; the labels are \"rate=200\", \
+             \"rate=400\"; did you mean \"rate=400\"?"
+        ),
+        "{stderr}"
+    );
+    assert!(!dir.join("out").exists());
+}
+
+#[test]
+fn identical_variants_are_the_same_on_every_seed() {
+    // Goal: the same scenario as two files (the plainest A/A) runs identically on each seed
+    // under common random numbers, so every paired difference is exactly 0: the verdict says
+    // the same, never better or worse.
+    let dir = setup("compare-a-a");
+    std::fs::write(dir.join("twin.toml"), SERVER).unwrap();
+    let text = ok(&meshsim_in(
+        &dir,
+        &["compare", "server.toml", "twin.toml", "--seeds", "4"],
+    ));
+    let first = text.lines().next().unwrap();
+    assert_eq!(
+        first,
+        "Against server (baseline), paired seed by seed over 4 seeds: twin: the same on p99, \
+         failed %, p50, throughput and messages per request on every seed."
+    );
 }
