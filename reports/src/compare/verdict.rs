@@ -6,6 +6,8 @@
 //! difference, then what cannot be judged (fewer than two seeds with a value on both sides):
 //! a missing value is never ranked.
 
+use std::collections::BTreeMap;
+
 use super::print::{decimals, number, with_decimals_of};
 use super::{Comparison, LAG_P99, MESSAGES_PER_REQUEST, Paired, Row, Unit};
 use crate::many::stats::Summary;
@@ -17,8 +19,13 @@ struct Item<'r> {
     paired: Option<&'r Paired>,
 }
 
-/// The verdict line: one sentence per variant against the baseline (and, with one seed, a
-/// last sentence saying there are no intervals).
+/// Most variants the verdict line names one by one; the paired table and the JSON have
+/// every one (a 10,000-variant plan would otherwise print a line of megabytes).
+const VARIANTS_IN_VERDICT: usize = 12;
+
+/// The verdict line: one sentence per variant against the baseline (the first
+/// [`VARIANTS_IN_VERDICT`]; and, with one seed, a last sentence saying there are no
+/// intervals).
 pub fn verdict(c: &Comparison) -> String {
     let labels = c.labels();
     if labels.len() == 1 {
@@ -28,95 +35,116 @@ pub fn verdict(c: &Comparison) -> String {
     }
     let base = c.plan.baseline.min(labels.len() - 1);
     let seeds = c.plan.seeds.len();
-    let mut sentences = Vec::new();
-    for v in (0..labels.len()).filter(|&v| v != base) {
-        sentences.push(format!("{}: {}", labels[v], against(c, v, seeds)));
-    }
+    let rows = RowIndex::of(c);
+    let others: Vec<usize> = (0..labels.len()).filter(|&v| v != base).collect();
+    let sentences: Vec<String> = others
+        .iter()
+        .take(VARIANTS_IN_VERDICT)
+        .map(|&v| format!("{}: {}", labels[v], against(c, &rows, v, seeds)))
+        .collect();
     let mut line = format!(
         "Against {} (baseline), paired seed by seed over {seeds} seed{}: {}.",
         labels[base],
         if seeds == 1 { "" } else { "s" },
         sentences.join(". ")
     );
+    if others.len() > VARIANTS_IN_VERDICT {
+        let more = others.len() - VARIANTS_IN_VERDICT;
+        line.push_str(&format!(
+            " And {more} more variant{}: see the paired table.",
+            if more == 1 { "" } else { "s" }
+        ));
+    }
     if seeds == 1 {
         line.push_str(" One seed only, so no intervals and nothing judged: run more with --seeds.");
     }
     line
 }
 
+/// Where the headline rows are, found once for every variant (a lookup per variant and
+/// workload made a plan of many variants and workloads quadratic).
+struct RowIndex {
+    /// Indices of the workload rows (section 0) and flows' inconsistent rows, in row order.
+    workload_rows: Vec<usize>,
+    inconsistent_rows: Vec<usize>,
+    /// (workload name, metric position) → row index.
+    by_name: BTreeMap<(String, usize), usize>,
+    /// Whether the rows hold more than one workload (then items are named `W p99`).
+    several_workloads: bool,
+}
+
+impl RowIndex {
+    fn of(c: &Comparison) -> RowIndex {
+        let mut index = RowIndex {
+            workload_rows: Vec::new(),
+            inconsistent_rows: Vec::new(),
+            by_name: BTreeMap::new(),
+            several_workloads: false,
+        };
+        let mut first: Option<&str> = None;
+        for (i, r) in c.rows.iter().enumerate() {
+            if r.info.section == 0 {
+                index.workload_rows.push(i);
+                index.by_name.insert((r.info.name.clone(), r.info.what), i);
+                match first {
+                    None => first = Some(&r.info.name),
+                    Some(f) if f != r.info.name => index.several_workloads = true,
+                    Some(_) => {}
+                }
+            } else if r.info.is_flow_inconsistent() {
+                index.inconsistent_rows.push(i);
+            }
+        }
+        index
+    }
+}
+
 /// The headline metrics of variant `v`, in the order the verdict weighs them.
-fn headline(c: &Comparison, v: usize) -> Vec<Item<'_>> {
+fn headline<'c>(c: &'c Comparison, rows: &RowIndex, v: usize) -> Vec<Item<'c>> {
     let has = |r: &&Row| r.paired[v].is_some();
-    let workloads: Vec<&str> = names_of(c, 0);
-    let flows: Vec<&str> = names_of(c, 1);
+    let item = |name: String, row: &'c Row| Item {
+        name,
+        row,
+        paired: row.paired[v].as_ref(),
+    };
     let mut items = Vec::new();
-    // The first workload the two share (it has a paired difference on some row).
-    if let Some(w) = workloads.iter().find(|w| {
-        c.rows
-            .iter()
-            .filter(|r| r.info.section == 0 && r.info.name == **w)
-            .any(|r| has(&r))
-    }) {
-        let prefix = if workloads.len() > 1 {
+    // The first workload the two share: rows are grouped by workload in order, so it is the
+    // workload of the first workload row with a paired difference.
+    let shared = rows
+        .workload_rows
+        .iter()
+        .map(|&i| &c.rows[i])
+        .find(has)
+        .map(|r| r.info.name.clone());
+    if let Some(w) = shared {
+        let prefix = if rows.several_workloads {
             format!("{w} ")
         } else {
             String::new()
         };
         for (what, short) in [(1, "p99"), (2, "failed %"), (0, "p50"), (3, "throughput")] {
-            if let Some(row) = c
-                .rows
-                .iter()
-                .find(|r| r.info.section == 0 && r.info.what == what && r.info.name == *w)
-            {
-                items.push(Item {
-                    name: format!("{prefix}{short}"),
-                    row,
-                    paired: row.paired[v].as_ref(),
-                });
+            if let Some(&i) = rows.by_name.get(&(w.clone(), what)) {
+                items.push(item(format!("{prefix}{short}"), &c.rows[i]));
             }
         }
     }
-    if let Some(row) = flows.iter().find_map(|f| {
-        c.rows
-            .iter()
-            .find(|r| r.info.is_flow_inconsistent() && r.info.name == *f)
-            .filter(has)
-    }) {
-        items.push(Item {
-            name: format!("{} inconsistent %", row.info.name),
-            row,
-            paired: row.paired[v].as_ref(),
-        });
+    if let Some(row) = rows.inconsistent_rows.iter().map(|&i| &c.rows[i]).find(has) {
+        items.push(item(format!("{} inconsistent %", row.info.name), row));
     }
     for (key, short) in [
         (MESSAGES_PER_REQUEST, "messages per request"),
         (LAG_P99, "message lag p99"),
     ] {
         if let Some(row) = c.row(key).filter(has) {
-            items.push(Item {
-                name: short.to_string(),
-                row,
-                paired: row.paired[v].as_ref(),
-            });
+            items.push(item(short.to_string(), row));
         }
     }
     items
 }
 
-/// The workload (section 0) or flow (section 1) names of the rows, in row order.
-fn names_of(c: &Comparison, section: u8) -> Vec<&str> {
-    let mut out: Vec<&str> = Vec::new();
-    for r in c.rows.iter().filter(|r| r.info.section == section) {
-        if !out.contains(&r.info.name.as_str()) {
-            out.push(&r.info.name);
-        }
-    }
-    out
-}
-
 /// What variant `v` is against the baseline: the clear differences, then the rest.
-fn against(c: &Comparison, v: usize, seeds: usize) -> String {
-    let items = headline(c, v);
+fn against(c: &Comparison, rows: &RowIndex, v: usize, seeds: usize) -> String {
+    let items = headline(c, rows, v);
     if items.is_empty() {
         return "nothing in common with the baseline to pair (no shared workload or flow)"
             .to_string();
@@ -481,6 +509,25 @@ mod tests {
             verdict(&c),
             "Against a (baseline), paired seed by seed over 1 seed: b: p99 12.5 vs 10.0 ms \
              (+2.50). One seed only, so no intervals and nothing judged: run more with --seeds."
+        );
+    }
+
+    // Goal: a plan of many variants names the first twelve in the verdict and counts the
+    // rest (the paired table has them all), so the first line stays readable; several
+    // workloads name the workload in each item.
+    #[test]
+    fn many_variants_are_cut_after_twelve() {
+        let labels: Vec<String> = (0..15).map(|i| format!("v{i}")).collect();
+        let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+        let values: Vec<[f64; 4]> = (0..15).map(|i| [i as f64; 4]).collect();
+        let other = "workloads.web.latency_ms.p99";
+        let c = comparison(&labels, &[(P99, values.clone()), (other, values)]);
+        let v = verdict(&c);
+        assert!(v.contains("v12: worse on db p99 (12.0 vs 0.000 ms"), "{v}");
+        assert!(!v.contains("v13:"), "{v}");
+        assert!(
+            v.ends_with(". And 2 more variants: see the paired table."),
+            "{v}"
         );
     }
 
