@@ -21,8 +21,8 @@ use crate::many::stats::{CONFIDENCE, Summary, t_quantile};
 use crate::many::{JobResult, PlanInfo};
 
 pub use metrics::{
-    BUSIEST_UTILIZATION, Better, LAG_P99, MESSAGES_PER_REQUEST, MetricInfo, PICKED_SECTION, Unit,
-    describe, extract,
+    BUSIEST_SERVICE, BUSIEST_UTILIZATION, Better, LAG_P99, MESSAGES_PER_REQUEST, MetricInfo,
+    PICKED_SECTION, Unit, describe, extract,
 };
 pub use paired::{Judgement, Paired};
 pub use picked::{MAX_PICKED, Picked};
@@ -39,6 +39,9 @@ pub struct Comparison {
     pub rows: Vec<Row>,
     /// Per variant, the seeds whose run had a failed `[[expect]]`.
     pub expect_failed: Vec<Vec<u64>>,
+    /// Per variant, each service that was the busiest in some run and in how many, most
+    /// often first (ties: by name).
+    pub busiest: Vec<Vec<(String, usize)>>,
 }
 
 /// One metric across the variants.
@@ -75,13 +78,29 @@ impl Comparison {
         // variant): scans per key or per variant made a big merge quadratic.
         let mut keys: Vec<String> = Vec::new();
         let mut seen: BTreeSet<&str> = BTreeSet::new();
+        let mut busiest: Vec<BTreeMap<&str, usize>> = vec![BTreeMap::new(); n];
         for r in results {
             for (k, _) in &r.metrics.0 {
-                if seen.insert(k) {
+                if let Some(name) = k.strip_prefix(BUSIEST_SERVICE) {
+                    if let Some(counts) = busiest.get_mut(r.job.variant) {
+                        *counts.entry(name).or_default() += 1;
+                    }
+                } else if seen.insert(k) {
                     keys.push(k.clone());
                 }
             }
         }
+        let busiest = busiest
+            .into_iter()
+            .map(|counts| {
+                let mut list: Vec<(String, usize)> = counts
+                    .into_iter()
+                    .map(|(k, c)| (k.to_string(), c))
+                    .collect();
+                list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                list
+            })
+            .collect();
         let mut by_variant: Vec<Vec<&JobResult>> = vec![Vec::new(); n];
         for r in results {
             if let Some(runs) = by_variant.get_mut(r.job.variant) {
@@ -102,7 +121,10 @@ impl Comparison {
             for r in runs {
                 let at = r.job.index % seeds;
                 for (k, x) in &r.metrics.0 {
-                    let per_seed = &mut values[row_of[k.as_str()]][v];
+                    let Some(&row) = row_of.get(k.as_str()) else {
+                        continue; // a busiest-service marker
+                    };
+                    let per_seed = &mut values[row][v];
                     if per_seed.is_empty() {
                         per_seed.resize(seeds, None);
                     }
@@ -162,6 +184,7 @@ impl Comparison {
             plan,
             rows,
             expect_failed,
+            busiest,
         }
     }
 
@@ -193,8 +216,12 @@ impl Comparison {
             .plan
             .variants
             .iter()
-            .zip(&self.expect_failed)
-            .map(|(v, failed)| {
+            .zip(self.expect_failed.iter().zip(&self.busiest))
+            .map(|(v, (failed, busiest))| {
+                let busiest: Map<String, Value> = busiest
+                    .iter()
+                    .map(|(name, seeds)| (name.clone(), json!(seeds)))
+                    .collect();
                 json!({
                     "label": v.label,
                     "file": v.file,
@@ -202,6 +229,7 @@ impl Comparison {
                     "set": v.set,
                     "vary": v.vary,
                     "expect_failed_seeds": failed,
+                    "busiest_services": busiest,
                 })
             })
             .collect();

@@ -91,8 +91,8 @@ impl Sweep {
 
     /// The sweep as the JSON `sweep --json` prints (keys in this order):
     /// `meshsim, command, scenario, file, set, vary, seeds, confidence, t, points[]`; each
-    /// point: `vary{PATH: VALUE}`, `label`, `expect_failed_seeds`, `metrics{KEY: {mean, ci95,
-    /// values}}` with every metric `compare` has.
+    /// point: `vary{PATH: VALUE}`, `label`, `expect_failed_seeds`, `busiest_services{NAME:
+    /// runs}`, `metrics{KEY: {mean, ci95, values}}` with every metric `compare` has.
     pub fn to_value(&self) -> Value {
         let c = &self.comparison;
         let first = c.plan.variants.first();
@@ -113,10 +113,15 @@ impl Sweep {
                         metrics.insert(row.key.clone(), cell_value(cell));
                     }
                 }
+                let busiest: Map<String, Value> = c.busiest[i]
+                    .iter()
+                    .map(|(name, runs)| (name.clone(), json!(runs)))
+                    .collect();
                 json!({
                     "vary": vary,
                     "label": v.label,
                     "expect_failed_seeds": c.expect_failed[i],
+                    "busiest_services": busiest,
                     "metrics": metrics,
                 })
             })

@@ -42,6 +42,12 @@ pub const LAG_P99: &str = "messages.lag_ms.p99";
 /// 'services.*.utilization'` gives each service's.
 pub const BUSIEST_UTILIZATION: &str = "busiest_utilization_pct";
 
+/// Prefix of the marker `busiest_service.NAME = 1` that a run's metrics carry for the service
+/// behind [`BUSIEST_UTILIZATION`]: not a row, but counted per variant
+/// ([`super::Comparison::busiest`]) so the table can say which service was the busiest, and
+/// carried by partial results like any metric.
+pub const BUSIEST_SERVICE: &str = "busiest_service.";
+
 /// How a metric's numbers read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unit {
@@ -125,6 +131,13 @@ pub fn extract(report: &Value) -> Metrics {
         .reduce(f64::max);
     if let Some(u) = busiest {
         m.push(BUSIEST_UTILIZATION.to_string(), u * 100.0);
+        // Which service it was (the first in report order on a tie): a marker, not a row.
+        if let Some((name, _)) = services
+            .iter()
+            .find(|(_, s)| num(s, &["utilization"]) == Some(u))
+        {
+            m.push(format!("{BUSIEST_SERVICE}{name}"), 1.0);
+        }
     }
     for (name, s) in services {
         if let Some(r) = num(s, &["replica_seconds"]) {
@@ -389,6 +402,8 @@ mod tests {
         let m = extract(&report);
         assert_eq!(m.get(LAG_P99), Some(12.5));
         assert_eq!(m.get(BUSIEST_UTILIZATION), Some(75.0));
+        assert_eq!(m.get("busiest_service.db"), Some(1.0));
+        assert_eq!(m.get("busiest_service.api"), None);
         assert_eq!(m.get("services.db.replica_seconds"), Some(1234.5));
         assert_eq!(m.get("services.api.replica_seconds"), None);
         let info = describe("services.db.replica_seconds");

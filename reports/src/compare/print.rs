@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::verdict::signed_ci;
-use super::{Cell, Comparison, MESSAGES_PER_REQUEST, Paired, Unit, verdict};
+use super::{BUSIEST_UTILIZATION, Cell, Comparison, MESSAGES_PER_REQUEST, Paired, Unit, verdict};
 use crate::csv;
 use crate::markdown::escape;
 
@@ -247,7 +247,58 @@ pub fn write_compare_text<W: Write>(mut w: W, c: &Comparison) -> io::Result<()> 
     write_notes(&mut w, c, "")
 }
 
+/// Which service the busiest utilization row is, per variant: `busiest service utilization %
+/// is server's in every run.`, or per variant with the runs each service was the busiest in.
+fn busiest_note(c: &Comparison) -> Option<String> {
+    c.row(BUSIEST_UTILIZATION)?;
+    let seeds = c.plan.seeds.len();
+    let first = c.busiest.first()?.first()?;
+    let everywhere = c
+        .busiest
+        .iter()
+        .all(|b| b.len() == 1 && b[0].0 == first.0 && b[0].1 == seeds);
+    if everywhere {
+        return Some(format!(
+            "busiest service utilization % is {}'s in every run.",
+            first.0
+        ));
+    }
+    const LISTED: usize = 12;
+    let mut parts: Vec<String> = c
+        .labels()
+        .iter()
+        .zip(&c.busiest)
+        .take(LISTED)
+        .map(|(label, services)| {
+            let mut names: Vec<String> = services
+                .iter()
+                .take(3)
+                .map(|(name, runs)| format!("{name} {runs}"))
+                .collect();
+            if services.len() > 3 {
+                names.push(format!("{} more", services.len() - 3));
+            }
+            format!("{label}: {}", names.join(", "))
+        })
+        .collect();
+    if c.busiest.len() > LISTED {
+        parts.push(format!(
+            "{} more variants in the JSON",
+            c.busiest.len() - LISTED
+        ));
+    }
+    Some(format!(
+        "busiest service utilization % is the busiest service's of each run; the busiest, with \
+         the runs it was the busiest in (of {seeds}): {}.",
+        parts.join("; ")
+    ))
+}
+
 fn write_notes<W: Write>(w: &mut W, c: &Comparison, prefix: &str) -> io::Result<()> {
+    if let Some(note) = busiest_note(c) {
+        writeln!(w)?;
+        writeln!(w, "{prefix}{note}")?;
+    }
     if c.row(MESSAGES_PER_REQUEST).is_some() {
         writeln!(w)?;
         writeln!(w, "{prefix}{MESSAGES_DEFINITION}")?;

@@ -531,6 +531,49 @@ mod tests {
         );
     }
 
+    // Goal: the busiest-service markers are no rows but say which service the busiest
+    // utilization is, per variant, with the runs it was the busiest in (most first); one
+    // service in every run is said in one phrase; the JSON lists them per variant.
+    #[test]
+    fn the_busiest_service_is_named_per_variant() {
+        let busiest = "busiest_utilization_pct";
+        let nan = f64::NAN;
+        let c = comparison(
+            &["a", "b"],
+            &[
+                (busiest, vec![[50.0; 4], [60.0; 4]]),
+                ("busiest_service.db", vec![[1.0; 4], [nan, 1.0, nan, nan]]),
+                ("busiest_service.api", vec![[nan; 4], [1.0, nan, 1.0, 1.0]]),
+            ],
+        );
+        assert!(c.row("busiest_service.db").is_none());
+        let mut text = Vec::new();
+        crate::compare::write_compare_text(&mut text, &c).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.contains(
+                "the busiest, with the runs it was the busiest in (of 4): a: db 4; b: api 3, db 1."
+            ),
+            "{text}"
+        );
+        let v = c.to_value();
+        assert_eq!(v["variants"][1]["busiest_services"]["api"], 3, "{v}");
+        let one = comparison(
+            &["a", "b"],
+            &[
+                (busiest, vec![[50.0; 4], [60.0; 4]]),
+                ("busiest_service.db", vec![[1.0; 4], [1.0; 4]]),
+            ],
+        );
+        let mut text = Vec::new();
+        crate::compare::write_compare_text(&mut text, &one).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.contains("busiest service utilization % is db's in every run."),
+            "{text}"
+        );
+    }
+
     // Goal: one variant says there is nothing to compare, with its figures.
     #[test]
     fn one_variant_has_nothing_to_compare() {
