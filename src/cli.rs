@@ -152,6 +152,10 @@ pub struct CompareArgs {
     /// Repeatable; shown after the default rows. An unknown path is refused before any run.
     #[arg(long = "metric", value_name = "PATH")]
     pub metric: Vec<String>,
+    /// The variant every other is judged against, by its label (a column of the table);
+    /// default: the first. An unknown label is refused before any run.
+    #[arg(long, value_name = "LABEL")]
+    pub baseline: Option<String>,
     /// How many seeds every variant runs on: S, S+1, …, S+N-1.
     #[arg(long, value_name = "N", default_value_t = 8,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
@@ -177,6 +181,10 @@ pub struct MergeArgs {
     /// The partial results of every shard, in any order.
     #[arg(value_name = "PART.json", required = true)]
     pub parts: Vec<PathBuf>,
+    /// For partial results of compare: pair every variant against this one instead of the
+    /// baseline the shards ran with (the runs keep every seed's values, so nothing reruns).
+    #[arg(long, value_name = "LABEL")]
+    pub baseline: Option<String>,
     #[command(flatten)]
     pub output: ManyOutput,
 }

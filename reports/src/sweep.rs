@@ -14,7 +14,7 @@ use std::io::{self, Write};
 use serde_json::{Map, Value, json};
 
 use crate::compare::print::{number, with_decimals_of};
-use crate::compare::{Cell, Comparison, MESSAGES_PER_REQUEST, Row, Unit};
+use crate::compare::{Cell, Comparison, Row, Unit};
 use crate::csv;
 use crate::json::round;
 use crate::many::stats::{CONFIDENCE, t_quantile};
@@ -28,8 +28,9 @@ pub struct Sweep {
     pub comparison: Comparison,
     /// The varied paths, in `--vary` order.
     pub paths: Vec<String>,
-    /// Indices into `comparison.rows` of the table's metric columns: each workload's p50, p99
-    /// and failed %, each flow's inconsistent %, then messages per request, then the
+    /// Indices into `comparison.rows` of the table's metric columns: each workload's p50, p99,
+    /// failed % and throughput, each flow's inconsistent %, then the run-wide rows (messages
+    /// per request, message lag p99, busiest utilization), replica-seconds, then the
     /// `--metric` rows.
     pub columns: Vec<usize>,
 }
@@ -90,8 +91,8 @@ impl Sweep {
 
     /// The sweep as the JSON `sweep --json` prints (keys in this order):
     /// `meshsim, command, scenario, file, set, vary, seeds, confidence, t, points[]`; each
-    /// point: `vary{PATH: VALUE}`, `label`, `expect_failed_seeds`, `metrics{KEY: {mean, ci95,
-    /// values}}` with every metric `compare` has.
+    /// point: `vary{PATH: VALUE}`, `label`, `expect_failed_seeds`, `busiest_services{NAME:
+    /// runs}`, `metrics{KEY: {mean, ci95, values}}` with every metric `compare` has.
     pub fn to_value(&self) -> Value {
         let c = &self.comparison;
         let first = c.plan.variants.first();
@@ -112,10 +113,15 @@ impl Sweep {
                         metrics.insert(row.key.clone(), cell_value(cell));
                     }
                 }
+                let busiest: Map<String, Value> = c.busiest[i]
+                    .iter()
+                    .map(|(name, runs)| (name.clone(), json!(runs)))
+                    .collect();
                 json!({
                     "vary": vary,
                     "label": v.label,
                     "expect_failed_seeds": c.expect_failed[i],
+                    "busiest_services": busiest,
                     "metrics": metrics,
                 })
             })
@@ -135,14 +141,12 @@ impl Sweep {
     }
 }
 
-/// Whether a row is one of the table's columns.
+/// Whether a row is one of the table's columns: every workload row (p50, p99, failed %,
+/// throughput), each flow's inconsistent %, the run-wide rows (messages per request, message
+/// lag, busiest utilization), replica-seconds, and the `--metric` rows last, as in compare.
 fn is_main(row: &Row) -> bool {
     let i = &row.info;
-    // Section 3: the `--metric` rows (after the default columns, as in compare).
-    (i.section == 0 && i.what <= 2)
-        || i.is_flow_inconsistent()
-        || row.key == MESSAGES_PER_REQUEST
-        || i.section == 3
+    i.section == 0 || i.is_flow_inconsistent() || i.section >= 2
 }
 
 fn cell_value(cell: &Cell) -> Value {

@@ -24,6 +24,7 @@ mod no_samples;
 mod otlp;
 mod out_dir;
 mod outputs;
+mod paired;
 mod queueing;
 mod rate_file;
 mod resilience;
