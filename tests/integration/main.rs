@@ -2,6 +2,7 @@
 
 mod accounting;
 mod bad_input;
+mod browser;
 mod caps;
 mod cli;
 mod compare;
@@ -12,6 +13,7 @@ mod faults;
 mod flows;
 mod footprint;
 mod hostile;
+mod html;
 mod hunt;
 mod limits;
 mod loss;

@@ -79,7 +79,7 @@ fn cell_text(unit: Unit, cell: &Option<Cell>) -> String {
 }
 
 /// The line under the verdict: which seeds, and what the cells are.
-fn seeds_line(c: &Comparison) -> String {
+pub(crate) fn seeds_line(c: &Comparison) -> String {
     let seeds = &c.plan.seeds;
     let n = seeds.len();
     let (first, last) = (seeds[0], seeds[n - 1]);
@@ -130,7 +130,7 @@ fn expect_note(c: &Comparison) -> Option<String> {
 }
 
 /// The table: a header row and one row per metric, as cell texts.
-fn table(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
+pub(crate) fn table(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
     let header = std::iter::once("metric".to_string())
         .chain(c.labels().into_iter().map(String::from))
         .collect();
@@ -178,15 +178,20 @@ pub fn write_compare_text<W: Write>(mut w: W, c: &Comparison) -> io::Result<()> 
 }
 
 fn write_notes<W: Write>(w: &mut W, c: &Comparison, prefix: &str) -> io::Result<()> {
-    if c.row(MESSAGES_PER_REQUEST).is_some() {
-        writeln!(w)?;
-        writeln!(w, "{prefix}{MESSAGES_DEFINITION}")?;
-    }
-    if let Some(note) = expect_note(c) {
+    for note in notes(c) {
         writeln!(w)?;
         writeln!(w, "{prefix}{note}")?;
     }
     Ok(())
+}
+
+/// The paragraphs under the table: the definition of messages per request when the table
+/// has that row, the `[[expect]]` failures when there were any.
+pub(crate) fn notes(c: &Comparison) -> Vec<String> {
+    let definition = c
+        .row(MESSAGES_PER_REQUEST)
+        .map(|_| MESSAGES_DEFINITION.to_string());
+    definition.into_iter().chain(expect_note(c)).collect()
 }
 
 /// The JSON (`compare --json`): [`Comparison::to_value`], pretty-printed, trailing newline.
@@ -247,7 +252,7 @@ pub fn compare_csv(c: &Comparison) -> String {
 }
 
 /// Every file `compare --out DIR` writes, computed in memory first: compare.json (the bytes
-/// of `--json`), compare.txt (the text report), compare.md and compare.csv.
+/// of `--json`), compare.txt (the text report), compare.md, compare.csv and report.html.
 pub fn compare_files(c: &Comparison) -> io::Result<Vec<(String, Vec<u8>)>> {
     let mut json = Vec::new();
     write_compare_json(&mut json, c)?;
@@ -260,5 +265,6 @@ pub fn compare_files(c: &Comparison) -> io::Result<Vec<(String, Vec<u8>)>> {
         ("compare.txt".to_string(), text),
         ("compare.md".to_string(), markdown),
         ("compare.csv".to_string(), compare_csv(c).into_bytes()),
+        (crate::html::FILE.to_string(), crate::html::compare_html(c)),
     ])
 }
