@@ -6,6 +6,7 @@ mod browser;
 mod caps;
 mod cli;
 mod compare;
+mod deploy;
 mod determinism;
 mod docs;
 mod explain;
