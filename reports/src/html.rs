@@ -33,7 +33,7 @@ pub const FILE: &str = "report.html";
 const CSS: &str = "\
 body{margin:0;color:#1d1d1f;background:#fff;font:15px/1.45 system-ui,-apple-system,\"Segoe UI\",\
 Roboto,\"DejaVu Sans\",sans-serif}
-main{max-width:1120px;margin:0 auto;padding:24px 20px 48px}
+main{max-width:1200px;margin:0 auto;padding:24px 20px 48px}
 h1{font-size:26px;margin:0 0 4px}
 h2{font-size:19px;margin:32px 0 8px;padding-bottom:3px;border-bottom:1px solid #d8d8d8}
 h3{font-size:16px;margin:16px 0 4px}
@@ -47,9 +47,10 @@ nav{font-size:14px;color:#555}
 nav a{color:#0060a0;margin-right:12px;white-space:nowrap}
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;font-size:14px;margin:8px 0;font-variant-numeric:tabular-nums}
-th,td{padding:4px 10px;border-bottom:1px solid #e4e4e4;text-align:right;vertical-align:top;\
+th,td{padding:4px 8px;border-bottom:1px solid #e4e4e4;text-align:right;vertical-align:top;\
 white-space:nowrap}
-th{background:#f2f2f2;font-weight:600;border-bottom:1px solid #c8c8c8}
+th{background:#f2f2f2;font-weight:600;border-bottom:1px solid #c8c8c8;white-space:normal;\
+vertical-align:bottom}
 tbody tr:nth-child(even){background:#fafafa}
 th.l,td.l{text-align:left}
 td.wrap{white-space:normal;min-width:16ch}
