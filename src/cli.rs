@@ -196,8 +196,8 @@ pub struct ManyOutput {
     #[arg(long)]
     pub json: bool,
     /// Also write the result's files into DIR: compare.json (the same bytes as --json), .txt,
-    /// .md and .csv; or sweep.json, .txt, .csv and the plot sweep.svg; and .meshsim-output,
-    /// the list of those files. All or nothing, as for `run --out`: DIR is created, or
+    /// .md and .csv; or sweep.json, .txt, .csv and the plot sweep.svg; report.html (one
+    /// self-contained page for a browser); and .meshsim-output, the list of those files. All or nothing, as for `run --out`: DIR is created, or
     /// replaced whole if it holds only an earlier meshsim output.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -287,7 +287,8 @@ pub struct RunArgs {
     /// queue-depth.csv; with flows flows.csv and flows-inconsistent.csv; the plots
     /// latency-cdf.svg, latency-over-time.svg, throughput.svg, in-system.svg, and
     /// consistency.svg (flows), queue-depth.svg (a broker), breakers.svg (a breaker changed
-    /// state); and .meshsim-output, the list of those files. All or nothing: written beside DIR
+    /// state); report.html, one self-contained page for a browser with the verdict, every plot
+    /// and every table; and .meshsim-output, the list of those files. All or nothing: written beside DIR
     /// and renamed into place. DIR is created, or replaced whole if it holds only an earlier
     /// meshsim output; anything else (other files, a symlink) is refused.
     #[arg(long, value_name = "DIR")]

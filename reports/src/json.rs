@@ -114,6 +114,10 @@ pub struct Report {
     /// and the text report says so when one fails.
     #[serde(skip)]
     pub overrides: Vec<String>,
+    /// The scenario's `description`; not part of the JSON (which reports numbers), shown under
+    /// the title of report.html so a page opened on its own says what was simulated.
+    #[serde(skip)]
+    pub description: String,
 }
 
 /// Latency figures in milliseconds. Every field is `None` (`null` in the JSON, `-` in the
@@ -397,6 +401,7 @@ impl Report {
                 fault.detail = fault_detail(&spec.kind);
             }
         }
+        report.description = model.description.clone();
         let value = serde_json::to_value(&report).expect("a report always serialises");
         report.expect = evaluate(&model.expects, &value);
         report
@@ -498,6 +503,7 @@ impl Report {
             timeline,
             expect: Vec::new(),
             overrides: Vec::new(),
+            description: String::new(),
         }
     }
 

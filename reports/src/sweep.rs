@@ -182,7 +182,7 @@ fn cell_text(unit: Unit, cell: &Option<Cell>) -> String {
 }
 
 /// The first lines: what was swept, over which seeds, and what the cells are.
-fn heading(s: &Sweep) -> Vec<String> {
+pub(crate) fn heading(s: &Sweep) -> Vec<String> {
     let c = &s.comparison;
     let seeds = &c.plan.seeds;
     let (n, first, last) = (seeds.len(), seeds[0], seeds[seeds.len() - 1]);
@@ -211,7 +211,7 @@ fn heading(s: &Sweep) -> Vec<String> {
 }
 
 /// The table: a header row and one row per grid point, as cell texts.
-fn table(s: &Sweep) -> (Vec<String>, Vec<Vec<String>>) {
+pub(crate) fn table(s: &Sweep) -> (Vec<String>, Vec<Vec<String>>) {
     let header: Vec<String> = s
         .path_headers()
         .into_iter()
@@ -253,17 +253,23 @@ pub fn write_sweep_text<W: Write>(mut w: W, s: &Sweep) -> io::Result<()> {
         }
         writeln!(w, "{}", line.trim_end())?;
     }
-    let failed: usize = s.comparison.expect_failed.iter().map(Vec::len).sum();
-    if failed > 0 {
+    if let Some(note) = expect_note(s) {
         writeln!(w)?;
-        writeln!(
-            w,
+        writeln!(w, "{note}")?;
+    }
+    Ok(())
+}
+
+/// The note under the table when an `[[expect]]` failed in some run.
+pub(crate) fn expect_note(s: &Sweep) -> Option<String> {
+    let failed: usize = s.comparison.expect_failed.iter().map(Vec::len).sum();
+    (failed > 0).then(|| {
+        format!(
             "Note: an [[expect]] failed in {failed} of {} runs (see expect_failed_seeds in \
              --json); sweep does not fail on them.",
             s.comparison.plan.variants.len() * s.comparison.plan.seeds.len()
-        )?;
-    }
-    Ok(())
+        )
+    })
 }
 
 /// The JSON (`sweep --json`): [`Sweep::to_value`], pretty-printed, trailing newline.
@@ -302,17 +308,19 @@ pub fn sweep_csv(s: &Sweep) -> String {
 }
 
 /// Every file `sweep --out DIR` writes, computed in memory first: sweep.json (the bytes of
-/// `--json`), sweep.txt, sweep.csv and the plot sweep.svg.
+/// `--json`), sweep.txt, sweep.csv, the plot sweep.svg and report.html (the plot inline).
 pub fn sweep_files(s: &Sweep) -> io::Result<Vec<(String, Vec<u8>)>> {
     let mut json = Vec::new();
     write_sweep_json(&mut json, s)?;
     let mut text = Vec::new();
     write_sweep_text(&mut text, s)?;
     let svg = sweep_svg(s).map_err(|e| io::Error::other(e.to_string()))?;
+    let html = crate::html::sweep_html(s, &svg);
     Ok(vec![
         ("sweep.json".to_string(), json),
         ("sweep.txt".to_string(), text),
         ("sweep.csv".to_string(), sweep_csv(s).into_bytes()),
         ("sweep.svg".to_string(), svg.into_bytes()),
+        (crate::html::FILE.to_string(), html),
     ])
 }

@@ -2,9 +2,11 @@
 
 mod accounting;
 mod bad_input;
+mod browser;
 mod caps;
 mod cli;
 mod compare;
+mod deploy;
 mod determinism;
 mod docs;
 mod explain;
@@ -12,6 +14,7 @@ mod faults;
 mod flows;
 mod footprint;
 mod hostile;
+mod html;
 mod hunt;
 mod limits;
 mod loss;

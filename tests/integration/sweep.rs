@@ -170,7 +170,13 @@ fn one_row_per_grid_point_and_latency_rises_with_load() {
 
     run(&dir, &with(&["--out", "a"]));
     run(&dir, &with(&["--out", "b", "--jobs", "1"]));
-    for file in ["sweep.json", "sweep.txt", "sweep.csv", "sweep.svg"] {
+    for file in [
+        "sweep.json",
+        "sweep.txt",
+        "sweep.csv",
+        "sweep.svg",
+        "report.html",
+    ] {
         let a = std::fs::read(dir.join("a").join(file)).unwrap();
         let b = std::fs::read(dir.join("b").join(file)).unwrap();
         assert!(a == b, "{file} differs between runs");

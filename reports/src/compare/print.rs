@@ -75,7 +75,7 @@ fn cell_text(unit: Unit, cell: &Option<Cell>) -> String {
 }
 
 /// The line under the verdict: which seeds, and what the cells are.
-fn seeds_line(c: &Comparison) -> String {
+pub(crate) fn seeds_line(c: &Comparison) -> String {
     let seeds = &c.plan.seeds;
     let n = seeds.len();
     let (first, last) = (seeds[0], seeds[n - 1]);
@@ -126,7 +126,7 @@ fn expect_note(c: &Comparison) -> Option<String> {
 }
 
 /// The table: a header row and one row per metric, as cell texts.
-fn table(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
+pub(crate) fn table(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
     let header = std::iter::once("metric".to_string())
         .chain(c.labels().into_iter().map(String::from))
         .collect();
@@ -166,7 +166,7 @@ fn paired_text(unit: Unit, p: Option<&Paired>, seeds: usize) -> String {
 
 /// The paired table: a header row (metric, then every variant but the baseline) and one row
 /// per metric that some variant could be paired on.
-fn paired_table(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
+pub(crate) fn paired_table(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
     let base = c.baseline();
     let others: Vec<usize> = (0..c.plan.variants.len()).filter(|&v| v != base).collect();
     let labels = c.labels();
@@ -192,7 +192,7 @@ fn paired_table(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
 }
 
 /// The sentence over the paired table.
-fn paired_heading(c: &Comparison) -> String {
+pub(crate) fn paired_heading(c: &Comparison) -> String {
     format!(
         "Paired against {} (the baseline): per metric, the mean over the seeds of (variant − \
          baseline) on the same seed ± the half-width of its 95% interval; better or worse (higher \
@@ -295,19 +295,24 @@ fn busiest_note(c: &Comparison) -> Option<String> {
 }
 
 fn write_notes<W: Write>(w: &mut W, c: &Comparison, prefix: &str) -> io::Result<()> {
-    if let Some(note) = busiest_note(c) {
-        writeln!(w)?;
-        writeln!(w, "{prefix}{note}")?;
-    }
-    if c.row(MESSAGES_PER_REQUEST).is_some() {
-        writeln!(w)?;
-        writeln!(w, "{prefix}{MESSAGES_DEFINITION}")?;
-    }
-    if let Some(note) = expect_note(c) {
+    for note in notes(c) {
         writeln!(w)?;
         writeln!(w, "{prefix}{note}")?;
     }
     Ok(())
+}
+
+/// The paragraphs under the table: the definition of messages per request when the table
+/// has that row, the `[[expect]]` failures when there were any.
+pub(crate) fn notes(c: &Comparison) -> Vec<String> {
+    let definition = c
+        .row(MESSAGES_PER_REQUEST)
+        .map(|_| MESSAGES_DEFINITION.to_string());
+    busiest_note(c)
+        .into_iter()
+        .chain(definition)
+        .chain(expect_note(c))
+        .collect()
 }
 
 /// The JSON (`compare --json`): [`Comparison::to_value`], pretty-printed, trailing newline.
@@ -400,7 +405,7 @@ pub fn compare_csv(c: &Comparison) -> String {
 }
 
 /// Every file `compare --out DIR` writes, computed in memory first: compare.json (the bytes
-/// of `--json`), compare.txt (the text report), compare.md and compare.csv.
+/// of `--json`), compare.txt (the text report), compare.md, compare.csv and report.html.
 pub fn compare_files(c: &Comparison) -> io::Result<Vec<(String, Vec<u8>)>> {
     let mut json = Vec::new();
     write_compare_json(&mut json, c)?;
@@ -413,5 +418,6 @@ pub fn compare_files(c: &Comparison) -> io::Result<Vec<(String, Vec<u8>)>> {
         ("compare.txt".to_string(), text),
         ("compare.md".to_string(), markdown),
         ("compare.csv".to_string(), compare_csv(c).into_bytes()),
+        (crate::html::FILE.to_string(), crate::html::compare_html(c)),
     ])
 }
