@@ -159,10 +159,15 @@ pub fn run_with_progress(
         .iter()
         .map(|l| l.in_system_per_bucket(marks))
         .collect();
+    let runs = world.version_runs();
     let stats = &mut world.stats;
     let workloads = stats.workload_results(model);
+    let versions = stats.version_results(model, &runs);
     let endpoints = stats.endpoint_results(model);
-    let services = stats.service_results(model, &means, buckets);
+    let mut services = stats.service_results(model, &means, buckets);
+    for (s, v) in services.iter_mut().zip(versions) {
+        s.versions = v;
+    }
     let sent: u64 = workloads.iter().map(|w| w.sent).sum();
     let mut calls = stats.calls.clone();
     calls.service_attempts = stats.service_call_attempts;
@@ -291,6 +296,7 @@ mod tests {
                 health_check: None,
                 endpoints: vec![EndpointId(0)],
                 admission: None,
+                versions: Vec::new(),
             }],
             endpoints: vec![Endpoint {
                 name: "serve".into(),
@@ -303,6 +309,7 @@ mod tests {
                 publish: vec![],
                 effect: false,
                 idempotent: false,
+                version_of: None,
             }],
             workloads: vec![Workload {
                 name: "load".into(),
@@ -373,6 +380,7 @@ mod tests {
             health_check: None,
             endpoints: vec![EndpointId(1)],
             admission: None,
+            versions: Vec::new(),
         });
         m.endpoints.push(Endpoint {
             name: "handle".into(),
@@ -385,6 +393,7 @@ mod tests {
             publish: vec![],
             effect: true,
             idempotent: false,
+            version_of: None,
         });
         let link = |from, to| Link {
             from,

@@ -182,6 +182,9 @@ impl<'m> World<'m> {
             self.trace_job_gone(job);
         }
         let j = self.jobs.remove(job).expect("live job");
+        if self.versions.watching {
+            self.version_outcome(j.endpoint, true);
+        }
         self.respond(&j, Outcome::Failed(cause), false);
         self.flow_job_gone(&j, false);
     }
