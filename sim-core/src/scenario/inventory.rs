@@ -65,6 +65,18 @@ fn names_with_derived(model: &Model) -> Vec<(&'static str, Vec<String>)> {
         ),
         ("endpoint", endpoints),
         (
+            "version",
+            model
+                .services
+                .iter()
+                .flat_map(|s| {
+                    s.versions
+                        .iter()
+                        .map(move |v| format!("{}@{}", s.name, v.name))
+                })
+                .collect(),
+        ),
+        (
             "workload",
             of(model.workloads.iter().map(|w| &w.name).collect()),
         ),

@@ -317,8 +317,13 @@ fn check_weights(sink: &mut Sink, raw: &RawService, path: &str, versions: &[Vers
                 .map(|v| format!("{} {}", v.name, v.weight_at(t)))
                 .collect();
             let span = raw.version.0.last().map_or(0..0, |(k, _)| k.span());
+            let when = if t == SimDuration::ZERO {
+                "from the start".to_string()
+            } else {
+                format!("at {t}")
+            };
             let msg = format!(
-                "{path}: the versions' weights sum to {sum}% at {t} ({}); at most 100% is \
+                "{path}: the versions' weights sum to {sum}% {when} ({}); at most 100% is \
                  allowed (the base version takes the rest)",
                 parts.join(" + ")
             );
