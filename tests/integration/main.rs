@@ -34,4 +34,5 @@ mod stdout;
 mod support;
 mod sweep;
 mod trace;
+mod versions;
 mod what_if;
