@@ -43,9 +43,11 @@ fn names(model: &Model) -> Vec<(&'static str, Vec<String>)> {
 }
 
 fn names_with_derived(model: &Model) -> Vec<(&'static str, Vec<String>)> {
+    // A version's copies of endpoints are named like their base: listed once, by the base.
     let endpoints = model
         .endpoints
         .iter()
+        .filter(|e| e.version_of.is_none())
         .map(|e| format!("{}/{}", model.services[e.service.0 as usize].name, e.name))
         .collect();
     let groups = model
