@@ -265,7 +265,8 @@ pub struct VersionReport {
     pub weight: f64,
     /// Requests that reached its replicas, retries included.
     pub arrivals: u64,
-    /// Answered with an error (its own or a downstream failure) or turned away (full queue).
+    /// Arrivals not answered with a success: an error (its own or downstream), a full queue,
+    /// a rate limit or shedding, a refusal by a crashed replica.
     pub failed: u64,
     /// At its replicas, of the requests it answered successfully.
     pub latency_ms: LatencyMs,

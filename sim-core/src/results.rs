@@ -229,7 +229,8 @@ pub struct VersionStats {
     pub weight: f64,
     /// Requests that reached its replicas (retries included).
     pub arrivals: u64,
-    /// Requests it answered with an error or turned away from a full queue.
+    /// Arrivals it did not answer with a success: an error (its own or downstream), a full
+    /// queue, a rate limit or shedding, or a refusal by a crashed replica.
     pub failed: u64,
     /// Latency at its replicas of the requests it answered successfully.
     pub latency: LatencyHistogram,

@@ -30,6 +30,9 @@ pub struct EndpointAcc {
     pub failed: u64,
     /// Requests served, or left at a replica at the end, after their caller gave up.
     pub abandoned: u64,
+    /// Arrivals refused before a worker took them other than by a full queue: by a crashed
+    /// replica (`unavailable`), a rate limit or load shedding. Only in versions' `failed`.
+    pub refused: u64,
     /// Made at the first success: an endpoint that never answers costs no histogram.
     pub latency: Option<LatencyHistogram>,
 }
@@ -82,6 +85,7 @@ impl Stats {
                     rejected: 0,
                     failed: 0,
                     abandoned: 0,
+                    refused: 0,
                     latency: None,
                 })
                 .collect(),
@@ -181,6 +185,12 @@ impl Stats {
         }
     }
 
+    /// An arrival refused by a crashed replica, a rate limit or shedding.
+    #[cold]
+    pub fn refused(&mut self, e: EndpointId) {
+        self.endpoints[e.0 as usize].refused += 1;
+    }
+
     /// A request served (or left at a replica) after its caller had given up on it.
     #[inline]
     pub fn abandoned(&mut self, e: EndpointId) {
@@ -252,7 +262,7 @@ impl Stats {
         for e in endpoints {
             let acc = &self.endpoints[e.0 as usize];
             arrivals += acc.arrivals;
-            failed += acc.failed + acc.rejected;
+            failed += acc.failed + acc.rejected + acc.refused;
             if let Some(h) = &acc.latency {
                 latency.add(h).expect("same histogram bounds");
             }

@@ -209,8 +209,8 @@ rollout = [["1s", 100]]
 #[test]
 fn a_fault_on_a_version_hits_only_that_version() {
     // Goal: `api@canary` targets only the canary's replicas: an error fault fails every
-    // request there and none at the base; a slow fault slows the canary's work tenfold and
-    // leaves the base's as it was.
+    // request there and none at the base, and so does a crash; a slow fault slows the
+    // canary's work tenfold and leaves the base's as it was.
     let versions = r#"
 [service.api.version.canary]
 weight = 50
@@ -228,6 +228,18 @@ rate = 1.0
     assert!(canary.arrivals > 4_000);
     assert_eq!(canary.failed, canary.arrivals);
     assert_eq!(r.faults[0].affected, canary.arrivals);
+
+    // A crash of the canary: its replicas refuse every request (`unavailable`), which is
+    // every one of its arrivals failed; the base is untouched.
+    let crash = versions
+        .replace("\"error\"", "\"crash\"")
+        .replace("rate = 1.0", "");
+    let r = run(&scenario(&crash, "poisson", 10), &[]);
+    let (base, canary) = (version(&r, "api", "base"), version(&r, "api", "canary"));
+    assert_eq!(base.failed, 0);
+    assert!(canary.arrivals > 4_000);
+    assert_eq!(canary.failed, canary.arrivals);
+    assert_eq!(r.workloads[0].failed.total(), canary.arrivals);
 
     let slow = versions
         .replace("\"error\"", "\"slow\"")

@@ -177,6 +177,9 @@ impl<'m> World<'m> {
                 Cause::Shed => s.shed += 1,
                 _ => self.stats.rejection(service, j.endpoint),
             }
+            if matches!(cause, Cause::RateLimited | Cause::Shed) {
+                self.stats.refused(j.endpoint);
+            }
         }
         if self.tracer.is_some() {
             self.trace_job_gone(job);

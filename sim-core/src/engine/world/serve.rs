@@ -99,6 +99,9 @@ impl<'m> World<'m> {
                 self.trace_job_gone(job);
             }
             let j = self.jobs.remove(job).expect("live job");
+            if counted {
+                self.stats.refused(j.endpoint);
+            }
             if self.versions.watching {
                 self.version_outcome(j.endpoint, true);
             }
