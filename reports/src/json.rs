@@ -248,6 +248,9 @@ pub struct ServiceReport {
     pub mean_queued: f64,
     /// Abandoned requests over the service's endpoints.
     pub abandoned: u64,
+    /// With versions: `base`, then each version (absent for a service without versions).
+    #[serde(skip_serializing_if = "Named::is_empty")]
+    pub versions: Named<VersionReport>,
     /// Configuration, for the text report; not part of the JSON.
     #[serde(skip)]
     pub replicas: u32,
@@ -256,6 +259,36 @@ pub struct ServiceReport {
     /// Which of `replicas` and `workers` the file left at 1, for a warning; not in the JSON.
     #[serde(skip)]
     pub default_keys: Vec<&'static str>,
+}
+
+/// One version of a service (`services.NAME.versions.V`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VersionReport {
+    pub replicas: u32,
+    /// Percent of the service's traffic at the end of the run (0 after a rollback).
+    pub weight: f64,
+    /// Requests that reached its replicas, retries included.
+    pub arrivals: u64,
+    /// Arrivals not answered with a success: an error (its own or downstream), a full queue,
+    /// a rate limit or shedding, a refusal by a crashed replica.
+    pub failed: u64,
+    /// At its replicas, of the requests it answered successfully.
+    pub latency_ms: LatencyMs,
+    /// When the automatic rollback set its weight to 0; `null` if it did not.
+    pub rolled_back_at_s: Option<f64>,
+}
+
+impl VersionReport {
+    fn of(v: &sim_core::results::VersionStats) -> VersionReport {
+        VersionReport {
+            replicas: v.replicas,
+            weight: round(v.weight),
+            arrivals: v.arrivals,
+            failed: v.failed,
+            latency_ms: LatencySummary::of(&v.latency).into(),
+            rolled_back_at_s: v.rolled_back_at.map(|t| round(t.as_secs_f64())),
+        }
+    }
 }
 
 /// Call attempts over the whole run.
@@ -461,6 +494,12 @@ impl Report {
                     mean_in_system: round(s.mean_in_system),
                     mean_queued: round(s.mean_queued),
                     abandoned: s.abandoned,
+                    versions: Named(
+                        s.versions
+                            .iter()
+                            .map(|v| (v.name.clone(), VersionReport::of(v)))
+                            .collect(),
+                    ),
                     replicas: s.replicas,
                     workers: s.workers,
                     default_keys: s.default_keys.clone(),

@@ -46,6 +46,10 @@ pub fn write_markdown<W: Write>(
     write_faults(&mut w, report)?;
     write_breakers(&mut w, report)?;
     write_table(&mut w, tables::services(report))?;
+    let versions = tables::versions(report);
+    if !versions.rows.is_empty() {
+        write_table(&mut w, versions)?;
+    }
     let admission = tables::admission(report);
     if !admission.rows.is_empty() {
         write_table(&mut w, admission)?;

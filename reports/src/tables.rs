@@ -47,6 +47,50 @@ pub(crate) fn services(report: &Report) -> Table {
     }
 }
 
+/// Every version of every service that has versions: the base, then each version, with its
+/// weight at the end, its traffic, its failures and latency, and when it was rolled back
+/// (no rows: no service has versions).
+pub(crate) fn versions(report: &Report) -> Table {
+    let mut rows = Vec::new();
+    for (service, s) in report.services.iter() {
+        for (name, v) in s.versions.iter() {
+            let failed = if v.arrivals == 0 {
+                "-".to_string()
+            } else {
+                format!("{:.2}%", v.failed as f64 * 100.0 / v.arrivals as f64)
+            };
+            rows.push(vec![
+                service.to_string(),
+                name.to_string(),
+                format!("{}%", fixed(v.weight, 1)),
+                v.replicas.to_string(),
+                v.arrivals.to_string(),
+                failed,
+                ms_or_dash(v.latency_ms.p50),
+                ms_or_dash(v.latency_ms.p99),
+                v.rolled_back_at_s
+                    .map_or("-".to_string(), |t| format!("{}s", fixed(t, 2))),
+            ]);
+        }
+    }
+    Table {
+        title: "Versions (weight at the end of the run)",
+        header: &[
+            "service",
+            "version",
+            "weight",
+            "replicas",
+            "arrivals",
+            "failed",
+            "p50 ms",
+            "p99 ms",
+            "rolled back",
+        ],
+        left: &[1],
+        rows,
+    }
+}
+
 /// Failures by cause, for the workloads that had any (no rows: none failed).
 pub(crate) fn errors(report: &Report) -> Table {
     let rows = report

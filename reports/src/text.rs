@@ -26,6 +26,7 @@ use sim_core::results::Cause;
 mod capacity;
 pub(crate) mod consistency;
 pub(crate) mod over_time;
+mod versions;
 
 pub use capacity::capacity_warnings;
 
@@ -63,6 +64,10 @@ pub fn write_text<W: Write>(mut w: W, report: &Report) -> io::Result<()> {
     write_over_time(&mut w, report)?;
     write_breakers(&mut w, report)?;
     write_table(&mut w, tables::services(report))?;
+    let versions = tables::versions(report);
+    if !versions.rows.is_empty() {
+        write_table(&mut w, versions)?;
+    }
     let admission = tables::admission(report);
     if !admission.rows.is_empty() {
         write_table(&mut w, admission)?;
@@ -124,6 +129,7 @@ pub fn verdict(report: &Report) -> String {
         ));
     }
     parts.push(failures_sentence(report));
+    parts.extend(versions::rollback_sentence(report));
     if !report.faults.is_empty() {
         let faults: Vec<String> = report.faults.iter().map(fault_sentence).collect();
         parts.push(format!("Faults: {}.", faults.join("; ")));

@@ -40,4 +40,5 @@ mod support;
 mod sweep;
 mod trace;
 mod trace_follows;
+mod versions;
 mod what_if;

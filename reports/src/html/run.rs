@@ -118,6 +118,10 @@ fn run_tables(page: &mut Page, report: &Report) {
         page.rows(h, breakers.left, &breakers.rows, &[h.len() - 1]);
     }
     page.table("services", &tables::services(report));
+    let versions = tables::versions(report);
+    if !versions.rows.is_empty() {
+        page.table("versions", &versions);
+    }
     let admission = tables::admission(report);
     if !admission.rows.is_empty() {
         page.table("admission", &admission);

@@ -15,6 +15,7 @@ mod parse;
 mod rate_file;
 mod resilience;
 mod routing;
+mod versions;
 
 use std::path::PathBuf;
 
