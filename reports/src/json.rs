@@ -244,6 +244,15 @@ pub struct ServiceReport {
     pub mean_queued: f64,
     /// Abandoned requests over the service's endpoints.
     pub abandoned: u64,
+    /// The most replicas in the pool at once (a fixed service: its `replicas`).
+    pub replicas_max: u32,
+    /// Replicas in the pool × seconds over the measured window: what the fleet cost.
+    pub replica_seconds: f64,
+    /// Autoscaler decisions that changed the desired count.
+    pub scale_events: u64,
+    /// What the autoscaler did; only for an autoscaled service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autoscale: Option<AutoscaleReport>,
     /// Configuration, for the text report; not part of the JSON.
     #[serde(skip)]
     pub replicas: u32,
@@ -252,6 +261,29 @@ pub struct ServiceReport {
     /// Which of `replicas` and `workers` the file left at 1, for a warning; not in the JSON.
     #[serde(skip)]
     pub default_keys: Vec<&'static str>,
+}
+
+/// An autoscaled service's decisions.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AutoscaleReport {
+    pub metric: &'static str,
+    pub target: f64,
+    /// Time in the measured window with fewer replicas ready than desired.
+    pub under_provisioned_s: f64,
+    /// Every decision that changed the desired count (the first 10,000).
+    pub decisions: Vec<ScaleDecisionReport>,
+}
+
+/// One scale decision: when, from and to how many replicas, and the metric that drove it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ScaleDecisionReport {
+    pub at_s: f64,
+    pub from: u32,
+    pub to: u32,
+    /// The metric per ready replica averaged over the window.
+    pub metric: f64,
+    /// Replicas ready when it was taken.
+    pub ready: u32,
 }
 
 /// Call attempts over the whole run.
@@ -456,6 +488,25 @@ impl Report {
                     mean_in_system: round(s.mean_in_system),
                     mean_queued: round(s.mean_queued),
                     abandoned: s.abandoned,
+                    replicas_max: s.replicas_max,
+                    replica_seconds: round(s.replica_seconds),
+                    scale_events: s.scale_events,
+                    autoscale: s.autoscale.as_ref().map(|a| AutoscaleReport {
+                        metric: a.metric,
+                        target: a.target,
+                        under_provisioned_s: round(a.under_provisioned_s),
+                        decisions: a
+                            .decisions
+                            .iter()
+                            .map(|d| ScaleDecisionReport {
+                                at_s: round(d.at.as_secs_f64()),
+                                from: d.from,
+                                to: d.to,
+                                metric: round(d.metric),
+                                ready: d.ready,
+                            })
+                            .collect(),
+                    }),
                     replicas: s.replicas,
                     workers: s.workers,
                     default_keys: s.default_keys.clone(),

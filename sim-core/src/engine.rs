@@ -1,5 +1,6 @@
 //! Runs a model: the World and its event loop.
 
+mod autoscaler;
 mod bit_index;
 mod broker;
 mod flows;
@@ -162,7 +163,7 @@ pub fn run_with_progress(
     let stats = &mut world.stats;
     let workloads = stats.workload_results(model);
     let endpoints = stats.endpoint_results(model);
-    let services = stats.service_results(model, &means, buckets);
+    let mut services = stats.service_results(model, &means, buckets);
     let sent: u64 = workloads.iter().map(|w| w.sent).sum();
     let mut calls = stats.calls.clone();
     calls.service_attempts = stats.service_call_attempts;
@@ -171,6 +172,7 @@ pub fn run_with_progress(
     } else {
         calls.attempts as f64 / sent as f64
     };
+    world.autoscale_results(&mut services);
     Ok(RunResults {
         scenario: model.name.clone(),
         seed,
@@ -291,6 +293,7 @@ mod tests {
                 health_check: None,
                 endpoints: vec![EndpointId(0)],
                 admission: None,
+                autoscale: None,
             }],
             endpoints: vec![Endpoint {
                 name: "serve".into(),
@@ -373,6 +376,7 @@ mod tests {
             health_check: None,
             endpoints: vec![EndpointId(1)],
             admission: None,
+            autoscale: None,
         });
         m.endpoints.push(Endpoint {
             name: "handle".into(),

@@ -5,6 +5,7 @@
 //! the reports. The scenario parser (`crate::scenario`) is the only producer of a `Model`.
 
 mod admission;
+mod autoscale;
 mod fault;
 mod flow;
 mod messaging;
@@ -12,6 +13,7 @@ mod resilience;
 mod routing;
 
 pub use admission::{AdaptiveLimit, Admission, Priority, RateLimit, Shed};
+pub use autoscale::{Autoscale, ScaleIn, ScaleMetric};
 pub use fault::{Chaos, Fault, FaultKind, ReplicaRef};
 pub use flow::{Flow, FlowId, FlowStep, FlowStyle, MAX_FLOW_STEPS};
 pub use messaging::{
@@ -126,6 +128,9 @@ pub struct Service {
     pub endpoints: Vec<EndpointId>,
     /// Rate limit and load shedding (`rate_limit`, `shed`); `None` when neither is given.
     pub admission: Option<Admission>,
+    /// `[service.NAME.autoscale]`; then `replicas` is its `max` (the slots sized at build),
+    /// of which `autoscale.start` serve at t = 0.
+    pub autoscale: Option<Box<Autoscale>>,
 }
 
 /// How a caller picks one replica of the target service.

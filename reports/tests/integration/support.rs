@@ -79,6 +79,7 @@ pub fn model() -> Model {
                 health_check: None,
                 endpoints: vec![EndpointId(0)],
                 admission: None,
+                autoscale: None,
             },
             Service {
                 name: "order".to_string(),
@@ -90,6 +91,7 @@ pub fn model() -> Model {
                 health_check: None,
                 endpoints: vec![EndpointId(1)],
                 admission: None,
+                autoscale: None,
             },
         ],
         endpoints: vec![
@@ -239,6 +241,10 @@ pub fn results() -> RunResults {
                 mean_in_system: 2.0 / 3.0,
                 mean_queued: 0.0,
                 in_system_buckets: vec![],
+                replicas_max: 2,
+                replica_seconds: 0.0,
+                scale_events: 0,
+                autoscale: None,
             },
             ServiceStats {
                 name: "order".to_string(),
@@ -254,6 +260,10 @@ pub fn results() -> RunResults {
                 mean_in_system: 7.25,
                 mean_queued: 0.75,
                 in_system_buckets: vec![],
+                replicas_max: 1,
+                replica_seconds: 0.0,
+                scale_events: 0,
+                autoscale: None,
             },
         ],
         calls: CallStats {

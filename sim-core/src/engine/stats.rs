@@ -229,6 +229,8 @@ impl Stats {
         buckets: Vec<Vec<f64>>,
     ) -> Vec<ServiceStats> {
         use super::levels::{BUSY, IN_SYSTEM, QUEUED};
+        let window_s = model.duration.as_secs_f64()
+            - model.warmup.as_secs_f64().min(model.duration.as_secs_f64());
         model
             .services
             .iter()
@@ -254,6 +256,10 @@ impl Stats {
                 mean_in_system: m[IN_SYSTEM],
                 mean_queued: m[QUEUED],
                 in_system_buckets,
+                replicas_max: s.replicas,
+                replica_seconds: f64::from(s.replicas) * window_s,
+                scale_events: 0,
+                autoscale: None,
             })
             .collect()
     }

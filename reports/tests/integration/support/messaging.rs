@@ -55,6 +55,7 @@ fn service(name: &str, endpoints: &[u32]) -> Service {
         health_check: None,
         endpoints: endpoints.iter().map(|&e| EndpointId(e)).collect(),
         admission: None,
+        autoscale: None,
     }
 }
 

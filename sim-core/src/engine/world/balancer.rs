@@ -27,17 +27,22 @@ pub(super) struct Balancer {
     /// Replicas really down now (what the broker sees at once).
     pub(super) crashed: u32,
     round_robin: u32,
+    /// The service has health checks: crashes and restarts wait in `changed` for them.
+    checked: bool,
 }
 
 impl Balancer {
     pub(super) fn new(s: &Service) -> Balancer {
         let many = s.replicas > 1;
+        // An autoscaled service's pool changes at run time: its members are always kept.
+        let pool = s.health_check.is_some() || s.autoscale.is_some();
         Balancer {
-            up: (many && s.health_check.is_some()).then(|| UpSet::full(s.replicas)),
+            up: (many && pool).then(|| UpSet::full(s.replicas)),
             least: (many && s.lb == LbPolicy::LeastOutstanding).then(|| MinTree::new(s.replicas)),
             changed: Vec::new(),
             crashed: 0,
             round_robin: 0,
+            checked: s.health_check.is_some(),
         }
     }
 }
@@ -121,6 +126,24 @@ impl<'m> World<'m> {
         if let Some(tree) = &mut self.balancers[s].least {
             tree.set_load(r as u32 - self.replica_base[s], rep.outstanding);
         }
+        if self.draining > 0 && rep.draining && rep.outstanding == 0 {
+            self.drained(r);
+        }
+    }
+
+    /// Replica `r` joined (`true`) or left its autoscaled service's pool: the callers see it
+    /// at once (readiness), believing it up if the health checks would.
+    pub(super) fn pool_changed(&mut self, r: usize, member: bool) {
+        let s = self.replicas[r].service.0 as usize;
+        let i = r as u32 - self.replica_base[s];
+        let b = &mut self.balancers[s];
+        let believed = member && (!b.checked || self.replicas[r].is_up());
+        if let Some(up) = &mut b.up {
+            up.set(i, believed);
+        }
+        if let Some(tree) = &mut b.least {
+            tree.set_excluded(i, !believed);
+        }
     }
 
     /// Replica `r` really went down (`up == false`) or came back; the next health check
@@ -133,7 +156,7 @@ impl<'m> World<'m> {
         } else {
             b.crashed += 1;
         }
-        if b.up.is_some() {
+        if b.up.is_some() && b.checked {
             b.changed.push(r as u32 - self.replica_base[s]);
         }
     }
@@ -145,7 +168,8 @@ impl<'m> World<'m> {
         let base = self.replica_base[i] as usize;
         let b = &mut self.balancers[i];
         for &r in &b.changed {
-            let up_now = self.replicas[base + r as usize].is_up();
+            let rep = &self.replicas[base + r as usize];
+            let up_now = rep.is_up() && rep.pooled;
             if let Some(up) = &mut b.up {
                 up.set(r, up_now);
             }
