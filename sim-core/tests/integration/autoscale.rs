@@ -266,3 +266,99 @@ fn a_crashed_replica_is_not_ready() {
     let short = api(&r).autoscale.as_ref().unwrap().under_provisioned_s;
     assert!((short - 30.0).abs() < 1e-6, "{short}");
 }
+
+#[test]
+fn bad_autoscale_keys_are_refused_with_what_is_allowed() {
+    // Goal: every out-of-range or misspelt autoscale setting is refused with a located
+    // message that names the key and what is allowed (unknown names get a did-you-mean).
+    let cases: [(&str, &str); 13] = [
+        (
+            "service.api.autoscale.min=9",
+            "min = 9 is above service.api.autoscale.max = 8",
+        ),
+        (
+            "service.api.autoscale.min=0",
+            "min = 0 is out of range; allowed: an integer from 1",
+        ),
+        (
+            "service.api.autoscale.max=1000000",
+            "max = 1000000 is out of range",
+        ),
+        (
+            "service.api.autoscale.target=0",
+            "target = 0 is out of range; allowed: a number > 0",
+        ),
+        (
+            "service.api.autoscale.interval=\"0s\"",
+            "interval = \"0s\": allowed: a duration > 0",
+        ),
+        (
+            "service.api.autoscale.tolerance=1",
+            "tolerance = 1 is out of range",
+        ),
+        (
+            "service.api.autoscale.metric=\"utilisation\"",
+            "did you mean \"utilization\"?",
+        ),
+        (
+            "service.api.autoscale.scale_in=\"kil\"",
+            "did you mean \"kill\"?",
+        ),
+        (
+            "service.api.autoscale.window=\"20s\"",
+            "not a whole number of intervals of \"15s\"",
+        ),
+        (
+            "service.api.autoscale.window=\"50000m\"",
+            "spans more than 10000 intervals",
+        ),
+        (
+            "service.api.replicas=9",
+            "replicas = 9 is outside the autoscaler's range",
+        ),
+        (
+            "service.api.autoscale.provision=\"exp(x)\"",
+            "service.api.autoscale.provision",
+        ),
+        ("service.api.autoscale.cooldown=\"1s\"", "cooldown"),
+    ];
+    for (set, want) in cases {
+        let o = sim_core::Override::parse(set).expect("PATH=VALUE");
+        let err = sim_core::parse_scenario("test.toml", STEP_DOWN, &[o])
+            .err()
+            .unwrap_or_else(|| panic!("{set}: parsed"));
+        let text = err.to_string();
+        assert!(text.contains(want), "{set}: wanted {want:?} in\n{text}");
+        assert!(
+            text.contains("test.toml:") || text.contains("--set"),
+            "{set}: located\n{text}"
+        );
+    }
+    // A missing target or max is named.
+    let no_target = STEP_DOWN.replace("target = 50\n", "");
+    let err = sim_core::parse_scenario("test.toml", &no_target, &[]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("missing required key service.api.autoscale.target")
+    );
+}
+
+#[test]
+fn scaling_by_tens_of_thousands_at_once_is_bounded() {
+    // Goal: a tiny target makes the autoscaler add and then remove tens of thousands of
+    // replicas in single decisions (max = 100,000): the run ends, without recursion (a scale-in
+    // of 50,000 drained replicas once overflowed the stack), with every request accounted.
+    let sets = [
+        "service.api.autoscale.max=100000",
+        "service.api.autoscale.min=1",
+        "service.api.autoscale.target=0.00001",
+        "service.api.autoscale.stabilization=\"0s\"",
+        "service.api.autoscale.metric=\"in_system\"",
+    ];
+    let r = run(STEP_DOWN, &sets);
+    conserved(&r);
+    let s = api(&r);
+    assert!(s.replicas_max >= 10_000, "{}", s.replicas_max);
+    let downs = steps(&r).iter().filter(|(_, from, to)| to < from).count();
+    assert!(downs >= 1, "{:?}", steps(&r));
+}

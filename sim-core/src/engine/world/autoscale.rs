@@ -109,21 +109,26 @@ impl<'m> World<'m> {
     }
 
     /// Adds or removes replicas until as many are provisioning or pooled as desired (as far
-    /// as free slots allow: a draining replica keeps its slot until it is gone).
+    /// as free slots allow: a draining replica keeps its slot until it is gone). A loop, and
+    /// a drain that ends inside it only adds (`fill`), so nothing here recurses.
     fn reconcile(&mut self, k: usize) {
+        while self.autoscalers[k].active.len() as u32 > self.autoscalers[k].desired {
+            self.remove_newest(k);
+        }
+        self.fill(k);
+    }
+
+    /// Provisions replicas into free slots while fewer are active than desired.
+    fn fill(&mut self, k: usize) {
         loop {
             let sc = &self.autoscalers[k];
-            let (active, desired) = (sc.active.len() as u32, sc.desired);
-            if active < desired {
-                let Some(slot) = sc.free.next_cyclic(0) else {
-                    break;
-                };
-                self.provision(k, slot);
-            } else if active > desired {
-                self.remove_newest(k);
-            } else {
+            if sc.active.len() as u32 >= sc.desired {
                 break;
             }
+            let Some(slot) = sc.free.next_cyclic(0) else {
+                break;
+            };
+            self.provision(k, slot);
         }
         let now = self.q.now();
         self.autoscalers[k].update_levels(now, &self.marks);
@@ -228,7 +233,7 @@ impl<'m> World<'m> {
         self.autoscalers[k].free.set(slot, true);
         self.crash(r, self.no_fault);
         // A slot came free: the autoscaler may be waiting for one.
-        self.reconcile(k);
+        self.fill(k);
     }
 
     /// Every request the replica holds (in transit to it, queued, in service) fails at once
