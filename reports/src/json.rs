@@ -284,6 +284,8 @@ pub struct ScaleDecisionReport {
     pub metric: f64,
     /// Replicas ready when it was taken.
     pub ready: u32,
+    /// Replicas ready on average over the window (what the formula multiplies).
+    pub ready_mean: f64,
 }
 
 /// Call attempts over the whole run.
@@ -504,6 +506,7 @@ impl Report {
                                 to: d.to,
                                 metric: round(d.metric),
                                 ready: d.ready,
+                                ready_mean: round(d.ready_mean),
                             })
                             .collect(),
                     }),

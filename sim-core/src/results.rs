@@ -250,6 +250,10 @@ pub struct ScaleDecision {
     pub metric: f64,
     /// Replicas ready when it was taken.
     pub ready: u32,
+    /// Replicas ready on average over the metric's window: `to` is
+    /// `ceil(ready_mean × metric / target)` unless the tolerance, the stabilization, `min`,
+    /// `max` or `max_step_up` said otherwise.
+    pub ready_mean: f64,
 }
 
 /// Calls between services and from clients, every attempt counted.

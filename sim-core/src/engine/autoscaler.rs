@@ -50,11 +50,14 @@ pub struct ScaleEvent {
     /// The metric's average per ready replica over the window, that drove it.
     pub metric: f64,
     pub ready: u32,
+    /// Replicas ready on average over the window: what the formula multiplies.
+    pub ready_mean: f64,
 }
 
 /// The integrals a decision samples.
 #[derive(Clone, Copy, Debug, Default)]
 struct Sample {
+    at: SimTime,
     /// Busy workers, in system, queued (from the service's levels), worker·ns.
     levels: [u128; 3],
     arrivals: u64,
@@ -140,7 +143,8 @@ impl Autoscaler {
     }
 
     /// Samples the integrals at a decision and returns the metric averaged over the window
-    /// (the samples since the oldest kept one), or `None` if no replica was ready in it.
+    /// (the samples since the oldest kept one) and the replicas ready on average over it,
+    /// or `None` if no replica was ready in it.
     pub fn sample_metric(
         &mut self,
         a: &Autoscale,
@@ -148,9 +152,10 @@ impl Autoscaler {
         now: SimTime,
         marks: &Marks,
         workers: u32,
-    ) -> Option<f64> {
+    ) -> Option<(f64, f64)> {
         self.update_levels(now, marks);
         let s = Sample {
+            at: now,
             levels,
             arrivals: self.arrivals,
             ready: self.fleet.area_now()[READY],
@@ -166,17 +171,20 @@ impl Autoscaler {
         }
         let d = |i: usize| (s.levels[i] - first.levels[i]) as f64;
         use super::levels::{BUSY, IN_SYSTEM, QUEUED};
-        Some(match a.metric {
+        let ready_mean = ready_ns / now.since(first.at).as_nanos() as f64;
+        let metric = match a.metric {
             ScaleMetric::Utilization => d(BUSY) / (ready_ns * f64::from(workers)),
             ScaleMetric::InSystem => d(IN_SYSTEM) / ready_ns,
             ScaleMetric::Queued => d(QUEUED) / ready_ns,
             ScaleMetric::Rps => (s.arrivals - first.arrivals) as f64 / (ready_ns / 1e9),
-        })
+        };
+        Some((metric, ready_mean))
     }
 
-    /// The HPA's decision at `now` from the metric: the new desired count.
-    pub fn decide(&mut self, a: &Autoscale, metric: f64, now: SimTime) -> u32 {
-        let raw = recommend(a, self.ready, metric, self.desired);
+    /// The HPA's decision at `now` from the metric and the replicas ready on average over
+    /// its window: the new desired count.
+    pub fn decide(&mut self, a: &Autoscale, metric: f64, ready_mean: f64, now: SimTime) -> u32 {
+        let raw = recommend(a, ready_mean, metric, self.desired);
         // The scale-down memory: recommendations of the last `stabilization`, highest first.
         let horizon = now.0.saturating_sub(a.stabilization.as_nanos());
         while self.highest.front().is_some_and(|&(t, _)| t.0 < horizon) {
@@ -212,13 +220,16 @@ impl Autoscaler {
 }
 
 /// The HPA's recommendation: `ceil(ready × metric / target)` clamped to `[min, max]`, or
-/// `current` while the ratio is within the tolerance band.
-pub fn recommend(a: &Autoscale, ready: u32, metric: f64, current: u32) -> u32 {
+/// `current` while the ratio is within the tolerance band. `ready` is the mean over the
+/// metric's window, the same span as the metric: the count at the decision instead would
+/// multiply a window of overload, measured on the few replicas ready then, by the many that
+/// just became ready (Kubernetes avoids that by ignoring just-ready pods for a while).
+pub fn recommend(a: &Autoscale, ready: f64, metric: f64, current: u32) -> u32 {
     let ratio = metric / a.target;
     if (ratio - 1.0).abs() <= a.tolerance {
         return current;
     }
-    let want = (f64::from(ready) * ratio).ceil();
+    let want = (ready * ratio).ceil();
     // `as` saturates: a huge ratio is clamped to max below.
     (want as u32).clamp(a.min, a.max)
 }

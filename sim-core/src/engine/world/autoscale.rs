@@ -86,10 +86,10 @@ impl<'m> World<'m> {
         let workers = self.model.services[i].workers;
         let sc = &mut self.autoscalers[k];
         let metric = sc.sample_metric(a, levels, now, &self.marks, workers);
-        if let Some(metric) = metric
+        if let Some((metric, ready_mean)) = metric
             && sc.ready > 0
         {
-            let to = sc.decide(a, metric, now);
+            let to = sc.decide(a, metric, ready_mean, now);
             if to != sc.desired {
                 sc.record(ScaleEvent {
                     at: now,
@@ -97,6 +97,7 @@ impl<'m> World<'m> {
                     to,
                     metric,
                     ready: sc.ready,
+                    ready_mean,
                 });
                 sc.desired = to;
                 sc.update_levels(now, &self.marks);
@@ -332,6 +333,7 @@ impl World<'_> {
                         to: e.to,
                         metric: e.metric,
                         ready: e.ready,
+                        ready_mean: e.ready_mean,
                     })
                     .collect(),
                 under_provisioned_s: sc.window_seconds(SHORT, &self.marks),
