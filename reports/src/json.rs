@@ -431,6 +431,13 @@ impl Report {
                 fault.detail = fault_detail(&spec.kind);
             }
         }
+        for ((_, t), w) in report.timeline.workloads.0.iter_mut().zip(&model.workloads) {
+            t.varying = matches!(
+                w.arrival,
+                sim_core::model::Arrival::Varying { .. }
+                    | sim_core::model::Arrival::ClosedVarying { .. }
+            );
+        }
         let value = serde_json::to_value(&report).expect("a report always serialises");
         report.expect = evaluate(&model.expects, &value);
         report

@@ -161,3 +161,45 @@ fn the_lessons_give_the_same_bytes_for_the_same_seed() {
         assert_eq!(a.stdout, b.stdout);
     }
 }
+
+#[test]
+fn out_writes_the_replicas_plot_for_autoscaled_runs_only() {
+    // Goal: `run --out` writes replicas.svg (in service and desired per autoscaled service)
+    // when a service autoscales, and the throughput plot draws the arrival rate of a
+    // workload whose rate varies; a fixed scenario with a constant rate has neither.
+    let base = std::env::temp_dir().join(format!("meshsim-autoscale-out-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&base).unwrap();
+    let scaled = base.join("scaled");
+    let out = meshsim(&["run", DIURNAL, "--out", scaled.to_str().unwrap(), "--quiet"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg = std::fs::read_to_string(scaled.join("replicas.svg")).expect("replicas.svg");
+    assert!(svg.contains("elastic in service") && svg.contains("elastic desired"));
+    assert!(
+        !svg.contains("peak in service"),
+        "only autoscaled services are drawn"
+    );
+    let throughput = std::fs::read_to_string(scaled.join("throughput.svg")).unwrap();
+    assert!(throughput.contains("elastic arrivals"));
+    let fixed = base.join("fixed");
+    let out = meshsim(&[
+        "run",
+        "scenarios/mm1.toml",
+        "--out",
+        fixed.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!fixed.join("replicas.svg").exists());
+    let throughput = std::fs::read_to_string(fixed.join("throughput.svg")).unwrap();
+    assert!(!throughput.contains("arrivals"));
+    let _ = std::fs::remove_dir_all(&base);
+}

@@ -171,6 +171,10 @@ pub struct WorkloadTimeline {
     /// Of the successful requests sent in the bucket; `None` (`null`) when there were none.
     pub p50_ms: Vec<Option<f64>>,
     pub p99_ms: Vec<Option<f64>>,
+    /// The workload's rate changes over time (a schedule, a sine, a file, spikes): the
+    /// throughput plot draws its arrival rate behind. For the plots; not in the JSON.
+    #[serde(skip)]
+    pub varying: bool,
 }
 
 impl WorkloadTimeline {
