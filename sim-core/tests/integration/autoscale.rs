@@ -362,3 +362,39 @@ fn scaling_by_tens_of_thousands_at_once_is_bounded() {
     let downs = steps(&r).iter().filter(|(_, from, to)| to < from).count();
     assert!(downs >= 1, "{:?}", steps(&r));
 }
+
+#[test]
+fn the_memory_estimate_counts_the_autoscalers_slots_and_samples() {
+    // Goal: an autoscaler's state grows with `max` (its slots) and with the window and the
+    // stabilization in intervals (its samples, its recommendations): the estimate grows with
+    // each, and a model past `scenario.max_memory` is refused before the run starts.
+    let estimate = |sets: &[&str]| {
+        let m = crate::model_with(STEP_DOWN, sets);
+        let f = sim_core::engine::footprint::estimate(&m);
+        let part = f
+            .parts
+            .iter()
+            .find(|p| p.what.contains("autoscalers"))
+            .map(|p| p.bytes)
+            .expect("an autoscalers part");
+        (f.total_bytes(), part)
+    };
+    let (total, small) = estimate(&[]);
+    let (more_total, slots) = estimate(&["service.api.autoscale.max=100000"]);
+    assert!(slots > small + 100_000 * 8 && more_total > total);
+    let (_, window) = estimate(&["service.api.autoscale.window=\"150000s\""]);
+    assert!(window > small + 9_000 * 16, "{window} vs {small}");
+    let (_, stab) = estimate(&["service.api.autoscale.stabilization=\"1000000s\""]);
+    assert!(stab > small + 60_000 * 16, "{stab} vs {small}");
+    let m = crate::model_with(
+        STEP_DOWN,
+        &[
+            "service.api.autoscale.max=100000",
+            "scenario.max_memory=\"1MiB\"",
+        ],
+    );
+    assert!(matches!(
+        sim_core::run(&m, 1),
+        Err(sim_core::RunError::TooMuchMemory { .. })
+    ));
+}
