@@ -76,6 +76,8 @@ impl<'m> World<'m> {
     }
 
     /// A decision: sample the metric, recommend, stabilize, and act on the difference.
+    #[cold]
+    #[inline(never)]
     pub(super) fn autoscale_tick(&mut self, s: ServiceId) {
         let i = s.0 as usize;
         let k = self.autoscaler_of[i] as usize;
@@ -162,6 +164,8 @@ impl<'m> World<'m> {
 
     /// A provisioning finished: the replica is ready and joins the balancer (unless the
     /// provisioning was cancelled by a scale-in since).
+    #[cold]
+    #[inline(never)]
     pub(super) fn provisioned(&mut self, r: u32, generation: u32) {
         let r = r as usize;
         let s = self.replicas[r].service.0 as usize;
@@ -220,6 +224,8 @@ impl<'m> World<'m> {
     }
 
     /// A draining replica holds no more work: it is gone and its slot is free.
+    #[cold]
+    #[inline(never)]
     pub(super) fn drained(&mut self, r: usize) {
         let rep = &mut self.replicas[r];
         if !rep.draining {
@@ -274,6 +280,8 @@ impl<'m> World<'m> {
     }
 
     /// A pooled replica of an autoscaled service crashed (`up == false`) or came back.
+    #[cold]
+    #[inline(never)]
     pub(super) fn ready_changed(&mut self, r: usize, up: bool) {
         let s = self.replicas[r].service.0 as usize;
         let k = self.autoscaler_of[s] as usize;
