@@ -178,12 +178,32 @@ impl<'m> World<'m> {
         sc.slots[slot as usize] = Slot::Pooled;
         sc.running += 1;
         self.replicas[r].pooled = true;
+        self.fresh_admission(s, slot, r);
         // Releases the slot's hold: up unless a fault holds it down too (then it joins the
         // ready ones when that ends).
         self.restart(r);
         self.pool_changed(r, true);
         let now = self.q.now();
         self.autoscalers[k].update_levels(now, &self.marks);
+    }
+
+    /// A new replica in a reused slot starts as one that was never there: its own token
+    /// bucket (`per = "replica"`) full, its adaptive concurrency limit at its start.
+    fn fresh_admission(&mut self, s: usize, slot: u32, r: usize) {
+        let Some(admission) = self.model.services[s].admission else {
+            return;
+        };
+        if let Some(a) = admission.adaptive
+            && !self.concurrency.is_empty()
+        {
+            self.concurrency[r] = a.initial;
+        }
+        if let Some(spec) = admission.rate_limit
+            && spec.per_replica
+        {
+            let b = (self.service_bucket[s] + slot) as usize;
+            self.buckets[b] = crate::engine::token_bucket::TokenBucket::new(&spec);
+        }
     }
 
     /// Scale-in of one replica: the newest, a provisioning one first.
