@@ -287,8 +287,9 @@ pub struct RunArgs {
     /// queue-depth.csv; with flows flows.csv and flows-inconsistent.csv; the plots
     /// latency-cdf.svg, latency-over-time.svg, throughput.svg, in-system.svg, and
     /// consistency.svg (flows), queue-depth.svg (a broker), breakers.svg (a breaker changed
-    /// state); report.html, one self-contained page for a browser with the verdict, every plot
-    /// and every table; and .meshsim-output, the list of those files. All or nothing: written beside DIR
+    /// state), replicas.svg (an autoscaled service); report.html, one self-contained page for a
+    /// browser with the verdict, every plot and every table; and .meshsim-output, the list of
+    /// those files. All or nothing: written beside DIR
     /// and renamed into place. DIR is created, or replaced whole if it holds only an earlier
     /// meshsim output; anything else (other files, a symlink) is refused.
     #[arg(long, value_name = "DIR")]

@@ -53,7 +53,14 @@ pub fn write_dot<W: Write>(mut w: W, model: &Model) -> io::Result<()> {
             service.name.clone(),
             format!(
                 "{} x {} worker{}",
-                service.replicas,
+                // An autoscaled service: its range (its `replicas` are the slots, `max`).
+                service
+                    .autoscale
+                    .as_ref()
+                    .map_or(service.replicas.to_string(), |a| format!(
+                        "{}–{} (autoscaled)",
+                        a.min, a.max
+                    )),
                 service.workers,
                 if service.workers == 1 { "" } else { "s" }
             ),

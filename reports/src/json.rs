@@ -248,6 +248,15 @@ pub struct ServiceReport {
     pub mean_queued: f64,
     /// Abandoned requests over the service's endpoints.
     pub abandoned: u64,
+    /// The most replicas in the pool at once (a fixed service: its `replicas`).
+    pub replicas_max: u32,
+    /// Replicas in the pool × seconds over the measured window: what the fleet cost.
+    pub replica_seconds: f64,
+    /// Autoscaler decisions that changed the desired count.
+    pub scale_events: u64,
+    /// What the autoscaler did; only for an autoscaled service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autoscale: Option<AutoscaleReport>,
     /// With versions: `base`, then each version (absent for a service without versions).
     #[serde(skip_serializing_if = "Named::is_empty")]
     pub versions: Named<VersionReport>,
@@ -289,6 +298,31 @@ impl VersionReport {
             rolled_back_at_s: v.rolled_back_at.map(|t| round(t.as_secs_f64())),
         }
     }
+}
+
+/// An autoscaled service's decisions.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AutoscaleReport {
+    pub metric: &'static str,
+    pub target: f64,
+    /// Time in the measured window with fewer replicas ready than desired.
+    pub under_provisioned_s: f64,
+    /// Every decision that changed the desired count (the first 10,000).
+    pub decisions: Vec<ScaleDecisionReport>,
+}
+
+/// One scale decision: when, from and to how many replicas, and the metric that drove it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ScaleDecisionReport {
+    pub at_s: f64,
+    pub from: u32,
+    pub to: u32,
+    /// The metric per ready replica averaged over the window.
+    pub metric: f64,
+    /// Replicas ready when it was taken.
+    pub ready: u32,
+    /// Replicas ready on average over the window (what the formula multiplies).
+    pub ready_mean: f64,
 }
 
 /// Call attempts over the whole run.
@@ -435,6 +469,13 @@ impl Report {
             }
         }
         report.description = model.description.clone();
+        for ((_, t), w) in report.timeline.workloads.0.iter_mut().zip(&model.workloads) {
+            t.varying = matches!(
+                w.arrival,
+                sim_core::model::Arrival::Varying { .. }
+                    | sim_core::model::Arrival::ClosedVarying { .. }
+            );
+        }
         let value = serde_json::to_value(&report).expect("a report always serialises");
         report.expect = evaluate(&model.expects, &value);
         report
@@ -494,6 +535,26 @@ impl Report {
                     mean_in_system: round(s.mean_in_system),
                     mean_queued: round(s.mean_queued),
                     abandoned: s.abandoned,
+                    replicas_max: s.replicas_max,
+                    replica_seconds: round(s.replica_seconds),
+                    scale_events: s.scale_events,
+                    autoscale: s.autoscale.as_ref().map(|a| AutoscaleReport {
+                        metric: a.metric,
+                        target: a.target,
+                        under_provisioned_s: round(a.under_provisioned_s),
+                        decisions: a
+                            .decisions
+                            .iter()
+                            .map(|d| ScaleDecisionReport {
+                                at_s: round(d.at.as_secs_f64()),
+                                from: d.from,
+                                to: d.to,
+                                metric: round(d.metric),
+                                ready: d.ready,
+                                ready_mean: round(d.ready_mean),
+                            })
+                            .collect(),
+                    }),
                     versions: Named(
                         s.versions
                             .iter()

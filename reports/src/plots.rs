@@ -1,7 +1,9 @@
 //! SVG plots of a run, drawn with plotters: latency CDF per workload, p50/p99 over time,
 //! throughput over time, requests in system per service, the client's latency next to the time
 //! to consistency per flow (when the scenario has flows), queue depth per queue and topic group
-//! (when the run had a broker), and the circuit breakers' states.
+//! (when the run had a broker), the circuit breakers' states, and the replicas of autoscaled
+//! services (ready vs desired). Where a workload's rate changes over time, its arrival rate is
+//! drawn, light, behind its throughput.
 //!
 //! Every plot is 800 px wide, with a title, axis labels with units and a legend; workload
 //! `k` (and service `k`, flow `k`) has colour `PALETTE[k]` in every plot of a report. Fault
@@ -24,6 +26,8 @@ use plotters::style::{FontStyle, register_font};
 use sim_core::results::{LatencyHistogram, RunResults};
 
 use crate::json::{FaultReport, Report};
+
+mod replicas;
 
 /// Width of every plot, in pixels.
 pub const WIDTH_PX: u32 = 800;
@@ -81,6 +85,7 @@ enum Kind {
     InSystem,
     QueueDepth,
     Breakers,
+    Replicas,
 }
 
 /// Every plot of a run, in a fixed order; consistency only when the scenario has flows, queue
@@ -123,6 +128,13 @@ pub fn plots(results: &RunResults, report: &Report, png: bool) -> PlotResult<Vec
     }
     if report.breakers.iter().any(|b| !b.transitions.is_empty()) {
         kinds.push(("breakers.svg", "Circuit breaker states", Kind::Breakers));
+    }
+    if report.services.iter().any(|(_, s)| s.autoscale.is_some()) {
+        kinds.push((
+            "replicas.svg",
+            "Replicas of autoscaled services",
+            Kind::Replicas,
+        ));
     }
     kinds
         .into_iter()
@@ -195,6 +207,7 @@ where
         Kind::InSystem => in_system(root, title, report),
         Kind::QueueDepth => queue_depth(root, title, report),
         Kind::Breakers => breakers(root, title, report),
+        Kind::Replicas => replicas::replicas(root, title, report),
     }
 }
 
@@ -237,6 +250,8 @@ enum Dash {
     Solid,
     Dashed,
     Dotted,
+    /// Wide and pale: a backdrop (the arrival rate behind the throughput).
+    Faint,
 }
 
 /// One line of a plot over time: breaks where there is no value (`None`).
@@ -390,7 +405,9 @@ where
                 Dash::Dotted => {
                     chart.draw_series(DashedLineSeries::new(curve.points, 2, 4, style))?
                 }
-                Dash::Solid => chart.draw_series(LineSeries::new(curve.points, style))?,
+                Dash::Solid | Dash::Faint => {
+                    chart.draw_series(LineSeries::new(curve.points, style))?
+                }
             };
             match curve.dash {
                 Dash::Solid => series.label(curve.label).legend(move |(x, y)| {
@@ -475,6 +492,10 @@ where
             (Dash::Solid, "ok", &wl.ok),
             (Dash::Dashed, "failed", &wl.failed),
         ];
+        // A rate that changes over time: what arrived, drawn light behind what was served.
+        if wl.varying {
+            series.insert(0, (Dash::Faint, "arrivals", &wl.sent));
+        }
         // Fallback answers are neither ok nor failed: shown when there were any.
         if wl.degraded.iter().any(|&n| n > 0) {
             series.push((Dash::Dotted, "degraded", &wl.degraded));
@@ -712,8 +733,16 @@ fn draw_line<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
 where
     DB::ErrorType: 'static,
 {
-    let width = if line.dash == Dash::Dashed { 1 } else { 2 };
-    let style = line.color.stroke_width(width);
+    let width = match line.dash {
+        Dash::Dashed => 1,
+        Dash::Faint => 6,
+        _ => 2,
+    };
+    let style = if line.dash == Dash::Faint {
+        line.color.mix(0.25).stroke_width(width)
+    } else {
+        line.color.stroke_width(width)
+    };
     let mut segments: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
     for p in line.points {
         match p {
@@ -724,21 +753,19 @@ where
     }
     for segment in segments {
         match line.dash {
-            Dash::Solid => chart.draw_series(LineSeries::new(segment, style))?,
+            Dash::Solid | Dash::Faint => chart.draw_series(LineSeries::new(segment, style))?,
             Dash::Dashed => chart.draw_series(DashedLineSeries::new(segment, 6, 4, style))?,
             Dash::Dotted => chart.draw_series(DashedLineSeries::new(segment, 2, 4, style))?,
         };
     }
     // The legend entry: an empty series that only carries the label; its sample is three
     // pieces of line, touching (solid), or apart like the line's dashes.
-    let c = line.color;
     let pieces = dash_pieces(line.dash);
     chart
         .draw_series(LineSeries::new(Vec::<(f64, f64)>::new(), style))?
         .label(line.label)
         .legend(move |(x, y)| {
-            let piece =
-                |(a, b): (i32, i32)| PathElement::new(vec![(a, 0), (b, 0)], c.stroke_width(width));
+            let piece = |(a, b): (i32, i32)| PathElement::new(vec![(a, 0), (b, 0)], style);
             EmptyElement::at((x, y)) + piece(pieces[0]) + piece(pieces[1]) + piece(pieces[2])
         });
     Ok(())
@@ -748,7 +775,7 @@ where
 /// line's dashes.
 fn dash_pieces(dash: Dash) -> [(i32, i32); 3] {
     match dash {
-        Dash::Solid => [(0, 7), (7, 14), (14, 20)],
+        Dash::Solid | Dash::Faint => [(0, 7), (7, 14), (14, 20)],
         Dash::Dashed => [(0, 5), (8, 13), (16, 20)],
         Dash::Dotted => [(0, 2), (8, 10), (16, 18)],
     }

@@ -22,7 +22,11 @@ pub(crate) fn services(report: &Report) -> Table {
         .map(|(name, s)| {
             vec![
                 name.to_string(),
-                format!("{} x {}", s.replicas, s.workers),
+                // An autoscaled service: from its start to the most it ran.
+                match &s.autoscale {
+                    Some(_) => format!("{}–{} x {}", s.replicas, s.replicas_max, s.workers),
+                    None => format!("{} x {}", s.replicas, s.workers),
+                },
                 format!("{:.1}%", s.utilization * 100.0),
                 fixed(s.mean_in_system, 2),
                 fixed(s.mean_queued, 2),

@@ -130,6 +130,12 @@ pub fn verdict(report: &Report) -> String {
     }
     parts.push(failures_sentence(report));
     parts.extend(versions::rollback_sentence(report));
+    parts.extend(
+        report
+            .services
+            .iter()
+            .filter_map(|(n, s)| autoscale_sentence(n, s)),
+    );
     if !report.faults.is_empty() {
         let faults: Vec<String> = report.faults.iter().map(fault_sentence).collect();
         parts.push(format!("Faults: {}.", faults.join("; ")));
@@ -157,6 +163,28 @@ pub fn verdict(report: &Report) -> String {
         });
     }
     parts.join(" ")
+}
+
+/// `Autoscaler api: 5 scale events, 2 to 10 replicas (1,835 replica-seconds);
+/// under-provisioned (fewer ready than desired) for 15 s.`: how long the autoscaler's lag
+/// left the service short is the first thing to know about an autoscaled run.
+fn autoscale_sentence(name: &str, s: &crate::json::ServiceReport) -> Option<String> {
+    let a = s.autoscale.as_ref()?;
+    let short = if a.under_provisioned_s > 0.0 {
+        format!(
+            "under-provisioned (fewer ready than desired) for {} s",
+            short_secs(a.under_provisioned_s)
+        )
+    } else {
+        "never under-provisioned".to_string()
+    };
+    Some(format!(
+        "Autoscaler {name}: {} scale event(s), {} to {} replicas ({} replica-seconds); {short}.",
+        s.scale_events,
+        s.replicas,
+        s.replicas_max,
+        thousands(s.replica_seconds.round() as u64)
+    ))
 }
 
 /// `crash of payment at 20s for 10s (hit 1,234 requests)`.

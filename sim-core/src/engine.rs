@@ -1,5 +1,6 @@
 //! Runs a model: the World and its event loop.
 
+mod autoscaler;
 mod bit_index;
 mod broker;
 mod flows;
@@ -176,6 +177,7 @@ pub fn run_with_progress(
     } else {
         calls.attempts as f64 / sent as f64
     };
+    world.autoscale_results(&mut services);
     Ok(RunResults {
         scenario: model.name.clone(),
         seed,
@@ -312,6 +314,7 @@ mod tests {
                 endpoints: vec![EndpointId(0)],
                 admission: None,
                 versions: Vec::new(),
+                autoscale: None,
             }],
             endpoints: vec![Endpoint {
                 name: "serve".into(),
@@ -396,6 +399,7 @@ mod tests {
             endpoints: vec![EndpointId(1)],
             admission: None,
             versions: Vec::new(),
+            autoscale: None,
         });
         m.endpoints.push(Endpoint {
             name: "handle".into(),

@@ -5,6 +5,7 @@
 //! the reports. The scenario parser (`crate::scenario`) is the only producer of a `Model`.
 
 mod admission;
+mod autoscale;
 mod fault;
 mod flow;
 mod messaging;
@@ -13,6 +14,7 @@ mod routing;
 mod version;
 
 pub use admission::{AdaptiveLimit, Admission, Priority, RateLimit, Shed};
+pub use autoscale::{Autoscale, ScaleIn, ScaleMetric};
 pub use fault::{Chaos, Fault, FaultKind, ReplicaRef};
 pub use flow::{Flow, FlowId, FlowStep, FlowStyle, MAX_FLOW_STEPS};
 pub use messaging::{
@@ -134,6 +136,9 @@ pub struct Service {
     pub admission: Option<Admission>,
     /// `[service.NAME.version.V]`, in file order; their replicas follow the base's.
     pub versions: Vec<Version>,
+    /// `[service.NAME.autoscale]`; then `replicas` is its `max` (the slots sized at build),
+    /// of which `autoscale.start` serve at t = 0.
+    pub autoscale: Option<Box<Autoscale>>,
 }
 
 impl Service {

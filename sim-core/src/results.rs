@@ -217,6 +217,15 @@ pub struct ServiceStats {
     /// With `[service.NAME.version.V]`: the base version (named `base`), then each version;
     /// empty for a service without versions.
     pub versions: Vec<VersionStats>,
+    /// The most replicas in the pool at once during the run (a fixed service: `replicas`).
+    pub replicas_max: u32,
+    /// Replicas in the pool (ready, or crashed and restarting) × seconds, over the measured
+    /// window [warmup, end of arrivals]: what the fleet cost.
+    pub replica_seconds: f64,
+    /// Autoscaler decisions that changed the desired count (0 without an autoscaler).
+    pub scale_events: u64,
+    /// What the autoscaler did; `None` for a fixed service.
+    pub autoscale: Option<AutoscaleStats>,
 }
 
 /// One version of a service: what reached its replicas and how it went.
@@ -236,6 +245,37 @@ pub struct VersionStats {
     pub latency: LatencyHistogram,
     /// When an automatic rollback set its weight to 0.
     pub rolled_back_at: Option<SimTime>,
+}
+
+/// An autoscaled service's decisions and replicas over time.
+#[derive(Clone, Debug, Default)]
+pub struct AutoscaleStats {
+    pub metric: &'static str,
+    pub target: f64,
+    /// Every decision that changed the desired count, up to
+    /// `engine::MAX_SCALE_EVENTS_LISTED` (all are counted in `scale_events`).
+    pub decisions: Vec<ScaleDecision>,
+    /// Time with fewer replicas ready than desired, over the measured window.
+    pub under_provisioned_s: f64,
+    /// Mean replicas in the pool, and mean desired, per time bucket.
+    pub replicas_buckets: Vec<f64>,
+    pub desired_buckets: Vec<f64>,
+}
+
+/// One autoscaler decision that changed the desired count.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScaleDecision {
+    pub at: SimTime,
+    pub from: u32,
+    pub to: u32,
+    /// The metric per ready replica, averaged over the window, that drove it.
+    pub metric: f64,
+    /// Replicas ready when it was taken.
+    pub ready: u32,
+    /// Replicas ready on average over the metric's window: `to` is
+    /// `ceil(ready_mean × metric / target)` unless the tolerance, the stabilization, `min`,
+    /// `max` or `max_step_up` said otherwise.
+    pub ready_mean: f64,
 }
 
 /// Calls between services and from clients, every attempt counted.

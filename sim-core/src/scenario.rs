@@ -33,6 +33,7 @@
 //! file) and says so.
 
 mod admission;
+mod autoscale;
 mod cycles;
 mod faults;
 mod flows;

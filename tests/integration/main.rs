@@ -1,6 +1,7 @@
 //! meshsim's integration tests, one module per concern.
 
 mod accounting;
+mod autoscaling;
 mod bad_input;
 mod browser;
 mod caps;

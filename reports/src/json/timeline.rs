@@ -49,7 +49,14 @@ impl TimelineReport {
                     .iter()
                     .map(|s| {
                         let in_system = s.in_system_buckets.iter().map(|&x| round(x)).collect();
-                        (s.name.clone(), ServiceTimeline { in_system })
+                        let rounded = |v: &[f64]| v.iter().map(|&x| round(x)).collect();
+                        let a = s.autoscale.as_ref();
+                        let timeline = ServiceTimeline {
+                            in_system,
+                            replicas: a.map(|a| rounded(&a.replicas_buckets)),
+                            desired: a.map(|a| rounded(&a.desired_buckets)),
+                        };
+                        (s.name.clone(), timeline)
                     })
                     .collect(),
             ),
@@ -138,6 +145,9 @@ impl TimelineReport {
         }
         for (_, s) in &mut self.services.0 {
             s.in_system.resize(n, 0.0);
+            for v in [&mut s.replicas, &mut s.desired].into_iter().flatten() {
+                v.resize(n, 0.0);
+            }
         }
         for (_, q) in &mut self.queues.0 {
             q.depth.resize(n, 0.0);
@@ -161,6 +171,10 @@ pub struct WorkloadTimeline {
     /// Of the successful requests sent in the bucket; `None` (`null`) when there were none.
     pub p50_ms: Vec<Option<f64>>,
     pub p99_ms: Vec<Option<f64>>,
+    /// The workload's rate changes over time (a schedule, a sine, a file, spikes): the
+    /// throughput plot draws its arrival rate behind. For the plots; not in the JSON.
+    #[serde(skip)]
+    pub varying: bool,
 }
 
 impl WorkloadTimeline {
@@ -193,6 +207,12 @@ impl WorkloadTimeline {
 pub struct ServiceTimeline {
     /// Time-average of requests queued or in service during the bucket.
     pub in_system: Vec<f64>,
+    /// An autoscaled service's mean replicas in the pool during the bucket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<Vec<f64>>,
+    /// An autoscaled service's mean desired replicas during the bucket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub desired: Option<Vec<f64>>,
 }
 
 /// One queue's or consumer group's figures per time bucket.

@@ -67,7 +67,12 @@ pub(crate) fn over_time(report: &Report) -> Option<OverTime> {
     let breakers_changed = report.breakers.iter().any(|b| !b.transitions.is_empty());
     let (first, last) = sending_range(report)?;
     let group = group_size(last - first);
-    if report.faults.is_empty() && !breakers_changed && group > 1 {
+    let scaled: Vec<(&str, &[f64])> = t
+        .services
+        .iter()
+        .filter_map(|(n, s)| Some((n, s.replicas.as_deref()?)))
+        .collect();
+    if report.faults.is_empty() && !breakers_changed && scaled.is_empty() && group > 1 {
         return None;
     }
     let mut notes = Vec::new();
@@ -108,7 +113,13 @@ pub(crate) fn over_time(report: &Report) -> Option<OverTime> {
         if any_degraded {
             header.push("degraded %");
         }
-        header.extend(["failed", p99_header, "faults"]);
+        header.extend(["failed", p99_header]);
+        let replica_headers: Vec<String> = scaled
+            .iter()
+            .map(|(n, _)| format!("{n} replicas"))
+            .collect();
+        header.extend(replica_headers.iter().map(String::as_str));
+        header.push("faults");
         // Rows start on multiples of the row width, so they read as round times.
         let mut rows = Vec::new();
         let mut start = first / group * group;
@@ -139,6 +150,9 @@ pub(crate) fn over_time(report: &Report) -> Option<OverTime> {
             }
             row.push(failed.to_string());
             row.push(ms_or_dash(p99));
+            for (_, replicas) in &scaled {
+                row.push(mean_replicas(replicas, start, end));
+            }
             row.push(active_faults(report, from_s, to_s));
             rows.push(row);
             start = end;
@@ -150,6 +164,17 @@ pub(crate) fn over_time(report: &Report) -> Option<OverTime> {
         });
     }
     Some(OverTime { notes, workloads })
+}
+
+/// The mean of the autoscaled replicas over buckets `[start, end)`, one decimal (`-` when
+/// the run kept none of them).
+fn mean_replicas(replicas: &[f64], start: usize, end: usize) -> String {
+    let kept = &replicas[start.min(replicas.len())..end.min(replicas.len())];
+    if kept.is_empty() {
+        return "-".to_string();
+    }
+    let mean = kept.iter().sum::<f64>() / kept.len() as f64;
+    format!("{mean:.1}")
 }
 
 /// Buckets `[first, last)` in which requests could be sent: warmup to the end of arrivals,

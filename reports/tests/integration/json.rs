@@ -150,7 +150,10 @@ fn endpoints_services_calls_and_messages_have_every_field() {
             "utilization",
             "mean_in_system",
             "mean_queued",
-            "abandoned"
+            "abandoned",
+            "replicas_max",
+            "replica_seconds",
+            "scale_events"
         ]
     );
     assert_eq!(

@@ -80,6 +80,7 @@ pub fn model() -> Model {
                 endpoints: vec![EndpointId(0)],
                 admission: None,
                 versions: Vec::new(),
+                autoscale: None,
             },
             Service {
                 name: "order".to_string(),
@@ -92,6 +93,7 @@ pub fn model() -> Model {
                 endpoints: vec![EndpointId(1)],
                 admission: None,
                 versions: Vec::new(),
+                autoscale: None,
             },
         ],
         endpoints: vec![
@@ -244,6 +246,10 @@ pub fn results() -> RunResults {
                 mean_queued: 0.0,
                 in_system_buckets: vec![],
                 versions: Vec::new(),
+                replicas_max: 2,
+                replica_seconds: 0.0,
+                scale_events: 0,
+                autoscale: None,
             },
             ServiceStats {
                 name: "order".to_string(),
@@ -260,6 +266,10 @@ pub fn results() -> RunResults {
                 mean_queued: 0.75,
                 in_system_buckets: vec![],
                 versions: Vec::new(),
+                replicas_max: 1,
+                replica_seconds: 0.0,
+                scale_events: 0,
+                autoscale: None,
             },
         ],
         calls: CallStats {

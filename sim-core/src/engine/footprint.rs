@@ -200,6 +200,27 @@ pub fn estimate(model: &Model) -> Footprint {
             .saturating_add(times(model.links.len() as u64, 64)),
     );
 
+    let autoscaled: Vec<&crate::model::Autoscale> = model
+        .services
+        .iter()
+        .filter_map(|s| s.autoscale.as_deref())
+        .collect();
+    if !autoscaled.is_empty() {
+        // Per autoscaled service: its slots (sized for `max`, counted with the replicas
+        // above), their states and provisioning streams, its metric samples and
+        // recommendations, the decisions listed, and two levels per time bucket.
+        let bytes = autoscaled.iter().fold(0u64, |sum, a| {
+            sum.saturating_add(super::autoscaler::bytes(a, buckets))
+        });
+        part(
+            format!(
+                "{} autoscalers (slots, samples, decisions)",
+                autoscaled.len()
+            ),
+            bytes,
+        );
+    }
+
     let users = closed_users(model);
     if users > 0 {
         part(

@@ -99,6 +99,11 @@ impl Levels {
         }
     }
 
+    /// The areas up to the last `advance`: integrals of the levels since t = 0 (level × ns).
+    pub fn area_now(&self) -> [u128; 3] {
+        self.area
+    }
+
     fn area_at(&self, t: SimTime) -> [u128; 3] {
         let dt = u128::from(t.0.saturating_sub(self.last.0));
         let mut a = self.area;

@@ -325,6 +325,8 @@ impl Stats {
         buckets: Vec<Vec<f64>>,
     ) -> Vec<ServiceStats> {
         use super::levels::{BUSY, IN_SYSTEM, QUEUED};
+        let window_s = model.duration.as_secs_f64()
+            - model.warmup.as_secs_f64().min(model.duration.as_secs_f64());
         model
             .services
             .iter()
@@ -351,6 +353,10 @@ impl Stats {
                 mean_queued: m[QUEUED],
                 in_system_buckets,
                 versions: Vec::new(),
+                replicas_max: s.replicas,
+                replica_seconds: f64::from(s.replicas) * window_s,
+                scale_events: 0,
+                autoscale: None,
             })
             .collect()
     }

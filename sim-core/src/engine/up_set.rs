@@ -9,6 +9,8 @@
 //!
 //! Usually only a few replicas are down. Then the tree's descent (a cache miss per level at
 //! 100,000 replicas) is replaced by a walk over the short sorted list of the missing ones.
+//! Only non-members below the highest member count: an autoscaled service's free slots sit
+//! above its replicas and never shift a rank, so its picks cost the same whatever `max`.
 
 /// A set of replica indices `0..n` (all in at first) with O(log n) rank selection.
 pub struct UpSet {
@@ -19,8 +21,10 @@ pub struct UpSet {
     len: u32,
     /// The largest power of two not above `n`: where the descent of `select` starts.
     top: usize,
-    /// The non-members in index order, while there are at most `FEW` of them.
+    /// The non-members below `high` in index order, while there are at most `FEW` of them.
     missing: Vec<u32>,
+    /// One past the highest member (0 when empty): non-members from here on shift no rank.
+    high: u32,
 }
 
 /// Up to this many non-members, `select` walks their list instead of the tree.
@@ -45,6 +49,7 @@ impl UpSet {
             len: n as u32,
             top,
             missing: Vec::new(),
+            high: n as u32,
         }
     }
 
@@ -73,16 +78,27 @@ impl UpSet {
             k += k & k.wrapping_neg();
         }
         let was_few = self.few();
+        let high = self.high;
         if member {
             self.len += 1;
+            self.high = self.high.max(i + 1);
         } else {
             self.len -= 1;
+            if i + 1 == self.high {
+                // The highest member left: the new one is the member of the last rank.
+                self.high = match self.len {
+                    0 => 0,
+                    n => self.descend(n - 1, false) + 1,
+                };
+            }
         }
         if !self.few() {
             self.missing.clear();
-        } else if !was_few {
-            // Back to few: list them from the tree (at most FEW descents).
-            for j in 0..self.size() - self.len {
+        } else if !was_few || self.high != high {
+            // Back to few, or a new top: list them from the tree (at most FEW descents; the
+            // non-members below `high` come first in index order).
+            self.missing.clear();
+            for j in 0..self.high - self.len {
                 let r = self.select_missing(j);
                 self.missing.push(r);
             }
@@ -96,12 +112,8 @@ impl UpSet {
         }
     }
 
-    fn size(&self) -> u32 {
-        self.tree.len() as u32 - 1
-    }
-
     fn few(&self) -> bool {
-        self.size() - self.len <= FEW
+        self.high - self.len <= FEW
     }
 
     /// The member of rank `k` (0-based) in index order. `k` must be below `len()`.
@@ -169,8 +181,20 @@ mod tests {
             let mut set = UpSet::full(n);
             let mut shadow = vec![true; n as usize];
             let p_member = if n >= 300 { 0.9 } else { 0.5 };
-            for _ in 0..400 {
-                let i = rng.random_range(0..n);
+            for step in 0..400 {
+                // From step 200 on at 300+, changes only in the lowest 40: a mostly empty
+                // top (an autoscaled service's free slots) first emptied, then kept empty.
+                let i = if n >= 300 && step >= 200 {
+                    if step == 200 {
+                        for r in 40..n {
+                            set.set(r, false);
+                            shadow[r as usize] = false;
+                        }
+                    }
+                    rng.random_range(0..40)
+                } else {
+                    rng.random_range(0..n)
+                };
                 let member = rng.random_bool(p_member);
                 set.set(i, member);
                 shadow[i as usize] = member;

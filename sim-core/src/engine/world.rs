@@ -12,6 +12,7 @@
 //! `faults` what breaks (crashes, slowdowns, errors, lossy or partitioned links, chaos).
 
 mod admission;
+mod autoscale;
 mod balancer;
 mod calls;
 mod consumers;
@@ -99,6 +100,11 @@ pub enum Event {
     FlowCommand(Handle, u16),
     /// A version's next `rollout` step (index into the run's versions) is due.
     VersionStep(u32),
+    /// A service's autoscaler decides (every `autoscale.interval`).
+    Autoscale(ServiceId),
+    /// Replica `u32` finished provisioning (its provisioning's generation: a cancelled one
+    /// is ignored).
+    Provisioned(u32, u32),
 }
 
 /// Which model call a pending call is making.
@@ -200,11 +206,21 @@ struct Replica {
     /// Product of the factors of active slow faults, and those faults.
     slow_factor: f64,
     slow_faults: Vec<u32>,
+    /// In its service's pool: balancers and brokers may send it work. Always for a fixed
+    /// service; for an autoscaled one, from ready until scaled in.
+    pooled: bool,
+    /// Scaled in, finishing its work before its slot is freed (`scale_in = "drain"`).
+    draining: bool,
 }
 
 impl Replica {
     fn is_up(&self) -> bool {
         self.crashes == 0
+    }
+
+    /// Up and in the pool: what a broker may deliver to.
+    fn serves(&self) -> bool {
+        self.crashes == 0 && self.pooled
     }
 }
 
@@ -302,6 +318,15 @@ pub struct World<'m> {
     concurrency: Vec<u32>,
     /// Some workload is sheddable: only then do calls look up their caller's priority.
     priorities: bool,
+    /// The autoscalers, and per service the index of its own (`autoscale::NO_AUTOSCALER`).
+    autoscalers: Vec<super::autoscaler::Autoscaler>,
+    autoscaler_of: Vec<u32>,
+    /// Replicas draining now: only then does a change of a replica's load look for the end
+    /// of a drain.
+    draining: u32,
+    /// The entry of `affected` that no fault reports: what a slot without a replica "hit".
+    no_fault: u32,
+    seed: u64,
     /// Set only by `meshsim trace`: records one request's spans.
     pub(super) tracer: Option<Box<Tracer>>,
     /// Set only by `meshsim trace --slowest/--failed`: finds which request to trace.
@@ -476,6 +501,8 @@ impl<'m> World<'m> {
                         down_by: 0,
                         slow_factor: 1.0,
                         slow_faults: Vec::new(),
+                        pooled: true,
+                        draining: false,
                     });
                 }
             }
@@ -484,7 +511,8 @@ impl<'m> World<'m> {
         let (call_guard, workload_guard, guards) = guards(model);
         let (buckets, service_bucket, workload_bucket) = admission::buckets(model);
         let chaos_targets = model.chaos.as_ref().map_or(0, |c| c.targets.len());
-        World {
+        let (autoscalers, autoscaler_of) = autoscale::autoscalers(model, &marks);
+        let mut world = World {
             model,
             q: EventQueue::new(),
             end_of_arrivals,
@@ -521,7 +549,7 @@ impl<'m> World<'m> {
             transitions_room: super::guard::MAX_BREAKER_TRANSITIONS,
             error_faults: vec![Vec::new(); model.services.len()],
             link_faults: vec![Vec::new(); model.links.len()],
-            affected: vec![0; model.faults.len() + chaos_targets],
+            affected: vec![0; model.faults.len() + chaos_targets + 1],
             chaos_crashes: vec![0; chaos_targets],
             chaos_target: faults::chaos_targets(model),
             levels: model.services.iter().map(|_| Levels::new(&marks)).collect(),
@@ -540,9 +568,16 @@ impl<'m> World<'m> {
             buckets,
             service_bucket,
             workload_bucket,
+            autoscalers,
+            autoscaler_of,
+            draining: 0,
+            no_fault: (model.faults.len() + chaos_targets) as u32,
+            seed,
             tracer: None,
             finder: None,
-        }
+        };
+        world.autoscale_init();
+        world
     }
 
     /// Runs to the end of the drain period, or until a limit stops the run.
@@ -596,6 +631,9 @@ impl<'m> World<'m> {
         for l in &mut self.levels {
             l.advance(end, &self.marks);
         }
+        for a in &mut self.autoscalers {
+            a.update_levels(end, &self.marks);
+        }
         Ok(())
     }
 
@@ -621,6 +659,7 @@ impl<'m> World<'m> {
         }
         self.schedule_faults();
         self.schedule_rollouts();
+        self.schedule_autoscalers();
     }
 
     #[inline]
@@ -662,6 +701,8 @@ impl<'m> World<'m> {
                 self.flow_command(h, code);
             }
             Event::VersionStep(k) => self.version_step(k),
+            Event::Autoscale(s) => self.autoscale_tick(s),
+            Event::Provisioned(r, generation) => self.provisioned(r, generation),
         }
     }
 

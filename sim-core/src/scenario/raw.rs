@@ -153,6 +153,7 @@ pub(super) struct RawService {
     pub health_check: Val,
     pub rate_limit: Option<Spanned<RawRateLimit>>,
     pub shed: Option<Spanned<RawShed>>,
+    pub autoscale: Option<Spanned<RawAutoscale>>,
     #[serde(default)]
     pub endpoint: Table<RawEndpoint>,
     /// `[service.NAME.version.V]`: subsets with their own replicas and endpoint overrides.
@@ -183,6 +184,23 @@ pub(super) struct RawRollback {
     pub error_rate: Val,
     pub window: Val,
     pub min_requests: Val,
+}
+
+/// `[service.NAME.autoscale]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAutoscale {
+    pub metric: Val,
+    pub target: Val,
+    pub min: Val,
+    pub max: Val,
+    pub interval: Val,
+    pub window: Val,
+    pub tolerance: Val,
+    pub stabilization: Val,
+    pub provision: Val,
+    pub scale_in: Val,
+    pub max_step_up: Val,
 }
 
 /// `[service.NAME.endpoint.EP]`.

@@ -474,9 +474,18 @@ fn read_service(sink: &mut Sink, name: &str, s: &RawService, path: &str) -> Serv
         .map(|(k, _)| k)
         .collect();
     let workers = workers.and_then(|n| u32::try_from(n).ok()).unwrap_or(1);
+    let autoscale = s.autoscale.as_ref().and_then(|a| {
+        super::autoscale::read_autoscale(sink, a, path, (&s.replicas, replicas), MAX_REPLICAS)
+    });
+    // An autoscaled service is sized for its most replicas: slots beyond the ready ones are
+    // not provisioned (down for balancers and brokers) until the autoscaler adds them.
+    let replicas = match &autoscale {
+        Some(a) => a.max,
+        None => replicas.and_then(|n| u32::try_from(n).ok()).unwrap_or(1),
+    };
     Service {
         name: name.to_string(),
-        replicas: replicas.and_then(|n| u32::try_from(n).ok()).unwrap_or(1),
+        replicas,
         workers,
         default_keys,
         queue,
@@ -485,6 +494,7 @@ fn read_service(sink: &mut Sink, name: &str, s: &RawService, path: &str) -> Serv
         endpoints: Vec::new(),
         admission: super::admission::read_admission(sink, s, path, workers),
         versions: Vec::new(),
+        autoscale,
     }
 }
 

@@ -40,6 +40,19 @@ pub(super) fn read_versions(
         sink.error(entries[MAX_VERSIONS].0.span(), msg);
         return Vec::new();
     }
+    if let (Some((key, _)), Some(_)) = (entries.first(), &service.autoscale) {
+        // An autoscaler resizes the base version's replicas at run time, and a version's
+        // replicas are placed after them: the two would need a rule for which version
+        // grows. Refused rather than guessed.
+        let msg = format!(
+            "{path}.version.{}: a service with [{path}.autoscale] may not have versions yet; \
+             autoscale the base service or give the version its own fixed replicas on a \
+             service without an autoscaler",
+            seg(key.get_ref())
+        );
+        sink.error(key.span(), msg);
+        return Vec::new();
+    }
     let mut copies = Vec::new();
     for (v, (key, rv)) in entries.iter().enumerate() {
         let name = key.get_ref();

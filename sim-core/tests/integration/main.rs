@@ -1,6 +1,7 @@
 //! sim-core's integration tests, one module per concern.
 
 mod admission;
+mod autoscale;
 mod bad_input;
 mod balancer;
 mod faults;

@@ -49,6 +49,7 @@ fn service(name: &str, endpoints: &[u32]) -> Service {
         endpoints: endpoints.iter().map(|&e| EndpointId(e)).collect(),
         admission: None,
         versions: Vec::new(),
+        autoscale: None,
     }
 }
 

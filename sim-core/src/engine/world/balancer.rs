@@ -31,20 +31,25 @@ pub(super) struct Balancer {
     /// Replicas really down now (what the broker sees at once).
     pub(super) crashed: u32,
     round_robin: u32,
+    /// The service has health checks: crashes and restarts wait in `changed` for them.
+    checked: bool,
 }
 
 impl Balancer {
     /// The pool of `len` replicas of `s` from global replica `first` on.
     pub(super) fn new(s: &Service, first: u32, len: u32) -> Balancer {
         let many = len > 1;
+        // An autoscaled service's pool changes at run time: its members are always kept.
+        let pool = s.health_check.is_some() || s.autoscale.is_some();
         Balancer {
             first,
             len,
-            up: (many && s.health_check.is_some()).then(|| UpSet::full(len)),
+            up: (many && pool).then(|| UpSet::full(len)),
             least: (many && s.lb == LbPolicy::LeastOutstanding).then(|| MinTree::new(len)),
             changed: Vec::new(),
             crashed: 0,
             round_robin: 0,
+            checked: s.health_check.is_some(),
         }
     }
 }
@@ -140,6 +145,23 @@ impl<'m> World<'m> {
         if let Some(tree) = &mut b.least {
             tree.set_load(r as u32 - b.first, rep.outstanding);
         }
+        if self.draining > 0 && rep.draining && rep.outstanding == 0 {
+            self.drained(r);
+        }
+    }
+
+    /// Replica `r` joined (`true`) or left its autoscaled service's pool: the callers see it
+    /// at once (readiness), believing it up if the health checks would.
+    pub(super) fn pool_changed(&mut self, r: usize, member: bool) {
+        let b = &mut self.balancers[self.replicas[r].pool as usize];
+        let i = r as u32 - b.first;
+        let believed = member && (!b.checked || self.replicas[r].is_up());
+        if let Some(up) = &mut b.up {
+            up.set(i, believed);
+        }
+        if let Some(tree) = &mut b.least {
+            tree.set_excluded(i, !believed);
+        }
     }
 
     /// Replica `r` really went down (`up == false`) or came back; the next health check
@@ -151,7 +173,7 @@ impl<'m> World<'m> {
         } else {
             b.crashed += 1;
         }
-        if b.up.is_some() {
+        if b.up.is_some() && b.checked {
             b.changed.push(r as u32 - b.first);
         }
     }
@@ -175,7 +197,8 @@ impl<'m> World<'m> {
         let b = &mut self.balancers[p];
         let base = b.first as usize;
         for &r in &b.changed {
-            let up_now = self.replicas[base + r as usize].is_up();
+            let rep = &self.replicas[base + r as usize];
+            let up_now = rep.is_up() && rep.pooled;
             if let Some(up) = &mut b.up {
                 up.set(r, up_now);
             }

@@ -48,7 +48,7 @@ impl<'m> World<'m> {
             return;
         }
         let r = self.replica_base[consumer.service.0 as usize] + slot;
-        let open = self.replicas[r as usize].is_up() && c.unacked[slot as usize] < c.cap;
+        let open = self.replicas[r as usize].serves() && c.unacked[slot as usize] < c.cap;
         c.open.set(slot, open);
     }
 
@@ -57,7 +57,7 @@ impl<'m> World<'m> {
         let s = self.replicas[r].service.0 as usize;
         let i = r as u32 - self.replica_base[s];
         if let Some(up) = &mut self.brokers.up[s] {
-            up.set(i, self.replicas[r].is_up());
+            up.set(i, self.replicas[r].serves());
         }
         for k in 0..self.brokers.consumed[s].len() {
             let ch = self.brokers.consumed[s][k];

@@ -127,13 +127,18 @@ impl<'m> World<'m> {
 
     /// Takes replica `r` down (if it was up): queued and in-service work is lost. `by` is
     /// the index in the fault stats that gets the blame.
-    fn crash(&mut self, r: usize, by: u32) {
+    pub(super) fn crash(&mut self, r: usize, by: u32) {
         let now = self.q.now();
         let rep = &mut self.replicas[r];
         rep.crashes += 1;
         if rep.crashes > 1 {
             return;
         }
+        let (pooled, service) = (rep.pooled, rep.service);
+        if pooled && !self.autoscalers.is_empty() && self.is_autoscaled(service) {
+            self.ready_changed(r, false);
+        }
+        let rep = &mut self.replicas[r];
         rep.down_by = by;
         rep.epoch = rep.epoch.wrapping_add(1);
         let (busy, queued) = (rep.busy, rep.queue.len() as u64);
@@ -157,16 +162,24 @@ impl<'m> World<'m> {
     }
 
     /// Brings replica `r` back (empty) once no crash holds it down.
-    fn restart(&mut self, r: usize) {
+    pub(super) fn restart(&mut self, r: usize) {
         let rep = &mut self.replicas[r];
         let was_down = rep.crashes > 0;
         rep.crashes = rep.crashes.saturating_sub(1);
         if rep.crashes == 0 {
             if was_down {
+                let (pooled, service) = (rep.pooled, rep.service);
+                if pooled && !self.autoscalers.is_empty() && self.is_autoscaled(service) {
+                    self.ready_changed(r, true);
+                }
                 self.replica_changed(r, true);
             }
             self.consumer_back(r);
         }
+    }
+
+    fn is_autoscaled(&self, s: ServiceId) -> bool {
+        self.autoscaler_of[s.0 as usize] != super::autoscale::NO_AUTOSCALER
     }
 
     fn exp_sample(&mut self, mean: SimDuration, k: usize) -> SimDuration {
@@ -179,6 +192,15 @@ impl<'m> World<'m> {
         let by = (self.model.faults.len() + target) as u32;
         self.chaos_crashes[target] += 1;
         let r = self.replica_index(c.replicas[k as usize]);
+        if !self.autoscalers.is_empty() && self.holds_no_replica(r) {
+            // An autoscaled slot without a replica: nothing to crash; the next try later.
+            self.chaos_crashes[target] -= 1;
+            let up = self.exp_sample(c.mtbf, k as usize);
+            if self.q.now() + up < self.horizon {
+                self.q.schedule(up, Event::ChaosCrash(k));
+            }
+            return;
+        }
         self.crash(r, by);
         let down = self.exp_sample(c.mttr, k as usize);
         self.q.schedule(down, Event::ChaosRestart(k));

@@ -92,6 +92,10 @@ impl<'m> World<'m> {
         if counted {
             self.stats.arrival(service, endpoint);
         }
+        if svc.autoscale.is_some() {
+            let k = self.autoscaler_of[service.0 as usize] as usize;
+            self.autoscalers[k].arrivals += 1;
+        }
         if !self.replicas[r].is_up() {
             // Connection refused: the caller hears of it at once.
             let replica = &mut self.replicas[r];
