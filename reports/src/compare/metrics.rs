@@ -139,7 +139,12 @@ pub fn extract(report: &Value) -> Metrics {
             m.push(format!("{BUSIEST_SERVICE}{name}"), 1.0);
         }
     }
+    // Every service reports its replica-seconds; only an autoscaled one's can differ from
+    // replicas × window, so only those are rows.
     for (name, s) in services {
+        if s.get("autoscale").is_none() {
+            continue;
+        }
         if let Some(r) = num(s, &["replica_seconds"]) {
             m.push(format!("services.{name}.replica_seconds"), r);
         }
@@ -394,8 +399,9 @@ mod tests {
         let report = json!({
             "workloads": {"w": {"sent": 10, "failed": 0, "throughput_rps": 1.0,
                                 "latency_ms": {"p50": 1.0, "p99": 2.0}}},
-            "services": {"api": {"utilization": 0.25},
-                         "db": {"utilization": 0.75, "replica_seconds": 1234.5}},
+            "services": {"api": {"utilization": 0.25, "replica_seconds": 360.0},
+                         "db": {"utilization": 0.75, "replica_seconds": 1234.5,
+                                "autoscale": {"metric": "rps"}}},
             "messages": {"published": 4, "delivered": 4, "lag_ms": {"p99": 12.5},
                          "brokers": {"mq": {"published": 4}}}
         });

@@ -20,7 +20,7 @@ pub(crate) struct OverTime {
 /// One workload's rows; `rows` is empty when it sent nothing after warmup.
 pub(crate) struct WorkloadRows {
     pub name: String,
-    pub header: Vec<&'static str>,
+    pub header: Vec<String>,
     pub rows: Vec<Vec<String>>,
 }
 
@@ -52,7 +52,7 @@ pub(super) fn write_over_time<W: Write>(w: &mut W, report: &Report) -> io::Resul
         section_rows(
             w,
             &format!("  {}", wl.name),
-            &wl.header,
+            &wl.header.iter().map(String::as_str).collect::<Vec<_>>(),
             &[marker],
             wl.rows.clone(),
         )?;
@@ -120,6 +120,7 @@ pub(crate) fn over_time(report: &Report) -> Option<OverTime> {
             .collect();
         header.extend(replica_headers.iter().map(String::as_str));
         header.push("faults");
+        let header: Vec<String> = header.into_iter().map(str::to_string).collect();
         // Rows start on multiples of the row width, so they read as round times.
         let mut rows = Vec::new();
         let mut start = first / group * group;
