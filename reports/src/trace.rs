@@ -135,6 +135,14 @@ pub(crate) fn shared_label(s: &sim_core::trace::Span) -> String {
     }
 }
 
+/// ` (crashed)` after a queue wait or work its replica's crash cut short.
+fn cut_short(s: &sim_core::trace::Span) -> String {
+    s.outcome
+        .as_deref()
+        .map(|o| format!(" ({o})"))
+        .unwrap_or_default()
+}
+
 /// Said when a trace hit its span cap.
 pub(crate) fn truncated_note() -> String {
     format!(
@@ -203,8 +211,8 @@ pub fn write_waterfall<W: Write>(mut w: W, trace: &Trace) -> io::Result<()> {
             .collect();
         let label = match s.kind {
             SpanKind::Network | SpanKind::Ack => format!("{} (network)", s.name),
-            SpanKind::Queue => format!("{} queue wait on {}", s.name, s.track),
-            SpanKind::Work => format!("{} work on {}", s.name, s.track),
+            SpanKind::Queue => format!("{} queue wait on {}{}", s.name, s.track, cut_short(s)),
+            SpanKind::Work => format!("{} work on {}{}", s.name, s.track, cut_short(s)),
             SpanKind::Request | SpanKind::Call | SpanKind::Publish => {
                 format!("{} -> {}", s.name, s.outcome.as_deref().unwrap_or("?"))
             }

@@ -307,3 +307,71 @@ fn otlp_epoch_shifts_every_time_by_the_anchor_and_nothing_else() {
         assert!(err.contains(says), "{epoch}: {err}");
     }
 }
+
+fn attr_of(s: &opentelemetry_proto::tonic::trace::v1::Span, key: &str) -> Option<String> {
+    string_attr(&s.attributes, key)
+}
+
+#[test]
+fn otlp_numbers_a_retried_calls_attempts() {
+    // Goal: each attempt of a retried call is told apart by `meshsim.attempt` (1, 2, …) and
+    // by its name (`… (attempt N)` from the second on). saga-crash's first failure is the
+    // saga's payment call, which fails after using all its `retries = 8`: so exactly 9
+    // attempts, numbered 1..=9 once each, under that call.
+    let (_, req) = otlp(&["scenarios/saga-crash.toml", "--failed"]);
+    one_tree(&req);
+    let spans = all_spans(&req);
+    let call = spans
+        .iter()
+        .find(|s| s.name.ends_with("-> payment/charge") && s.status.is_some())
+        .expect("the failed payment call");
+    let mut attempts: Vec<u32> = spans
+        .iter()
+        .filter(|s| s.parent_span_id == call.span_id)
+        .filter_map(|s| attr_of(s, "meshsim.attempt")?.parse().ok())
+        .collect();
+    attempts.sort();
+    assert_eq!(attempts, (1..=9).collect::<Vec<u32>>(), "1 + retries");
+    for s in spans.iter().filter(|s| s.parent_span_id == call.span_id) {
+        match attr_of(s, "meshsim.attempt").as_deref() {
+            Some("1") | None => assert!(!s.name.contains("(attempt"), "{}", s.name),
+            Some(n) => assert!(s.name.ends_with(&format!("(attempt {n})")), "{}", s.name),
+        }
+    }
+}
+
+#[test]
+fn otlp_delivery_lost_to_a_crash_ends_at_the_crash_with_status_crashed() {
+    // Goal: in request-reply, pricing crashes at 20 s (its `[[fault]]`) while the traced
+    // request's quote is being worked on; that delivery's CONSUMER span and the work it was
+    // doing end at the crash instant with outcome and ERROR status `crashed`, and the
+    // redelivery after the visibility timeout is a second, successful consume span.
+    let (_, req) = otlp(&["scenarios/request-reply.toml", "--failed"]);
+    one_tree(&req);
+    let spans = all_spans(&req);
+    let consumes: Vec<_> = spans
+        .iter()
+        .filter(|s| s.kind == SpanKind::Consumer as i32 && s.name == "pricing/quote")
+        .collect();
+    assert_eq!(
+        consumes.len(),
+        2,
+        "{:?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
+    let crash_ns = 20_000_000_000;
+    let lost = consumes[0];
+    assert_eq!(lost.end_time_unix_nano, crash_ns);
+    let status = lost.status.as_ref().expect("a status");
+    assert_eq!((status.code, status.message.as_str()), (2, "crashed"));
+    assert_eq!(attr_of(lost, "meshsim.cause").as_deref(), Some("crashed"));
+    let work = spans
+        .iter()
+        .find(|s| s.parent_span_id == lost.span_id && s.name == "pricing/quote work")
+        .expect("the work the crash cut short");
+    assert_eq!(work.end_time_unix_nano, crash_ns);
+    assert_eq!(attr_of(work, "meshsim.outcome").as_deref(), Some("crashed"));
+    let again = consumes[1];
+    assert!(again.start_time_unix_nano > crash_ns);
+    assert!(again.status.is_none(), "the redelivery succeeds");
+}

@@ -202,6 +202,15 @@ fn tree_levels(spans: &[Span], by_id: &BTreeMap<u32, &Span>) -> BTreeMap<u32, u3
 /// siblings differ (a serving span's queue wait and work, a timeout on its track, each
 /// delivery of a message), as a viewer's tree shows names only.
 fn otlp_name(s: &Span) -> String {
+    let name = base_name(s);
+    // A retried call's attempts hang from the same call: the second and later say which.
+    match attribute(s, "meshsim.attempt") {
+        Some(n) if n != "1" => format!("{name} (attempt {n})"),
+        _ => name,
+    }
+}
+
+fn base_name(s: &Span) -> String {
     match s.kind {
         SpanKind::Queue => format!("{} queue wait", s.name),
         SpanKind::Work => format!("{} work", s.name),

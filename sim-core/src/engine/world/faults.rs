@@ -134,6 +134,10 @@ impl<'m> World<'m> {
         if rep.crashes > 1 {
             return;
         }
+        if self.tracer.is_some() {
+            self.trace_crash(r);
+        }
+        let rep = &mut self.replicas[r];
         rep.down_by = by;
         rep.epoch = rep.epoch.wrapping_add(1);
         let (busy, queued) = (rep.busy, rep.queue.len() as u64);
