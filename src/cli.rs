@@ -235,7 +235,7 @@ pub struct TraceArgs {
     #[arg(long, conflicts_with = "format")]
     pub text: bool,
     /// What to print: `chrome` (trace-event JSON for Perfetto or chrome://tracing), `otlp`
-    /// (OpenTelemetry's OTLP JSON, for Jaeger and other OpenTelemetry viewers) or `text`
+    /// (OpenTelemetry's OTLP JSON, for OpenTelemetry viewers: MLflow, Arize Phoenix) or `text`
     /// (a waterfall for the terminal).
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<TraceFormat>,
