@@ -235,10 +235,15 @@ pub struct TraceArgs {
     #[arg(long, conflicts_with = "format")]
     pub text: bool,
     /// What to print: `chrome` (trace-event JSON for Perfetto or chrome://tracing), `otlp`
-    /// (OpenTelemetry's OTLP JSON, for Jaeger and other OpenTelemetry viewers) or `text`
+    /// (OpenTelemetry's OTLP JSON, for OpenTelemetry viewers: MLflow, Arize Phoenix) or `text`
     /// (a waterfall for the terminal).
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<TraceFormat>,
+    /// With `--format otlp`: the instant simulated time 0 stands for, as RFC 3339
+    /// (`2026-12-01T09:00:00Z`) or Unix nanoseconds; default 0 (1970-01-01, which viewers'
+    /// default time ranges hide). An input, never the clock: same flags, same bytes.
+    #[arg(long, value_name = "INSTANT", value_parser = crate::epoch::parse_epoch)]
+    pub epoch: Option<u64>,
 }
 
 /// `meshsim trace --format`.

@@ -201,9 +201,17 @@ pub fn trace(args: &TraceArgs) -> Result<ExitCode, Failure> {
         (true, _) => TraceFormat::Text,
         (false, f) => f.unwrap_or(TraceFormat::Chrome),
     };
+    if args.epoch.is_some() && format != TraceFormat::Otlp {
+        return Err(Failure::BadInput(vec![
+            "--epoch applies to --format otlp only (chrome and text times count from the \
+             request's start)"
+                .to_string(),
+        ]));
+    }
+    let epoch_ns = args.epoch.unwrap_or(0);
     let written = match format {
         TraceFormat::Chrome => write_chrome_json(&mut out, &trace),
-        TraceFormat::Otlp => reports::trace::otlp::write_otlp_json(&mut out, &trace),
+        TraceFormat::Otlp => reports::trace::otlp::write_otlp_json_at(&mut out, &trace, epoch_ns),
         TraceFormat::Text => write_waterfall(&mut out, &trace),
     };
     written.map_err(|e| output_error("<memory>", &e))?;

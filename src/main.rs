@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod epoch;
 mod hunt;
 mod input;
 mod many;

@@ -15,16 +15,21 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 use sim_core::trace::{SpanKind, Trace};
 
-/// Spans in start order; at equal starts the outer span first, then hop, queue, work.
-fn ordered(trace: &Trace) -> Vec<&sim_core::trace::Span> {
-    let rank = |k: SpanKind| match k {
+/// Where a span goes among siblings that start at the same instant: the outer span first,
+/// then hop, queue, work (a zero-length queue wait before the work it led to).
+pub(crate) fn rank(k: SpanKind) -> u8 {
+    match k {
         SpanKind::Request | SpanKind::Call | SpanKind::Publish | SpanKind::Ack => 0,
         SpanKind::Wait | SpanKind::Refused | SpanKind::DeadLetter => 1,
         SpanKind::Network => 2,
         SpanKind::Queue => 3,
         SpanKind::Work => 4,
         _ => 5,
-    };
+    }
+}
+
+/// Spans in start order; at equal starts the outer span first, then hop, queue, work.
+fn ordered(trace: &Trace) -> Vec<&sim_core::trace::Span> {
     let mut spans: Vec<_> = trace
         .spans
         .iter()
@@ -113,6 +118,31 @@ fn delivery_note(s: &sim_core::trace::Span) -> String {
     }
 }
 
+/// The label the waterfall and OTLP's span names share, for the kinds whose name alone
+/// would repeat among siblings: a timeout names its track, a redelivery its number, a
+/// refusal its cause, track and reason.
+pub(crate) fn shared_label(s: &sim_core::trace::Span) -> String {
+    match s.kind {
+        SpanKind::Timeout => format!("timeout ({})", s.track),
+        SpanKind::Wait => format!("{}{}", s.name, delivery_note(s)),
+        SpanKind::Refused => format!(
+            "{} on {}: {}",
+            s.outcome.as_deref().unwrap_or("refused"),
+            s.track,
+            s.name
+        ),
+        _ => s.name.clone(),
+    }
+}
+
+/// ` (crashed)` after a queue wait or work its replica's crash cut short.
+fn cut_short(s: &sim_core::trace::Span) -> String {
+    s.outcome
+        .as_deref()
+        .map(|o| format!(" ({o})"))
+        .unwrap_or_default()
+}
+
 /// Said when a trace hit its span cap.
 pub(crate) fn truncated_note() -> String {
     format!(
@@ -181,19 +211,12 @@ pub fn write_waterfall<W: Write>(mut w: W, trace: &Trace) -> io::Result<()> {
             .collect();
         let label = match s.kind {
             SpanKind::Network | SpanKind::Ack => format!("{} (network)", s.name),
-            SpanKind::Queue => format!("{} queue wait on {}", s.name, s.track),
-            SpanKind::Work => format!("{} work on {}", s.name, s.track),
-            SpanKind::Timeout => format!("timeout ({})", s.track),
+            SpanKind::Queue => format!("{} queue wait on {}{}", s.name, s.track, cut_short(s)),
+            SpanKind::Work => format!("{} work on {}{}", s.name, s.track, cut_short(s)),
             SpanKind::Request | SpanKind::Call | SpanKind::Publish => {
                 format!("{} -> {}", s.name, s.outcome.as_deref().unwrap_or("?"))
             }
-            SpanKind::Wait => format!("{}{}", s.name, delivery_note(s)),
-            SpanKind::Refused => format!(
-                "{} on {}: {}",
-                s.outcome.as_deref().unwrap_or("refused"),
-                s.track,
-                s.name
-            ),
+            SpanKind::Wait | SpanKind::Timeout | SpanKind::Refused => shared_label(s),
             _ => s.name.clone(),
         };
         writeln!(

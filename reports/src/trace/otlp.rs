@@ -8,13 +8,20 @@
 //!   same run gives the same bytes: a 32-hex trace id, and 16-hex span ids whose upper half
 //!   is the trace's and lower half the span's number + 1 (never zero).
 //! - Times are Unix nanoseconds counted from simulated time 0 (a viewer shows 1970-01-01),
-//!   as strings, as the protobuf JSON mapping writes 64-bit integers.
+//!   or from `--epoch`'s instant, as strings, as the protobuf JSON mapping writes 64-bit
+//!   integers.
 //! - Kinds: the request and its calls are CLIENT, a replica serving a request SERVER, a
 //!   publish PRODUCER, a consumer's delivery CONSUMER, everything else (hops, queue waits,
 //!   work, timeouts, waits in a broker, dead-lettering, refusals, and any kind added later,
 //!   such as a sidecar crossing) INTERNAL.
-//! - A failed span has status ERROR with the meshsim cause as its message and in
-//!   `meshsim.cause`; every span carries `meshsim.kind`, `meshsim.track` and its own
+//! - Names are the text waterfall's labels, so siblings differ in a viewer's tree:
+//!   `gateway/checkout` serves, `gateway/checkout queue wait` and `gateway/checkout work`
+//!   are its parts, `timeout (client:checkout)` an attempt's timeout.
+//! - Spans are written in start order; at one instant a parent before its child (by the
+//!   parent tree, not the text's drawing depth), then hop, queue wait, work.
+//! - A failed span has status ERROR with the human reason (a refusal's `meshsim.reason`)
+//!   or else the meshsim cause as its message, the cause in `meshsim.cause`; every span
+//!   carries `meshsim.kind`, `meshsim.track` and its own
 //!   `meshsim.*` attributes.
 
 use std::collections::BTreeMap;
@@ -95,7 +102,14 @@ fn string_attr(key: &str, value: &str) -> Value {
 /// and viewers' file upload reads, and plain JSON too. Each span is built and written on
 /// its own: a JSON tree of 100,000 spans would hold ~9 KB
 /// each, ten times what the written line takes.
-pub fn write_otlp_json<W: Write>(mut w: W, trace: &Trace) -> io::Result<()> {
+pub fn write_otlp_json<W: Write>(w: W, trace: &Trace) -> io::Result<()> {
+    write_otlp_json_at(w, trace, 0)
+}
+
+/// [`write_otlp_json`] with simulated time 0 at `epoch_ns` Unix nanoseconds (`meshsim
+/// trace --epoch`), so a viewer's default "last days" range shows the trace. Times past
+/// `u64::MAX` saturate; the command line bounds the epoch far below that.
+pub fn write_otlp_json_at<W: Write>(mut w: W, trace: &Trace, epoch_ns: u64) -> io::Result<()> {
     let (hi, lo) = trace_halves(trace);
     let trace_id = format!("{hi:016x}{lo:016x}");
     let by_id: BTreeMap<u32, &Span> = trace.spans.iter().map(|s| (s.id, s)).collect();
@@ -113,8 +127,18 @@ pub fn write_otlp_json<W: Write>(mut w: W, trace: &Trace) -> io::Result<()> {
         }
         "network".to_string()
     };
+    let levels = tree_levels(&trace.spans, &by_id);
     let mut spans: Vec<&Span> = trace.spans.iter().collect();
-    spans.sort_by_key(|s| (s.start, s.depth, std::cmp::Reverse(s.end), s.id));
+    spans.sort_by_key(|s| {
+        let level = levels.get(&s.id).copied().unwrap_or(0);
+        (
+            s.start,
+            level,
+            super::rank(s.kind),
+            std::cmp::Reverse(s.end),
+            s.id,
+        )
+    });
     // Services in order of their first span, each with its spans in start order.
     let mut services: Vec<(String, Vec<&Span>)> = Vec::new();
     for s in spans {
@@ -138,14 +162,71 @@ pub fn write_otlp_json<W: Write>(mut w: W, trace: &Trace) -> io::Result<()> {
         )?;
         for (k, s) in spans.iter().enumerate() {
             let comma = if k > 0 { "," } else { "" };
-            write!(w, "{comma}{}", otlp_span(trace, s, hi, &trace_id))?;
+            write!(w, "{comma}{}", otlp_span(trace, s, hi, &trace_id, epoch_ns))?;
         }
         write!(w, "]}}]}}")?;
     }
     writeln!(w, "]}}")
 }
 
-fn otlp_span(trace: &Trace, s: &Span, hi: u64, trace_id: &str) -> Value {
+/// Each span's level in the parent tree (0 for the root). `depth` is the drawing depth of
+/// the text views, where a serving span and its queue wait share a level; sorting by it let
+/// a child precede its parent at the same instant. Walks each chain once (memoised), so
+/// O(spans) whatever the shape; a chain that does not end (a cycle) stops at the span count.
+fn tree_levels(spans: &[Span], by_id: &BTreeMap<u32, &Span>) -> BTreeMap<u32, u32> {
+    let mut levels: BTreeMap<u32, u32> = BTreeMap::new();
+    let mut chain = Vec::new();
+    for s in spans {
+        chain.clear();
+        let mut cur = Some(s);
+        let mut base = 0;
+        while let Some(c) = cur {
+            if let Some(&l) = levels.get(&c.id) {
+                base = l + 1;
+                break;
+            }
+            if chain.len() > spans.len() {
+                break;
+            }
+            chain.push(c.id);
+            cur = c.parent.and_then(|p| by_id.get(&p).copied());
+        }
+        for (k, id) in chain.iter().rev().enumerate() {
+            levels.entry(*id).or_insert(base + k as u32);
+        }
+    }
+    levels
+}
+
+/// The span's name in a viewer: the text waterfall's label without its timing, so that
+/// siblings differ (a serving span's queue wait and work, a timeout on its track, each
+/// delivery of a message), as a viewer's tree shows names only.
+fn otlp_name(s: &Span) -> String {
+    let name = base_name(s);
+    // A retried call's attempts hang from the same call: the second and later say which.
+    match attribute(s, "meshsim.attempt") {
+        Some(n) if n != "1" => format!("{name} (attempt {n})"),
+        _ => name,
+    }
+}
+
+fn base_name(s: &Span) -> String {
+    match s.kind {
+        SpanKind::Queue => format!("{} queue wait", s.name),
+        SpanKind::Work => format!("{} work", s.name),
+        SpanKind::Wait | SpanKind::Timeout | SpanKind::Refused => super::shared_label(s),
+        _ => s.name.clone(),
+    }
+}
+
+fn attribute<'a>(s: &'a Span, key: &str) -> Option<&'a str> {
+    s.attributes
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+fn otlp_span(trace: &Trace, s: &Span, hi: u64, trace_id: &str, epoch_ns: u64) -> Value {
     let mut attributes = vec![
         string_attr("meshsim.kind", s.kind.name()),
         string_attr("meshsim.track", &s.track),
@@ -177,17 +258,20 @@ fn otlp_span(trace: &Trace, s: &Span, hi: u64, trace_id: &str) -> Value {
     let mut span = json!({
         "traceId": trace_id,
         "spanId": span_id(hi, s.id),
-        "name": s.name,
+        "name": otlp_name(s),
         "kind": otlp_kind(s.kind),
-        "startTimeUnixNano": s.start.0.to_string(),
-        "endTimeUnixNano": s.end.0.to_string(),
+        "startTimeUnixNano": epoch_ns.saturating_add(s.start.0).to_string(),
+        "endTimeUnixNano": epoch_ns.saturating_add(s.end.0).to_string(),
         "attributes": attributes,
     });
     if let Some(p) = s.parent {
         span["parentSpanId"] = json!(span_id(hi, p));
     }
     if let Some(c) = cause {
-        span["status"] = json!({"code": STATUS_ERROR, "message": c});
+        // The human reason where there is one (a refusal's), which viewers show as the
+        // error; the cause stays in `meshsim.cause`.
+        let message = attribute(s, "meshsim.reason").unwrap_or(c);
+        span["status"] = json!({"code": STATUS_ERROR, "message": message});
     }
     span
 }

@@ -138,6 +138,9 @@ impl<'m> World<'m> {
         if pooled && !self.autoscalers.is_empty() && self.is_autoscaled(service) {
             self.ready_changed(r, false);
         }
+        if self.tracer.is_some() {
+            self.trace_crash(r);
+        }
         let rep = &mut self.replicas[r];
         rep.down_by = by;
         rep.epoch = rep.epoch.wrapping_add(1);

@@ -9,6 +9,7 @@
 //! kept (a leaf), and names its parent, so the trace is one tree. Messages, flows and
 //! refusals are followed in `tracing/`.
 
+mod crashes;
 mod messages;
 mod refusals;
 
@@ -39,6 +40,9 @@ pub(in crate::engine) struct CallTrace {
     track: String,
     attempt_sent: SimTime,
     reply_sent: Option<SimTime>,
+    /// Attempts sent so far (retries count; a flow step's retried call too): the
+    /// `meshsim.attempt` of each attempt's spans.
+    attempts: u32,
 }
 
 pub(in crate::engine) struct JobTrace {
@@ -48,6 +52,8 @@ pub(in crate::engine) struct JobTrace {
     parent: u32,
     depth: u32,
     work_started: SimTime,
+    /// Holding a worker (between work start and work done): what a crash cuts short.
+    working: bool,
     /// When it reached its replica; a job that never did has no serving span.
     arrived: Option<SimTime>,
     /// For a delivery: when it left the broker (after the broker's capacity let it go).
@@ -73,6 +79,15 @@ pub(in crate::engine) struct NewSpan {
     pub id: Option<u32>,
     pub parent: Option<u32>,
     pub attributes: Vec<(&'static str, String)>,
+}
+
+/// What a leaf span is, where, under what and since when (it ends now).
+pub(in crate::engine) struct Leaf {
+    pub kind: SpanKind,
+    pub name: String,
+    pub track: String,
+    pub at: Parent,
+    pub start: SimTime,
 }
 
 /// The traced request's outcome, once known.
@@ -141,6 +156,7 @@ impl Tracer {
                 parent,
                 depth,
                 work_started: now,
+                working: false,
                 arrived: None,
                 departed: now,
                 delivery: false,
@@ -310,6 +326,7 @@ impl<'m> World<'m> {
                     track,
                     attempt_sent: now,
                     reply_sent: None,
+                    attempts: 0,
                 },
             );
         }
@@ -326,11 +343,15 @@ impl<'m> World<'m> {
         };
         c.attempt_sent = now;
         c.reply_sent = None;
-        let (depth, parent) = (c.depth + 1, c.span);
+        c.attempts = c.attempts.saturating_add(1);
+        let (depth, parent, attempt) = (c.depth + 1, c.span, c.attempts);
         if let Some(job) = job
             && !t.full()
         {
             t.add_job(job, parent, depth, now);
+            if let Some(jt) = t.jobs.get_mut(&key(job)) {
+                jt.attributes.push(("meshsim.attempt", attempt.to_string()));
+            }
         }
     }
 
@@ -400,18 +421,38 @@ impl<'m> World<'m> {
 
     /// A leaf span ending now under `parent`.
     fn leaf(&mut self, kind: SpanKind, name: String, track: String, at: Parent, start: SimTime) {
+        self.leaf_with(
+            Leaf {
+                kind,
+                name,
+                track,
+                at,
+                start,
+            },
+            None,
+            Vec::new(),
+        );
+    }
+
+    /// [`World::leaf`] with an outcome and attributes (an attempt's number, a crash).
+    fn leaf_with(
+        &mut self,
+        l: Leaf,
+        outcome: Option<String>,
+        attributes: Vec<(&'static str, String)>,
+    ) {
         let end = self.q.now();
         self.record(NewSpan {
-            kind,
-            name,
-            track,
-            depth: at.depth,
-            start,
+            kind: l.kind,
+            name: l.name,
+            track: l.track,
+            depth: l.at.depth,
+            start: l.start,
             end,
-            outcome: None,
+            outcome,
             id: None,
-            parent: Some(at.span),
-            attributes: Vec::new(),
+            parent: Some(l.at.span),
+            attributes,
         });
     }
 
@@ -433,7 +474,24 @@ impl<'m> World<'m> {
         };
         self.mark_arrived(job);
         let name = self.model.link_name(link);
-        self.leaf(SpanKind::Network, name.clone(), name, at, sent);
+        // The hop is part of the attempt its job serves.
+        let attributes: Vec<(&'static str, String)> = self
+            .tracer
+            .as_ref()
+            .and_then(|t| t.jobs.get(&key(job)))
+            .into_iter()
+            .flat_map(|jt| jt.attributes.iter())
+            .filter(|(k, _)| *k == "meshsim.attempt")
+            .cloned()
+            .collect();
+        let hop = Leaf {
+            kind: SpanKind::Network,
+            name: name.clone(),
+            track: name,
+            at,
+            start: sent,
+        };
+        self.leaf_with(hop, None, attributes);
     }
 
     fn mark_arrived(&mut self, job: Handle) {
@@ -456,6 +514,7 @@ impl<'m> World<'m> {
         let now = self.q.now();
         if let Some(jt) = self.tracer.as_mut().and_then(|t| t.jobs.get_mut(&key(job))) {
             jt.work_started = now;
+            jt.working = true;
         }
     }
 
@@ -565,7 +624,7 @@ impl<'m> World<'m> {
         timed_out: bool,
         reply_link: LinkId,
     ) {
-        let Some((at, sent, reply_sent, track)) = self
+        let Some((at, sent, reply_sent, track, attempt)) = self
             .tracer
             .as_ref()
             .and_then(|t| t.calls.get(&key(call)))
@@ -574,17 +633,33 @@ impl<'m> World<'m> {
                     span: c.span,
                     depth: c.depth + 1,
                 };
-                (at, c.attempt_sent, c.reply_sent, c.track.clone())
+                (
+                    at,
+                    c.attempt_sent,
+                    c.reply_sent,
+                    c.track.clone(),
+                    c.attempts,
+                )
             })
         else {
             return;
         };
-        if timed_out {
-            self.leaf(SpanKind::Timeout, "timeout".to_string(), track, at, sent);
+        let (kind, name, track, start) = if timed_out {
+            (SpanKind::Timeout, "timeout".to_string(), track, sent)
         } else if let Some(reply_sent) = reply_sent {
             let name = self.model.link_name(reply_link);
-            self.leaf(SpanKind::Network, name.clone(), name, at, reply_sent);
-        }
+            (SpanKind::Network, name.clone(), name, reply_sent)
+        } else {
+            return;
+        };
+        let l = Leaf {
+            kind,
+            name,
+            track,
+            at,
+            start,
+        };
+        self.leaf_with(l, None, vec![("meshsim.attempt", attempt.to_string())]);
     }
 
     /// A traced logical call ended with `outcome` (after retries and fallback).
