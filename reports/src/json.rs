@@ -17,7 +17,7 @@ use std::io;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use sim_core::Model;
-use sim_core::model::FaultKind;
+use sim_core::model::{Arrival, FaultKind};
 use sim_core::results::{
     BreakerStats, Cause, FailureCounts, FaultStats, LatencySummary, RunResults,
 };
@@ -114,6 +114,11 @@ pub struct Report {
     /// and the text report says so when one fails.
     #[serde(skip)]
     pub overrides: Vec<String>,
+    /// Whether some workload's load changes over time (a rate schedule, a sine, a rate file,
+    /// spikes, a users schedule); not part of the JSON. The text then shows the run over time,
+    /// where a spike and what outlives it can be read.
+    #[serde(skip)]
+    pub load_varies: bool,
 }
 
 /// Latency figures in milliseconds. Every field is `None` (`null` in the JSON, `-` in the
@@ -397,6 +402,12 @@ impl Report {
                 fault.detail = fault_detail(&spec.kind);
             }
         }
+        report.load_varies = model.workloads.iter().any(|w| {
+            matches!(
+                w.arrival,
+                Arrival::Varying { .. } | Arrival::ClosedVarying { .. }
+            )
+        });
         let value = serde_json::to_value(&report).expect("a report always serialises");
         report.expect = evaluate(&model.expects, &value);
         report
@@ -498,6 +509,7 @@ impl Report {
             timeline,
             expect: Vec::new(),
             overrides: Vec::new(),
+            load_varies: false,
         }
     }
 

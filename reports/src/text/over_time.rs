@@ -12,8 +12,9 @@ const MAX_TIME_ROWS: usize = 20;
 
 /// Per workload, the run in at most [`MAX_TIME_ROWS`] rows of merged time buckets, from
 /// warmup to the end of arrivals, each row marked with the fault windows active in it.
-/// Printed when there were faults or breaker changes, or when the run is short enough to
-/// need no merging.
+/// Printed when there were faults or breaker changes, when the load changed over time (a
+/// spike's effect, and what outlives it, shows only here), or when the run is short enough
+/// to need no merging.
 pub(super) fn write_over_time<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
     let t = &report.timeline;
     let breakers_changed = report.breakers.iter().any(|b| !b.transitions.is_empty());
@@ -21,7 +22,7 @@ pub(super) fn write_over_time<W: Write>(w: &mut W, report: &Report) -> io::Resul
         return Ok(());
     };
     let group = group_size(last - first);
-    if report.faults.is_empty() && !breakers_changed && group > 1 {
+    if report.faults.is_empty() && !breakers_changed && !report.load_varies && group > 1 {
         return Ok(());
     }
     writeln!(w, "\nOver time")?;
