@@ -13,6 +13,7 @@ mod flows;
 mod footprint;
 mod hostile;
 mod hunt;
+mod lessons;
 mod limits;
 mod loss;
 mod memory;
