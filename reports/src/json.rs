@@ -17,7 +17,7 @@ use std::io;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use sim_core::Model;
-use sim_core::model::FaultKind;
+use sim_core::model::{Arrival, FaultKind};
 use sim_core::results::{
     BreakerStats, Cause, FailureCounts, FaultStats, LatencySummary, RunResults,
 };
@@ -118,6 +118,11 @@ pub struct Report {
     /// the title of report.html so a page opened on its own says what was simulated.
     #[serde(skip)]
     pub description: String,
+    /// Whether some workload's load changes over time (a rate schedule, a sine, a rate file,
+    /// spikes, a users schedule); not part of the JSON. The text then shows the run over time,
+    /// where a spike and what outlives it can be read.
+    #[serde(skip)]
+    pub load_varies: bool,
 }
 
 /// Latency figures in milliseconds. Every field is `None` (`null` in the JSON, `-` in the
@@ -472,10 +477,11 @@ impl Report {
         for ((_, t), w) in report.timeline.workloads.0.iter_mut().zip(&model.workloads) {
             t.varying = matches!(
                 w.arrival,
-                sim_core::model::Arrival::Varying { .. }
-                    | sim_core::model::Arrival::ClosedVarying { .. }
+                Arrival::Varying { .. }
+                    | Arrival::ClosedVarying { .. }
             );
         }
+        report.load_varies = report.timeline.workloads.iter().any(|(_, t)| t.varying);
         let value = serde_json::to_value(&report).expect("a report always serialises");
         report.expect = evaluate(&model.expects, &value);
         report
@@ -604,6 +610,7 @@ impl Report {
             expect: Vec::new(),
             overrides: Vec::new(),
             description: String::new(),
+            load_varies: false,
         }
     }
 

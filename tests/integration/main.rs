@@ -17,6 +17,7 @@ mod footprint;
 mod hostile;
 mod html;
 mod hunt;
+mod lessons;
 mod limits;
 mod loss;
 mod memory;

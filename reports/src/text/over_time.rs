@@ -33,8 +33,9 @@ impl WorkloadRows {
 
 /// Per workload, the run in at most [`MAX_TIME_ROWS`] rows of merged time buckets, from
 /// warmup to the end of arrivals, each row marked with the fault windows active in it.
-/// Printed when there were faults or breaker changes, or when the run is short enough to
-/// need no merging.
+/// Printed when there were faults or breaker changes, when the load changed over time (a
+/// spike's effect, and what outlives it, shows only here), or when the run is short enough
+/// to need no merging.
 pub(super) fn write_over_time<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
     let Some(o) = over_time(report) else {
         return Ok(());
@@ -61,7 +62,8 @@ pub(super) fn write_over_time<W: Write>(w: &mut W, report: &Report) -> io::Resul
 }
 
 /// The "Over time" section, or `None` when the report leaves it out: no faults, no breaker
-/// changes and a run too long to show without merging buckets.
+/// changes, a load that does not change over time, no autoscaler, and a run too long to show
+/// without merging buckets.
 pub(crate) fn over_time(report: &Report) -> Option<OverTime> {
     let t = &report.timeline;
     let breakers_changed = report.breakers.iter().any(|b| !b.transitions.is_empty());
@@ -72,7 +74,12 @@ pub(crate) fn over_time(report: &Report) -> Option<OverTime> {
         .iter()
         .filter_map(|(n, s)| Some((n, s.replicas.as_deref()?)))
         .collect();
-    if report.faults.is_empty() && !breakers_changed && scaled.is_empty() && group > 1 {
+    if report.faults.is_empty()
+        && !breakers_changed
+        && !report.load_varies
+        && scaled.is_empty()
+        && group > 1
+    {
         return None;
     }
     let mut notes = Vec::new();
