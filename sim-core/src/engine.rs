@@ -338,6 +338,7 @@ mod tests {
             expects: vec![],
             protocols: vec![],
             routes: 0,
+            sidecars: vec![],
         }
     }
 

@@ -10,6 +10,7 @@ mod flow;
 mod messaging;
 mod resilience;
 mod routing;
+mod sidecar;
 
 pub use admission::{AdaptiveLimit, Admission, Priority, RateLimit, Shed};
 pub use fault::{Chaos, Fault, FaultKind, ReplicaRef};
@@ -20,6 +21,7 @@ pub use messaging::{
 };
 pub use resilience::{BreakerSpec, Jitter, Resilience, RetryPolicy};
 pub use routing::{Route, route_stream_name};
+pub use sidecar::{Sidecar, sidecar_stream_name};
 
 use crate::dist::Dist;
 use crate::rate::{RateCurve, UserCurve};
@@ -81,6 +83,9 @@ pub struct Model {
     pub protocols: Vec<ProtocolProfile>,
     /// How many call sites have a `p` or a `one_of` (each has its own random stream).
     pub routes: u32,
+    /// Sidecars (`[service.NAME.sidecar]`), in service order; empty when no service has one,
+    /// and then the run makes no sidecar decision at all.
+    pub sidecars: Vec<Sidecar>,
 }
 
 /// Hard budgets that stop a runaway run (exit code 3) instead of exhausting memory.
@@ -451,6 +456,15 @@ impl Model {
             Destination::Topic(t) => self.topics[t.0 as usize].broker,
             Destination::Queue(q) => self.queues[q.0 as usize].broker,
         }
+    }
+
+    /// Per service, its sidecar if it has one: built once, looked up by service id.
+    pub fn sidecars_by_service(&self) -> Vec<Option<&Sidecar>> {
+        let mut of = vec![None; self.services.len()];
+        for c in &self.sidecars {
+            of[c.service.0 as usize] = Some(c);
+        }
+        of
     }
 
     /// Total replicas over all services: replica ids are dense in this range.

@@ -153,8 +153,23 @@ pub(super) struct RawService {
     pub health_check: Val,
     pub rate_limit: Option<Spanned<RawRateLimit>>,
     pub shed: Option<Spanned<RawShed>>,
+    pub sidecar: Option<Spanned<RawSidecar>>,
     #[serde(default)]
     pub endpoint: Table<RawEndpoint>,
+}
+
+/// `[service.NAME.sidecar]`: the proxy's cost per crossing and the mesh's policy.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSidecar {
+    pub overhead: Val,
+    pub timeout: Val,
+    pub retries: Val,
+    pub backoff: Val,
+    pub backoff_max: Val,
+    pub jitter: Val,
+    pub retry_budget: Val,
+    pub breaker: Option<Spanned<RawBreaker>>,
 }
 
 /// `[service.NAME.endpoint.EP]`.

@@ -94,6 +94,7 @@ pub(super) fn validate(sink: &mut Sink, raw: &RawFile) -> Option<Model> {
     let expects = expects.collect();
     let protocols = read_protocols(sink, raw);
     let routes = number_routes(&mut endpoints);
+    let sidecars = super::sidecar::read_sidecars(sink, raw);
     Some(Model {
         flows,
         faults,
@@ -116,6 +117,7 @@ pub(super) fn validate(sink: &mut Sink, raw: &RawFile) -> Option<Model> {
         expects,
         protocols,
         routes,
+        sidecars,
     })
 }
 

@@ -15,6 +15,7 @@ mod parse;
 mod rate_file;
 mod resilience;
 mod routing;
+mod sidecar;
 
 use std::path::PathBuf;
 

@@ -4,6 +4,7 @@
 
 use rand::RngExt;
 
+use super::mesh::Wire;
 use super::{CallRef, Caller, Event, Job, NO_GUARD, Outcome, PendingCall, World};
 use crate::engine::RunError;
 use crate::engine::guard::{Admit, backoff};
@@ -21,6 +22,7 @@ impl<'m> World<'m> {
                 self.model.workloads[w.0 as usize].priority == crate::model::Priority::Sheddable
             }
             Caller::Job(j) => self.jobs.get(j).is_some_and(|j| j.sheddable),
+            Caller::Mesh(c) => self.calls.get(c).is_some_and(|c| c.sheddable),
         }
     }
 
@@ -47,7 +49,7 @@ impl<'m> World<'m> {
                 let service = self.model.endpoints[e.0 as usize].service;
                 base + (j.replica - self.replica_base[service.0 as usize])
             }
-            (CallRef::Endpoint(..), Caller::Client(_)) => NO_GUARD,
+            (CallRef::Endpoint(..), Caller::Client(_) | Caller::Mesh(_)) => NO_GUARD,
         }
     }
 
@@ -104,7 +106,7 @@ impl<'m> World<'m> {
         if self.tracer.is_some() {
             self.trace_call_started(handle, caller, self.current_request());
         }
-        self.put_on_wire(handle, matches!(caller, Caller::Job(_)), spec);
+        self.put_on_wire(handle, !matches!(caller, Caller::Client(_)), spec);
     }
 
     /// Index of the client request being sent now (the last one counted by `send_request`).
@@ -133,31 +135,53 @@ impl<'m> World<'m> {
             return;
         };
         let spec = self.call_spec(pc.call);
-        if let Caller::Job(job) = pc.caller
-            && !self.job_alive(job)
-        {
-            // The caller died (its replica crashed) while this call waited for a retry: the
-            // call ends, and so does the dead job (a lost coordinator's saga may resume).
-            self.calls.remove(handle);
-            self.release(pc, spec);
-            if self.jobs.get(job).is_some() {
-                if self.tracer.is_some() {
-                    self.trace_job_gone(job);
-                }
-                self.drop_job(job);
+        match pc.caller {
+            Caller::Job(job) if !self.job_alive(job) => {
+                // The caller died (its replica crashed) while this call waited for a retry.
+                return self.end_for_dead_caller(handle, pc, spec, job);
             }
-            return;
+            Caller::Mesh(app) if !self.mesh_owner_live(app) => {
+                return self.mesh_abandon(handle, app);
+            }
+            _ => {}
         }
-        self.put_on_wire(handle, matches!(pc.caller, Caller::Job(_)), spec);
+        self.put_on_wire(handle, !matches!(pc.caller, Caller::Client(_)), spec);
+    }
+
+    /// Ends call `handle` whose caller, `job`, died with its replica: the call ends, and so
+    /// does the dead job (a lost coordinator's saga may resume).
+    pub(super) fn end_for_dead_caller(
+        &mut self,
+        handle: Handle,
+        pc: PendingCall,
+        spec: &Call,
+        job: Handle,
+    ) {
+        self.calls.remove(handle);
+        self.release(pc, spec);
+        if self.jobs.get(job).is_some() {
+            if self.tracer.is_some() {
+                self.trace_job_gone(job);
+            }
+            self.drop_job(job);
+        }
     }
 
     /// Puts one attempt on the wire: the timeout, the replica, the request's hop.
-    fn put_on_wire(&mut self, handle: Handle, by_service: bool, spec: &'m Call) {
+    pub(super) fn put_on_wire(&mut self, handle: Handle, by_service: bool, spec: &'m Call) {
         let now = self.q.now();
+        let (mut timeout, mut sidecars) = (spec.timeout, SimDuration::ZERO);
+        if self.mesh {
+            match self.mesh_wire(handle, spec) {
+                // The sidecar makes the attempts on the wire (and counts them).
+                Wire::Handed => return,
+                Wire::Send { timeout: t, extra } => (timeout, sidecars) = (t, extra),
+            }
+        }
         if now >= self.warmup {
             self.stats.call_attempt(by_service);
         }
-        if let Some(timeout) = spec.timeout {
+        if let Some(timeout) = timeout {
             self.q.schedule(timeout, Event::Timeout(handle));
         }
         if let Some(queue) = spec.via {
@@ -165,7 +189,7 @@ impl<'m> World<'m> {
         }
         let service = self.model.endpoints[spec.to.0 as usize].service;
         let replica = self.pick_replica(service);
-        let extra = self.overhead(spec.protocol);
+        let extra = self.overhead(spec.protocol) + sidecars;
         let Some(delay) = self.hop(spec.link, extra) else {
             if self.tracer.is_some() {
                 self.trace_attempt_sent(handle, None);
@@ -231,7 +255,13 @@ impl<'m> World<'m> {
         };
         let now = self.q.now();
         let spec = self.call_spec(pc.call);
-        let r = &spec.resilience;
+        let mut r = &spec.resilience;
+        if let Caller::Mesh(app) = pc.caller {
+            if !self.mesh_owner_live(app) {
+                return self.mesh_abandon(call, app);
+            }
+            r = &self.mesh_policy(pc.call).1.resilience;
+        }
         if self.tracer.is_some() {
             self.trace_attempt_ended(call, by_timeout, spec.reply_link);
         }
@@ -254,7 +284,7 @@ impl<'m> World<'m> {
             };
             if allowed {
                 let retry = u32::from(pc.attempt) + 1;
-                let stream = self.jitter_stream(pc.call);
+                let stream = self.jitter_stream(pc.caller, pc.call);
                 let u: f64 = self.rng.jitter[stream].random();
                 let delay = backoff(&r.retry, retry, u);
                 let next = self.calls.renew(call).expect("live pending call");
@@ -264,10 +294,15 @@ impl<'m> World<'m> {
                 let p = self.calls.get_mut(next).expect("renewed");
                 p.attempt += 1;
                 p.probe = false;
-                if now >= self.warmup {
+                // A mesh retry is counted when it goes on the wire (see `mesh_wire`): a
+                // crash of its replica during the backoff means it is never made.
+                let mesh = matches!(pc.caller, Caller::Mesh(_));
+                if now >= self.warmup && !mesh {
                     self.stats.calls.retries += 1;
                 }
-                if delay == SimDuration::ZERO {
+                // A mesh retry always waits for an event, even without backoff: the two
+                // layers' retries then never nest on the stack ((1 + 100)² frames).
+                if delay == SimDuration::ZERO && !mesh {
                     self.send_attempt(next);
                 } else {
                     self.q.schedule(delay, Event::Retry(next));
@@ -311,16 +346,26 @@ impl<'m> World<'m> {
             .sample(&mut self.rng.protocol[i])
     }
 
-    fn jitter_stream(&self, call: CallRef) -> usize {
-        match call {
-            CallRef::Endpoint(e, _) => e.0 as usize,
-            CallRef::Workload(w) => self.model.endpoints.len() + w.0 as usize,
+    /// The backoff jitter stream of a call site owner: an endpoint, a workload, or (after
+    /// them) the sidecar making a mesh call.
+    fn jitter_stream(&self, caller: Caller, call: CallRef) -> usize {
+        match (caller, call) {
+            (Caller::Mesh(_), _) => {
+                let m = self.model;
+                m.endpoints.len() + m.workloads.len() + self.mesh_policy(call).0
+            }
+            (_, CallRef::Endpoint(e, _)) => e.0 as usize,
+            (_, CallRef::Workload(w)) => self.model.endpoints.len() + w.0 as usize,
         }
     }
 
     /// Gives back the bulkhead slot of a finished logical call.
     fn release(&mut self, pc: PendingCall, spec: &Call) {
-        if pc.guard != NO_GUARD && spec.resilience.bulkhead.is_some() {
+        // A mesh call's guard is the sidecar's, which has no bulkhead.
+        if pc.guard != NO_GUARD
+            && spec.resilience.bulkhead.is_some()
+            && !matches!(pc.caller, Caller::Mesh(_))
+        {
             let g = &mut self.guards[pc.guard as usize];
             g.in_flight = g.in_flight.saturating_sub(1);
         }
@@ -336,6 +381,9 @@ impl<'m> World<'m> {
                     "client:{} -> {target}",
                     self.model.workloads[w.0 as usize].name
                 )
+            }
+            (Caller::Mesh(_), CallRef::Endpoint(e, _)) => {
+                format!("{} -> {target} (sidecar)", self.model.endpoint_name(e))
             }
             (_, CallRef::Endpoint(e, i)) => {
                 // Only when tracing: which of the endpoint's calls names this one its fallback.
@@ -358,6 +406,11 @@ impl<'m> World<'m> {
         outcome: Outcome,
         request: u32,
     ) {
+        if let Caller::Mesh(app) = caller {
+            // The mesh's last outcome is the application attempt's: its own retries, breaker
+            // and fallback come next, at the application's layer.
+            return self.attempt_done(app, outcome, false);
+        }
         let now = self.q.now();
         if outcome.is_failure()
             && let Some(k) = spec.fallback_call
@@ -401,6 +454,7 @@ impl<'m> World<'m> {
                 }
             }
             Caller::Job(job) => self.call_done(job, outcome),
+            Caller::Mesh(_) => unreachable!("handed back above"),
         }
     }
 }

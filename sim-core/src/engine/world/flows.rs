@@ -184,6 +184,18 @@ impl<'m> World<'m> {
     /// The flow context a call's request carries to its callee: the coordinator's instance
     /// and which step (or undo) the call is.
     pub(super) fn call_flow_ctx(&self, pc: &PendingCall) -> (Handle, u16) {
+        // A sidecar's attempt carries the context of the application's call it makes.
+        let app;
+        let pc = match pc.caller {
+            Caller::Mesh(a) => match self.calls.get(a) {
+                Some(&p) => {
+                    app = p;
+                    &app
+                }
+                None => return (Handle::NONE, NO_STEP),
+            },
+            _ => pc,
+        };
         let (Caller::Job(cj), CallRef::Endpoint(e, i)) = (pc.caller, pc.call) else {
             return (Handle::NONE, NO_STEP);
         };
