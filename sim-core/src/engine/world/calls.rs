@@ -106,7 +106,8 @@ impl<'m> World<'m> {
         if self.tracer.is_some() {
             self.trace_call_started(handle, caller, self.current_request());
         }
-        self.put_on_wire(handle, !matches!(caller, Caller::Client(_)), spec);
+        // (A sidecar's mesh call is started by `hand_to_sidecar`, never here.)
+        self.put_on_wire(handle, matches!(caller, Caller::Job(_)), spec);
     }
 
     /// Index of the client request being sent now (the last one counted by `send_request`).
@@ -167,17 +168,36 @@ impl<'m> World<'m> {
         }
     }
 
-    /// Puts one attempt on the wire: the timeout, the replica, the request's hop.
+    /// Puts one attempt on the wire: the timeout, the replica, the request's hop. With
+    /// sidecars in the model, the mesh decides first (and may take the attempt over).
     pub(super) fn put_on_wire(&mut self, handle: Handle, by_service: bool, spec: &'m Call) {
-        let now = self.q.now();
-        let (mut timeout, mut sidecars) = (spec.timeout, SimDuration::ZERO);
         if self.mesh {
-            match self.mesh_wire(handle, spec) {
-                // The sidecar makes the attempts on the wire (and counts them).
-                Wire::Handed => return,
-                Wire::Send { timeout: t, extra } => (timeout, sidecars) = (t, extra),
-            }
+            return self.put_on_wire_meshed(handle, by_service, spec);
         }
+        self.wire(handle, by_service, spec, spec.timeout, SimDuration::ZERO);
+    }
+
+    #[inline(never)]
+    fn put_on_wire_meshed(&mut self, handle: Handle, by_service: bool, spec: &'m Call) {
+        match self.mesh_wire(handle, spec) {
+            // The sidecar makes the attempts on the wire (and counts them).
+            Wire::Handed => {}
+            Wire::Send { timeout, extra } => self.wire(handle, by_service, spec, timeout, extra),
+        }
+    }
+
+    /// The attempt on the wire with this timeout, its request delayed by `sidecars` on top of
+    /// the link and the protocol. Inlined into both callers, so the plain one adds nothing.
+    #[inline(always)]
+    fn wire(
+        &mut self,
+        handle: Handle,
+        by_service: bool,
+        spec: &'m Call,
+        timeout: Option<SimDuration>,
+        sidecars: SimDuration,
+    ) {
+        let now = self.q.now();
         if now >= self.warmup {
             self.stats.call_attempt(by_service);
         }
@@ -256,11 +276,13 @@ impl<'m> World<'m> {
         let now = self.q.now();
         let spec = self.call_spec(pc.call);
         let mut r = &spec.resilience;
-        if let Caller::Mesh(app) = pc.caller {
-            if !self.mesh_owner_live(app) {
-                return self.mesh_abandon(call, app);
+        if self.mesh
+            && let Caller::Mesh(app) = pc.caller
+        {
+            match self.mesh_layer(call, app, pc.call) {
+                Some(policy) => r = policy,
+                None => return,
             }
-            r = &self.mesh_policy(pc.call).1.resilience;
         }
         if self.tracer.is_some() {
             self.trace_attempt_ended(call, by_timeout, spec.reply_link);
@@ -406,11 +428,6 @@ impl<'m> World<'m> {
         outcome: Outcome,
         request: u32,
     ) {
-        if let Caller::Mesh(app) = caller {
-            // The mesh's last outcome is the application attempt's: its own retries, breaker
-            // and fallback come next, at the application's layer.
-            return self.attempt_done(app, outcome, false);
-        }
         let now = self.q.now();
         if outcome.is_failure()
             && let Some(k) = spec.fallback_call
@@ -427,6 +444,11 @@ impl<'m> World<'m> {
             return self.start_call(caller, CallRef::Endpoint(e, k));
         }
         let outcome = if outcome.is_failure() && spec.resilience.fallback {
+            if let Caller::Mesh(app) = caller {
+                // A sidecar answers for nobody: the application's fallback is the
+                // application's, after its own retries.
+                return self.attempt_done(app, outcome, false);
+            }
             if now >= self.warmup {
                 self.stats.calls.fallbacks += 1;
             }
@@ -454,7 +476,9 @@ impl<'m> World<'m> {
                 }
             }
             Caller::Job(job) => self.call_done(job, outcome),
-            Caller::Mesh(_) => unreachable!("handed back above"),
+            // The mesh's last outcome is the application attempt's: its own retries, breaker
+            // and fallback come next, at the application's layer.
+            Caller::Mesh(app) => self.attempt_done(app, outcome, false),
         }
     }
 }

@@ -116,6 +116,15 @@ impl<'m> World<'m> {
         own + self.crossing(self.sidecar_at(to))
     }
 
+    /// The sidecars the reply to pending call `call` crosses (as its request did).
+    #[inline(never)]
+    pub(super) fn reply_crossings(&mut self, call: Handle, to: EndpointId) -> SimDuration {
+        match self.calls.get(call).map(|pc| (pc.caller, pc.call)) {
+            Some((caller, call_ref)) => self.crossings(caller, call_ref, to),
+            None => SimDuration::ZERO,
+        }
+    }
+
     /// Decides, for an attempt about to go on the wire, what the mesh does with it. Only
     /// called when the model has sidecars.
     #[inline(never)]
@@ -227,6 +236,22 @@ impl<'m> World<'m> {
             Some(_) => true,
             None => false,
         }
+    }
+
+    /// The policy for a mesh call's ended attempt: the sidecar's, or `None` when its
+    /// application attempt no longer waits (the mesh call is then ended here).
+    #[inline(never)]
+    pub(super) fn mesh_layer(
+        &mut self,
+        mesh: Handle,
+        app: Handle,
+        call: CallRef,
+    ) -> Option<&'m crate::model::Resilience> {
+        if !self.mesh_owner_live(app) {
+            self.mesh_abandon(mesh, app);
+            return None;
+        }
+        Some(&self.mesh_policy(call).1.resilience)
     }
 
     /// Ends mesh call `mesh` whose application attempt `app` no longer waits: after an

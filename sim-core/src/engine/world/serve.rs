@@ -402,16 +402,16 @@ impl<'m> World<'m> {
 
     /// Sends a reply back across the reverse link, unless the caller has already given up.
     pub(super) fn reply(&mut self, call: Handle, outcome: Outcome) {
-        let Some((caller, call_ref)) = self.calls.get(call).map(|pc| (pc.caller, pc.call)) else {
+        let Some(pc) = self.calls.get(call) else {
             return;
         };
-        let spec = self.call_spec(call_ref);
+        let spec = self.call_spec(pc.call);
         if self.tracer.is_some() {
             self.trace_reply_sent(call);
         }
         let mut extra = self.overhead(spec.protocol);
         if self.mesh {
-            extra = extra + self.crossings(caller, call_ref, spec.to);
+            extra = extra + self.reply_crossings(call, spec.to);
         }
         let Some(delay) = self.hop(spec.reply_link, extra) else {
             return; // lost reply: the caller will time out (or wait forever without a timeout)
