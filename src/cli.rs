@@ -199,7 +199,7 @@ pub struct ManyOutput {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("which").required(true).args(["request", "slowest", "failed"])))]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["request", "slowest", "failed", "flow_instance", "inconsistent"])))]
 pub struct TraceArgs {
     #[command(flatten)]
     pub scenario: ScenarioArgs,
@@ -215,9 +215,30 @@ pub struct TraceArgs {
     /// The first request (sent after warmup) that failed.
     #[arg(long)]
     pub failed: bool,
-    /// Print a text waterfall instead of the trace-event JSON.
+    /// The request that started the K-th flow instance (1-based, in start order over all
+    /// flows, warmup included), followed through every step and compensation.
+    #[arg(long, value_name = "K")]
+    pub flow_instance: Option<u64>,
+    /// The request that started the earliest flow instance (after warmup) that ended
+    /// inconsistent.
     #[arg(long)]
+    pub inconsistent: bool,
+    /// Print a text waterfall instead of the trace-event JSON (the same as `--format text`).
+    #[arg(long, conflicts_with = "format")]
     pub text: bool,
+    /// What to print: `chrome` (trace-event JSON for Perfetto or chrome://tracing), `otlp`
+    /// (OpenTelemetry's OTLP JSON, for Jaeger and other OpenTelemetry viewers) or `text`
+    /// (a waterfall for the terminal).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<TraceFormat>,
+}
+
+/// `meshsim trace --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TraceFormat {
+    Chrome,
+    Otlp,
+    Text,
 }
 
 /// `meshsim explain`.

@@ -17,7 +17,7 @@ use crate::out_dir::OutDir;
 use crate::progress::RunProgress;
 pub(crate) use crate::stdout::print;
 
-use crate::cli::{ExplainArgs, RunArgs, ScenarioArgs, TraceArgs};
+use crate::cli::{ExplainArgs, RunArgs, ScenarioArgs, TraceArgs, TraceFormat};
 
 /// Exit code: an `[[expect]]` failed.
 const EXIT_EXPECT_FAILED: u8 = 1;
@@ -171,10 +171,12 @@ pub fn explain(args: &ExplainArgs) -> Result<ExitCode, Failure> {
 pub fn trace(args: &TraceArgs) -> Result<ExitCode, Failure> {
     let model = load(&args.scenario)?;
     let seed = args.seed.unwrap_or(model.seed);
-    let target = match (args.request, args.slowest) {
+    let target = match (args.request, args.flow_instance) {
         (Some(k), _) => TraceTarget::Request(k),
-        (None, true) => TraceTarget::Slowest,
-        (None, false) => TraceTarget::Failed,
+        (None, Some(k)) => TraceTarget::FlowInstance(k),
+        _ if args.slowest => TraceTarget::Slowest,
+        _ if args.inconsistent => TraceTarget::Inconsistent,
+        _ => TraceTarget::Failed,
     };
     let trace = sim_core::trace(&model, seed, target).map_err(|e| Failure::Limit(e.to_string()))?;
     let Some(trace) = trace else {
@@ -182,6 +184,12 @@ pub fn trace(args: &TraceArgs) -> Result<ExitCode, Failure> {
             TraceTarget::Request(k) => format!("no request #{k} was sent in this run"),
             TraceTarget::Slowest => "no request succeeded after warmup in this run".to_string(),
             TraceTarget::Failed => "no request failed after warmup in this run".to_string(),
+            TraceTarget::FlowInstance(k) => {
+                format!("no flow instance #{k} was started by a client request in this run")
+            }
+            TraceTarget::Inconsistent => {
+                "no flow instance started after warmup ended inconsistent in this run".to_string()
+            }
         };
         return Err(Failure::BadInput(vec![format!(
             "{}: {what} (seed {seed}); nothing to trace",
@@ -189,10 +197,14 @@ pub fn trace(args: &TraceArgs) -> Result<ExitCode, Failure> {
         )]));
     };
     let mut out = Vec::new();
-    let written = if args.text {
-        write_waterfall(&mut out, &trace)
-    } else {
-        write_chrome_json(&mut out, &trace)
+    let format = match (args.text, args.format) {
+        (true, _) => TraceFormat::Text,
+        (false, f) => f.unwrap_or(TraceFormat::Chrome),
+    };
+    let written = match format {
+        TraceFormat::Chrome => write_chrome_json(&mut out, &trace),
+        TraceFormat::Otlp => reports::trace::otlp::write_otlp_json(&mut out, &trace),
+        TraceFormat::Text => write_waterfall(&mut out, &trace),
     };
     written.map_err(|e| output_error("<memory>", &e))?;
     print(&out)?;

@@ -2,7 +2,13 @@
 //! chrome://tracing) and a text waterfall for the terminal.
 //!
 //! Times in the trace-event file are microseconds from the request's start (fractions keep
-//! the nanoseconds); each track (the client, a replica, a link) is one thread row.
+//! the nanoseconds); each track (the client, a replica, a link) is one thread row. The
+//! OpenTelemetry export (OTLP JSON) is in `trace/otlp.rs`.
+//!
+//! The serving spans ([`SpanKind::Serve`], [`SpanKind::Consume`]) exist for OTLP's tree;
+//! these two views show their parts (queue wait, work, calls) instead, as they always did.
+
+pub mod otlp;
 
 use std::io::{self, Write};
 
@@ -12,13 +18,18 @@ use sim_core::trace::{SpanKind, Trace};
 /// Spans in start order; at equal starts the outer span first, then hop, queue, work.
 fn ordered(trace: &Trace) -> Vec<&sim_core::trace::Span> {
     let rank = |k: SpanKind| match k {
-        SpanKind::Request | SpanKind::Call => 0,
-        SpanKind::Network => 1,
-        SpanKind::Queue => 2,
-        SpanKind::Work => 3,
-        SpanKind::Timeout => 4,
+        SpanKind::Request | SpanKind::Call | SpanKind::Publish | SpanKind::Ack => 0,
+        SpanKind::Wait | SpanKind::Refused | SpanKind::DeadLetter => 1,
+        SpanKind::Network => 2,
+        SpanKind::Queue => 3,
+        SpanKind::Work => 4,
+        _ => 5,
     };
-    let mut spans: Vec<_> = trace.spans.iter().collect();
+    let mut spans: Vec<_> = trace
+        .spans
+        .iter()
+        .filter(|s| !matches!(s.kind, SpanKind::Serve | SpanKind::Consume))
+        .collect();
     spans.sort_by_key(|s| (s.start, s.depth, rank(s.kind), std::cmp::Reverse(s.end)));
     spans
 }
@@ -51,6 +62,9 @@ pub fn to_chrome_json(trace: &Trace) -> Value {
         if let Some(o) = &s.outcome {
             args["outcome"] = json!(o);
         }
+        for (k, v) in &s.attributes {
+            args[k.trim_start_matches("meshsim.")] = json!(v);
+        }
         events.push(json!({
             "name": s.name,
             "cat": s.kind.name(),
@@ -75,6 +89,9 @@ pub fn to_chrome_json(trace: &Trace) -> Value {
             "latency_ms": trace.latency.as_nanos() as f64 / 1e6,
         },
     });
+    if let Some(k) = trace.flow_instance {
+        doc["otherData"]["flow_instance"] = json!(k);
+    }
     if trace.truncated {
         doc["otherData"]["truncated"] = json!(true);
         doc["otherData"]["note"] = json!(truncated_note());
@@ -82,8 +99,22 @@ pub fn to_chrome_json(trace: &Trace) -> Value {
     doc
 }
 
+/// `(delivery 2, after a nack)` for a redelivered copy's wait; nothing for a first one.
+fn delivery_note(s: &sim_core::trace::Span) -> String {
+    let get = |k: &str| {
+        s.attributes
+            .iter()
+            .find(|(key, _)| *key == k)
+            .map(|(_, v)| v.as_str())
+    };
+    match (get("meshsim.delivery"), get("meshsim.redelivered_after")) {
+        (Some(n), Some(why)) => format!(" (delivery {n}, after a {why})"),
+        _ => String::new(),
+    }
+}
+
 /// Said when a trace hit its span cap.
-fn truncated_note() -> String {
+pub(crate) fn truncated_note() -> String {
     format!(
         "truncated: this request caused more than {} spans; only the first ones and the \
          request's own are shown",
@@ -110,11 +141,30 @@ pub fn write_waterfall<W: Write>(mut w: W, trace: &Trace) -> io::Result<()> {
         trace.outcome,
         trace.latency.as_millis_f64()
     )?;
+    if let Some(k) = trace.flow_instance {
+        writeln!(
+            w,
+            "flow instance #{k}: the trace follows it past the client's answer, through every \
+             step and compensation"
+        )?;
+    }
     if trace.truncated {
         writeln!(w, "{}", truncated_note())?;
     }
     writeln!(w)?;
-    let total = trace.latency.as_nanos().max(1) as f64;
+    // The bars span the request, or everything it set going when that outlasts it (a
+    // consumer still working after the publisher's client had its answer).
+    let last = trace
+        .spans
+        .iter()
+        .map(|s| s.end)
+        .max()
+        .unwrap_or(trace.start);
+    let total = last
+        .since(trace.start)
+        .as_nanos()
+        .max(trace.latency.as_nanos())
+        .max(1) as f64;
     let spans = ordered(trace);
     writeln!(
         w,
@@ -130,13 +180,21 @@ pub fn write_waterfall<W: Write>(mut w: W, trace: &Trace) -> io::Result<()> {
             .map(|i| if i >= a && i < b.max(a + 1) { '#' } else { '.' })
             .collect();
         let label = match s.kind {
-            SpanKind::Network => format!("{} (network)", s.name),
+            SpanKind::Network | SpanKind::Ack => format!("{} (network)", s.name),
             SpanKind::Queue => format!("{} queue wait on {}", s.name, s.track),
             SpanKind::Work => format!("{} work on {}", s.name, s.track),
             SpanKind::Timeout => format!("timeout ({})", s.track),
-            SpanKind::Request | SpanKind::Call => {
+            SpanKind::Request | SpanKind::Call | SpanKind::Publish => {
                 format!("{} -> {}", s.name, s.outcome.as_deref().unwrap_or("?"))
             }
+            SpanKind::Wait => format!("{}{}", s.name, delivery_note(s)),
+            SpanKind::Refused => format!(
+                "{} on {}: {}",
+                s.outcome.as_deref().unwrap_or("refused"),
+                s.track,
+                s.name
+            ),
+            _ => s.name.clone(),
         };
         writeln!(
             w,

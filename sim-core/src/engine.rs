@@ -197,19 +197,31 @@ pub fn run_with_progress(
 /// requests). `None` when no request matches (no failure in the run, K past the last one).
 pub fn trace(model: &Model, seed: u64, target: TraceTarget) -> Result<Option<Trace>, RunError> {
     check_memory_of(footprint::estimate_traced(model), model)?;
+    let mut flow_instance = None;
     let index = match target {
         TraceTarget::Request(k) => match k.checked_sub(1) {
             Some(i) => i,
             None => return Ok(None),
         },
-        TraceTarget::Slowest | TraceTarget::Failed => {
+        _ => {
             let mut world = World::new(model, seed);
-            world.finder = Some(Finder::default());
+            let mut finder = Finder::default();
+            if let TraceTarget::FlowInstance(k) = target {
+                finder.instance_wanted = Some(k);
+            }
+            world.finder = Some(finder);
             world.run(&mut |_| {})?;
             let finder = world.finder.take().unwrap_or_default();
             let found = match target {
                 TraceTarget::Slowest => finder.slowest.map(|(_, i)| i),
-                _ => finder.first_failed,
+                TraceTarget::Failed => finder.first_failed,
+                TraceTarget::FlowInstance(_) => finder.instance.map(|(_, i)| i),
+                _ => finder.inconsistent.map(|(_, i)| i),
+            };
+            flow_instance = match target {
+                TraceTarget::FlowInstance(_) => finder.instance.map(|(n, _)| n),
+                TraceTarget::Inconsistent => finder.inconsistent.map(|(n, _)| n),
+                _ => None,
             };
             match found {
                 Some(i) => i,
@@ -220,7 +232,8 @@ pub fn trace(model: &Model, seed: u64, target: TraceTarget) -> Result<Option<Tra
     let mut world = World::new(model, seed);
     world.tracer = Some(Box::new(Tracer::new(index)));
     world.run(&mut |_| {})?;
-    let tracer = world.tracer.take().expect("tracer set");
+    let mut tracer = world.tracer.take().expect("tracer set");
+    crate::trace::adopt_orphans(&mut tracer.spans);
     let Some(end) = tracer.end else {
         // Never sent (K too large), or still in flight when the run stopped.
         if tracer.spans.is_empty() {
@@ -236,6 +249,7 @@ pub fn trace(model: &Model, seed: u64, target: TraceTarget) -> Result<Option<Tra
             scenario: model.name.clone(),
             seed,
             request: index + 1,
+            flow_instance,
             workload: String::new(),
             outcome: "in flight".to_string(),
             start,
@@ -248,6 +262,7 @@ pub fn trace(model: &Model, seed: u64, target: TraceTarget) -> Result<Option<Tra
         scenario: model.name.clone(),
         seed,
         request: index + 1,
+        flow_instance,
         workload: end.workload,
         outcome: end.outcome,
         start: end.start,

@@ -3,6 +3,14 @@
 //! A trace is recorded by re-running the scenario with the same seed and marking one client
 //! request; everything that request causes (hops, queue waits, work, downstream calls,
 //! retries, timeouts) is recorded as spans. The run itself is unchanged by tracing.
+//!
+//! Messages are followed too: a publish (its round trip to the broker), each copy's wait in
+//! its queue or partition, every delivery to a consumer and the consumer's work, the ack or
+//! nack, redeliveries and dead-lettering; a request-reply call over a broker; and a flow
+//! instance through every step and compensation its request set going, whatever the style.
+//!
+//! Every span has an id and, but for the request's own, the id of the span it belongs to, so
+//! a trace is one tree (what OpenTelemetry viewers draw); the depth is that tree's depth.
 
 use crate::time::{SimDuration, SimTime};
 
@@ -22,6 +30,13 @@ pub enum TraceTarget {
     Slowest,
     /// The first request (sent after warmup) that failed.
     Failed,
+    /// The client request that started the K-th flow instance (1-based, in start order over
+    /// all flows, warmup included): the trace follows the instance through every step and
+    /// compensation.
+    FlowInstance(u64),
+    /// The client request that started the earliest flow instance (after warmup) judged
+    /// `inconsistent`.
+    Inconsistent,
 }
 
 /// What a span is.
@@ -39,6 +54,27 @@ pub enum SpanKind {
     Work,
     /// An attempt that ended by its timeout.
     Timeout,
+    /// A replica serving one request, arrival to answer: the parent of its queue wait, work,
+    /// calls and publishes. Only the OTLP export shows it (the waterfall and Chrome's rows
+    /// show its parts).
+    Serve,
+    /// A replica serving one delivery of a message (a consumer), arrival to ack or nack.
+    /// Like [`SpanKind::Serve`], only the OTLP export shows it.
+    Consume,
+    /// A publish: the message's hop to the broker, its persisting, and the broker's ack
+    /// back, while the publisher holds its worker.
+    Publish,
+    /// A consumer's ack or nack crossing back to the broker.
+    Ack,
+    /// A message copy waiting in its queue or partition for a consumer (once per delivery).
+    Wait,
+    /// A message copy that used up its deliveries, moved to the dead-letter queue (an
+    /// instant).
+    DeadLetter,
+    /// Why a request or call was turned away (an instant): full queue, no rate-limit token,
+    /// shed, open breaker, full bulkhead; the cause is in the outcome and the reason in the
+    /// name.
+    Refused,
 }
 
 impl SpanKind {
@@ -50,6 +86,13 @@ impl SpanKind {
             SpanKind::Queue => "queue",
             SpanKind::Work => "work",
             SpanKind::Timeout => "timeout",
+            SpanKind::Serve => "serve",
+            SpanKind::Consume => "consume",
+            SpanKind::Publish => "publish",
+            SpanKind::Ack => "ack",
+            SpanKind::Wait => "wait",
+            SpanKind::DeadLetter => "dead-letter",
+            SpanKind::Refused => "refused",
         }
     }
 }
@@ -67,6 +110,16 @@ pub struct Span {
     pub end: SimTime,
     /// `ok`, `degraded` or the failure cause, for requests and calls.
     pub outcome: Option<String>,
+    /// Unique within the trace (not an index into `spans`: ids are taken when a span
+    /// starts, spans are kept when they end).
+    pub id: u32,
+    /// The span this one belongs to: `None` for the request's own span (the root). A span
+    /// recorded without a known parent gets one when the trace is finished: the narrowest
+    /// span one level up whose time covers it.
+    pub parent: Option<u32>,
+    /// What the name does not say, as `meshsim.*` attributes of the OTLP export: the
+    /// delivery number, the flow step, the reason for a refusal.
+    pub attributes: Vec<(&'static str, String)>,
 }
 
 impl Span {
@@ -82,6 +135,9 @@ pub struct Trace {
     pub seed: u64,
     /// 1-based index of the request in send order.
     pub request: u64,
+    /// For `--flow-instance` and `--inconsistent`: the instance's number (1-based, in start
+    /// order over all flows, warmup included).
+    pub flow_instance: Option<u64>,
     pub workload: String,
     /// `ok`, `degraded`, a failure cause, or `in flight` if it had none when the run ended.
     pub outcome: String,
@@ -92,4 +148,50 @@ pub struct Trace {
     /// The request caused more than [`MAX_TRACE_SPANS`] spans: only the first ones (and the
     /// request's own) were kept.
     pub truncated: bool,
+}
+
+/// How far back along a track a span without a parent looks for one before it hangs from the
+/// request itself: bounds finishing a trace to O(spans) whatever it holds.
+const ADOPT_LOOKBACK: usize = 64;
+
+/// Gives every span recorded without a parent (but the request's own) one: the latest
+/// started span on the same track, one level up or more, whose time covers it; else the
+/// request. So a hook that knows no parent still leaves one tree.
+pub fn adopt_orphans(spans: &mut [Span]) {
+    if spans
+        .iter()
+        .all(|s| s.parent.is_some() || s.kind == SpanKind::Request)
+    {
+        return;
+    }
+    let root = spans
+        .iter()
+        .find(|s| s.kind == SpanKind::Request)
+        .map(|s| s.id);
+    // Parents by track, in start order: (track, start, id, end, depth).
+    let mut by_track: Vec<(&str, SimTime, u32, SimTime, u32)> = spans
+        .iter()
+        .filter(|s| s.parent.is_some() || s.kind == SpanKind::Request)
+        .map(|s| (s.track.as_str(), s.start, s.id, s.end, s.depth))
+        .collect();
+    by_track.sort();
+    let mut found = Vec::new();
+    for (i, s) in spans.iter().enumerate() {
+        if s.parent.is_some() || s.kind == SpanKind::Request {
+            continue;
+        }
+        let upto = by_track.partition_point(|p| (p.0, p.1) <= (s.track.as_str(), s.start));
+        let parent = by_track[..upto]
+            .iter()
+            .rev()
+            .take(ADOPT_LOOKBACK)
+            .take_while(|p| p.0 == s.track)
+            .find(|p| p.3 >= s.end && p.4 <= s.depth && p.2 != s.id)
+            .map(|p| p.2)
+            .or(root);
+        found.push((i, parent));
+    }
+    for (i, parent) in found {
+        spans[i].parent = parent;
+    }
 }

@@ -95,6 +95,14 @@ impl Instance {
     pub fn remaining(&self) -> u32 {
         self.applied & !self.undone
     }
+
+    /// Judged `inconsistent`: some effects left in place, but not every step's (`all`), or
+    /// all of them with one compensated and applied again.
+    pub fn inconsistent(&self, all: u32) -> bool {
+        let remaining = self.remaining();
+        let completed = remaining == all && self.undone == 0;
+        !completed && remaining != 0
+    }
 }
 
 /// One flow's running account.
@@ -137,7 +145,7 @@ impl FlowAcc {
         let completed = remaining == all && i.undone == 0;
         if completed {
             self.completed += 1;
-        } else if remaining == 0 {
+        } else if !i.inconsistent(all) {
             self.compensated += 1;
         } else {
             self.inconsistent += 1;

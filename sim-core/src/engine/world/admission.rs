@@ -179,6 +179,7 @@ impl<'m> World<'m> {
             }
         }
         if self.tracer.is_some() {
+            self.trace_turned_away(job, r, cause);
             self.trace_job_gone(job);
         }
         let j = self.jobs.remove(job).expect("live job");

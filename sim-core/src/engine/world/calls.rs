@@ -126,6 +126,9 @@ impl<'m> World<'m> {
                 _ => self.stats.calls.bulkhead_full += 1,
             }
         }
+        if self.tracer.is_some() {
+            self.trace_call_refused(caller, spec, cause, self.current_request());
+        }
         let request = self.current_request() as u32;
         self.deliver(caller, spec, now, Outcome::Failed(cause), request);
     }

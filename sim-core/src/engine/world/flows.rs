@@ -55,6 +55,12 @@ impl<'m> World<'m> {
             let j = self.jobs.get_mut(job).expect("live job");
             j.flow = h;
             j.flow_step = NO_STEP;
+            if self.tracer.is_some() {
+                self.trace_instance_started(job, h);
+            }
+            if self.finder.is_some() {
+                self.find_instance_started(h, reply_to, counted);
+            }
             if let Some(pc) = self.calls.get_mut(reply_to) {
                 let old = std::mem::replace(&mut pc.flow, h);
                 self.instances.get_mut(h).expect("new").refs += 1;
@@ -238,6 +244,9 @@ impl<'m> World<'m> {
             let i = self.instances.remove(h).expect("live");
             let f = i.flow as usize;
             let all = (1u32 << self.model.flows[f].steps.len()) - 1;
+            if self.finder.is_some() {
+                self.find_instance_judged(h, i.inconsistent(all));
+            }
             self.flow_accs[f].judge(&i, all);
         }
     }
@@ -328,6 +337,9 @@ impl<'m> World<'m> {
             sheddable: false,
         });
         self.job_added();
+        if self.tracer.is_some() {
+            self.trace_resumed(h, job);
+        }
         self.q
             .schedule(SimDuration::ZERO, Event::RequestArrive(job));
     }
@@ -440,7 +452,13 @@ impl<'m> World<'m> {
         }
         self.brokers.brokers[b].published += 1;
         let now = self.q.now();
+        if self.tracer.is_some() {
+            self.trace_enqueuing_for_instance(h);
+        }
         self.enqueue(Destination::Queue(q), now, Handle::NONE, h, code);
+        if self.tracer.is_some() {
+            self.trace_enqueued();
+        }
         self.flow_unref(h);
     }
 
@@ -467,6 +485,9 @@ impl<'m> World<'m> {
             let f = i.flow as usize;
             if i.settled.is_some() {
                 let all = (1u32 << self.model.flows[f].steps.len()) - 1;
+                if self.finder.is_some() {
+                    self.find_instance_judged(h, i.inconsistent(all));
+                }
                 self.flow_accs[f].judge(&i, all);
             } else if i.counted {
                 self.flow_accs[f].pending += 1;

@@ -45,6 +45,9 @@ impl<'m> World<'m> {
         let p = &ep.publish[k as usize];
         let b = self.model.destination_broker(p.to);
         let timeout = self.model.brokers[b.0 as usize].publish_timeout;
+        if self.tracer.is_some() {
+            self.trace_publish_started(job);
+        }
         match self.hop(p.link, SimDuration::ZERO) {
             None => self.q.schedule(
                 timeout,
@@ -84,7 +87,13 @@ impl<'m> World<'m> {
             self.brokers.brokers[b].published += u64::from(counted);
             let (flow, code) = self.publish_flow_ctx(self.jobs.get(job).expect("live job"));
             // Lag runs from the moment the publisher sent the message.
+            if self.tracer.is_some() {
+                self.trace_enqueuing_for_job(job);
+            }
             self.enqueue(to, sent, Handle::NONE, flow, code);
+            if self.tracer.is_some() {
+                self.trace_enqueued();
+            }
             Outcome::Ok
         };
         match self.hop(ack_link, SimDuration::ZERO) {
@@ -110,6 +119,10 @@ impl<'m> World<'m> {
         if j.next_call as usize != ep.calls.len() + k as usize {
             return;
         }
+        if self.tracer.is_some() {
+            let to = self.model.destination_name(ep.publish[k as usize].to);
+            self.trace_publish_done(job, to, outcome);
+        }
         if outcome.is_failure() {
             self.finish(job, outcome);
         } else if (k as usize) + 1 < ep.publish.len() {
@@ -122,6 +135,9 @@ impl<'m> World<'m> {
     /// A request-reply call's request leaves the caller for the broker.
     pub(super) fn send_via(&mut self, call: Handle, queue: QueueId, link: crate::model::LinkId) {
         let b = self.model.queue(queue).broker.0;
+        if self.tracer.is_some() {
+            self.trace_attempt_sent(call, None);
+        }
         if let Some(d) = self.hop(link, SimDuration::ZERO) {
             let persist = self.broker_latency(b);
             self.q
@@ -151,6 +167,9 @@ impl<'m> World<'m> {
             Some(pc) => self.call_flow_ctx(pc),
             None => (Handle::NONE, NO_STEP),
         };
+        if self.tracer.is_some() {
+            self.trace_enqueuing_for_call(call);
+        }
         self.enqueue(
             Destination::Queue(QueueId(queue)),
             self.q.now(),
@@ -158,6 +177,9 @@ impl<'m> World<'m> {
             flow,
             code,
         );
+        if self.tracer.is_some() {
+            self.trace_enqueued();
+        }
     }
 
     /// Puts a published message into its queue, or into one partition per group of its
@@ -263,6 +285,9 @@ impl<'m> World<'m> {
             duplicate: false,
             counted,
         });
+        if self.tracer.is_some() {
+            self.trace_copy_added(origin);
+        }
         let now = self.q.now();
         let c = &mut self.brokers.channels[ch as usize];
         c.ready.push_back(copy);
@@ -350,6 +375,9 @@ impl<'m> World<'m> {
             }
         }
         self.start_visibility(ch, now + lead + visibility, h2);
+        if self.tracer.is_some() {
+            self.trace_copy_departs(origin, ch, deliveries, now + lead);
+        }
         let Some(d) = self.hop(consumer.deliver_link, SimDuration::ZERO) else {
             return; // lost on the way: the visibility timer redelivers it
         };
@@ -379,6 +407,9 @@ impl<'m> World<'m> {
             sheddable: false,
         });
         self.job_added();
+        if self.tracer.is_some() {
+            self.trace_delivery_job(origin, job, deliveries, now + lead);
+        }
         self.q.schedule(lead + d, Event::RequestArrive(job));
     }
 
@@ -456,6 +487,9 @@ impl<'m> World<'m> {
         if o.flow != Handle::NONE && !requests {
             ack |= self.flow_message(&o, outcome, processed, consumer.ack_link);
         }
+        if self.tracer.is_some() {
+            self.trace_acking(j.origin, ack);
+        }
         if let Some(d) = self.hop(consumer.ack_link, SimDuration::ZERO) {
             if d == SimDuration::ZERO {
                 self.message_ack(j.msg, ack);
@@ -477,6 +511,9 @@ impl<'m> World<'m> {
             return;
         }
         let reply_link = self.call_spec(pc.call).reply_link;
+        if self.tracer.is_some() {
+            self.trace_reply_sent(o.reply_to);
+        }
         let Some(d1) = self.hop(ack_link, SimDuration::ZERO) else {
             return;
         };
@@ -510,6 +547,9 @@ impl<'m> World<'m> {
             return; // the ack is lost; the visibility timer will redeliver
         }
         self.unhold(&copy);
+        if self.tracer.is_some() {
+            self.trace_acked(copy.origin, ch as u32, ok);
+        }
         if ok {
             let now = self.q.now();
             self.copies.remove(h);
@@ -597,11 +637,20 @@ impl<'m> World<'m> {
             {
                 self.flow_dead_lettered(&o);
             }
+            if self.tracer.is_some() {
+                self.trace_dead_lettered(copy.origin, copy.channel, copy.deliveries, dlq);
+            }
             self.release_origin(copy.origin);
             // The dead letter is counted with its original, so both queues balance.
             let msg = (now, copy.counted);
             self.add_copy(dlq, msg, (NO_KEY, 0), Handle::NONE, (Handle::NONE, NO_STEP));
+            if self.tracer.is_some() {
+                self.trace_enqueued();
+            }
             return;
+        }
+        if self.tracer.is_some() {
+            self.trace_requeued(copy.origin);
         }
         let h3 = self.copies.renew(h).expect("live copy");
         let c = &mut self.brokers.channels[copy.channel as usize];

@@ -85,6 +85,9 @@ impl<'m> World<'m> {
             let link = self.call_spec(pc.call).link;
             self.trace_arrived(job, sent, link);
         }
+        if self.tracer.is_some() && is_delivery {
+            self.trace_delivered(job, sent);
+        }
         let svc = &self.model.services[service.0 as usize];
         if counted {
             self.stats.arrival(service, endpoint);
@@ -334,6 +337,7 @@ impl<'m> World<'m> {
     pub(super) fn finish(&mut self, job: Handle, outcome: Outcome) {
         let now = self.q.now();
         if self.tracer.is_some() {
+            self.trace_job_outcome(job, outcome);
             self.trace_job_gone(job);
         }
         let j = self.jobs.remove(job).expect("finishing a live job");

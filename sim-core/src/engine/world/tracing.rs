@@ -4,6 +4,13 @@
 //! so an ordinary run pays one predictable branch per hook and records nothing. Traced calls
 //! and jobs are recognised by their slab handles; only the traced request's descendants are
 //! ever in these maps.
+//!
+//! Each span takes its id when it starts (a call, a job's serving, a publish) or when it is
+//! kept (a leaf), and names its parent, so the trace is one tree. Messages, flows and
+//! refusals are followed in `tracing/`.
+
+mod messages;
+mod refusals;
 
 use std::collections::BTreeMap;
 
@@ -17,7 +24,17 @@ fn key(h: Handle) -> (u32, u32) {
     (h.index, h.generation)
 }
 
+/// A traced span that others hang from: its id and the depth its children are drawn at.
+#[derive(Clone, Copy)]
+pub(in crate::engine) struct Parent {
+    span: u32,
+    depth: u32,
+}
+
 pub(in crate::engine) struct CallTrace {
+    span: u32,
+    /// The job making the call; `None` for the client's request (the root).
+    parent: Option<u32>,
     depth: u32,
     track: String,
     attempt_sent: SimTime,
@@ -25,8 +42,37 @@ pub(in crate::engine) struct CallTrace {
 }
 
 pub(in crate::engine) struct JobTrace {
+    /// Its serving span ([`SpanKind::Serve`], or [`SpanKind::Consume`] for a delivery).
+    span: u32,
+    /// The call it answers, or the publish (or call) whose message it consumes.
+    parent: u32,
     depth: u32,
     work_started: SimTime,
+    /// When it reached its replica; a job that never did has no serving span.
+    arrived: Option<SimTime>,
+    /// For a delivery: when it left the broker (after the broker's capacity let it go).
+    departed: SimTime,
+    delivery: bool,
+    /// Set when the job is turned away or its outcome known.
+    outcome: Option<String>,
+    attributes: Vec<(&'static str, String)>,
+    /// A publish in progress: its span id and start.
+    publish: Option<(u32, SimTime)>,
+}
+
+/// A span to keep: [`World::push`]'s arguments and what a parent-aware hook adds.
+pub(in crate::engine) struct NewSpan {
+    pub kind: SpanKind,
+    pub name: String,
+    pub track: String,
+    pub depth: u32,
+    pub start: SimTime,
+    pub end: SimTime,
+    pub outcome: Option<String>,
+    /// Taken at its start; `None` takes the next id now.
+    pub id: Option<u32>,
+    pub parent: Option<u32>,
+    pub attributes: Vec<(&'static str, String)>,
 }
 
 /// The traced request's outcome, once known.
@@ -40,8 +86,17 @@ pub(in crate::engine) struct RequestEnd {
 pub(in crate::engine) struct Tracer {
     /// 0-based index of the request to trace.
     target: u64,
+    next_id: u32,
     calls: BTreeMap<(u32, u32), CallTrace>,
     jobs: BTreeMap<(u32, u32), JobTrace>,
+    /// Messages the request caused, by origin: where their copies hang in the tree.
+    origins: BTreeMap<(u32, u32), messages::OriginTrace>,
+    /// Flow instances the request started: what their next command or resumed coordinator
+    /// hangs from.
+    instances: BTreeMap<(u32, u32), Parent>,
+    /// Set while a traced publish, request-reply call or flow command puts its message into
+    /// the broker: the copies made meanwhile are followed.
+    enqueuing: Option<Parent>,
     pub spans: Vec<Span>,
     pub end: Option<RequestEnd>,
     /// Spans were dropped at [`MAX_TRACE_SPANS`].
@@ -52,8 +107,12 @@ impl Tracer {
     pub fn new(target: u64) -> Tracer {
         Tracer {
             target,
+            next_id: 0,
             calls: BTreeMap::new(),
             jobs: BTreeMap::new(),
+            origins: BTreeMap::new(),
+            instances: BTreeMap::new(),
+            enqueuing: None,
             spans: Vec::new(),
             end: None,
             truncated: false,
@@ -65,6 +124,32 @@ impl Tracer {
     fn full(&self) -> bool {
         self.spans.len() >= MAX_TRACE_SPANS
     }
+
+    fn take_id(&mut self) -> u32 {
+        let id = self.next_id;
+        self.next_id = self.next_id.saturating_add(1);
+        id
+    }
+
+    /// A traced job: its serving span's id, at `depth`, under `parent`.
+    fn add_job(&mut self, job: Handle, parent: u32, depth: u32, now: SimTime) {
+        let span = self.take_id();
+        self.jobs.insert(
+            key(job),
+            JobTrace {
+                span,
+                parent,
+                depth,
+                work_started: now,
+                arrived: None,
+                departed: now,
+                delivery: false,
+                outcome: None,
+                attributes: Vec::new(),
+                publish: None,
+            },
+        );
+    }
 }
 
 /// Watches every counted client request to find the slowest success and the first failure.
@@ -72,6 +157,16 @@ impl Tracer {
 pub(in crate::engine) struct Finder {
     pub slowest: Option<(SimDuration, u64)>,
     pub first_failed: Option<u64>,
+    /// `--flow-instance K`: K, then (K, the request that started it) once found.
+    pub instance_wanted: Option<u64>,
+    pub instance: Option<(u64, u64)>,
+    /// Flow instances started so far.
+    instances_started: u64,
+    /// Instances in flight that a client request started (after warmup): their number
+    /// and request, for `--inconsistent`. Only in the finding run, and only while they live.
+    live: BTreeMap<(u32, u32), (u64, u64)>,
+    /// The earliest started instance judged inconsistent: (instance, request).
+    pub inconsistent: Option<(u64, u64)>,
 }
 
 impl Finder {
@@ -93,6 +188,52 @@ impl Finder {
     }
 }
 
+/// A job's part in its flow: `entry` (the coordinator or the first publisher), `do N` or
+/// `undo N` (steps counted from 1).
+fn flow_step_name(code: u16) -> String {
+    use crate::engine::flows::{NO_STEP, UNDO};
+    match code {
+        NO_STEP => "entry".to_string(),
+        c if c & UNDO != 0 => format!("undo {}", (c & !UNDO) + 1),
+        c => format!("do {}", c + 1),
+    }
+}
+
+impl<'m> World<'m> {
+    /// The finding run saw flow instance `h` start for the job answering `reply_to`.
+    pub(super) fn find_instance_started(&mut self, h: Handle, reply_to: Handle, counted: bool) {
+        let request = match self.calls.get(reply_to) {
+            Some(pc) if matches!(pc.caller, Caller::Client(_)) => Some(u64::from(pc.request)),
+            _ => None,
+        };
+        let Some(f) = self.finder.as_mut() else {
+            return;
+        };
+        f.instances_started += 1;
+        let number = f.instances_started;
+        let Some(request) = request else { return };
+        if f.instance_wanted == Some(number) {
+            f.instance = Some((number, request));
+        }
+        if counted {
+            f.live.insert(key(h), (number, request));
+        }
+    }
+
+    /// The finding run judges flow instance `h`.
+    pub(super) fn find_instance_judged(&mut self, h: Handle, inconsistent: bool) {
+        let Some(f) = self.finder.as_mut() else {
+            return;
+        };
+        let Some(found) = f.live.remove(&key(h)) else {
+            return;
+        };
+        if inconsistent && f.inconsistent.is_none_or(|(n, _)| found.0 < n) {
+            f.inconsistent = Some(found);
+        }
+    }
+}
+
 pub(super) fn outcome_name(o: Outcome) -> String {
     match o {
         Outcome::Ok => "ok".to_string(),
@@ -108,18 +249,28 @@ impl<'m> World<'m> {
         format!("{}#{i}", self.model.service(s).name)
     }
 
-    /// Nesting depth of a traced job; `None` when the job is not traced.
+    /// Nesting depth of a traced job; `None` when the job is not traced. (For hooks that
+    /// [`World::push`] without a parent.)
+    #[allow(dead_code)]
     fn traced_depth(&self, job: Handle) -> Option<u32> {
+        self.traced_job(job).map(|p| p.depth)
+    }
+
+    /// A traced job's serving span and depth; `None` when the job is not traced.
+    fn traced_job(&self, job: Handle) -> Option<Parent> {
         self.tracer
             .as_ref()
             .and_then(|t| t.jobs.get(&key(job)))
-            .map(|j| j.depth)
+            .map(|j| Parent {
+                span: j.span,
+                depth: j.depth,
+            })
     }
 
     /// A logical call was created; trace it if it is the target request or comes from a
     /// traced job.
     pub(super) fn trace_call_started(&mut self, handle: Handle, caller: Caller, request: u64) {
-        let (depth, track) = match caller {
+        let (depth, track, parent) = match caller {
             Caller::Client(w) => {
                 let Some(t) = self.tracer.as_ref() else {
                     return;
@@ -130,10 +281,11 @@ impl<'m> World<'m> {
                 (
                     0,
                     format!("client:{}", self.model.workloads[w.0 as usize].name),
+                    None,
                 )
             }
             Caller::Job(job) => {
-                let Some(depth) = self.traced_depth(job) else {
+                let Some(Parent { span, depth }) = self.traced_job(job) else {
                     return;
                 };
                 if let Some(t) = self.tracer.as_mut()
@@ -143,7 +295,7 @@ impl<'m> World<'m> {
                     return;
                 }
                 let replica = self.jobs.get(job).map_or(0, |j| j.replica);
-                (depth, self.replica_track(replica))
+                (depth, self.replica_track(replica), Some(span))
             }
             Caller::Mesh(app) => {
                 // A sidecar's mesh call nests under the application's call it serves, on
@@ -154,19 +306,22 @@ impl<'m> World<'m> {
                 let Some(c) = t.calls.get(&key(app)) else {
                     return;
                 };
-                let (depth, track) = (c.depth + 1, format!("{} sidecar", c.track));
+                let (depth, track, span) = (c.depth + 1, format!("{} sidecar", c.track), c.span);
                 if t.full() {
                     t.truncated = true;
                     return;
                 }
-                (depth, track)
+                (depth, track, Some(span))
             }
         };
         let now = self.q.now();
         if let Some(t) = self.tracer.as_mut() {
+            let span = t.take_id();
             t.calls.insert(
                 key(handle),
                 CallTrace {
+                    span,
+                    parent,
                     depth,
                     track,
                     attempt_sent: now,
@@ -187,17 +342,11 @@ impl<'m> World<'m> {
         };
         c.attempt_sent = now;
         c.reply_sent = None;
-        let depth = c.depth + 1;
+        let (depth, parent) = (c.depth + 1, c.span);
         if let Some(job) = job
             && !t.full()
         {
-            t.jobs.insert(
-                key(job),
-                JobTrace {
-                    depth,
-                    work_started: now,
-                },
-            );
+            t.add_job(job, parent, depth, now);
         }
     }
 
@@ -211,6 +360,9 @@ impl<'m> World<'m> {
         }
     }
 
+    /// Keeps a span ending now whose parent is not known here: it gets one when the trace
+    /// is finished (the narrowest span one level up on its track that covers it).
+    #[allow(dead_code)]
     fn push(
         &mut self,
         kind: SpanKind,
@@ -220,43 +372,103 @@ impl<'m> World<'m> {
         start: SimTime,
         outcome: Option<String>,
     ) {
+        // Kept for hooks that know no parent (e.g. a crossing of a replica's sidecar).
         let end = self.q.now();
+        self.record(NewSpan {
+            kind,
+            name,
+            track,
+            depth,
+            start,
+            end,
+            outcome,
+            id: None,
+            parent: None,
+            attributes: Vec::new(),
+        });
+    }
+
+    /// Keeps a span (past the cap, only the request's own).
+    fn record(&mut self, s: NewSpan) {
         if let Some(t) = self.tracer.as_mut() {
-            if t.full() && kind != SpanKind::Request {
+            if t.full() && s.kind != SpanKind::Request {
                 t.truncated = true;
                 return;
             }
+            let id = match s.id {
+                Some(id) => id,
+                None => t.take_id(),
+            };
             t.spans.push(Span {
-                kind,
-                name,
-                track,
-                depth,
-                start,
-                end,
-                outcome,
+                kind: s.kind,
+                name: s.name,
+                track: s.track,
+                depth: s.depth,
+                start: s.start,
+                end: s.end,
+                outcome: s.outcome,
+                id,
+                parent: s.parent,
+                attributes: s.attributes,
             });
         }
     }
 
+    /// A leaf span ending now under `parent`.
+    fn leaf(&mut self, kind: SpanKind, name: String, track: String, at: Parent, start: SimTime) {
+        let end = self.q.now();
+        self.record(NewSpan {
+            kind,
+            name,
+            track,
+            depth: at.depth,
+            start,
+            end,
+            outcome: None,
+            id: None,
+            parent: Some(at.span),
+            attributes: Vec::new(),
+        });
+    }
+
+    /// The call a traced job answers (for its hops), as a parent one level up.
+    fn job_parent(&self, job: Handle) -> Option<Parent> {
+        self.tracer
+            .as_ref()
+            .and_then(|t| t.jobs.get(&key(job)))
+            .map(|j| Parent {
+                span: j.parent,
+                depth: j.depth,
+            })
+    }
+
     /// A traced job's request reached its replica after crossing `link`, sent at `sent`.
     pub(super) fn trace_arrived(&mut self, job: Handle, sent: SimTime, link: LinkId) {
-        let Some(depth) = self.traced_depth(job) else {
+        let Some(at) = self.job_parent(job) else {
             return;
         };
+        self.mark_arrived(job);
         let name = self.model.link_name(link);
-        self.push(SpanKind::Network, name.clone(), name, depth, sent, None);
+        self.leaf(SpanKind::Network, name.clone(), name, at, sent);
+    }
+
+    fn mark_arrived(&mut self, job: Handle) {
+        let now = self.q.now();
+        if let Some(jt) = self.tracer.as_mut().and_then(|t| t.jobs.get_mut(&key(job))) {
+            jt.arrived = Some(now);
+        }
     }
 
     /// A traced job got its worker: the queue wait ends, the work begins.
     pub(super) fn trace_work_started(&mut self, job: Handle) {
-        let Some(depth) = self.traced_depth(job) else {
+        let Some(at) = self.traced_job(job) else {
             return;
         };
         let Some(j) = self.jobs.get(job) else { return };
         let (arrived, replica, endpoint) = (j.arrived, j.replica, j.endpoint);
         let name = self.model.endpoint_name(endpoint);
         let track = self.replica_track(replica);
-        self.push(SpanKind::Queue, name, track, depth, arrived, None);
+        self.leaf(SpanKind::Queue, name, track, at, arrived);
         let now = self.q.now();
         if let Some(jt) = self.tracer.as_mut().and_then(|t| t.jobs.get_mut(&key(job))) {
             jt.work_started = now;
@@ -265,11 +477,17 @@ impl<'m> World<'m> {
 
     /// A traced job's work is done.
     pub(super) fn trace_work_done(&mut self, job: Handle) {
-        let Some((depth, started)) = self
+        let Some((at, started)) = self
             .tracer
             .as_ref()
             .and_then(|t| t.jobs.get(&key(job)))
-            .map(|j| (j.depth, j.work_started))
+            .map(|j| {
+                let at = Parent {
+                    span: j.span,
+                    depth: j.depth,
+                };
+                (at, j.work_started)
+            })
         else {
             return;
         };
@@ -277,13 +495,70 @@ impl<'m> World<'m> {
         let (replica, endpoint) = (j.replica, j.endpoint);
         let name = self.model.endpoint_name(endpoint);
         let track = self.replica_track(replica);
-        self.push(SpanKind::Work, name, track, depth, started, None);
+        self.leaf(SpanKind::Work, name, track, at, started);
     }
 
-    /// A traced job is gone (finished, rejected, refused, or lost in a crash).
+    /// A traced job is gone (finished, rejected, refused, or lost in a crash): its serving
+    /// span ends, and a flow instance it worked for hangs its next move from it.
     pub(super) fn trace_job_gone(&mut self, job: Handle) {
-        if let Some(t) = self.tracer.as_mut() {
-            t.jobs.remove(&key(job));
+        let Some(jt) = self.tracer.as_mut().and_then(|t| t.jobs.remove(&key(job))) else {
+            return;
+        };
+        let Some(j) = self.jobs.get(job) else { return };
+        let (replica, endpoint, flow, step) = (j.replica, j.endpoint, j.flow, j.flow_step);
+        let at = Parent {
+            span: jt.span,
+            depth: jt.depth,
+        };
+        if flow != Handle::NONE
+            && let Some(p) = self
+                .tracer
+                .as_mut()
+                .and_then(|t| t.instances.get_mut(&key(flow)))
+        {
+            *p = at;
+        }
+        let Some(arrived) = jt.arrived else { return };
+        let mut attributes = jt.attributes;
+        if flow != Handle::NONE
+            && let Some(i) = self.instances.get(flow)
+        {
+            attributes.push((
+                "meshsim.flow",
+                self.model.flows[i.flow as usize].name.clone(),
+            ));
+            attributes.push(("meshsim.flow.step", flow_step_name(step)));
+        }
+        let kind = if jt.delivery {
+            SpanKind::Consume
+        } else {
+            SpanKind::Serve
+        };
+        let end = self.q.now();
+        self.record(NewSpan {
+            kind,
+            name: self.model.endpoint_name(endpoint),
+            track: self.replica_track(replica),
+            depth: jt.depth,
+            start: arrived,
+            end,
+            outcome: jt.outcome,
+            id: Some(jt.span),
+            parent: Some(jt.parent),
+            attributes,
+        });
+    }
+
+    /// A traced job ends with `outcome` (its serving span says so).
+    pub(super) fn trace_job_outcome(&mut self, job: Handle, outcome: Outcome) {
+        let degraded = self.jobs.get(job).is_some_and(|j| j.degraded);
+        let outcome = if outcome == Outcome::Ok && degraded {
+            Outcome::Degraded
+        } else {
+            outcome
+        };
+        if let Some(jt) = self.tracer.as_mut().and_then(|t| t.jobs.get_mut(&key(job))) {
+            jt.outcome = Some(outcome_name(outcome));
         }
     }
 
@@ -306,33 +581,25 @@ impl<'m> World<'m> {
         timed_out: bool,
         reply_link: LinkId,
     ) {
-        let Some((depth, sent, reply_sent, track)) = self
+        let Some((at, sent, reply_sent, track)) = self
             .tracer
             .as_ref()
             .and_then(|t| t.calls.get(&key(call)))
-            .map(|c| (c.depth, c.attempt_sent, c.reply_sent, c.track.clone()))
+            .map(|c| {
+                let at = Parent {
+                    span: c.span,
+                    depth: c.depth + 1,
+                };
+                (at, c.attempt_sent, c.reply_sent, c.track.clone())
+            })
         else {
             return;
         };
         if timed_out {
-            self.push(
-                SpanKind::Timeout,
-                "timeout".to_string(),
-                track,
-                depth + 1,
-                sent,
-                None,
-            );
+            self.leaf(SpanKind::Timeout, "timeout".to_string(), track, at, sent);
         } else if let Some(reply_sent) = reply_sent {
             let name = self.model.link_name(reply_link);
-            self.push(
-                SpanKind::Network,
-                name.clone(),
-                name,
-                depth + 1,
-                reply_sent,
-                None,
-            );
+            self.leaf(SpanKind::Network, name.clone(), name, at, reply_sent);
         }
     }
 
@@ -358,14 +625,18 @@ impl<'m> World<'m> {
             SpanKind::Call
         };
         let workload = c.track.trim_start_matches("client:").to_string();
-        self.push(
+        self.record(NewSpan {
             kind,
             name,
-            c.track,
-            c.depth,
-            started,
-            Some(outcome_name(outcome)),
-        );
+            track: c.track,
+            depth: c.depth,
+            start: started,
+            end: now,
+            outcome: Some(outcome_name(outcome)),
+            id: Some(c.span),
+            parent: c.parent,
+            attributes: Vec::new(),
+        });
         if kind == SpanKind::Request
             && let Some(t) = self.tracer.as_mut()
         {

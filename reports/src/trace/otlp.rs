@@ -1,0 +1,193 @@
+//! A trace as OpenTelemetry's OTLP JSON (the `ExportTraceServiceRequest` message in its
+//! protobuf JSON form): what Jaeger, Grafana Tempo or an OpenTelemetry Collector accept.
+//!
+//! - One `resourceSpans` entry per service (`service.name`): the client, each service, each
+//!   broker; a network hop belongs to the service of the span it is part of (the caller for
+//!   a call's hops, the consumer for an ack).
+//! - Ids derive from the scenario's name, the seed and the request's number (FNV-1a), so the
+//!   same run gives the same bytes: a 32-hex trace id, and 16-hex span ids whose upper half
+//!   is the trace's and lower half the span's number + 1 (never zero).
+//! - Times are Unix nanoseconds counted from simulated time 0 (a viewer shows 1970-01-01),
+//!   as strings, as the protobuf JSON mapping writes 64-bit integers.
+//! - Kinds: the request and its calls are CLIENT, a replica serving a request SERVER, a
+//!   publish PRODUCER, a consumer's delivery CONSUMER, everything else (hops, queue waits,
+//!   work, timeouts, waits in a broker, dead-lettering, refusals, and any kind added later,
+//!   such as a sidecar crossing) INTERNAL.
+//! - A failed span has status ERROR with the meshsim cause as its message and in
+//!   `meshsim.cause`; every span carries `meshsim.kind`, `meshsim.track` and its own
+//!   `meshsim.*` attributes.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use serde_json::{Value, json};
+use sim_core::trace::{Span, SpanKind, Trace};
+
+/// OTLP's `Span.SpanKind` values.
+const INTERNAL: u8 = 1;
+const SERVER: u8 = 2;
+const CLIENT: u8 = 3;
+const PRODUCER: u8 = 4;
+const CONSUMER: u8 = 5;
+/// OTLP's `Status.StatusCode.STATUS_CODE_ERROR`.
+const STATUS_ERROR: u8 = 2;
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// The trace id's two halves, from what identifies the traced request.
+fn trace_halves(trace: &Trace) -> (u64, u64) {
+    let who = format!("{}\0{}\0{}", trace.scenario, trace.seed, trace.request);
+    let hi = fnv1a(format!("meshsim trace\0{who}").as_bytes());
+    let lo = fnv1a(format!("meshsim trace id\0{who}").as_bytes()) | 1;
+    (hi, lo)
+}
+
+fn span_id(hi: u64, id: u32) -> String {
+    format!(
+        "{:016x}",
+        (hi & 0xffff_ffff_0000_0000) | (u64::from(id) + 1)
+    )
+}
+
+fn otlp_kind(kind: SpanKind) -> u8 {
+    match kind {
+        SpanKind::Request | SpanKind::Call => CLIENT,
+        SpanKind::Serve => SERVER,
+        SpanKind::Publish => PRODUCER,
+        SpanKind::Consume => CONSUMER,
+        _ => INTERNAL,
+    }
+}
+
+/// The service a track belongs to: `gateway#1` -> `gateway`, `client:checkout` -> `client`,
+/// `kafka/email-jobs` -> `kafka`; `None` for a link (`a->b`).
+fn track_service(track: &str) -> Option<&str> {
+    if track.starts_with("client:") {
+        return Some("client");
+    }
+    if let Some((service, _)) = track.split_once('#') {
+        return Some(service);
+    }
+    if track.contains("->") {
+        return None;
+    }
+    Some(track.split('/').next().unwrap_or(track))
+}
+
+/// A failure cause, or `None` for a success (`ok`, `degraded`) or no outcome.
+fn failure(outcome: Option<&str>) -> Option<&str> {
+    outcome.filter(|o| !matches!(*o, "ok" | "degraded" | "in flight"))
+}
+
+fn string_attr(key: &str, value: &str) -> Value {
+    json!({"key": key, "value": {"stringValue": value}})
+}
+
+/// Writes the trace as an OTLP `ExportTraceServiceRequest` in JSON, on one line: the OTLP
+/// file format (JSON Lines, one request a line) that the Collector's file exporter writes
+/// and viewers' file upload reads, and plain JSON too. Each span is built and written on
+/// its own: a JSON tree of 100,000 spans would hold ~9 KB
+/// each, ten times what the written line takes.
+pub fn write_otlp_json<W: Write>(mut w: W, trace: &Trace) -> io::Result<()> {
+    let (hi, lo) = trace_halves(trace);
+    let trace_id = format!("{hi:016x}{lo:016x}");
+    let by_id: BTreeMap<u32, &Span> = trace.spans.iter().map(|s| (s.id, s)).collect();
+    // A hop's service is its parent's (looked up a bounded number of levels).
+    let service_of = |s: &Span| -> String {
+        let mut cur = s;
+        for _ in 0..64 {
+            if let Some(svc) = track_service(&cur.track) {
+                return svc.to_string();
+            }
+            match cur.parent.and_then(|p| by_id.get(&p)) {
+                Some(p) => cur = p,
+                None => break,
+            }
+        }
+        "network".to_string()
+    };
+    let mut spans: Vec<&Span> = trace.spans.iter().collect();
+    spans.sort_by_key(|s| (s.start, s.depth, std::cmp::Reverse(s.end), s.id));
+    // Services in order of their first span, each with its spans in start order.
+    let mut services: Vec<(String, Vec<&Span>)> = Vec::new();
+    for s in spans {
+        let service = service_of(s);
+        match services.iter_mut().find(|(n, _)| *n == service) {
+            Some((_, list)) => list.push(s),
+            None => services.push((service, vec![s])),
+        }
+    }
+    write!(w, "{{\"resourceSpans\":[")?;
+    for (i, (service, spans)) in services.iter().enumerate() {
+        let resource = json!({"attributes": [
+            string_attr("service.name", service),
+            string_attr("meshsim.scenario", &trace.scenario),
+        ]});
+        let scope = json!({"name": "meshsim", "version": env!("CARGO_PKG_VERSION")});
+        let comma = if i > 0 { "," } else { "" };
+        write!(
+            w,
+            "{comma}{{\"resource\":{resource},\"scopeSpans\":[{{\"scope\":{scope},\"spans\":["
+        )?;
+        for (k, s) in spans.iter().enumerate() {
+            let comma = if k > 0 { "," } else { "" };
+            write!(w, "{comma}{}", otlp_span(trace, s, hi, &trace_id))?;
+        }
+        write!(w, "]}}]}}")?;
+    }
+    writeln!(w, "]}}")
+}
+
+fn otlp_span(trace: &Trace, s: &Span, hi: u64, trace_id: &str) -> Value {
+    let mut attributes = vec![
+        string_attr("meshsim.kind", s.kind.name()),
+        string_attr("meshsim.track", &s.track),
+        json!({"key": "meshsim.depth", "value": {"intValue": s.depth.to_string()}}),
+    ];
+    if let Some(o) = &s.outcome {
+        attributes.push(string_attr("meshsim.outcome", o));
+    }
+    let cause = failure(s.outcome.as_deref());
+    let has_cause = s.attributes.iter().any(|(k, _)| *k == "meshsim.cause");
+    if let (Some(c), false) = (cause, has_cause) {
+        attributes.push(string_attr("meshsim.cause", c));
+    }
+    for (k, v) in &s.attributes {
+        attributes.push(string_attr(k, v));
+    }
+    if s.parent.is_none() {
+        attributes.push(string_attr("meshsim.workload", &trace.workload));
+        attributes.push(string_attr("meshsim.seed", &trace.seed.to_string()));
+        attributes.push(string_attr("meshsim.request", &trace.request.to_string()));
+        if let Some(k) = trace.flow_instance {
+            attributes.push(string_attr("meshsim.flow_instance", &k.to_string()));
+        }
+        if trace.truncated {
+            attributes.push(json!({"key": "meshsim.truncated", "value": {"boolValue": true}}));
+            attributes.push(string_attr("meshsim.note", &super::truncated_note()));
+        }
+    }
+    let mut span = json!({
+        "traceId": trace_id,
+        "spanId": span_id(hi, s.id),
+        "name": s.name,
+        "kind": otlp_kind(s.kind),
+        "startTimeUnixNano": s.start.0.to_string(),
+        "endTimeUnixNano": s.end.0.to_string(),
+        "attributes": attributes,
+    });
+    if let Some(p) = s.parent {
+        span["parentSpanId"] = json!(span_id(hi, p));
+    }
+    if let Some(c) = cause {
+        span["status"] = json!({"code": STATUS_ERROR, "message": c});
+    }
+    span
+}
