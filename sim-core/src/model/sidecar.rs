@@ -25,7 +25,8 @@ pub struct Sidecar {
     pub service: ServiceId,
     /// Paid by each message at each crossing of this sidecar (`0` when the key is left out).
     pub overhead: Dist,
-    /// Per mesh attempt; `None` waits as long as the application does.
+    /// Per mesh attempt; `None` waits as long as the application's timeout on the call (a
+    /// mesh call nobody waits for then ends, even if its message was lost).
     pub timeout: Option<SimDuration>,
     /// Retries and breaker of the mesh; `bulkhead` and `fallback` are always off (a proxy
     /// neither limits nor answers for its application).

@@ -375,9 +375,10 @@ fn same_seed_same_results() {
 #[test]
 fn a_sidecar_that_costs_nothing_and_does_nothing_changes_nothing() {
     // Goal: the mesh layer adds no randomness of its own to other components and no delay
-    // of its own: with a zero overhead and no policy, every count, every latency and the
-    // event count are those of the same chain without sidecars. (Without crashes: a crash
-    // does change things, since the proxy ends its dead replica's calls at once.)
+    // of its own: with a zero overhead and no policy, every count and every latency are
+    // those of the same chain without sidecars. (Not the event count: a mesh attempt keeps
+    // a timer of the application's timeout, its bound. And without crashes: a crash does
+    // change things, since the proxy ends its dead replica's calls at once.)
     let calm = strip_tables(BUSY_MESH, &["[chaos]"]);
     let plain = strip_tables(
         &calm,
@@ -385,7 +386,7 @@ fn a_sidecar_that_costs_nothing_and_does_nothing_changes_nothing() {
     );
     let idle = strip_keys(&calm);
     let (p, i) = (run(&plain, &[]), run(&idle, &[]));
-    assert_eq!(p.events, i.events);
+    assert!(i.events > p.events, "the mesh's timers are events");
     assert_eq!(p.calls.attempts, i.calls.attempts);
     assert_eq!(p.calls.retries, i.calls.retries);
     assert_eq!(i.calls.mesh_retries, 0);
@@ -473,4 +474,60 @@ fn sidecar_keys_are_checked_like_a_calls() {
     assert!(jitter.contains("did you mean \"full\"?"), "{jitter}");
     let bulkhead = bad("bulkhead = 3");
     assert!(bulkhead.contains("unknown key \"bulkhead\""), "{bulkhead}");
+}
+
+#[test]
+fn a_mesh_call_nobody_waits_for_ends_with_the_applications_timeout() {
+    // Goal: a sidecar without a timeout of its own waits at most the application's: with
+    // half the requests and half the replies lost on the hop front <-> back (a call gets
+    // through both ways a quarter of the time) and a 10 ms application timeout, the lost
+    // mesh calls end
+    // when the application gives up, so work in flight stays small (a run limited to 500
+    // calls in flight finishes) and every lost request fails as a timeout, once.
+    let text = r#"
+[scenario]
+name = "mesh-loss"
+duration = "10s"
+warmup = "0s"
+max_in_flight = 500
+
+[network]
+latency = "1ms"
+[network.link."front->back"]
+loss = 0.5
+
+[workload.w]
+endpoint = "front/get"
+rate = 1000
+arrival = "constant"
+
+[service.front]
+workers = 1000
+[service.front.sidecar]
+overhead = "0.1ms"
+[service.front.endpoint.get]
+work = "0ms"
+calls = [{ to = "back/get", timeout = "10ms" }]
+
+[service.back]
+workers = 1000
+[service.back.endpoint.get]
+work = "1ms"
+"#;
+    let r = run(text, &[]);
+    let w = &r.workloads[0];
+    assert_eq!(w.sent, 9999);
+    assert!(within(w.failed.get(Cause::Timeout), w.sent, 0.75));
+    assert_eq!(w.ok + w.failed.get(Cause::Timeout), w.sent);
+    assert_eq!(
+        r.calls.timeouts,
+        w.failed.get(Cause::Timeout),
+        "counted once, not per layer"
+    );
+}
+
+/// Whether `k` of `n` is within 4.5 standard deviations of the binomial mean `n p`.
+fn within(k: u64, n: u64, p: f64) -> bool {
+    let sd = (n as f64 * p * (1.0 - p)).sqrt();
+    (k as f64 - n as f64 * p).abs() <= 4.5 * sd
 }

@@ -261,8 +261,16 @@ impl<'m> World<'m> {
 
     /// A caller's own timeout fired (not a timeout cause propagated up from further down).
     pub(super) fn time_out(&mut self, call: Handle) {
-        if self.calls.get(call).is_none() {
+        let Some(caller) = self.calls.get(call).map(|pc| pc.caller) else {
             return; // the reply came first
+        };
+        if self.mesh
+            && let Caller::Mesh(app) = caller
+            && !self.mesh_owner_live(app)
+        {
+            // The application gave up first (or the replica crashed): the sidecar's bound
+            // ends its call without a timeout of its own to count.
+            return self.mesh_abandon(call, app);
         }
         if self.q.now() >= self.warmup {
             self.stats.calls.timeouts += 1;

@@ -147,7 +147,11 @@ impl<'m> World<'m> {
                 if pc.attempt > 0 && self.q.now() >= self.warmup {
                     self.stats.calls.mesh_retries += 1;
                 }
-                let timeout = self.mesh_policy(pc.call).1.timeout;
+                // Without a timeout of its own, a mesh attempt waits at most the application's:
+                // a proxy cannot know when its application gives up (it resets the upstream
+                // request then), so this bound ends a mesh call nobody waits for, whose
+                // message was lost, instead of holding it for good.
+                let timeout = self.mesh_policy(pc.call).1.timeout.or(spec.timeout);
                 let extra = self.crossings(pc.caller, pc.call, spec.to);
                 Wire::Send { timeout, extra }
             }
