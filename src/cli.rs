@@ -152,6 +152,10 @@ pub struct CompareArgs {
     /// Repeatable; shown after the default rows. An unknown path is refused before any run.
     #[arg(long = "metric", value_name = "PATH")]
     pub metric: Vec<String>,
+    /// The variant every other is judged against, by its label (a column of the table);
+    /// default: the first. An unknown label is refused before any run.
+    #[arg(long, value_name = "LABEL")]
+    pub baseline: Option<String>,
     /// How many seeds every variant runs on: S, S+1, …, S+N-1.
     #[arg(long, value_name = "N", default_value_t = 8,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
@@ -177,6 +181,10 @@ pub struct MergeArgs {
     /// The partial results of every shard, in any order.
     #[arg(value_name = "PART.json", required = true)]
     pub parts: Vec<PathBuf>,
+    /// For partial results of compare: pair every variant against this one instead of the
+    /// baseline the shards ran with (the runs keep every seed's values, so nothing reruns).
+    #[arg(long, value_name = "LABEL")]
+    pub baseline: Option<String>,
     #[command(flatten)]
     pub output: ManyOutput,
 }
@@ -188,8 +196,8 @@ pub struct ManyOutput {
     #[arg(long)]
     pub json: bool,
     /// Also write the result's files into DIR: compare.json (the same bytes as --json), .txt,
-    /// .md and .csv; or sweep.json, .txt, .csv and the plot sweep.svg; and .meshsim-output,
-    /// the list of those files. All or nothing, as for `run --out`: DIR is created, or
+    /// .md and .csv; or sweep.json, .txt, .csv and the plot sweep.svg; report.html (one
+    /// self-contained page for a browser); and .meshsim-output, the list of those files. All or nothing, as for `run --out`: DIR is created, or
     /// replaced whole if it holds only an earlier meshsim output.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -279,7 +287,8 @@ pub struct RunArgs {
     /// queue-depth.csv; with flows flows.csv and flows-inconsistent.csv; the plots
     /// latency-cdf.svg, latency-over-time.svg, throughput.svg, in-system.svg, and
     /// consistency.svg (flows), queue-depth.svg (a broker), breakers.svg (a breaker changed
-    /// state); and .meshsim-output, the list of those files. All or nothing: written beside DIR
+    /// state); report.html, one self-contained page for a browser with the verdict, every plot
+    /// and every table; and .meshsim-output, the list of those files. All or nothing: written beside DIR
     /// and renamed into place. DIR is created, or replaced whole if it holds only an earlier
     /// meshsim output; anything else (other files, a symlink) is refused.
     #[arg(long, value_name = "DIR")]

@@ -135,7 +135,7 @@ pub fn check(args: &ScenarioArgs) -> Result<ExitCode, Failure> {
         "{}: ok ({} services, {} endpoints, {} workloads)\n",
         args.file.display(),
         model.services.len(),
-        model.endpoints.len(),
+        model.own_endpoints(),
         model.workloads.len()
     );
     print(line.as_bytes())?;

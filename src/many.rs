@@ -33,8 +33,13 @@ pub fn compare(args: &CompareArgs) -> Result<ExitCode, Failure> {
         first: args.seed,
         count: args.seeds,
     };
-    let plan =
+    let mut plan =
         Plan::new("compare", &sources, &args.set, &args.vary, seeds).map_err(Failure::BadInput)?;
+    if let Some(label) = &args.baseline {
+        plan.info
+            .set_baseline(label)
+            .map_err(|e| Failure::BadInput(vec![e]))?;
+    }
     let picked = checked_metrics(&plan, &args.metric)?;
     let out = Destination::prepare(&args.output, "compare", args.shard)?;
     let results = run_plan(&plan, &picked, args.shard, args.jobs, args.output.quiet)?;
@@ -131,7 +136,19 @@ pub fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
     if !problems.is_empty() {
         return Err(Failure::BadInput(problems));
     }
-    let (plan, results) = reports::many::merge(parts).map_err(|e| Failure::BadInput(vec![e]))?;
+    let (mut plan, results) =
+        reports::many::merge(parts).map_err(|e| Failure::BadInput(vec![e]))?;
+    if let Some(label) = &args.baseline {
+        if plan.command != "compare" {
+            return Err(Failure::BadInput(vec![format!(
+                "--baseline: these are partial results of `{}`; only compare pairs variants \
+                 against a baseline",
+                reports::clip(&plan.command, 40)
+            )]));
+        }
+        plan.set_baseline(label)
+            .map_err(|e| Failure::BadInput(vec![e]))?;
+    }
     match plan.command.as_str() {
         "compare" => emit(&Comparison::build(plan, &results), &args.output, out),
         "sweep" => emit_sweep(&Sweep::build(plan, &results), &args.output, out),

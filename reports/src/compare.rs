@@ -7,6 +7,7 @@
 //! only on the plan and the results, so `--jobs` and sharding cannot change a byte.
 
 mod metrics;
+mod paired;
 mod picked;
 pub(crate) mod print;
 mod verdict;
@@ -19,7 +20,11 @@ use crate::json::round;
 use crate::many::stats::{CONFIDENCE, Summary, t_quantile};
 use crate::many::{JobResult, PlanInfo};
 
-pub use metrics::{MESSAGES_PER_REQUEST, MetricInfo, Unit, describe, extract};
+pub use metrics::{
+    BUSIEST_SERVICE, BUSIEST_UTILIZATION, Better, LAG_P99, MESSAGES_PER_REQUEST, MetricInfo,
+    PICKED_SECTION, Unit, describe, extract,
+};
+pub use paired::{Judgement, Paired};
 pub use picked::{MAX_PICKED, Picked};
 pub use print::{
     compare_csv, compare_files, write_compare_json, write_compare_markdown, write_compare_text,
@@ -34,6 +39,9 @@ pub struct Comparison {
     pub rows: Vec<Row>,
     /// Per variant, the seeds whose run had a failed `[[expect]]`.
     pub expect_failed: Vec<Vec<u64>>,
+    /// Per variant, each service that was the busiest in some run and in how many, most
+    /// often first (ties: by name).
+    pub busiest: Vec<Vec<(String, usize)>>,
 }
 
 /// One metric across the variants.
@@ -48,6 +56,10 @@ pub struct Row {
     /// different population from the others' means, so such a cell is missing as a whole and
     /// never ranked.
     pub cells: Vec<Option<Cell>>,
+    /// One per variant: its paired difference against the baseline variant
+    /// ([`PlanInfo::baseline`]) over the seeds where both have a value; `None` for the
+    /// baseline itself and where no seed has both.
+    pub paired: Vec<Option<Paired>>,
 }
 
 /// One metric of one variant over the seeds.
@@ -66,13 +78,29 @@ impl Comparison {
         // variant): scans per key or per variant made a big merge quadratic.
         let mut keys: Vec<String> = Vec::new();
         let mut seen: BTreeSet<&str> = BTreeSet::new();
+        let mut busiest: Vec<BTreeMap<&str, usize>> = vec![BTreeMap::new(); n];
         for r in results {
             for (k, _) in &r.metrics.0 {
-                if seen.insert(k) {
+                if let Some(name) = k.strip_prefix(BUSIEST_SERVICE) {
+                    if let Some(counts) = busiest.get_mut(r.job.variant) {
+                        *counts.entry(name).or_default() += 1;
+                    }
+                } else if seen.insert(k) {
                     keys.push(k.clone());
                 }
             }
         }
+        let busiest = busiest
+            .into_iter()
+            .map(|counts| {
+                let mut list: Vec<(String, usize)> = counts
+                    .into_iter()
+                    .map(|(k, c)| (k.to_string(), c))
+                    .collect();
+                list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                list
+            })
+            .collect();
         let mut by_variant: Vec<Vec<&JobResult>> = vec![Vec::new(); n];
         for r in results {
             if let Some(runs) = by_variant.get_mut(r.job.variant) {
@@ -85,38 +113,62 @@ impl Comparison {
             .enumerate()
             .map(|(i, (key, _))| (key.as_str(), i))
             .collect();
-        let mut values: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); n]; order.len()];
-        // The job that last gave each row a value: a key repeated in one job counts once (its
-        // first value), as `Metrics::get` reads it.
-        let mut last_job = vec![usize::MAX; order.len()];
+        // Per row and variant, each seed's value (by its position in the plan's seeds), so
+        // that pairs are formed seed by seed; a row a variant never has stays empty.
+        let seeds = plan.seeds.len().max(1);
+        let mut values: Vec<Vec<Vec<Option<f64>>>> = vec![vec![Vec::new(); n]; order.len()];
         for (v, runs) in by_variant.iter().enumerate() {
             for r in runs {
+                let at = r.job.index % seeds;
                 for (k, x) in &r.metrics.0 {
-                    let row = row_of[k.as_str()];
-                    if last_job[row] != r.job.index {
-                        last_job[row] = r.job.index;
-                        values[row][v].push(*x);
+                    let Some(&row) = row_of.get(k.as_str()) else {
+                        continue; // a busiest-service marker
+                    };
+                    let per_seed = &mut values[row][v];
+                    if per_seed.is_empty() {
+                        per_seed.resize(seeds, None);
                     }
+                    // A key repeated in one job counts once (its first value), as
+                    // `Metrics::get` reads it.
+                    per_seed[at].get_or_insert(*x);
                 }
             }
         }
+        let baseline = plan.baseline.min(n.saturating_sub(1));
         let rows = order
             .into_iter()
             .zip(values)
             .map(|((key, info), per_variant)| {
+                let paired = per_variant
+                    .iter()
+                    .enumerate()
+                    .map(|(v, ours)| {
+                        (v != baseline)
+                            .then(|| Paired::of(&info, ours, &per_variant[baseline]))
+                            .flatten()
+                    })
+                    .collect();
                 let cells = per_variant
                     .into_iter()
                     .zip(&by_variant)
-                    .map(|(values, runs)| {
+                    .map(|(per_seed, runs)| {
                         // A mean over every seed or none: a mean over only the seeds where
                         // the statistic exists would describe another population.
-                        (!values.is_empty() && values.len() == runs.len()).then(|| Cell {
-                            summary: Summary::of(&values),
-                            values,
-                        })
+                        let values: Option<Vec<f64>> = per_seed.into_iter().collect();
+                        values
+                            .filter(|v| !v.is_empty() && v.len() == runs.len())
+                            .map(|values| Cell {
+                                summary: Summary::of(&values),
+                                values,
+                            })
                     })
                     .collect();
-                Row { key, info, cells }
+                Row {
+                    key,
+                    info,
+                    cells,
+                    paired,
+                }
             })
             .collect();
         let expect_failed = by_variant
@@ -132,6 +184,7 @@ impl Comparison {
             plan,
             rows,
             expect_failed,
+            busiest,
         }
     }
 
@@ -142,6 +195,13 @@ impl Comparison {
             .iter()
             .map(|v| v.label.as_str())
             .collect()
+    }
+
+    /// The index of the baseline variant.
+    pub fn baseline(&self) -> usize {
+        self.plan
+            .baseline
+            .min(self.plan.variants.len().saturating_sub(1))
     }
 
     /// The row with `key`.
@@ -156,8 +216,12 @@ impl Comparison {
             .plan
             .variants
             .iter()
-            .zip(&self.expect_failed)
-            .map(|(v, failed)| {
+            .zip(self.expect_failed.iter().zip(&self.busiest))
+            .map(|(v, (failed, busiest))| {
+                let busiest: Map<String, Value> = busiest
+                    .iter()
+                    .map(|(name, seeds)| (name.clone(), json!(seeds)))
+                    .collect();
                 json!({
                     "label": v.label,
                     "file": v.file,
@@ -165,6 +229,7 @@ impl Comparison {
                     "set": v.set,
                     "vary": v.vary,
                     "expect_failed_seeds": failed,
+                    "busiest_services": busiest,
                 })
             })
             .collect();
@@ -182,9 +247,15 @@ impl Comparison {
                 };
                 cells.insert(label.to_string(), value);
             }
+            let mut paired = Map::new();
+            for (v, label) in self.labels().into_iter().enumerate() {
+                if v != self.baseline() {
+                    paired.insert(label.to_string(), paired_value(row.paired[v].as_ref()));
+                }
+            }
             metrics.insert(
                 row.key.clone(),
-                json!({ "label": row.info.label, "variants": cells }),
+                json!({ "label": row.info.label, "variants": cells, "paired": paired }),
             );
         }
         json!({
@@ -194,8 +265,23 @@ impl Comparison {
             "confidence": CONFIDENCE,
             "t": t_quantile(self.plan.seeds.len()).map(round),
             "verdict": verdict(self),
+            "baseline": self.labels()[self.baseline()],
             "variants": variants,
             "metrics": metrics,
         })
+    }
+}
+
+/// A paired difference in the JSON: `{mean_diff, ci95, pairs, verdict}` (`ci95` and
+/// `verdict` null with fewer than two pairs), or null when no seed has both values.
+fn paired_value(p: Option<&Paired>) -> Value {
+    match p {
+        Some(p) => json!({
+            "mean_diff": round(p.diff.mean),
+            "ci95": p.diff.ci95.map(round),
+            "pairs": p.pairs,
+            "verdict": p.judgement.map(Judgement::word),
+        }),
+        None => Value::Null,
     }
 }

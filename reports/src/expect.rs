@@ -67,7 +67,7 @@ impl ExpectResult {
 
 /// A number for people: whole numbers without `.0`, others with 6 significant digits and no
 /// trailing zeros (`16.2775`, `0.8125`), enough to see which side of a bound it is on.
-fn num(x: f64) -> String {
+pub(crate) fn num(x: f64) -> String {
     if x.fract() == 0.0 && x.abs() < 1e15 {
         return format!("{}", x as i64);
     }

@@ -164,7 +164,9 @@ impl<'m> Demand<'m> {
             let callee = Node::Service(self.model.endpoint(c.to).service);
             wire += 2.0 * (sidecar(self.model.links[c.link.0 as usize].from) + sidecar(callee));
         }
-        let held = self.held_ns[c.to.0 as usize];
+        let held: f64 = version_split(self.model, c.to)
+            .map(|(t, share)| share * self.held_ns[t.0 as usize])
+            .sum();
         match c.via.and_then(|q| {
             let q = self.model.queue(q);
             q.consumer.as_ref().map(|k| (q.broker, k))
@@ -242,7 +244,9 @@ impl<'m> Demand<'m> {
         let mut visits = vec![0.0; m.endpoints.len()];
         let mut deliveries = vec![0.0; m.brokers.len()];
         let add_call = |visits: &mut Vec<f64>, deliveries: &mut Vec<f64>, c: &Call, n: f64| {
-            visits[c.to.0 as usize] += n;
+            for (t, share) in version_split(m, c.to) {
+                visits[t.0 as usize] += n * share;
+            }
             if let Some(q) = c.via {
                 deliveries[m.queue(q).broker.0 as usize] += n;
             }
@@ -276,6 +280,26 @@ impl<'m> Demand<'m> {
     }
 }
 
+/// Where a call to `to` is served, with the share of each: the endpoint itself and, when its
+/// service has versions, each version's copy by its weight at the start of the run (the base
+/// keeps what the versions leave). Rollout steps and rollbacks are not followed.
+fn version_split(m: &Model, to: EndpointId) -> impl Iterator<Item = (EndpointId, f64)> + '_ {
+    let s = m.service(m.endpoint(to).service);
+    let k = s.endpoints.iter().position(|&e| e == to);
+    let shares: Vec<(EndpointId, f64)> = s
+        .versions
+        .iter()
+        .filter_map(|v| {
+            Some((
+                *v.endpoints.get(k?)?,
+                v.weight_at(Default::default()) / 100.0,
+            ))
+        })
+        .collect();
+    let base = 1.0 - shares.iter().map(|(_, w)| w).sum::<f64>();
+    std::iter::once((to, base.max(0.0))).chain(shares)
+}
+
 /// The endpoints that receive a copy of a message sent to `d`.
 fn consumers(m: &Model, d: Destination) -> Vec<EndpointId> {
     match d {
@@ -295,7 +319,10 @@ fn topological(m: &Model, flows: &[FlowEntry]) -> Result<Vec<EndpointId>, Explai
     let n = m.endpoints.len();
     let edges = |i: usize| -> Vec<EndpointId> {
         let e = &m.endpoints[i];
-        let mut out: Vec<EndpointId> = e.all_calls().map(|c| c.to).collect();
+        let mut out: Vec<EndpointId> = e
+            .all_calls()
+            .flat_map(|c| version_split(m, c.to).map(|(t, _)| t))
+            .collect();
         for p in &e.publish {
             out.extend(consumers(m, p.to));
         }
@@ -341,9 +368,11 @@ struct WorkloadDemand {
 /// Utilization per request per second of each resource (services, then brokers with a
 /// capacity), from one workload's demand.
 fn per_rps(m: &Model, w: &WorkloadDemand) -> Vec<f64> {
-    let services = m.services.iter().enumerate().map(|(i, s)| {
-        w.held_ns_per_service[i] * 1e-9 / (f64::from(s.replicas) * f64::from(s.workers))
-    });
+    let services = m
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| w.held_ns_per_service[i] * 1e-9 / s.worker_slots() as f64);
     let brokers = m
         .brokers
         .iter()

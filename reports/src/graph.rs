@@ -70,6 +70,7 @@ pub fn write_dot<W: Write>(mut w: W, model: &Model) -> io::Result<()> {
             }
             label.push(line);
         }
+        label.extend(version_lines(model, service));
         let id = sim_core::model::ServiceId(i as u32);
         if let Some(c) = model.sidecars.iter().find(|c| c.service == id) {
             label.push(sidecar_line(c));
@@ -115,7 +116,7 @@ pub fn write_dot<W: Write>(mut w: W, model: &Model) -> io::Result<()> {
         );
         edge(&mut w, model, Node::Client, &workload.call, &label, "")?;
     }
-    for endpoint in &model.endpoints {
+    for endpoint in model.endpoints.iter().filter(|e| own_calls(model, e)) {
         for call in &endpoint.calls {
             site_edges(&mut w, model, endpoint, call)?;
         }
@@ -123,6 +124,48 @@ pub fn write_dot<W: Write>(mut w: W, model: &Model) -> io::Result<()> {
     write_messaging_edges(&mut w, model)?;
     write_flow_paths(&mut w, model)?;
     writeln!(w, "}}")
+}
+
+/// One line per version of `service` (replicas, weight, rollout and rollback), then the
+/// endpoints whose work or failure it overrides.
+fn version_lines(model: &Model, service: &sim_core::model::Service) -> Vec<String> {
+    let mut lines = Vec::new();
+    for v in &service.versions {
+        let mut line = format!(
+            "version {}: {} x {}, weight {}%",
+            v.name, v.replicas, v.workers, v.weight
+        );
+        if let Some(&(_, last)) = v.rollout.last() {
+            line.push_str(&format!(", rollout to {last}%"));
+        }
+        if let Some(r) = &v.rollback {
+            line.push_str(&format!(
+                ", rollback over {} failed in {}",
+                r.error_rate, r.window
+            ));
+        }
+        lines.push(line);
+        for (&base, &copy) in service.endpoints.iter().zip(&v.endpoints) {
+            let (b, c) = (model.endpoint(base), model.endpoint(copy));
+            if b.work.to_string() != c.work.to_string() || b.fail != c.fail {
+                lines.push(format!(
+                    "@{}/{}: work {}, fail {}",
+                    v.name, c.name, c.work, c.fail
+                ));
+            }
+        }
+    }
+    lines
+}
+
+/// Whether an endpoint's calls are drawn: every endpoint's, but a version's copy only when
+/// it calls other targets than its base (otherwise the base's edges stand for both).
+fn own_calls(model: &Model, e: &sim_core::model::Endpoint) -> bool {
+    let Some((base, _)) = e.version_of else {
+        return true;
+    };
+    let targets = |e: &sim_core::model::Endpoint| e.all_calls().map(|c| c.to).collect::<Vec<_>>();
+    targets(e) != targets(model.endpoint(base))
 }
 
 /// Okabe–Ito colours for flow paths, by flow index (the plots' palette).
@@ -261,7 +304,8 @@ fn write_messaging_edges<W: Write>(w: &mut W, model: &Model) -> io::Result<()> {
             node_id(model, Node::Broker(broker))
         )?;
     }
-    for endpoint in &model.endpoints {
+    // A version's copy publishes what its base does: drawn once.
+    for endpoint in model.endpoints.iter().filter(|e| e.version_of.is_none()) {
         for publish in &endpoint.publish {
             let (verb, to) = match publish.to {
                 Destination::Topic(_) => ("publish", true),

@@ -114,6 +114,10 @@ pub struct Report {
     /// and the text report says so when one fails.
     #[serde(skip)]
     pub overrides: Vec<String>,
+    /// The scenario's `description`; not part of the JSON (which reports numbers), shown under
+    /// the title of report.html so a page opened on its own says what was simulated.
+    #[serde(skip)]
+    pub description: String,
 }
 
 /// Latency figures in milliseconds. Every field is `None` (`null` in the JSON, `-` in the
@@ -244,6 +248,9 @@ pub struct ServiceReport {
     pub mean_queued: f64,
     /// Abandoned requests over the service's endpoints.
     pub abandoned: u64,
+    /// With versions: `base`, then each version (absent for a service without versions).
+    #[serde(skip_serializing_if = "Named::is_empty")]
+    pub versions: Named<VersionReport>,
     /// Configuration, for the text report; not part of the JSON.
     #[serde(skip)]
     pub replicas: u32,
@@ -252,6 +259,36 @@ pub struct ServiceReport {
     /// Which of `replicas` and `workers` the file left at 1, for a warning; not in the JSON.
     #[serde(skip)]
     pub default_keys: Vec<&'static str>,
+}
+
+/// One version of a service (`services.NAME.versions.V`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VersionReport {
+    pub replicas: u32,
+    /// Percent of the service's traffic at the end of the run (0 after a rollback).
+    pub weight: f64,
+    /// Requests that reached its replicas, retries included.
+    pub arrivals: u64,
+    /// Arrivals not answered with a success: an error (its own or downstream), a full queue,
+    /// a rate limit or shedding, a refusal by a crashed replica.
+    pub failed: u64,
+    /// At its replicas, of the requests it answered successfully.
+    pub latency_ms: LatencyMs,
+    /// When the automatic rollback set its weight to 0; `null` if it did not.
+    pub rolled_back_at_s: Option<f64>,
+}
+
+impl VersionReport {
+    fn of(v: &sim_core::results::VersionStats) -> VersionReport {
+        VersionReport {
+            replicas: v.replicas,
+            weight: round(v.weight),
+            arrivals: v.arrivals,
+            failed: v.failed,
+            latency_ms: LatencySummary::of(&v.latency).into(),
+            rolled_back_at_s: v.rolled_back_at.map(|t| round(t.as_secs_f64())),
+        }
+    }
 }
 
 /// Call attempts over the whole run.
@@ -399,6 +436,7 @@ impl Report {
                 fault.detail = fault_detail(&spec.kind);
             }
         }
+        report.description = model.description.clone();
         let value = serde_json::to_value(&report).expect("a report always serialises");
         report.expect = evaluate(&model.expects, &value);
         report
@@ -458,6 +496,12 @@ impl Report {
                     mean_in_system: round(s.mean_in_system),
                     mean_queued: round(s.mean_queued),
                     abandoned: s.abandoned,
+                    versions: Named(
+                        s.versions
+                            .iter()
+                            .map(|v| (v.name.clone(), VersionReport::of(v)))
+                            .collect(),
+                    ),
                     replicas: s.replicas,
                     workers: s.workers,
                     default_keys: s.default_keys.clone(),
@@ -501,6 +545,7 @@ impl Report {
             timeline,
             expect: Vec::new(),
             overrides: Vec::new(),
+            description: String::new(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! meshsim's printers: a finished run's [`RunResults`](sim_core::RunResults) as a JSON report,
-//! a text summary that leads with the answer, the same summary as Markdown, CSV time series,
+//! a text summary that leads with the answer, the same summary as Markdown and as one HTML page
+//! ([`html`]), CSV time series,
 //! SVG plots (all of them at once: [`output_files`], for `run --out DIR`), and the scenario's
 //! topology as Graphviz DOT; and the many-run engine ([`many`]) with the comparison of
 //! variants over seeds that `meshsim compare` prints ([`compare`]).
@@ -20,6 +21,7 @@ pub mod compare;
 pub mod expect;
 pub mod explain;
 pub mod graph;
+pub mod html;
 pub mod hunt;
 pub mod json;
 pub mod many;

@@ -125,9 +125,36 @@ pub struct PlanInfo {
     /// FNV-1a (64 bits, hex) of every file's text, in order: shards run on edited files do
     /// not merge.
     pub sources_fnv: String,
+    /// Index of the variant every other is paired against (`compare --baseline LABEL`;
+    /// default 0, the first). Recorded in the plan so that `merge` judges against the same.
+    pub baseline: usize,
 }
 
 impl PlanInfo {
+    /// Makes the variant labelled `label` the baseline; an unknown label is refused with the
+    /// labels there are and a did-you-mean.
+    pub fn set_baseline(&mut self, label: &str) -> Result<(), String> {
+        let labels: Vec<String> = self.variants.iter().map(|v| v.label.clone()).collect();
+        if let Some(i) = labels.iter().position(|l| l == label) {
+            self.baseline = i;
+            return Ok(());
+        }
+        let hint = sim_core::closest(label, &labels)
+            .map(|l| format!("; did you mean \"{l}\"?"))
+            .unwrap_or_default();
+        let shown: Vec<String> = labels.iter().take(10).map(|l| format!("\"{l}\"")).collect();
+        let more = if labels.len() > shown.len() {
+            format!(" and {} more", labels.len() - shown.len())
+        } else {
+            String::new()
+        };
+        Err(format!(
+            "--baseline {}: no variant has that label; the labels are {}{more}{hint}",
+            crate::clip(label, 80),
+            shown.join(", ")
+        ))
+    }
+
     /// Every job of the plan, or of one shard, in index order: variant-major, then seed order.
     pub fn jobs(&self, shard: Shard) -> Vec<Job> {
         let n = self.seeds.len();
@@ -251,6 +278,7 @@ impl Plan {
             variants,
             seeds: (first..=last).collect(),
             sources_fnv: fnv(sources, &side_prints),
+            baseline: 0,
         };
         Ok(Plan { info, models })
     }
@@ -514,6 +542,7 @@ mod tests {
                 .collect(),
             seeds: (10..10 + seeds as u64).collect(),
             sources_fnv: String::new(),
+            baseline: 0,
         }
     }
 

@@ -9,9 +9,7 @@ use std::io::{self, Write};
 use crate::json::Report;
 use crate::tables::{self, Table};
 use crate::text::consistency;
-use crate::text::{
-    capacity_warnings, fault_warnings, fixed, ms_or_dash, pct, secs, verdict, warmup_line,
-};
+use crate::text::{capacity_warnings, fault_warnings, fixed, verdict, warmup_line};
 
 /// Writes the Markdown summary; `plots` are `(file name, title)` pairs linked as images.
 pub fn write_markdown<W: Write>(
@@ -42,11 +40,16 @@ pub fn write_markdown<W: Write>(
             writeln!(w, "![{title}]({file})\n")?;
         }
     }
-    write_workloads(&mut w, report)?;
+    // Always with the degraded column (the text report drops it when it is all zeros).
+    write_table(&mut w, tables::workloads_with(report, true))?;
     write_messaging(&mut w, report)?;
     write_faults(&mut w, report)?;
     write_breakers(&mut w, report)?;
     write_table(&mut w, tables::services(report))?;
+    let versions = tables::versions(report);
+    if !versions.rows.is_empty() {
+        write_table(&mut w, versions)?;
+    }
     let admission = tables::admission(report);
     if !admission.rows.is_empty() {
         write_table(&mut w, admission)?;
@@ -78,36 +81,6 @@ pub fn write_markdown<W: Write>(
         writeln!(w, "mesh retries {}", c.mesh_retries)?;
     }
     write_expectations(&mut w, report)
-}
-
-fn write_workloads<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
-    let header = [
-        "workload",
-        "sent",
-        "ok",
-        "ok %",
-        "degraded",
-        "failed",
-        "in flight",
-        "p50 ms",
-        "p99 ms",
-        "rps",
-    ];
-    let rows = report.workloads.iter().map(|(name, wl)| {
-        vec![
-            name.to_string(),
-            wl.sent.to_string(),
-            wl.ok.to_string(),
-            pct(wl.ok, wl.sent),
-            wl.degraded.to_string(),
-            wl.failed.to_string(),
-            wl.in_flight.to_string(),
-            ms_or_dash(wl.latency_ms.p50),
-            ms_or_dash(wl.latency_ms.p99),
-            fixed(wl.throughput_rps, 1),
-        ]
-    });
-    table(w, "Workloads", &header, rows.collect())
 }
 
 /// Per flow, what its instances ended as in words, then one row per flow; only when the
@@ -163,29 +136,11 @@ fn write_faults<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
 }
 
 fn write_breakers<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
-    let header = ["breaker", "owner", "opened", "transitions"];
-    let rows: Vec<Vec<String>> = report
-        .breakers
-        .iter()
-        .filter(|b| !b.transitions.is_empty())
-        .map(|b| {
-            let steps: Vec<String> = b
-                .transitions
-                .iter()
-                .map(|t| format!("{} at {}", t.state, secs(t.t_s)))
-                .collect();
-            vec![
-                b.site.clone(),
-                b.owner.clone(),
-                b.opened.to_string(),
-                steps.join(", "),
-            ]
-        })
-        .collect();
-    if rows.is_empty() {
+    let t = tables::breakers(report);
+    if t.rows.is_empty() {
         return Ok(());
     }
-    table(w, "Circuit breakers", &header, rows)
+    write_table(w, t)
 }
 
 fn write_table<W: Write>(w: &mut W, t: Table) -> io::Result<()> {

@@ -8,6 +8,7 @@ use sim_core::results::RunResults;
 use crate::csv::{
     flows_csv, flows_inconsistent_csv, messages_csv, queue_depth_csv, services_csv, timeseries_csv,
 };
+use crate::html::run_html;
 use crate::json::{Report, write_json_report};
 use crate::markdown::write_markdown;
 use crate::plots::plots;
@@ -17,7 +18,8 @@ use crate::text::write_text;
 /// of `run --json`), report.txt, report.md, timeseries.csv, services.csv, messages.csv and
 /// queue-depth.csv (only when the run had a broker), flows.csv and flows-inconsistent.csv
 /// (only when the scenario has flows), then the SVG plots, each followed by its PNG (same
-/// name, `.png`) when `png` is set.
+/// name, `.png`) when `png` is set, and last report.html (the page for a browser, every
+/// plot inline).
 pub fn output_files(
     results: &RunResults,
     report: &Report,
@@ -31,6 +33,7 @@ pub fn output_files(
     let links: Vec<(&str, &str)> = plots.iter().map(|p| (p.file, p.title)).collect();
     let mut markdown = Vec::new();
     write_markdown(&mut markdown, report, &links)?;
+    let html = run_html(report, &plots);
     let mut files = vec![
         ("report.json".to_string(), json),
         ("report.txt".to_string(), text),
@@ -68,5 +71,6 @@ pub fn output_files(
             files.push((png_file, png));
         }
     }
+    files.push((crate::html::FILE.to_string(), html));
     Ok(files)
 }

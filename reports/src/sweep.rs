@@ -14,7 +14,7 @@ use std::io::{self, Write};
 use serde_json::{Map, Value, json};
 
 use crate::compare::print::{number, with_decimals_of};
-use crate::compare::{Cell, Comparison, MESSAGES_PER_REQUEST, Row, Unit};
+use crate::compare::{Cell, Comparison, Row, Unit};
 use crate::csv;
 use crate::json::round;
 use crate::many::stats::{CONFIDENCE, t_quantile};
@@ -28,8 +28,9 @@ pub struct Sweep {
     pub comparison: Comparison,
     /// The varied paths, in `--vary` order.
     pub paths: Vec<String>,
-    /// Indices into `comparison.rows` of the table's metric columns: each workload's p50, p99
-    /// and failed %, each flow's inconsistent %, then messages per request, then the
+    /// Indices into `comparison.rows` of the table's metric columns: each workload's p50, p99,
+    /// failed % and throughput, each flow's inconsistent %, then the run-wide rows (messages
+    /// per request, message lag p99, busiest utilization), replica-seconds, then the
     /// `--metric` rows.
     pub columns: Vec<usize>,
 }
@@ -90,8 +91,8 @@ impl Sweep {
 
     /// The sweep as the JSON `sweep --json` prints (keys in this order):
     /// `meshsim, command, scenario, file, set, vary, seeds, confidence, t, points[]`; each
-    /// point: `vary{PATH: VALUE}`, `label`, `expect_failed_seeds`, `metrics{KEY: {mean, ci95,
-    /// values}}` with every metric `compare` has.
+    /// point: `vary{PATH: VALUE}`, `label`, `expect_failed_seeds`, `busiest_services{NAME:
+    /// runs}`, `metrics{KEY: {mean, ci95, values}}` with every metric `compare` has.
     pub fn to_value(&self) -> Value {
         let c = &self.comparison;
         let first = c.plan.variants.first();
@@ -112,10 +113,15 @@ impl Sweep {
                         metrics.insert(row.key.clone(), cell_value(cell));
                     }
                 }
+                let busiest: Map<String, Value> = c.busiest[i]
+                    .iter()
+                    .map(|(name, runs)| (name.clone(), json!(runs)))
+                    .collect();
                 json!({
                     "vary": vary,
                     "label": v.label,
                     "expect_failed_seeds": c.expect_failed[i],
+                    "busiest_services": busiest,
                     "metrics": metrics,
                 })
             })
@@ -135,14 +141,12 @@ impl Sweep {
     }
 }
 
-/// Whether a row is one of the table's columns.
+/// Whether a row is one of the table's columns: every workload row (p50, p99, failed %,
+/// throughput), each flow's inconsistent %, the run-wide rows (messages per request, message
+/// lag, busiest utilization), replica-seconds, and the `--metric` rows last, as in compare.
 fn is_main(row: &Row) -> bool {
     let i = &row.info;
-    // Section 3: the `--metric` rows (after the default columns, as in compare).
-    (i.section == 0 && i.what <= 2)
-        || i.is_flow_inconsistent()
-        || row.key == MESSAGES_PER_REQUEST
-        || i.section == 3
+    i.section == 0 || i.is_flow_inconsistent() || i.section >= 2
 }
 
 fn cell_value(cell: &Cell) -> Value {
@@ -178,7 +182,7 @@ fn cell_text(unit: Unit, cell: &Option<Cell>) -> String {
 }
 
 /// The first lines: what was swept, over which seeds, and what the cells are.
-fn heading(s: &Sweep) -> Vec<String> {
+pub(crate) fn heading(s: &Sweep) -> Vec<String> {
     let c = &s.comparison;
     let seeds = &c.plan.seeds;
     let (n, first, last) = (seeds.len(), seeds[0], seeds[seeds.len() - 1]);
@@ -207,7 +211,7 @@ fn heading(s: &Sweep) -> Vec<String> {
 }
 
 /// The table: a header row and one row per grid point, as cell texts.
-fn table(s: &Sweep) -> (Vec<String>, Vec<Vec<String>>) {
+pub(crate) fn table(s: &Sweep) -> (Vec<String>, Vec<Vec<String>>) {
     let header: Vec<String> = s
         .path_headers()
         .into_iter()
@@ -249,17 +253,23 @@ pub fn write_sweep_text<W: Write>(mut w: W, s: &Sweep) -> io::Result<()> {
         }
         writeln!(w, "{}", line.trim_end())?;
     }
-    let failed: usize = s.comparison.expect_failed.iter().map(Vec::len).sum();
-    if failed > 0 {
+    if let Some(note) = expect_note(s) {
         writeln!(w)?;
-        writeln!(
-            w,
+        writeln!(w, "{note}")?;
+    }
+    Ok(())
+}
+
+/// The note under the table when an `[[expect]]` failed in some run.
+pub(crate) fn expect_note(s: &Sweep) -> Option<String> {
+    let failed: usize = s.comparison.expect_failed.iter().map(Vec::len).sum();
+    (failed > 0).then(|| {
+        format!(
             "Note: an [[expect]] failed in {failed} of {} runs (see expect_failed_seeds in \
              --json); sweep does not fail on them.",
             s.comparison.plan.variants.len() * s.comparison.plan.seeds.len()
-        )?;
-    }
-    Ok(())
+        )
+    })
 }
 
 /// The JSON (`sweep --json`): [`Sweep::to_value`], pretty-printed, trailing newline.
@@ -298,17 +308,19 @@ pub fn sweep_csv(s: &Sweep) -> String {
 }
 
 /// Every file `sweep --out DIR` writes, computed in memory first: sweep.json (the bytes of
-/// `--json`), sweep.txt, sweep.csv and the plot sweep.svg.
+/// `--json`), sweep.txt, sweep.csv, the plot sweep.svg and report.html (the plot inline).
 pub fn sweep_files(s: &Sweep) -> io::Result<Vec<(String, Vec<u8>)>> {
     let mut json = Vec::new();
     write_sweep_json(&mut json, s)?;
     let mut text = Vec::new();
     write_sweep_text(&mut text, s)?;
     let svg = sweep_svg(s).map_err(|e| io::Error::other(e.to_string()))?;
+    let html = crate::html::sweep_html(s, &svg);
     Ok(vec![
         ("sweep.json".to_string(), json),
         ("sweep.txt".to_string(), text),
         ("sweep.csv".to_string(), sweep_csv(s).into_bytes()),
         ("sweep.svg".to_string(), svg.into_bytes()),
+        (crate::html::FILE.to_string(), html),
     ])
 }

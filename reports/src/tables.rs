@@ -3,7 +3,7 @@
 //! consistency paragraphs live in `text/consistency.rs`.)
 
 use crate::json::Report;
-use crate::text::{busiest, fixed, ms, ms_or_dash, thousands};
+use crate::text::{busiest, fixed, ms, ms_or_dash, pct, secs, thousands};
 
 /// A titled table: a header and rows of cells, first column a name.
 pub(crate) struct Table {
@@ -43,6 +43,50 @@ pub(crate) fn services(report: &Report) -> Table {
             "rejected",
         ],
         left: &[],
+        rows,
+    }
+}
+
+/// Every version of every service that has versions: the base, then each version, with its
+/// weight at the end, its traffic, its failures and latency, and when it was rolled back
+/// (no rows: no service has versions).
+pub(crate) fn versions(report: &Report) -> Table {
+    let mut rows = Vec::new();
+    for (service, s) in report.services.iter() {
+        for (name, v) in s.versions.iter() {
+            let failed = if v.arrivals == 0 {
+                "-".to_string()
+            } else {
+                format!("{:.2}%", v.failed as f64 * 100.0 / v.arrivals as f64)
+            };
+            rows.push(vec![
+                service.to_string(),
+                name.to_string(),
+                format!("{}%", fixed(v.weight, 1)),
+                v.replicas.to_string(),
+                v.arrivals.to_string(),
+                failed,
+                ms_or_dash(v.latency_ms.p50),
+                ms_or_dash(v.latency_ms.p99),
+                v.rolled_back_at_s
+                    .map_or("-".to_string(), |t| format!("{}s", fixed(t, 2))),
+            ]);
+        }
+    }
+    Table {
+        title: "Versions (weight at the end of the run)",
+        header: &[
+            "service",
+            "version",
+            "weight",
+            "replicas",
+            "arrivals",
+            "failed",
+            "p50 ms",
+            "p99 ms",
+            "rolled back",
+        ],
+        left: &[1],
         rows,
     }
 }
@@ -347,6 +391,144 @@ pub(crate) fn flows(report: &Report) -> Table {
             "consistency p99 ms",
         ],
         left: &[1],
+        rows,
+    }
+}
+
+const WORKLOADS_PLAIN: &[&str] = &[
+    "workload",
+    "sent",
+    "ok",
+    "ok %",
+    "failed",
+    "in flight",
+    "p50 ms",
+    "p99 ms",
+    "rps",
+];
+const WORKLOADS_DEGRADED: &[&str] = &[
+    "workload",
+    "sent",
+    "ok",
+    "ok %",
+    "degraded",
+    "failed",
+    "in flight",
+    "p50 ms",
+    "p99 ms",
+    "rps",
+];
+
+/// Every workload: what was sent and what became of it, latency of the successful ones and
+/// throughput; the `degraded` column only when a fallback answered some request.
+pub(crate) fn workloads(report: &Report) -> Table {
+    let any_degraded = report.workloads.iter().any(|(_, wl)| wl.degraded > 0);
+    workloads_with(report, any_degraded)
+}
+
+/// [`workloads`], with the `degraded` column or without it.
+pub(crate) fn workloads_with(report: &Report, any_degraded: bool) -> Table {
+    let rows = report
+        .workloads
+        .iter()
+        .map(|(name, wl)| {
+            let mut row = vec![
+                name.to_string(),
+                wl.sent.to_string(),
+                wl.ok.to_string(),
+                pct(wl.ok, wl.sent),
+                wl.failed.to_string(),
+                wl.in_flight.to_string(),
+                ms_or_dash(wl.latency_ms.p50),
+                ms_or_dash(wl.latency_ms.p99),
+                fixed(wl.throughput_rps, 1),
+            ];
+            if any_degraded {
+                row.insert(4, wl.degraded.to_string());
+            }
+            row
+        })
+        .collect();
+    Table {
+        title: "Workloads",
+        header: if any_degraded {
+            WORKLOADS_DEGRADED
+        } else {
+            WORKLOADS_PLAIN
+        },
+        left: &[],
+        rows,
+    }
+}
+
+/// Every fault in report order: its kind and strength, target, window and what it hit; the
+/// `crashes` column only when there is chaos.
+pub(crate) fn faults(report: &Report) -> Table {
+    let any_chaos = report.faults.iter().any(|f| f.kind == "chaos");
+    let rows = report
+        .faults
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let kind = if f.detail.is_empty() {
+                f.kind.clone()
+            } else {
+                format!("{} {}", f.kind, f.detail)
+            };
+            let end = if f.open_ended {
+                "end".to_string()
+            } else {
+                format!("{:.1}s", f.at_s + f.for_s)
+            };
+            let mut row = vec![
+                (i + 1).to_string(),
+                kind,
+                f.target.clone(),
+                format!("{:.1}s–{end}", f.at_s),
+                f.affected.to_string(),
+            ];
+            if any_chaos {
+                row.push(f.crashes.to_string());
+            }
+            row
+        })
+        .collect();
+    Table {
+        title: "Faults",
+        header: if any_chaos {
+            &["fault", "kind", "target", "window", "affected", "crashes"]
+        } else {
+            &["fault", "kind", "target", "window", "affected"]
+        },
+        left: &[1, 2, 3],
+        rows,
+    }
+}
+
+/// The circuit breakers that changed state, each with every transition (no rows: none did).
+pub(crate) fn breakers(report: &Report) -> Table {
+    let rows = report
+        .breakers
+        .iter()
+        .filter(|b| !b.transitions.is_empty())
+        .map(|b| {
+            let steps: Vec<String> = b
+                .transitions
+                .iter()
+                .map(|t| format!("{} at {}", t.state, secs(t.t_s)))
+                .collect();
+            vec![
+                b.site.clone(),
+                b.owner.clone(),
+                b.opened.to_string(),
+                steps.join(", "),
+            ]
+        })
+        .collect();
+    Table {
+        title: "Circuit breakers",
+        header: &["breaker", "owner", "opened", "transitions"],
+        left: &[1, 3],
         rows,
     }
 }

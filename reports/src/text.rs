@@ -25,7 +25,8 @@ use sim_core::results::Cause;
 
 mod capacity;
 pub(crate) mod consistency;
-mod over_time;
+pub(crate) mod over_time;
+mod versions;
 
 pub use capacity::capacity_warnings;
 
@@ -57,12 +58,16 @@ pub fn write_text<W: Write>(mut w: W, report: &Report) -> io::Result<()> {
         writeln!(w, "{line}")?;
     }
     write_consistency(&mut w, report)?;
-    write_workloads(&mut w, report)?;
+    write_table(&mut w, tables::workloads(report))?;
     write_messaging(&mut w, report)?;
     write_faults(&mut w, report)?;
     write_over_time(&mut w, report)?;
     write_breakers(&mut w, report)?;
     write_table(&mut w, tables::services(report))?;
+    let versions = tables::versions(report);
+    if !versions.rows.is_empty() {
+        write_table(&mut w, versions)?;
+    }
     let admission = tables::admission(report);
     if !admission.rows.is_empty() {
         write_table(&mut w, admission)?;
@@ -124,6 +129,7 @@ pub fn verdict(report: &Report) -> String {
         ));
     }
     parts.push(failures_sentence(report));
+    parts.extend(versions::rollback_sentence(report));
     if !report.faults.is_empty() {
         let faults: Vec<String> = report.faults.iter().map(fault_sentence).collect();
         parts.push(format!("Faults: {}.", faults.join("; ")));
@@ -260,43 +266,6 @@ pub(crate) fn busiest(report: &Report) -> Vec<(&str, &ServiceReport)> {
     services
 }
 
-fn write_workloads<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
-    let header = [
-        "workload",
-        "sent",
-        "ok",
-        "ok %",
-        "failed",
-        "in flight",
-        "p50 ms",
-        "p99 ms",
-        "rps",
-    ];
-    let any_degraded = report.workloads.iter().any(|(_, wl)| wl.degraded > 0);
-    let mut header: Vec<&str> = header.to_vec();
-    if any_degraded {
-        header.insert(4, "degraded");
-    }
-    let rows = report.workloads.iter().map(|(name, wl)| {
-        let mut row = vec![
-            name.to_string(),
-            wl.sent.to_string(),
-            wl.ok.to_string(),
-            pct(wl.ok, wl.sent),
-            wl.failed.to_string(),
-            wl.in_flight.to_string(),
-            ms_or_dash(wl.latency_ms.p50),
-            ms_or_dash(wl.latency_ms.p99),
-            fixed(wl.throughput_rps, 1),
-        ];
-        if any_degraded {
-            row.insert(4, wl.degraded.to_string());
-        }
-        row
-    });
-    section(w, "Workloads", &header, rows.collect())
-}
-
 /// Per flow, what its instances ended as in words, then one row per flow; only when the
 /// scenario has flows. It comes right after the verdict: it is what users come for.
 fn write_consistency<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
@@ -337,36 +306,7 @@ fn write_faults<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
     if report.faults.is_empty() {
         return Ok(());
     }
-    let any_chaos = report.faults.iter().any(|f| f.kind == "chaos");
-    let mut header = vec!["fault", "kind", "target", "window", "affected"];
-    if any_chaos {
-        header.push("crashes");
-    }
-    let rows = report.faults.iter().enumerate().map(|(i, f)| {
-        let kind = if f.detail.is_empty() {
-            f.kind.clone()
-        } else {
-            format!("{} {}", f.kind, f.detail)
-        };
-        let end = if f.open_ended {
-            "end".to_string()
-        } else {
-            format!("{:.1}s", f.at_s + f.for_s)
-        };
-        let mut row = vec![
-            (i + 1).to_string(),
-            kind,
-            f.target.clone(),
-            format!("{:.1}s–{end}", f.at_s),
-            f.affected.to_string(),
-        ];
-        if any_chaos {
-            row.push(f.crashes.to_string());
-        }
-        row
-    });
-    writeln!(w, "\nFaults")?;
-    section_rows(w, "", &header, &[1, 2, 3], rows.collect())
+    write_table(w, tables::faults(report))
 }
 
 fn write_breakers<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
@@ -472,17 +412,6 @@ pub fn changed_lesson_note(overrides: &[String]) -> String {
          run --no-expect skips the expectations.",
         overrides.join(" --set ")
     )
-}
-
-/// A titled table: first column left-aligned, the others right-aligned.
-fn section<W: Write>(
-    w: &mut W,
-    title: &str,
-    header: &[&str],
-    rows: Vec<Vec<String>>,
-) -> io::Result<()> {
-    writeln!(w, "\n{title}")?;
-    section_rows(w, "", header, &[], rows)
 }
 
 /// A table under an optional subtitle, indented by two more spaces when there is one. The

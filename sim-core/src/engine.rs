@@ -159,10 +159,15 @@ pub fn run_with_progress(
         .iter()
         .map(|l| l.in_system_per_bucket(marks))
         .collect();
+    let runs = world.version_runs();
     let stats = &mut world.stats;
     let workloads = stats.workload_results(model);
+    let versions = stats.version_results(model, &runs);
     let endpoints = stats.endpoint_results(model);
-    let services = stats.service_results(model, &means, buckets);
+    let mut services = stats.service_results(model, &means, buckets);
+    for (s, v) in services.iter_mut().zip(versions) {
+        s.versions = v;
+    }
     let sent: u64 = workloads.iter().map(|w| w.sent).sum();
     let mut calls = stats.calls.clone();
     calls.service_attempts = stats.service_call_attempts;
@@ -306,6 +311,7 @@ mod tests {
                 health_check: None,
                 endpoints: vec![EndpointId(0)],
                 admission: None,
+                versions: Vec::new(),
             }],
             endpoints: vec![Endpoint {
                 name: "serve".into(),
@@ -318,6 +324,7 @@ mod tests {
                 publish: vec![],
                 effect: false,
                 idempotent: false,
+                version_of: None,
             }],
             workloads: vec![Workload {
                 name: "load".into(),
@@ -389,6 +396,7 @@ mod tests {
             health_check: None,
             endpoints: vec![EndpointId(1)],
             admission: None,
+            versions: Vec::new(),
         });
         m.endpoints.push(Endpoint {
             name: "handle".into(),
@@ -401,6 +409,7 @@ mod tests {
             publish: vec![],
             effect: true,
             idempotent: false,
+            version_of: None,
         });
         let link = |from, to| Link {
             from,

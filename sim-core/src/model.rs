@@ -11,6 +11,7 @@ mod messaging;
 mod resilience;
 mod routing;
 mod sidecar;
+mod version;
 
 pub use admission::{AdaptiveLimit, Admission, Priority, RateLimit, Shed};
 pub use fault::{Chaos, Fault, FaultKind, ReplicaRef};
@@ -22,6 +23,10 @@ pub use messaging::{
 pub use resilience::{BreakerSpec, Jitter, Resilience, RetryPolicy};
 pub use routing::{Route, route_stream_name};
 pub use sidecar::{Sidecar, sidecar_stream_name};
+pub use version::{
+    BASE_VERSION, DEFAULT_MIN_REQUESTS, MAX_ROLLOUT_STEPS, MAX_VERSIONS, ROLLBACK_SLICES, Rollback,
+    Version,
+};
 
 use crate::dist::Dist;
 use crate::rate::{RateCurve, UserCurve};
@@ -114,6 +119,7 @@ impl Default for Limits {
 #[derive(Clone, Debug)]
 pub struct Service {
     pub name: String,
+    /// Every replica of the service: the base version's, then each version's in order.
     pub replicas: u32,
     /// Concurrent requests per replica. A synchronous caller keeps its worker while it waits.
     pub workers: u32,
@@ -131,6 +137,26 @@ pub struct Service {
     pub endpoints: Vec<EndpointId>,
     /// Rate limit and load shedding (`rate_limit`, `shed`); `None` when neither is given.
     pub admission: Option<Admission>,
+    /// `[service.NAME.version.V]`, in file order; their replicas follow the base's.
+    pub versions: Vec<Version>,
+}
+
+impl Service {
+    /// The base version's replicas: those before the first version's.
+    pub fn base_replicas(&self) -> u32 {
+        self.versions.first().map_or(self.replicas, |v| v.first)
+    }
+
+    /// Worker slots over every replica (versions may have their own `workers`), for
+    /// utilization. 64-bit: 100,000 replicas × 1,000,000 workers does not fit in 32 bits.
+    pub fn worker_slots(&self) -> u64 {
+        let versions: u64 = self
+            .versions
+            .iter()
+            .map(|v| u64::from(v.replicas) * u64::from(v.workers))
+            .sum();
+        u64::from(self.base_replicas()) * u64::from(self.workers) + versions
+    }
 }
 
 /// How a caller picks one replica of the target service.
@@ -191,6 +217,9 @@ pub struct Endpoint {
     pub effect: bool,
     /// A repeated message id is recognised and applied once (`deduplicated`).
     pub idempotent: bool,
+    /// For a version's copy of an endpoint: the base endpoint it was copied from (the
+    /// report counts it there) and the version's index in its service's `versions`.
+    pub version_of: Option<(EndpointId, u16)>,
 }
 
 /// A synchronous call from an endpoint (or a workload's client) to another endpoint.
@@ -398,10 +427,27 @@ impl Bound {
 }
 
 impl Model {
-    /// `service/endpoint`, the name users write and reports print.
+    /// `service/endpoint`, the name users write and reports print (a version's copy is
+    /// `service/endpoint@version`).
     pub fn endpoint_name(&self, id: EndpointId) -> String {
         let e = &self.endpoints[id.0 as usize];
-        format!("{}/{}", self.services[e.service.0 as usize].name, e.name)
+        let service = &self.services[e.service.0 as usize];
+        match e.version_of {
+            Some((_, v)) => format!(
+                "{}/{}@{}",
+                service.name, e.name, service.versions[v as usize].name
+            ),
+            None => format!("{}/{}", service.name, e.name),
+        }
+    }
+
+    /// The endpoints the file declares and flows derive, without the versions' copies
+    /// (which come last, see `Endpoint::version_of`): the report's endpoints.
+    pub fn own_endpoints(&self) -> usize {
+        self.endpoints
+            .iter()
+            .position(|e| e.version_of.is_some())
+            .unwrap_or(self.endpoints.len())
     }
 
     pub fn node_name(&self, node: Node) -> &str {

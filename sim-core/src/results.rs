@@ -214,6 +214,28 @@ pub struct ServiceStats {
     pub mean_queued: f64,
     /// Time-average of requests in system, per time bucket.
     pub in_system_buckets: Vec<f64>,
+    /// With `[service.NAME.version.V]`: the base version (named `base`), then each version;
+    /// empty for a service without versions.
+    pub versions: Vec<VersionStats>,
+}
+
+/// One version of a service: what reached its replicas and how it went.
+#[derive(Clone, Debug)]
+pub struct VersionStats {
+    pub name: String,
+    pub replicas: u32,
+    /// The weight (percent) at the end of the run: after the last rollout step, 0 after a
+    /// rollback. The base version's is what the versions leave.
+    pub weight: f64,
+    /// Requests that reached its replicas (retries included).
+    pub arrivals: u64,
+    /// Arrivals it did not answer with a success: an error (its own or downstream), a full
+    /// queue, a rate limit or shedding, or a refusal by a crashed replica.
+    pub failed: u64,
+    /// Latency at its replicas of the requests it answered successfully.
+    pub latency: LatencyHistogram,
+    /// When an automatic rollback set its weight to 0.
+    pub rolled_back_at: Option<SimTime>,
 }
 
 /// Calls between services and from clients, every attempt counted.

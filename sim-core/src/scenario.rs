@@ -52,6 +52,7 @@ mod targets;
 mod unknown_keys;
 mod validate;
 mod values;
+mod versions;
 mod workloads;
 
 use std::fmt;

@@ -10,7 +10,7 @@ use crate::support::{meshsim_in, scratch_dir};
 
 /// One queue and one server (M/M/1, mean work 1.25 ms): latency grows with the rate, and
 /// p99 is noisy over a 4-second window.
-const SERVER: &str = r#"
+pub(crate) const SERVER: &str = r#"
 [scenario]
 name = "server"
 seed = 11
@@ -34,13 +34,13 @@ work = "exp(1.25ms)"
 "#;
 
 /// A scratch directory holding `server.toml`.
-fn setup(name: &str) -> std::path::PathBuf {
+pub(crate) fn setup(name: &str) -> std::path::PathBuf {
     let dir = scratch_dir(name);
     std::fs::write(dir.join("server.toml"), SERVER).unwrap();
     dir
 }
 
-fn ok(out: &Output) -> String {
+pub(crate) fn ok(out: &Output) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
     assert!(
@@ -50,7 +50,7 @@ fn ok(out: &Output) -> String {
     String::from_utf8(out.stdout.clone()).expect("UTF-8 output")
 }
 
-fn json(dir: &Path, args: &[&str]) -> Value {
+pub(crate) fn json(dir: &Path, args: &[&str]) -> Value {
     let mut argv = args.to_vec();
     argv.push("--json");
     serde_json::from_str(&ok(&meshsim_in(dir, &argv))).expect("JSON on stdout")
@@ -187,56 +187,6 @@ fn varying_the_rate_moves_latency_up() {
     assert!(text.contains("load p50 ms"), "{text}");
     assert!(text.contains("messages per request"), "{text}");
     assert!(text.contains(" ± "), "{text}");
-}
-
-#[test]
-fn the_verdict_names_the_clearly_faster_variant() {
-    // Goal: with a fast and a slow server at light load, the first line says the fast one
-    // answers clients fastest, with both p50 values, and no caveat about overlap.
-    let dir = setup("compare-verdict");
-    let text = ok(&meshsim_in(
-        &dir,
-        &[
-            "compare",
-            "server.toml",
-            "--set",
-            "workload.load.rate=50",
-            "--vary",
-            "service.server.endpoint.serve.work=\"exp(8ms)\",\"exp(1ms)\"",
-            "--seeds",
-            "4",
-        ],
-    ));
-    let first = text.lines().next().unwrap();
-    assert!(
-        first.starts_with("work=exp(1ms) answers clients fastest (p50 "),
-        "{first}"
-    );
-    assert!(first.contains("ms for work=exp(8ms))"), "{first}");
-    assert!(!first.contains("overlap"), "{first}");
-}
-
-#[test]
-fn overlapping_intervals_are_no_clear_winner() {
-    // Goal: two variants that differ by nothing that matters (a setting the run ignores
-    // would be identical; a tiny rate change is within the noise) are called no clear winner.
-    let dir = setup("compare-overlap");
-    let text = ok(&meshsim_in(
-        &dir,
-        &[
-            "compare",
-            "server.toml",
-            "--vary",
-            "workload.load.rate=400,401",
-            "--seeds",
-            "4",
-        ],
-    ));
-    let first = text.lines().next().unwrap();
-    assert!(
-        first.starts_with("No clear winner on latency: the intervals overlap"),
-        "{first}"
-    );
 }
 
 #[test]
@@ -419,17 +369,42 @@ fn out_writes_json_markdown_and_csv() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("metric,label,variant,seeds,mean,ci95,seed_11,seed_12,seed_13")
+        Some(
+            "metric,label,variant,seeds,mean,ci95,seed_11,seed_12,seed_13,baseline,mean_diff,\
+             diff_ci95,pairs,verdict"
+        )
     );
     assert!(csv.contains("\nworkloads.load.latency_ms.p50,load p50 ms,rate=200,3,"));
-    // 5 metrics × 2 variants.
-    assert_eq!(lines.count(), 10, "{csv}");
+    // The baseline has no paired columns; the other variant is paired on all three seeds
+    // (twice the load on one server: a clearly worse p50).
+    let p50 = |variant: &str| {
+        csv.lines()
+            .find(|l| {
+                l.starts_with(&format!(
+                    "workloads.load.latency_ms.p50,load p50 ms,{variant},"
+                ))
+            })
+            .unwrap()
+            .to_string()
+    };
+    assert!(p50("rate=200").ends_with(",,,,,"), "{csv}");
+    assert!(p50("rate=400").contains(",rate=200,"), "{csv}");
+    assert!(p50("rate=400").ends_with(",3,worse"), "{csv}");
+    // 6 metrics (p50, p99, failed %, throughput, messages per request, busiest utilization)
+    // × 2 variants.
+    assert_eq!(lines.count(), 12, "{csv}");
+    assert!(
+        md.contains("Paired against rate=200 (the baseline)"),
+        "{md}"
+    );
 }
 
 #[test]
 fn shards_merge_into_exactly_the_unsharded_output() {
     // Goal: --shard I/N runs a slice and writes a partial result; merge of every shard, in
-    // any order, prints the same bytes as the unsharded command (text, JSON and --out files).
+    // any order, prints the same bytes as the unsharded command (text, JSON and --out files),
+    // paired verdicts against a --baseline that is not the first variant included: the parts
+    // carry each run's values by seed and the baseline.
     let dir = setup("compare-shards");
     let args = [
         "compare",
@@ -438,6 +413,8 @@ fn shards_merge_into_exactly_the_unsharded_output() {
         "workload.load.rate=200,400,600",
         "--seeds",
         "3",
+        "--baseline",
+        "rate=400",
     ];
     for i in 1..=4 {
         let shard = format!("{i}/4");
@@ -460,10 +437,40 @@ fn shards_merge_into_exactly_the_unsharded_output() {
     ));
     assert_eq!(merged_text, whole_text);
     assert_eq!(merged_json, whole_json);
+    assert!(
+        whole_text.starts_with("Against rate=400 (baseline)"),
+        "{whole_text}"
+    );
     assert_eq!(
         std::fs::read_to_string(dir.join("merged/compare.json")).unwrap(),
         whole_json
     );
+
+    // merge --baseline pairs against another variant without rerunning: the bytes of the
+    // unsharded command with that baseline; a label no variant has is refused (exit 2,
+    // nothing written).
+    let mut other = args.to_vec();
+    *other.last_mut().unwrap() = "rate=600";
+    let whole_other = ok(&meshsim_in(&dir, &other));
+    let merged_other = ok(&meshsim_in(
+        &dir,
+        &[&["merge"][..], &parts, &["--baseline", "rate=600"]].concat(),
+    ));
+    assert_eq!(merged_other, whole_other);
+    assert!(merged_other.starts_with("Against rate=600 (baseline)"));
+    let out = meshsim_in(
+        &dir,
+        &[
+            &["merge"][..],
+            &parts,
+            &["--baseline", "rate=6000", "--out", "typo"],
+        ]
+        .concat(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("did you mean \"rate=600\"?"), "{stderr}");
+    assert!(!dir.join("typo").exists());
 
     // A missing shard is refused with exit 2.
     let out = meshsim_in(&dir, &[&["merge"][..], &parts[..3]].concat());

@@ -170,8 +170,8 @@ fn a_refusal_names_the_estimate_the_largest_parts_and_how_to_raise_the_limit() {
 fn the_estimate_is_an_upper_bound_of_what_a_run_uses() {
     // Goal: honesty of the estimate: models that stress different parts (replicas and
     // breakers, many endpoints, many time buckets, a saturated queue holding ~100,000
-    // requests, a topic with many partitions) each run to the end inside an address space
-    // of their estimate plus the program's own baseline.
+    // requests, a topic with many partitions, many versions) each run to the end inside an
+    // address space of their estimate plus the program's own baseline.
     let dir = scratch_dir("footprint-bound");
     let buckets = r#"[scenario]
 name = "buckets"
@@ -226,6 +226,34 @@ replicas = 50
 [service.c.endpoint.e]
 work = "1ms"
 "#;
+    // Versions: each of 16 copies the service's endpoints (their guards for every caller
+    // replica), and has its replicas, balancer and rollback window.
+    let mut versions = String::from(
+        r#"[scenario]
+name = "versions"
+duration = "5s"
+
+[workload.w]
+endpoint = "api/get"
+rate = 1000
+[service.api]
+replicas = 2000
+workers = 4
+lb = "least-outstanding"
+health_check = "1s"
+[service.api.endpoint.get]
+work = "1ms"
+calls = [{ to = "db/get", breaker = { threshold = 0.5, window = 100, cooldown = "1s" } }]
+[service.db.endpoint.get]
+work = "1ms"
+"#,
+    );
+    for v in 0..16 {
+        versions.push_str(&format!(
+            "[service.api.version.v{v}]\nweight = 6\nreplicas = 2000\n\
+             rollback = {{ error_rate = 0.5, window = \"1s\" }}\n"
+        ));
+    }
     // A small max_in_flight, so that the slack it reserves does not hide the model's parts.
     let small = |text: &str| text.replacen("[scenario]\n", "[scenario]\nmax_in_flight = 2000\n", 1);
     let cases = [
@@ -234,6 +262,7 @@ work = "1ms"
         ("buckets", small(buckets)),
         ("backlog", backlog.to_string()),
         ("topic", small(topic)),
+        ("versions", small(&versions)),
     ];
     for (name, text) in cases {
         let estimate = sim_core::engine::footprint::estimate(&model(&text)).total_bytes();

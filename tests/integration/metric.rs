@@ -155,6 +155,48 @@ fn a_star_expands_to_one_row_per_key_in_report_order() {
 }
 
 #[test]
+fn each_metric_row_gets_a_panel_in_the_sweep_plot() {
+    // Goal: sweep.svg draws every --metric row in a panel of its own, after the p99 panel and
+    // titled by its path, so a utilization curve can be read off the plot as well as the
+    // table: three panels of 450 px for p99 and the two services.
+    let dir = setup("metric-plot");
+    ok(&meshsim_in(
+        &dir,
+        &[
+            "sweep",
+            "chain.toml",
+            "--seeds",
+            "2",
+            "--vary",
+            "workload.load.rate=100..300:100",
+            "--metric",
+            "services.*.utilization",
+            "--out",
+            "out",
+            "--quiet",
+        ],
+    ));
+    let svg = std::fs::read_to_string(dir.join("out/sweep.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
+    assert_eq!(doc.root_element().attribute("height"), Some("1350"));
+    let titles: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text())
+        .map(str::trim)
+        .filter(|t| t.contains(" by rate"))
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "load p99 latency by rate",
+            "services.front.utilization by rate",
+            "services.back.utilization by rate"
+        ]
+    );
+}
+
+#[test]
 fn an_unknown_metric_exits_2_before_any_run() {
     // Goal: a typo in --metric is refused with a did-you-mean before the runs: a million
     // runs (the most a plan may have) with max_events = 1 would take very long and exit 3 if

@@ -64,9 +64,10 @@ fn no_successful_request_has_no_latency_in_json_and_text() {
 
 #[test]
 fn compare_never_calls_a_variant_where_everything_failed_fastest() {
-    // Goal: the variant where 100% failed has no p50, so it is not ranked: the verdict does
-    // not call it fastest (it used to: "fail=1 answers clients fastest (p50 0.000 ms …)")
-    // and says latency was not compared; its cell is `—` and null in the JSON.
+    // Goal: the variant where 100% failed has no p50, so it is not ranked: the verdict never
+    // judges latency against it (it once called it fastest: "fail=1 answers clients fastest
+    // (p50 0.000 ms …)") and says latency was not judged, while the failures and throughput
+    // it does have are; its cell is `—` and null in the JSON, and it has no pair.
     let dir = setup("no-samples-compare", "");
     let args = [
         "compare",
@@ -85,11 +86,16 @@ fn compare_never_calls_a_variant_where_everything_failed_fastest() {
     );
     let text = String::from_utf8(out.stdout).unwrap();
     let first = text.lines().next().unwrap();
-    assert!(!first.contains("fastest"), "{first}");
+    assert!(!first.contains("on p50 ("), "{first}");
+    assert!(!first.contains("on p99 ("), "{first}");
     assert!(
-        first.starts_with(
-            "Latency is not compared: no successful request to time in fail=1 on at least one seed"
+        first.contains(
+            "fail=0: better on failed % (0.0% vs 100.0%, -100.0 ± 0.0) and better on throughput"
         ),
+        "{first}"
+    );
+    assert!(
+        first.contains("not judged on p99 or p50 (fewer than 2 seeds have a value on both sides)"),
         "{first}"
     );
     let mut json_args = args.to_vec();
@@ -99,6 +105,8 @@ fn compare_never_calls_a_variant_where_everything_failed_fastest() {
     let p50 = &v["metrics"]["workloads.load.latency_ms.p50"]["variants"];
     assert!(p50["fail=1"].is_null(), "{p50}");
     assert!(p50["fail=0"]["mean"].as_f64().unwrap() > 0.9, "{p50}");
+    let paired = &v["metrics"]["workloads.load.latency_ms.p50"]["paired"];
+    assert!(paired["fail=0"].is_null(), "{paired}");
 }
 
 #[test]

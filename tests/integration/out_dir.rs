@@ -319,7 +319,7 @@ fn a_read_only_directory_is_refused_before_the_run() {
 
 #[test]
 fn a_full_disk_midway_leaves_the_old_output_untouched() {
-    // Goal: on a 320 KiB tmpfs holding an earlier output (~200 KiB), a run whose files do not
+    // Goal: on a 512 KiB tmpfs holding an earlier output (~360 KiB), a run whose files do not
     // fit beside it fails midway with "No space left on device": exit 2, and the mount holds
     // exactly the earlier output, byte for byte (no staging directory, no truncated SVG).
     let dir = scratch_dir("out-full-disk");
@@ -335,7 +335,7 @@ fn a_full_disk_midway_leaves_the_old_output_untouched() {
         record("full", &format!("run {big} -q --out mnt/out"), "mnt/out"),
     );
     let script = format!("{script}ls -A mnt > mnt.listing\n");
-    if with_private_tmpfs(&dir, "320k", &script).is_none() {
+    if with_private_tmpfs(&dir, "512k", &script).is_none() {
         return;
     }
     let (rc, err, listing) = recorded(&dir, "full");

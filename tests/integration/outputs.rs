@@ -62,6 +62,7 @@ fn out_writes_every_file() {
             "in-system.svg",
             "latency-cdf.svg",
             "latency-over-time.svg",
+            "report.html",
             "report.json",
             "report.md",
             "report.txt",
@@ -205,7 +206,7 @@ fn outputs_are_byte_identical_for_equal_seeds() {
         );
         count += 1;
     }
-    assert_eq!(count, 11, "ten files and the marker");
+    assert_eq!(count, 12, "eleven files and the marker");
 }
 
 #[test]

@@ -99,6 +99,12 @@ fn output_does_not_depend_on_threads_or_shards() {
         merge.extend(parts);
         merge.extend(extra.iter().map(|s| s.to_string()));
         assert_eq!(run(&dir, &merge), outputs[0], "merged shards ({extra:?})");
+        // A sweep pairs nothing, so merge refuses a --baseline for it rather than ignore it.
+        merge.extend(["--baseline".to_string(), "x".to_string()]);
+        let out = meshsim_in(&dir, &merge.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("only compare pairs variants"), "{stderr}");
     }
 }
 
@@ -164,7 +170,13 @@ fn one_row_per_grid_point_and_latency_rises_with_load() {
 
     run(&dir, &with(&["--out", "a"]));
     run(&dir, &with(&["--out", "b", "--jobs", "1"]));
-    for file in ["sweep.json", "sweep.txt", "sweep.csv", "sweep.svg"] {
+    for file in [
+        "sweep.json",
+        "sweep.txt",
+        "sweep.csv",
+        "sweep.svg",
+        "report.html",
+    ] {
         let a = std::fs::read(dir.join("a").join(file)).unwrap();
         let b = std::fs::read(dir.join("b").join(file)).unwrap();
         assert!(a == b, "{file} differs between runs");

@@ -23,6 +23,31 @@ use crate::many::Metrics;
 /// clients costs 2 per request; each synchronous hop adds 2.
 pub const MESSAGES_PER_REQUEST: &str = "messages_per_request";
 
+/// Which way a metric improves, where the metric itself says so (lower latency and failures,
+/// higher throughput). A metric without one (a utilization, a `--metric` path) is only ever
+/// called higher or lower, never better or worse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Better {
+    Lower,
+    Higher,
+}
+
+/// The p99 of `messages.lag_ms` (publish to processed, every queue and topic group), a row
+/// only when the scenario has a broker. The key is the report's own path.
+pub const LAG_P99: &str = "messages.lag_ms.p99";
+
+/// `busiest_utilization_pct`: in each run, the highest `services.NAME.utilization` over every
+/// service, as a percentage. The busiest service may differ from seed to seed (and between
+/// variants), so this is the max over services, not one service's figure; `--metric
+/// 'services.*.utilization'` gives each service's.
+pub const BUSIEST_UTILIZATION: &str = "busiest_utilization_pct";
+
+/// Prefix of the marker `busiest_service.NAME = 1` that a run's metrics carry for the service
+/// behind [`BUSIEST_UTILIZATION`]: not a row, but counted per variant
+/// ([`super::Comparison::busiest`]) so the table can say which service was the busiest, and
+/// carried by partial results like any metric.
+pub const BUSIEST_SERVICE: &str = "busiest_service.";
+
 /// How a metric's numbers read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unit {
@@ -92,6 +117,33 @@ pub fn extract(report: &Value) -> Metrics {
     if sent_total > 0.0 {
         m.push(MESSAGES_PER_REQUEST.to_string(), messages / sent_total);
     }
+    let has_broker = report
+        .pointer("/messages/brokers")
+        .and_then(Value::as_object)
+        .is_some_and(|b| !b.is_empty());
+    if has_broker && let Some(lag) = num(report, &["messages", "lag_ms", "p99"]) {
+        m.push(LAG_P99.to_string(), lag);
+    }
+    let services: Vec<(&String, &Value)> = entries(report, "services").collect();
+    let busiest = services
+        .iter()
+        .filter_map(|(_, s)| num(s, &["utilization"]))
+        .reduce(f64::max);
+    if let Some(u) = busiest {
+        m.push(BUSIEST_UTILIZATION.to_string(), u * 100.0);
+        // Which service it was (the first in report order on a tie): a marker, not a row.
+        if let Some((name, _)) = services
+            .iter()
+            .find(|(_, s)| num(s, &["utilization"]) == Some(u))
+        {
+            m.push(format!("{BUSIEST_SERVICE}{name}"), 1.0);
+        }
+    }
+    for (name, s) in services {
+        if let Some(r) = num(s, &["replica_seconds"]) {
+            m.push(format!("services.{name}.replica_seconds"), r);
+        }
+    }
     m
 }
 
@@ -128,13 +180,18 @@ fn percent(part: f64, whole: f64) -> Option<f64> {
     (whole > 0.0).then(|| part * 100.0 / whole)
 }
 
+/// The section of keys that are no default row: the `--metric` rows, printed last as they came.
+pub const PICKED_SECTION: u8 = 4;
+
 /// What a metric key means, for labels, formats and row order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MetricInfo {
     /// For people: `checkout p50 ms`, `place-order inconsistent %`, `messages per request`.
     pub label: String,
     pub unit: Unit,
-    /// 0 workloads, 1 flows, 2 messages per request, 3 unknown keys.
+    /// 0 workloads, 1 flows, 2 run-wide rows (messages per request, message lag, busiest
+    /// utilization), 3 services' replica-seconds, [`PICKED_SECTION`] any other key (the
+    /// `--metric` rows).
     pub section: u8,
     /// The workload or flow name ("" for the others).
     pub name: String,
@@ -143,6 +200,26 @@ pub struct MetricInfo {
 }
 
 impl MetricInfo {
+    /// Which way this metric improves; `None` when it has no known direction.
+    pub fn better(&self) -> Option<Better> {
+        use Better::{Higher, Lower};
+        match (self.section, self.what) {
+            // p50, p99, failed %: lower; throughput: higher.
+            (0, 3) => Some(Higher),
+            (0, _) => Some(Lower),
+            // completed % higher; compensated % has no direction (a clean rollback is better
+            // than an inconsistent one, worse than a completion); the rest lower.
+            (1, 0) => Some(Higher),
+            (1, 1) => None,
+            (1, _) => Some(Lower),
+            // messages per request and lag: lower; the busiest utilization has no direction
+            // (idle capacity is not better in itself).
+            (2, 2) => None,
+            (2, _) | (3, _) => Some(Lower),
+            _ => None,
+        }
+    }
+
     /// Whether this is the p50 latency of a workload.
     pub fn is_workload_p50(&self) -> bool {
         self.section == 0 && self.what == 0
@@ -157,12 +234,39 @@ impl MetricInfo {
 /// Reads a key made by [`extract`] back into its parts. Names may hold dots: the known
 /// suffix is matched at the end.
 pub fn describe(key: &str) -> MetricInfo {
-    if key == MESSAGES_PER_REQUEST {
+    let run_wide = [
+        (
+            MESSAGES_PER_REQUEST,
+            "messages per request",
+            Unit::PerRequest,
+        ),
+        (LAG_P99, "message lag p99 ms", Unit::Ms),
+        (
+            BUSIEST_UTILIZATION,
+            "busiest service utilization %",
+            Unit::Percent,
+        ),
+    ];
+    if let Some(what) = run_wide.iter().position(|(k, _, _)| *k == key) {
+        let (_, label, unit) = run_wide[what];
         return MetricInfo {
-            label: "messages per request".to_string(),
-            unit: Unit::PerRequest,
+            label: label.to_string(),
+            unit,
             section: 2,
             name: String::new(),
+            what,
+        };
+    }
+    if let Some(name) = key
+        .strip_prefix("services.")
+        .and_then(|r| r.strip_suffix(".replica_seconds"))
+        .filter(|n| !n.is_empty())
+    {
+        return MetricInfo {
+            label: format!("{name} replica-seconds"),
+            unit: Unit::Count,
+            section: 3,
+            name: name.to_string(),
             what: 0,
         };
     }
@@ -189,15 +293,15 @@ pub fn describe(key: &str) -> MetricInfo {
     MetricInfo {
         label: key.to_string(),
         unit: Unit::Other,
-        section: 3,
+        section: PICKED_SECTION,
         name: String::new(),
         what: 0,
     }
 }
 
 /// The row order of `keys` (given in order of first appearance): workloads, then flows, each
-/// in order of first appearance with their metrics in table order; then messages per request;
-/// then unknown keys as they came.
+/// in order of first appearance with their metrics in table order; then the run-wide rows;
+/// then the services' replica-seconds; then unknown keys as they came.
 pub fn row_order(keys: &[String]) -> Vec<(String, MetricInfo)> {
     let infos: Vec<MetricInfo> = keys.iter().map(|k| describe(k)).collect();
     // Each (section, name)'s first appearance, looked up in log time (a scan per comparison
@@ -220,7 +324,7 @@ pub fn row_order(keys: &[String]) -> Vec<(String, MetricInfo)> {
         .map(|(appearance, (k, i))| (appearance, k, i))
         .collect();
     rows.sort_by_key(|(appearance, _, info)| {
-        let by_name = if info.section == 3 {
+        let by_name = if info.section == PICKED_SECTION {
             *appearance
         } else {
             rank(info)
@@ -278,6 +382,52 @@ mod tests {
         }
         assert_eq!(describe("workloads.a.b.latency_ms.p50").label, "a.b p50 ms");
         assert!(describe("flows.order.inconsistent_pct").is_flow_inconsistent());
+    }
+
+    // Goal: the run-wide rows appear when the report has what they need: the message lag's
+    // p99 only with a broker (and only when it has a value), the busiest service's
+    // utilization as the max over services in percent, and replica-seconds for each service
+    // whose report has them (as autoscaled services do: a hand-made value here), each read
+    // back to its label, unit and direction.
+    #[test]
+    fn run_wide_rows_of_a_report() {
+        let report = json!({
+            "workloads": {"w": {"sent": 10, "failed": 0, "throughput_rps": 1.0,
+                                "latency_ms": {"p50": 1.0, "p99": 2.0}}},
+            "services": {"api": {"utilization": 0.25},
+                         "db": {"utilization": 0.75, "replica_seconds": 1234.5}},
+            "messages": {"published": 4, "delivered": 4, "lag_ms": {"p99": 12.5},
+                         "brokers": {"mq": {"published": 4}}}
+        });
+        let m = extract(&report);
+        assert_eq!(m.get(LAG_P99), Some(12.5));
+        assert_eq!(m.get(BUSIEST_UTILIZATION), Some(75.0));
+        assert_eq!(m.get("busiest_service.db"), Some(1.0));
+        assert_eq!(m.get("busiest_service.api"), None);
+        assert_eq!(m.get("services.db.replica_seconds"), Some(1234.5));
+        assert_eq!(m.get("services.api.replica_seconds"), None);
+        let info = describe("services.db.replica_seconds");
+        assert_eq!(
+            (info.label.as_str(), info.section),
+            ("db replica-seconds", 3)
+        );
+        assert_eq!(info.better(), Some(Better::Lower));
+        assert_eq!(describe(BUSIEST_UTILIZATION).better(), None);
+        assert_eq!(describe(LAG_P99).label, "message lag p99 ms");
+        let mut no_broker = report.clone();
+        no_broker["messages"]["brokers"] = json!({});
+        assert_eq!(
+            extract(&no_broker).get(LAG_P99),
+            None,
+            "no broker, no lag row"
+        );
+        let mut no_lag = report;
+        no_lag["messages"]["lag_ms"]["p99"] = Value::Null;
+        assert_eq!(
+            extract(&no_lag).get(LAG_P99),
+            None,
+            "a lag of no message is missing"
+        );
     }
 
     // Goal: rows group by workload then flow whatever order the variants listed them in.

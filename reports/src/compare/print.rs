@@ -2,13 +2,14 @@
 
 use std::io::{self, Write};
 
-use super::{Cell, Comparison, MESSAGES_PER_REQUEST, Unit, verdict};
+use super::verdict::signed_ci;
+use super::{BUSIEST_UTILIZATION, Cell, Comparison, MESSAGES_PER_REQUEST, Paired, Unit, verdict};
 use crate::csv;
 use crate::markdown::escape;
 
 /// Decimals for a figure of `unit` about the size of `x`: about three significant digits for
 /// milliseconds, one decimal for percentages (two below 1%), two for messages per request.
-fn decimals(unit: Unit, x: f64) -> usize {
+pub(crate) fn decimals(unit: Unit, x: f64) -> usize {
     let a = x.abs();
     match unit {
         Unit::Ms | Unit::Other => {
@@ -58,11 +59,6 @@ pub(crate) fn with_decimals_of(unit: Unit, mean: f64, x: f64) -> String {
     }
 }
 
-/// A percentage figure, without the sign.
-pub(super) fn percent_text(x: f64) -> String {
-    number(Unit::Percent, x)
-}
-
 /// `mean ± half-width`, the mean alone with one seed, `—` where the variant lacks the metric.
 fn cell_text(unit: Unit, cell: &Option<Cell>) -> String {
     match cell {
@@ -79,7 +75,7 @@ fn cell_text(unit: Unit, cell: &Option<Cell>) -> String {
 }
 
 /// The line under the verdict: which seeds, and what the cells are.
-fn seeds_line(c: &Comparison) -> String {
+pub(crate) fn seeds_line(c: &Comparison) -> String {
     let seeds = &c.plan.seeds;
     let n = seeds.len();
     let (first, last) = (seeds[0], seeds[n - 1]);
@@ -130,7 +126,7 @@ fn expect_note(c: &Comparison) -> Option<String> {
 }
 
 /// The table: a header row and one row per metric, as cell texts.
-fn table(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
+pub(crate) fn table(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
     let header = std::iter::once("metric".to_string())
         .chain(c.labels().into_iter().map(String::from))
         .collect();
@@ -146,20 +142,76 @@ fn table(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
     (header, rows)
 }
 
-/// The text report: the verdict, the seeds line, the table (first column left-aligned, the
-/// others right-aligned), then the definitions and notes.
-pub fn write_compare_text<W: Write>(mut w: W, c: &Comparison) -> io::Result<()> {
-    writeln!(w, "{}", verdict(c))?;
-    writeln!(w, "{}", seeds_line(c))?;
-    writeln!(w)?;
-    let (header, rows) = table(c);
+/// A paired difference as a cell: `+42.0 ± 2.9 worse`, `+0.030 ± 0.050 unclear`, `same`
+/// (equal on every seed), the
+/// difference alone with fewer than two pairs (`+1.2, 1 pair`), `—` where no seed has both
+/// values; `(6 pairs)` when some seeds were dropped.
+fn paired_text(unit: Unit, p: Option<&Paired>, seeds: usize) -> String {
+    let Some(p) = p else {
+        return "—".to_string();
+    };
+    let diff = signed_ci(unit, &p.diff);
+    let mut text = match p.judgement {
+        Some(j) if j.is_clear() => format!("{diff} {}", j.word()),
+        // Equal on every seed: no interval to speak of, and nothing unclear about it.
+        Some(_) if p.diff.mean == 0.0 && p.diff.ci95 == Some(0.0) => "same".to_string(),
+        Some(_) => format!("{diff} unclear"),
+        None => format!("{diff}, {} pair", p.pairs),
+    };
+    if p.judgement.is_some() && p.pairs < seeds {
+        text.push_str(&format!(" ({} pairs)", p.pairs));
+    }
+    text
+}
+
+/// The paired table: a header row (metric, then every variant but the baseline) and one row
+/// per metric that some variant could be paired on.
+pub(crate) fn paired_table(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
+    let base = c.baseline();
+    let others: Vec<usize> = (0..c.plan.variants.len()).filter(|&v| v != base).collect();
+    let labels = c.labels();
+    let header = std::iter::once("metric".to_string())
+        .chain(others.iter().map(|&v| labels[v].to_string()))
+        .collect();
+    let seeds = c.plan.seeds.len();
+    let rows = c
+        .rows
+        .iter()
+        .filter(|row| others.iter().any(|&v| row.paired[v].is_some()))
+        .map(|row| {
+            std::iter::once(row.info.label.clone())
+                .chain(
+                    others
+                        .iter()
+                        .map(|&v| paired_text(row.info.unit, row.paired[v].as_ref(), seeds)),
+                )
+                .collect()
+        })
+        .collect();
+    (header, rows)
+}
+
+/// The sentence over the paired table.
+pub(crate) fn paired_heading(c: &Comparison) -> String {
+    format!(
+        "Paired against {} (the baseline): per metric, the mean over the seeds of (variant − \
+         baseline) on the same seed ± the half-width of its 95% interval; better or worse (higher \
+         or lower for a metric with no good direction) when the interval excludes 0, unclear when \
+         it covers 0, same when equal on every seed.",
+        c.labels()[c.baseline()]
+    )
+}
+
+/// `rows` under `header` as aligned text lines: the first column left-aligned, the others
+/// right-aligned.
+fn write_aligned<W: Write>(w: &mut W, header: &[String], rows: &[Vec<String>]) -> io::Result<()> {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in &rows {
+    for row in rows {
         for (i, cell) in row.iter().enumerate() {
             widths[i] = widths[i].max(cell.chars().count());
         }
     }
-    for row in std::iter::once(&header).chain(&rows) {
+    for row in std::iter::once(header).chain(rows.iter().map(Vec::as_slice)) {
         let mut line = String::new();
         for (i, cell) in row.iter().enumerate() {
             let pad = " ".repeat(widths[i] - cell.chars().count());
@@ -174,19 +226,93 @@ pub fn write_compare_text<W: Write>(mut w: W, c: &Comparison) -> io::Result<()> 
         }
         writeln!(w, "{}", line.trim_end())?;
     }
+    Ok(())
+}
+
+/// The text report: the verdict, the seeds line, the table, the paired table (with two
+/// variants or more), then the definitions and notes.
+pub fn write_compare_text<W: Write>(mut w: W, c: &Comparison) -> io::Result<()> {
+    writeln!(w, "{}", verdict(c))?;
+    writeln!(w, "{}", seeds_line(c))?;
+    writeln!(w)?;
+    let (header, rows) = table(c);
+    write_aligned(&mut w, &header, &rows)?;
+    let (header, rows) = paired_table(c);
+    if !rows.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "{}", paired_heading(c))?;
+        writeln!(w)?;
+        write_aligned(&mut w, &header, &rows)?;
+    }
     write_notes(&mut w, c, "")
 }
 
-fn write_notes<W: Write>(w: &mut W, c: &Comparison, prefix: &str) -> io::Result<()> {
-    if c.row(MESSAGES_PER_REQUEST).is_some() {
-        writeln!(w)?;
-        writeln!(w, "{prefix}{MESSAGES_DEFINITION}")?;
+/// Which service the busiest utilization row is, per variant: `busiest service utilization %
+/// is server's in every run.`, or per variant with the runs each service was the busiest in.
+fn busiest_note(c: &Comparison) -> Option<String> {
+    c.row(BUSIEST_UTILIZATION)?;
+    let seeds = c.plan.seeds.len();
+    let first = c.busiest.first()?.first()?;
+    let everywhere = c
+        .busiest
+        .iter()
+        .all(|b| b.len() == 1 && b[0].0 == first.0 && b[0].1 == seeds);
+    if everywhere {
+        return Some(format!(
+            "busiest service utilization % is {}'s in every run.",
+            first.0
+        ));
     }
-    if let Some(note) = expect_note(c) {
+    const LISTED: usize = 12;
+    let mut parts: Vec<String> = c
+        .labels()
+        .iter()
+        .zip(&c.busiest)
+        .take(LISTED)
+        .map(|(label, services)| {
+            let mut names: Vec<String> = services
+                .iter()
+                .take(3)
+                .map(|(name, runs)| format!("{name} {runs}"))
+                .collect();
+            if services.len() > 3 {
+                names.push(format!("{} more", services.len() - 3));
+            }
+            format!("{label}: {}", names.join(", "))
+        })
+        .collect();
+    if c.busiest.len() > LISTED {
+        parts.push(format!(
+            "{} more variants in the JSON",
+            c.busiest.len() - LISTED
+        ));
+    }
+    Some(format!(
+        "busiest service utilization % is the busiest service's of each run; the busiest, with \
+         the runs it was the busiest in (of {seeds}): {}.",
+        parts.join("; ")
+    ))
+}
+
+fn write_notes<W: Write>(w: &mut W, c: &Comparison, prefix: &str) -> io::Result<()> {
+    for note in notes(c) {
         writeln!(w)?;
         writeln!(w, "{prefix}{note}")?;
     }
     Ok(())
+}
+
+/// The paragraphs under the table: the definition of messages per request when the table
+/// has that row, the `[[expect]]` failures when there were any.
+pub(crate) fn notes(c: &Comparison) -> Vec<String> {
+    let definition = c
+        .row(MESSAGES_PER_REQUEST)
+        .map(|_| MESSAGES_DEFINITION.to_string());
+    busiest_note(c)
+        .into_iter()
+        .chain(definition)
+        .chain(expect_note(c))
+        .collect()
 }
 
 /// The JSON (`compare --json`): [`Comparison::to_value`], pretty-printed, trailing newline.
@@ -205,40 +331,72 @@ pub fn write_compare_markdown<W: Write>(mut w: W, c: &Comparison) -> io::Result<
         let cells: Vec<String> = cells.iter().map(|c| escape(c)).collect();
         format!("| {} |", cells.join(" | "))
     };
-    writeln!(w, "{}", line(&header))?;
-    let align: Vec<&str> = (0..header.len())
-        .map(|i| if i == 0 { ":---" } else { "---:" })
-        .collect();
-    writeln!(w, "|{}|", align.join("|"))?;
-    for row in &rows {
-        writeln!(w, "{}", line(row))?;
+    let table = |w: &mut W, header: &[String], rows: &[Vec<String>]| -> io::Result<()> {
+        writeln!(w, "{}", line(header))?;
+        let align: Vec<&str> = (0..header.len())
+            .map(|i| if i == 0 { ":---" } else { "---:" })
+            .collect();
+        writeln!(w, "|{}|", align.join("|"))?;
+        for row in rows {
+            writeln!(w, "{}", line(row))?;
+        }
+        Ok(())
+    };
+    table(&mut w, &header, &rows)?;
+    let (header, rows) = paired_table(c);
+    if !rows.is_empty() {
+        writeln!(w, "\n{}\n", escape(&paired_heading(c)))?;
+        table(&mut w, &header, &rows)?;
     }
     let mut notes = Vec::new();
     write_notes(&mut notes, c, "")?;
     w.write_all(escape(&String::from_utf8_lossy(&notes)).as_bytes())
 }
 
-/// The CSV: one line per metric and variant that has it:
-/// `metric,label,variant,seeds,mean,ci95,seed_S1,seed_S2,…` (`ci95` empty with one seed).
+/// The CSV: one line per metric and variant that has it on every seed or can be paired on
+/// it: `metric,label,variant,seeds,mean,ci95,seed_S1,seed_S2,…,baseline,mean_diff,
+/// diff_ci95,pairs,verdict` (`ci95` empty with one seed; the summary and seed columns empty
+/// when some seed has no value; the paired columns empty for the baseline itself).
 pub fn compare_csv(c: &Comparison) -> String {
     let mut out = String::from("metric,label,variant,seeds,mean,ci95");
     for s in &c.plan.seeds {
         out.push_str(&format!(",seed_{s}"));
     }
-    out.push('\n');
+    out.push_str(",baseline,mean_diff,diff_ci95,pairs,verdict\n");
     let labels = c.labels();
+    let base = csv::field(labels[c.baseline()]);
     for row in &c.rows {
-        for (label, cell) in labels.iter().zip(&row.cells) {
-            let Some(cell) = cell else { continue };
+        for (v, (label, cell)) in labels.iter().zip(&row.cells).enumerate() {
+            let paired = row.paired[v].as_ref();
+            if cell.is_none() && paired.is_none() {
+                continue;
+            }
             let mut fields = vec![
                 csv::field(&row.key),
                 csv::field(&row.info.label),
                 csv::field(label),
-                cell.summary.n.to_string(),
-                csv::number(cell.summary.mean),
-                cell.summary.ci95.map(csv::number).unwrap_or_default(),
             ];
-            fields.extend(cell.values.iter().map(|v| csv::number(*v)));
+            match cell {
+                Some(cell) => {
+                    fields.push(cell.summary.n.to_string());
+                    fields.push(csv::number(cell.summary.mean));
+                    fields.push(cell.summary.ci95.map(csv::number).unwrap_or_default());
+                    fields.extend(cell.values.iter().map(|v| csv::number(*v)));
+                }
+                None => fields.extend((0..3 + c.plan.seeds.len()).map(|_| String::new())),
+            }
+            match paired {
+                Some(p) => fields.extend([
+                    base.clone(),
+                    csv::number(p.diff.mean),
+                    p.diff.ci95.map(csv::number).unwrap_or_default(),
+                    p.pairs.to_string(),
+                    p.judgement
+                        .map(|j| csv::field(j.word()))
+                        .unwrap_or_default(),
+                ]),
+                None => fields.extend((0..5).map(|_| String::new())),
+            }
             out.push_str(&fields.join(","));
             out.push('\n');
         }
@@ -247,7 +405,7 @@ pub fn compare_csv(c: &Comparison) -> String {
 }
 
 /// Every file `compare --out DIR` writes, computed in memory first: compare.json (the bytes
-/// of `--json`), compare.txt (the text report), compare.md and compare.csv.
+/// of `--json`), compare.txt (the text report), compare.md, compare.csv and report.html.
 pub fn compare_files(c: &Comparison) -> io::Result<Vec<(String, Vec<u8>)>> {
     let mut json = Vec::new();
     write_compare_json(&mut json, c)?;
@@ -260,5 +418,6 @@ pub fn compare_files(c: &Comparison) -> io::Result<Vec<(String, Vec<u8>)>> {
         ("compare.txt".to_string(), text),
         ("compare.md".to_string(), markdown),
         ("compare.csv".to_string(), compare_csv(c).into_bytes()),
+        (crate::html::FILE.to_string(), crate::html::compare_html(c)),
     ])
 }

@@ -166,6 +166,7 @@ mod tests {
                 .collect(),
             seeds: vec![1, 2, 3],
             sources_fnv: "0123456789abcdef".into(),
+            baseline: 0,
         }
     }
 

@@ -1,16 +1,23 @@
 //! `sweep.svg`: the sweep as line plots. x is the first varied parameter; y is the p99 latency
 //! of the first workload (and, in a second panel when the scenario has flows, the first flow's
-//! inconsistent %); one line per value of the other varied parameters, with its 95%
-//! confidence band shaded. Same font and determinism as the run plots ([`crate::plots`]).
+//! inconsistent %), then one panel per `--metric` row (at most [`MAX_PICKED_PANELS`]); one
+//! line per value of the other varied parameters, with its 95% confidence band shaded. Same
+//! font and determinism as the run plots ([`crate::plots`]).
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::Sweep;
+use crate::compare::PICKED_SECTION;
 use crate::plots::{FONT, PlotResult, WIDTH_PX, color, register_embedded_font};
 
 /// Height of one panel, in pixels.
 const PANEL_HEIGHT_PX: u32 = 450;
+
+/// Most `--metric` rows drawn, one panel each: `services.*.utilization` over a large model
+/// would otherwise make a plot thousands of panels tall. The rest are in the table, JSON and
+/// CSV.
+pub const MAX_PICKED_PANELS: usize = 16;
 
 /// One panel: a metric row of the comparison, and how its axis reads.
 struct Panel {
@@ -46,7 +53,8 @@ pub fn sweep_svg(s: &Sweep) -> PlotResult<String> {
     Ok(svg)
 }
 
-/// The first workload's p99, and the first flow's inconsistent % if there is a flow.
+/// The first workload's p99, the first flow's inconsistent % if there is a flow, then each
+/// `--metric` row (the first [`MAX_PICKED_PANELS`]).
 fn panels(s: &Sweep) -> Vec<Panel> {
     let rows = &s.comparison.rows;
     let x = s.path_headers().first().cloned().unwrap_or_default();
@@ -65,6 +73,18 @@ fn panels(s: &Sweep) -> Vec<Panel> {
         out.push(Panel {
             title: format!("{} inconsistent by {x}", rows[row].info.name),
             y_desc: "inconsistent (% of flows started)".to_string(),
+            row,
+        });
+    }
+    let picked = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.info.section == PICKED_SECTION)
+        .take(MAX_PICKED_PANELS);
+    for (row, r) in picked {
+        out.push(Panel {
+            title: format!("{} by {x}", r.key),
+            y_desc: r.key.rsplit('.').next().unwrap_or(&r.key).to_string(),
             row,
         });
     }
@@ -135,9 +155,10 @@ where
 {
     let (lines, ticks) = lines(s, panel.row);
     let all = lines.iter().flat_map(|l| l.points.iter());
-    let (x_lo, x_hi, y_hi) = all.fold(
-        (f64::INFINITY, f64::NEG_INFINITY, 0.0f64),
-        |(a, b, c), p| (a.min(p.0), b.max(p.0), c.max(p.3)),
+    // y starts at 0 unless a value is below it (a `--metric` row may be negative).
+    let (x_lo, x_hi, y_lo, y_hi) = all.fold(
+        (f64::INFINITY, f64::NEG_INFINITY, 0.0f64, 0.0f64),
+        |(a, b, lo, hi), p| (a.min(p.0), b.max(p.0), lo.min(p.2), hi.max(p.3)),
     );
     // Categories sit half a step in from the edges, so their labels are not cut off.
     let (x_lo, x_hi) = if !ticks.is_empty() {
@@ -149,14 +170,22 @@ where
     } else {
         (0.0, 1.0)
     };
-    let y_hi = if y_hi > 0.0 { y_hi * 1.1 } else { 1.0 };
+    let span = y_hi - y_lo;
+    let (y_lo, y_hi) = if span > 0.0 {
+        (
+            if y_lo < 0.0 { y_lo - 0.1 * span } else { 0.0 },
+            y_hi + 0.1 * span,
+        )
+    } else {
+        (y_lo, y_lo + 1.0)
+    };
     let x_desc = s.paths.first().cloned().unwrap_or_default();
     let mut chart = ChartBuilder::on(&area)
         .caption(&panel.title, (FONT, 22))
         .margin(12)
         .x_label_area_size(48)
         .y_label_area_size(64)
-        .build_cartesian_2d(x_lo..x_hi, 0.0..y_hi)?;
+        .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)?;
     let tick_label = |x: &f64| {
         if ticks.is_empty() {
             short(*x)

@@ -10,48 +10,97 @@ use crate::json::Report;
 /// The "Over time" tables have at most this many rows; adjacent buckets are merged to fit.
 const MAX_TIME_ROWS: usize = 20;
 
+/// The "Over time" section as data, for the text summary and report.html: the lines that
+/// explain the rows, then one table per workload that sent anything.
+pub(crate) struct OverTime {
+    pub notes: Vec<String>,
+    pub workloads: Vec<WorkloadRows>,
+}
+
+/// One workload's rows; `rows` is empty when it sent nothing after warmup.
+pub(crate) struct WorkloadRows {
+    pub name: String,
+    pub header: Vec<&'static str>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl WorkloadRows {
+    /// The faults column, the last one: text, left-aligned.
+    pub fn marker(&self) -> usize {
+        self.header.len() - 1
+    }
+}
+
 /// Per workload, the run in at most [`MAX_TIME_ROWS`] rows of merged time buckets, from
 /// warmup to the end of arrivals, each row marked with the fault windows active in it.
 /// Printed when there were faults or breaker changes, or when the run is short enough to
 /// need no merging.
 pub(super) fn write_over_time<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
-    let t = &report.timeline;
-    let breakers_changed = report.breakers.iter().any(|b| !b.transitions.is_empty());
-    let Some((first, last)) = sending_range(report) else {
+    let Some(o) = over_time(report) else {
         return Ok(());
     };
+    writeln!(w, "\nOver time")?;
+    for note in &o.notes {
+        writeln!(w, "  {note}")?;
+    }
+    for wl in &o.workloads {
+        if wl.rows.is_empty() {
+            writeln!(w, "  {}: no requests sent after warmup", wl.name)?;
+            continue;
+        }
+        let marker = wl.marker();
+        section_rows(
+            w,
+            &format!("  {}", wl.name),
+            &wl.header,
+            &[marker],
+            wl.rows.clone(),
+        )?;
+    }
+    Ok(())
+}
+
+/// The "Over time" section, or `None` when the report leaves it out: no faults, no breaker
+/// changes and a run too long to show without merging buckets.
+pub(crate) fn over_time(report: &Report) -> Option<OverTime> {
+    let t = &report.timeline;
+    let breakers_changed = report.breakers.iter().any(|b| !b.transitions.is_empty());
+    let (first, last) = sending_range(report)?;
     let group = group_size(last - first);
     if report.faults.is_empty() && !breakers_changed && group > 1 {
-        return Ok(());
+        return None;
     }
-    writeln!(w, "\nOver time")?;
+    let mut notes = Vec::new();
     if group > 1 {
-        writeln!(
-            w,
-            "  {}s per row ({group} buckets of {}s)",
+        notes.push(format!(
+            "{}s per row ({group} buckets of {}s)",
             short_secs(t.bucket_s * group as f64),
             short_secs(t.bucket_s)
-        )?;
+        ));
     }
     if t.warmup_s > 0.0 {
-        writeln!(
-            w,
-            "  the first {:.1}s are warmup, not counted: rows start at {:.1}s",
+        notes.push(format!(
+            "the first {:.1}s are warmup, not counted: rows start at {:.1}s",
             t.warmup_s, t.warmup_s
-        )?;
+        ));
     }
     let p99_header = if group > 1 {
         "p99 ms (max of buckets)"
     } else {
         "p99 ms"
     };
+    let mut workloads = Vec::new();
     for (name, wl) in t.workloads.iter() {
         if wl.is_empty() {
             continue;
         }
         let upto = last.min(wl.len());
         if wl.sent[first.min(upto)..upto].iter().all(|&n| n == 0) {
-            writeln!(w, "  {name}: no requests sent after warmup")?;
+            workloads.push(WorkloadRows {
+                name: name.to_string(),
+                header: Vec::new(),
+                rows: Vec::new(),
+            });
             continue;
         }
         let any_degraded = wl.degraded.iter().any(|&d| d > 0);
@@ -94,10 +143,13 @@ pub(super) fn write_over_time<W: Write>(w: &mut W, report: &Report) -> io::Resul
             rows.push(row);
             start = end;
         }
-        let marker = header.len() - 1;
-        section_rows(w, &format!("  {name}"), &header, &[marker], rows)?;
+        workloads.push(WorkloadRows {
+            name: name.to_string(),
+            header,
+            rows,
+        });
     }
-    Ok(())
+    Some(OverTime { notes, workloads })
 }
 
 /// Buckets `[first, last)` in which requests could be sent: warmup to the end of arrivals,

@@ -48,6 +48,7 @@ fn a_run_with_a_broker_gets_the_messaging_files_in_a_fixed_order() {
             "in-system.png",
             "queue-depth.svg",
             "queue-depth.png",
+            "report.html",
         ]
     );
     let report = Report::build(&results(), &model());
@@ -187,6 +188,7 @@ fn a_run_with_flows_gets_the_flow_files_in_a_fixed_order() {
             "throughput.png",
             "in-system.svg",
             "in-system.png",
+            "report.html",
         ]
     );
     let md = file(&files, "report.md");

@@ -79,6 +79,7 @@ pub fn model() -> Model {
                 health_check: None,
                 endpoints: vec![EndpointId(0)],
                 admission: None,
+                versions: Vec::new(),
             },
             Service {
                 name: "order".to_string(),
@@ -90,6 +91,7 @@ pub fn model() -> Model {
                 health_check: None,
                 endpoints: vec![EndpointId(1)],
                 admission: None,
+                versions: Vec::new(),
             },
         ],
         endpoints: vec![
@@ -104,6 +106,7 @@ pub fn model() -> Model {
                 publish: vec![],
                 effect: false,
                 idempotent: false,
+                version_of: None,
             },
             Endpoint {
                 name: "place".to_string(),
@@ -116,6 +119,7 @@ pub fn model() -> Model {
                 publish: vec![],
                 effect: false,
                 idempotent: false,
+                version_of: None,
             },
         ],
         workloads: vec![
@@ -240,6 +244,7 @@ pub fn results() -> RunResults {
                 mean_in_system: 2.0 / 3.0,
                 mean_queued: 0.0,
                 in_system_buckets: vec![],
+                versions: Vec::new(),
             },
             ServiceStats {
                 name: "order".to_string(),
@@ -255,6 +260,7 @@ pub fn results() -> RunResults {
                 mean_in_system: 7.25,
                 mean_queued: 0.75,
                 in_system_buckets: vec![],
+                versions: Vec::new(),
             },
         ],
         calls: CallStats {

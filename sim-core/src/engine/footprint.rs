@@ -104,6 +104,23 @@ pub fn estimate(model: &Model) -> Footprint {
         times(replicas, world::REPLICA_BYTES + 4),
     );
 
+    let versions: u64 = model.services.iter().map(|s| s.versions.len() as u64).sum();
+    if versions > 0 {
+        let versioned: u64 = model
+            .services
+            .iter()
+            .filter(|s| !s.versions.is_empty())
+            .map(|s| s.endpoints.len() as u64 * (24 + 4 * s.versions.len() as u64))
+            .sum();
+        part(
+            format!("{versions} service versions (weights, rollback windows, balancers)"),
+            times(versions, world::VERSION_BYTES)
+                .saturating_add(times(model.services.len() as u64, sz::<Stream>() + 16))
+                .saturating_add(times(model.endpoints.len() as u64, 24))
+                .saturating_add(versioned),
+        );
+    }
+
     part(
         "rate-limit buckets and adaptive concurrency limits".to_string(),
         admission_bytes(model, replicas),

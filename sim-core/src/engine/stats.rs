@@ -4,8 +4,9 @@
 
 use crate::model::{EndpointId, Model, ServiceId, WorkloadId};
 use crate::results::{
-    CallStats, EndpointStats, FailureCounts, LatencyHistogram, ServiceStats, WorkloadBucket,
-    WorkloadStats, empty_latency_histogram, new_bucket_histogram, new_latency_histogram,
+    CallStats, EndpointStats, FailureCounts, LatencyHistogram, ServiceStats, VersionStats,
+    WorkloadBucket, WorkloadStats, empty_latency_histogram, new_bucket_histogram,
+    new_latency_histogram,
 };
 use crate::time::{SimDuration, SimTime};
 
@@ -29,6 +30,9 @@ pub struct EndpointAcc {
     pub failed: u64,
     /// Requests served, or left at a replica at the end, after their caller gave up.
     pub abandoned: u64,
+    /// Arrivals refused before a worker took them other than by a full queue: by a crashed
+    /// replica (`unavailable`), a rate limit or load shedding. Only in versions' `failed`.
+    pub refused: u64,
     /// Made at the first success: an endpoint that never answers costs no histogram.
     pub latency: Option<LatencyHistogram>,
 }
@@ -81,6 +85,7 @@ impl Stats {
                     rejected: 0,
                     failed: 0,
                     abandoned: 0,
+                    refused: 0,
                     latency: None,
                 })
                 .collect(),
@@ -180,6 +185,12 @@ impl Stats {
         }
     }
 
+    /// An arrival refused by a crashed replica, a rate limit or shedding.
+    #[cold]
+    pub fn refused(&mut self, e: EndpointId) {
+        self.endpoints[e.0 as usize].refused += 1;
+    }
+
     /// A request served (or left at a replica) after its caller had given up on it.
     #[inline]
     pub fn abandoned(&mut self, e: EndpointId) {
@@ -204,7 +215,92 @@ impl Stats {
             .collect()
     }
 
+    /// Per service, its versions' accounts (the base's first), from the endpoints' before
+    /// [`Stats::endpoint_results`] adds the copies into their base endpoints. `runs` has
+    /// every version's final weight and rollback time, in model order.
+    pub fn version_results(
+        &self,
+        model: &Model,
+        runs: &[(f64, Option<SimTime>)],
+    ) -> Vec<Vec<VersionStats>> {
+        let mut runs = runs.iter();
+        model
+            .services
+            .iter()
+            .map(|s| {
+                if s.versions.is_empty() {
+                    return Vec::new();
+                }
+                let taken: Vec<(f64, Option<SimTime>)> =
+                    runs.by_ref().take(s.versions.len()).copied().collect();
+                let left = 100.0 - taken.iter().map(|(w, _)| w).sum::<f64>();
+                let base = self.version_stats(
+                    crate::model::BASE_VERSION,
+                    s.base_replicas(),
+                    (left.max(0.0), None),
+                    &s.endpoints,
+                );
+                let versions = s
+                    .versions
+                    .iter()
+                    .zip(taken)
+                    .map(|(v, run)| self.version_stats(&v.name, v.replicas, run, &v.endpoints));
+                std::iter::once(base).chain(versions).collect()
+            })
+            .collect()
+    }
+
+    fn version_stats(
+        &self,
+        name: &str,
+        replicas: u32,
+        (weight, rolled_back_at): (f64, Option<SimTime>),
+        endpoints: &[EndpointId],
+    ) -> VersionStats {
+        let mut latency = new_latency_histogram();
+        let (mut arrivals, mut failed) = (0, 0);
+        for e in endpoints {
+            let acc = &self.endpoints[e.0 as usize];
+            arrivals += acc.arrivals;
+            failed += acc.failed + acc.rejected + acc.refused;
+            if let Some(h) = &acc.latency {
+                latency.add(h).expect("same histogram bounds");
+            }
+        }
+        VersionStats {
+            name: name.to_string(),
+            replicas,
+            weight,
+            arrivals,
+            failed,
+            latency,
+            rolled_back_at,
+        }
+    }
+
+    /// Every endpoint the file declares or flows derive; a version's copy of an endpoint is
+    /// added into its base endpoint (the service's endpoint, over all its versions).
     pub fn endpoint_results(&mut self, model: &Model) -> Vec<EndpointStats> {
+        let own = model.own_endpoints();
+        for copy in own..self.endpoints.len() {
+            let Some((base, _)) = model.endpoints[copy].version_of else {
+                continue;
+            };
+            let (head, tail) = self.endpoints.split_at_mut(copy);
+            let (to, from) = (&mut head[base.0 as usize], &mut tail[0]);
+            to.arrivals += from.arrivals;
+            to.completed += from.completed;
+            to.rejected += from.rejected;
+            to.failed += from.failed;
+            to.abandoned += from.abandoned;
+            if let Some(h) = from.latency.take() {
+                match &mut to.latency {
+                    Some(t) => t.add(&h).expect("same histogram bounds"),
+                    None => to.latency = Some(h),
+                }
+            }
+        }
+        self.endpoints.truncate(own);
         self.endpoints
             .iter_mut()
             .enumerate()
@@ -250,10 +346,11 @@ impl Stats {
                 rate_limited: acc.rate_limited,
                 shed: acc.shed,
                 // 64-bit: 100,000 replicas × 1,000,000 workers does not fit in 32 bits.
-                utilization: m[BUSY] / (u64::from(s.replicas) * u64::from(s.workers)) as f64,
+                utilization: m[BUSY] / s.worker_slots() as f64,
                 mean_in_system: m[IN_SYSTEM],
                 mean_queued: m[QUEUED],
                 in_system_buckets,
+                versions: Vec::new(),
             })
             .collect()
     }

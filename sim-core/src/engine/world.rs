@@ -21,6 +21,7 @@ mod mesh;
 mod messaging;
 mod serve;
 mod tracing;
+mod versions;
 
 pub(super) use tracing::{Finder, Tracer};
 
@@ -97,6 +98,8 @@ pub enum Event {
     FlowResume(Handle),
     /// A choreography command (step code) reaches the broker, or its outbox retries.
     FlowCommand(Handle, u16),
+    /// A version's next `rollout` step (index into the run's versions) is due.
+    VersionStep(u32),
 }
 
 /// Which model call a pending call is making.
@@ -182,6 +185,11 @@ struct Job {
 
 struct Replica {
     service: ServiceId,
+    /// Its load-balancer pool: the service's base (`service`) or a version's.
+    pool: u32,
+    /// Its version's workers and accept-queue bound (`None`: unbounded).
+    workers: u32,
+    queue_cap: Option<u32>,
     busy: u32,
     /// Jobs assigned to this replica (in transit, queued or in service): what a load balancer
     /// that counts its outstanding requests sees.
@@ -242,8 +250,11 @@ pub struct World<'m> {
     warmup: SimTime,
     replica_base: Vec<u32>,
     replicas: Vec<Replica>,
-    /// Per service: its load balancer's view of the replicas.
+    /// Per pool (each service's base version, then every version): its load balancer's
+    /// view of the replicas.
     balancers: Vec<balancer::Balancer>,
+    /// Versions' weights and rollbacks (empty without versions).
+    versions: versions::Versions,
     jobs: Slab<Job>,
     calls: Slab<PendingCall>,
     brokers: Brokers,
@@ -311,6 +322,7 @@ pub struct World<'m> {
 
 /// Sizes of the run's records, for the memory estimate (`engine::footprint`). A slab slot
 /// is the value, its generation, and its index on the free list.
+pub(super) use versions::VERSION_BYTES;
 pub(super) const REPLICA_BYTES: u64 = std::mem::size_of::<Replica>() as u64;
 pub(super) const JOB_BYTES: u64 = (std::mem::size_of::<Option<Job>>() + 8) as u64;
 pub(super) const CALL_BYTES: u64 = (std::mem::size_of::<Option<PendingCall>>() + 8) as u64;
@@ -458,22 +470,40 @@ impl<'m> World<'m> {
         let horizon = end_of_arrivals + model.drain;
         let mut replica_base = Vec::with_capacity(model.services.len());
         let mut replicas = Vec::with_capacity(model.replica_count());
+        let mut balancers = Vec::with_capacity(model.services.len());
+        let mut version_pools = Vec::new();
         for (i, s) in model.services.iter().enumerate() {
-            replica_base.push(replicas.len() as u32);
-            for _ in 0..s.replicas {
-                replicas.push(Replica {
-                    service: ServiceId(i as u32),
-                    busy: 0,
-                    outstanding: 0,
-                    queue: VecDeque::new(),
-                    crashes: 0,
-                    epoch: 0,
-                    down_by: 0,
-                    slow_factor: 1.0,
-                    slow_faults: Vec::new(),
-                });
+            let first = replicas.len() as u32;
+            replica_base.push(first);
+            balancers.push(balancer::Balancer::new(s, first, s.base_replicas()));
+            let pools = std::iter::once((i as u32, s.base_replicas(), s.workers, s.queue));
+            let services = model.services.len() as u32;
+            let versions = s.versions.iter().map(|v| {
+                let pool = services + version_pools.len() as u32;
+                version_pools.push(balancer::Balancer::new(s, first + v.first, v.replicas));
+                (pool, v.replicas, v.workers, v.queue)
+            });
+            let pools: Vec<_> = pools.chain(versions).collect();
+            for (pool, n, workers, queue_cap) in pools {
+                for _ in 0..n {
+                    replicas.push(Replica {
+                        service: ServiceId(i as u32),
+                        pool,
+                        workers,
+                        queue_cap,
+                        busy: 0,
+                        outstanding: 0,
+                        queue: VecDeque::new(),
+                        crashes: 0,
+                        epoch: 0,
+                        down_by: 0,
+                        slow_factor: 1.0,
+                        slow_faults: Vec::new(),
+                    });
+                }
             }
         }
+        balancers.extend(version_pools);
         let (call_guard, workload_guard, mut guards) = guards(model);
         let mesh_guard = mesh::mesh_guards(model, &mut guards);
         let (buckets, service_bucket, workload_bucket) = admission::buckets(model);
@@ -486,7 +516,8 @@ impl<'m> World<'m> {
             warmup: marks.warmup,
             replica_base,
             replicas,
-            balancers: model.services.iter().map(balancer::Balancer::new).collect(),
+            balancers,
+            versions: versions::Versions::new(model, seed),
             jobs: Slab::new(),
             calls: Slab::new(),
             brokers: Brokers::new(model, &marks),
@@ -616,6 +647,7 @@ impl<'m> World<'m> {
             }
         }
         self.schedule_faults();
+        self.schedule_rollouts();
     }
 
     #[inline]
@@ -656,6 +688,7 @@ impl<'m> World<'m> {
                 self.flow_timers -= 1;
                 self.flow_command(h, code);
             }
+            Event::VersionStep(k) => self.version_step(k),
         }
     }
 

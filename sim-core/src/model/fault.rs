@@ -25,8 +25,14 @@ pub enum FaultKind {
         replicas: Vec<ReplicaRef>,
         factor: f64,
     },
-    /// The service's endpoints fail with an extra probability `rate` (`error`).
-    Error { service: ServiceId, rate: f64 },
+    /// The service's endpoints fail with an extra probability `rate` (`error`): at every
+    /// replica, or only at those in `replicas` (`first`, `count` within the service: one
+    /// replica `api#0`, or a version `api@canary`).
+    Error {
+        service: ServiceId,
+        rate: f64,
+        replicas: Option<(u32, u32)>,
+    },
     /// Messages on the links (both directions of a pair) are lost with probability `rate`.
     Loss { links: Vec<LinkId>, rate: f64 },
     /// Latency on the links is multiplied by `factor` (a latency spike).

@@ -225,6 +225,16 @@ fn fault_kind(
     let replicas = |t: &Target| match t {
         Target::Service(s) => topo.replicas(*s),
         Target::Replica(r) => vec![*r],
+        Target::Version {
+            service,
+            first,
+            count,
+        } => (*first..first + count)
+            .map(|index| ReplicaRef {
+                service: *service,
+                index,
+            })
+            .collect(),
         Target::Link(..) => Vec::new(),
     };
     Ok(match (kind, &target) {
@@ -249,15 +259,31 @@ fn fault_kind(
         (Kind::Error, Target::Service(service)) => rate.map(|rate| FaultKind::Error {
             service: *service,
             rate,
+            replicas: None,
         }),
-        (Kind::Error, Target::Replica(r)) => {
-            let name = topo.node_name(Node::Service(r.service));
-            return Err(format!(
-                "an error fault hits a whole service (\"{name}\"), not one replica"
-            ));
-        }
+        (Kind::Error, Target::Replica(r)) => rate.map(|rate| FaultKind::Error {
+            service: r.service,
+            rate,
+            replicas: Some((r.index, 1)),
+        }),
+        (
+            Kind::Error,
+            Target::Version {
+                service,
+                first,
+                count,
+            },
+        ) => rate.map(|rate| FaultKind::Error {
+            service: *service,
+            rate,
+            replicas: Some((*first, *count)),
+        }),
         (Kind::Error, Target::Link(..)) => {
-            return Err("an error fault hits a whole service, not a link".into());
+            return Err(
+                "an error fault hits a service, a replica or a version (\"payment\", \
+                 \"payment#1\", \"payment@canary\"), not a link"
+                    .into(),
+            );
         }
         (Kind::Loss, Target::Link(a, b)) => {
             let links = topo.pair_links(*a, *b)?;
@@ -504,6 +530,13 @@ fn read_chaos_targets(
         let resolved = match topo.target(name) {
             Ok(Target::Service(s)) => Ok(topo.replicas(s)),
             Ok(Target::Replica(r)) => Ok(vec![r]),
+            Ok(Target::Version {
+                service,
+                first,
+                count,
+            }) => Ok((first..first + count)
+                .map(|index| ReplicaRef { service, index })
+                .collect()),
             Ok(Target::Link(..)) => Err("chaos crashes services or replicas, not links".into()),
             Err(e) => Err(e),
         };

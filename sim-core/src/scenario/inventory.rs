@@ -43,9 +43,11 @@ fn names(model: &Model) -> Vec<(&'static str, Vec<String>)> {
 }
 
 fn names_with_derived(model: &Model) -> Vec<(&'static str, Vec<String>)> {
+    // A version's copies of endpoints are named like their base: listed once, by the base.
     let endpoints = model
         .endpoints
         .iter()
+        .filter(|e| e.version_of.is_none())
         .map(|e| format!("{}/{}", model.services[e.service.0 as usize].name, e.name))
         .collect();
     let groups = model
@@ -64,6 +66,18 @@ fn names_with_derived(model: &Model) -> Vec<(&'static str, Vec<String>)> {
             of(model.services.iter().map(|s| &s.name).collect()),
         ),
         ("endpoint", endpoints),
+        (
+            "version",
+            model
+                .services
+                .iter()
+                .flat_map(|s| {
+                    s.versions
+                        .iter()
+                        .map(move |v| format!("{}@{}", s.name, v.name))
+                })
+                .collect(),
+        ),
         (
             "workload",
             of(model.workloads.iter().map(|w| &w.name).collect()),

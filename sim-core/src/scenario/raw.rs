@@ -156,6 +156,34 @@ pub(super) struct RawService {
     pub sidecar: Option<Spanned<RawSidecar>>,
     #[serde(default)]
     pub endpoint: Table<RawEndpoint>,
+    /// `[service.NAME.version.V]`: subsets with their own replicas and endpoint overrides.
+    #[serde(default)]
+    pub version: Table<RawVersion>,
+}
+
+/// `[service.NAME.version.V]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawVersion {
+    pub weight: Val,
+    pub replicas: Val,
+    pub workers: Val,
+    pub queue: Val,
+    /// `[[time, weight], …]` steps.
+    pub rollout: Val,
+    pub rollback: Option<Spanned<RawRollback>>,
+    /// Overrides of the base version's endpoints, key by key.
+    #[serde(default)]
+    pub endpoint: Table<RawEndpoint>,
+}
+
+/// A version's `rollback = { error_rate, window, min_requests }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRollback {
+    pub error_rate: Val,
+    pub window: Val,
+    pub min_requests: Val,
 }
 
 /// `[service.NAME.sidecar]`: the proxy's cost per crossing and the mesh's policy.

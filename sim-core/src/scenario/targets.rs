@@ -29,6 +29,12 @@ pub(super) struct Topology<'a> {
 pub(super) enum Target {
     Service(ServiceId),
     Replica(ReplicaRef),
+    /// `service@version`: the version's replicas, `first` and on (indices in the service).
+    Version {
+        service: ServiceId,
+        first: u32,
+        count: u32,
+    },
     Link(Node, Node),
 }
 
@@ -142,8 +148,35 @@ impl Topology<'_> {
         Err(unknown(what, name, &known))
     }
 
-    /// A service or `service#i`.
+    /// `service@version`: the version's replicas.
+    fn version(&self, text: &str) -> Result<Target, String> {
+        let (name, version) = text.split_once('@').expect("has @");
+        let (name, version) = (name.trim(), version.trim());
+        let Some(&id) = self.ids.get(name) else {
+            return Err(unknown("service", name, &self.service_names()));
+        };
+        let service = &self.services[id.0 as usize];
+        if let Some(v) = service.versions.iter().find(|v| v.name == version) {
+            return Ok(Target::Version {
+                service: id,
+                first: v.first,
+                count: v.replicas,
+            });
+        }
+        if service.versions.is_empty() {
+            return Err(format!(
+                "service {name} has no versions (declare [service.{name}.version.NAME])"
+            ));
+        }
+        let known: Vec<String> = service.versions.iter().map(|v| v.name.clone()).collect();
+        Err(unknown(&format!("version of {name}"), version, &known))
+    }
+
+    /// A service, `service#i` or `service@version`.
     pub(super) fn service_or_replica(&self, text: &str) -> Result<Target, String> {
+        if text.contains('@') {
+            return self.version(text);
+        }
         let (name, index) = match text.split_once('#') {
             Some((name, index)) => (name.trim(), Some(index.trim())),
             None => (text, None),

@@ -31,8 +31,8 @@ use crate::model::{
 use crate::time::SimDuration;
 
 /// Largest accepted counts: far beyond any sensible scenario, small enough to stay exact.
-const MAX_REPLICAS: i64 = 100_000;
-const MAX_WORKERS: i64 = 1_000_000;
+pub(super) const MAX_REPLICAS: i64 = 100_000;
+pub(super) const MAX_WORKERS: i64 = 1_000_000;
 const MAX_QUEUE: i64 = 100_000_000;
 
 /// Services and endpoints by name, with their dense ids in file order.
@@ -60,7 +60,7 @@ pub(super) fn validate(sink: &mut Sink, raw: &RawFile) -> Option<Model> {
     let mut links = LinkTable::default();
     let workloads = read_workloads(sink, raw, &names, &flows, &mut links);
     let mut edges = Vec::new();
-    let (mut services, mut endpoints, mut sends) =
+    let (mut services, mut endpoints, mut sends, copies) =
         read_services(sink, raw, &names, &mut links, &mut messaging, &mut edges);
     let flows = flows.build(Parts {
         services: &mut services,
@@ -93,6 +93,8 @@ pub(super) fn validate(sink: &mut Sink, raw: &RawFile) -> Option<Model> {
         .filter_map(|(i, e)| read_expect(sink, i, e));
     let expects = expects.collect();
     let protocols = read_protocols(sink, raw);
+    super::versions::check_reach(sink, raw, &services, &queues, &topics, &flows, &endpoints);
+    super::versions::place_copies(&mut services, &mut endpoints, copies);
     let routes = number_routes(&mut endpoints);
     let sidecars = super::sidecar::read_sidecars(sink, raw);
     Some(Model {
@@ -287,6 +289,16 @@ pub(super) fn raw_service_of(names: &Names, id: EndpointId) -> ServiceId {
     names.services.get(service).copied().unwrap_or(ServiceId(0))
 }
 
+/// Services, their endpoints, each endpoint's `publish` then `send` destinations (linked
+/// later, by [`link_publishes`]), and the versions' copies of endpoints (placed last, by
+/// `versions::place_copies`).
+type ServicesRead = (
+    Vec<Service>,
+    Vec<Endpoint>,
+    Vec<Vec<Destination>>,
+    Vec<Endpoint>,
+);
+
 /// Every service and its endpoints, with each endpoint's `publish` then `send` destinations
 /// (linked later, by [`link_publishes`]).
 fn read_services(
@@ -296,8 +308,9 @@ fn read_services(
     links: &mut LinkTable,
     messaging: &mut Messaging,
     edges: &mut Vec<CallEdge>,
-) -> (Vec<Service>, Vec<Endpoint>, Vec<Vec<Destination>>) {
+) -> ServicesRead {
     let mut services = Vec::new();
+    let mut copies = Vec::new();
     let mut endpoints = Vec::new();
     let mut sends = Vec::new();
     for (i, (key, s)) in raw.service.0.iter().enumerate() {
@@ -309,30 +322,13 @@ fn read_services(
             service.endpoints.push(ep_id);
             let ep_path = format!("{path}.endpoint.{}", seg(ep_key.get_ref()));
             let mut endpoint = read_endpoint(sink, ep_key.get_ref(), ep, &ep_path, id);
-            let raw_calls = ep
-                .calls
-                .as_ref()
-                .map_or(&[][..], |c| c.get_ref().as_slice());
-            let mut caller = Caller {
+            let mut ctx = CallContext {
                 names,
-                service: id,
-                endpoint: ep_id,
                 links,
                 messaging,
                 edges,
-                routed: &mut endpoint.routed,
             };
-            for (n, c) in raw_calls.iter().enumerate() {
-                let call_path = format!("{ep_path}.calls[{n}]");
-                if let Some(call) = read_site(sink, c, &call_path, &mut caller) {
-                    endpoint.calls.push(call);
-                }
-            }
-            offset_routed(&mut endpoint.calls, &mut endpoint.routed);
-            if let Some(c) = &ep.calls {
-                let (sites, routed) = (raw_calls.len(), endpoint.routed.len());
-                check_call_count(sink, sites, routed, &ep_path, c.span());
-            }
+            read_calls(sink, ep, &ep_path, &mut endpoint, ep_id, &mut ctx);
             let publish = ep.publish.as_ref();
             let mut to = messaging.destinations(sink, publish, &format!("{ep_path}.publish"), true);
             let send = ep.send.as_ref();
@@ -340,13 +336,66 @@ fn read_services(
             endpoints.push(endpoint);
             sends.push(to);
         }
+        let mut ctx = CallContext {
+            names,
+            links,
+            messaging,
+            edges,
+        };
+        let found =
+            super::versions::read_versions(sink, s, &path, &mut service, &endpoints, &mut ctx);
+        copies.extend(found);
         services.push(service);
     }
-    (services, endpoints, sends)
+    (services, endpoints, sends, copies)
+}
+
+/// What reading an endpoint's calls adds to: links, request queues and call edges.
+pub(super) struct CallContext<'a> {
+    pub names: &'a Names,
+    pub links: &'a mut LinkTable,
+    pub messaging: &'a mut Messaging,
+    pub edges: &'a mut Vec<CallEdge>,
+}
+
+/// Reads `ep.calls` into `endpoint` (its sites, then the calls they route to), as endpoint
+/// `ep_id` of its service.
+pub(super) fn read_calls(
+    sink: &mut Sink,
+    ep: &RawEndpoint,
+    ep_path: &str,
+    endpoint: &mut Endpoint,
+    ep_id: EndpointId,
+    ctx: &mut CallContext,
+) {
+    let raw_calls = ep
+        .calls
+        .as_ref()
+        .map_or(&[][..], |c| c.get_ref().as_slice());
+    let mut caller = Caller {
+        names: ctx.names,
+        service: endpoint.service,
+        endpoint: ep_id,
+        links: ctx.links,
+        messaging: ctx.messaging,
+        edges: ctx.edges,
+        routed: &mut endpoint.routed,
+    };
+    for (n, c) in raw_calls.iter().enumerate() {
+        let call_path = format!("{ep_path}.calls[{n}]");
+        if let Some(call) = read_site(sink, c, &call_path, &mut caller) {
+            endpoint.calls.push(call);
+        }
+    }
+    offset_routed(&mut endpoint.calls, &mut endpoint.routed);
+    if let Some(c) = &ep.calls {
+        let (sites, routed) = (raw_calls.len(), endpoint.routed.len());
+        check_call_count(sink, sites, routed, ep_path, c.span());
+    }
 }
 
 /// An endpoint's own settings (its calls and publishes are filled in by the caller).
-fn read_endpoint(
+pub(super) fn read_endpoint(
     sink: &mut Sink,
     name: &str,
     ep: &RawEndpoint,
@@ -375,6 +424,7 @@ fn read_endpoint(
         publish: Vec::new(),
         effect: effect.unwrap_or(false),
         idempotent: idempotent.unwrap_or(false),
+        version_of: None,
     }
 }
 
@@ -401,21 +451,7 @@ fn link_publishes(
 fn read_service(sink: &mut Sink, name: &str, s: &RawService, path: &str) -> Service {
     let replicas = sink.int(&s.replicas, &format!("{path}.replicas"), 1, MAX_REPLICAS);
     let workers = sink.int(&s.workers, &format!("{path}.workers"), 1, MAX_WORKERS);
-    let queue = match s.queue.as_ref().map(Spanned::get_ref) {
-        Some(toml::Value::String(t)) if t == "unbounded" => None,
-        None => None,
-        Some(toml::Value::Integer(_)) => sink
-            .int(&s.queue, &format!("{path}.queue"), 0, MAX_QUEUE)
-            .and_then(|n| u32::try_from(n).ok()),
-        Some(other) => {
-            let msg = format!(
-                "{path}.queue = {}: expected an integer from 0 to {MAX_QUEUE} or \"unbounded\"",
-                show(other)
-            );
-            sink.error(val_span(&s.queue), msg);
-            None
-        }
-    };
+    let queue = read_queue_bound(sink, &s.queue, path);
     let lb = match sink.string(&s.lb, &format!("{path}.lb")) {
         None => LbPolicy::RoundRobin,
         Some(text) => LbPolicy::parse(&text).unwrap_or_else(|| {
@@ -450,6 +486,26 @@ fn read_service(sink: &mut Sink, name: &str, s: &RawService, path: &str) -> Serv
         health_check,
         endpoints: Vec::new(),
         admission: super::admission::read_admission(sink, s, path, workers),
+        versions: Vec::new(),
+    }
+}
+
+/// A replica's accept-queue bound (`queue`): a count, or `None` for "unbounded" or absent.
+pub(super) fn read_queue_bound(sink: &mut Sink, v: &Val, path: &str) -> Option<u32> {
+    match v.as_ref().map(Spanned::get_ref) {
+        Some(toml::Value::String(t)) if t == "unbounded" => None,
+        None => None,
+        Some(toml::Value::Integer(_)) => sink
+            .int(v, &format!("{path}.queue"), 0, MAX_QUEUE)
+            .and_then(|n| u32::try_from(n).ok()),
+        Some(other) => {
+            let msg = format!(
+                "{path}.queue = {}: expected an integer from 0 to {MAX_QUEUE} or \"unbounded\"",
+                show(other)
+            );
+            sink.error(val_span(v), msg);
+            None
+        }
     }
 }
 

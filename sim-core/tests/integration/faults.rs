@@ -162,7 +162,8 @@ fn replica_targets_expand_and_keep_their_text() {
         m.faults[4].kind,
         FaultKind::Error {
             service: svc(&m, "bank"),
-            rate: 0.25
+            rate: 0.25,
+            replicas: None
         }
     );
 }
@@ -316,7 +317,7 @@ at = "1s"
 
 [[fault]]
 kind = "error"
-target = "bank#0"
+target = "bank#7"
 rate = 0.5
 at = "90s"
 
@@ -351,7 +352,7 @@ at = "1s"
         "fault[10] needs factor",
         "fault[11].target = \"gateway\": a loss fault hits a link \"FROM->TO\"; links in use: client->gateway, gateway->order, order->payment, payment->bank",
         "fault[12].at = \"90s\" is not before the end of the run (duration + drain = 70s)",
-        "fault[12].target = \"bank#0\": an error fault hits a whole service",
+        "fault[12].target = \"bank#7\": replica bank#7 does not exist: bank has 1 replica(s)",
         "\"bank\" is in more than one group of fault[13].groups",
         "fault[14] has both groups (two-way) and from/to (one-way)",
         "fault[15].for = \"0s\" would do nothing",

@@ -15,7 +15,7 @@ fn arrivals(r: &RunResults, endpoint: &str) -> u64 {
 
 /// Whether `k` out of `n` is within 4.5 standard deviations of `p` (a binomial count; the
 /// chance a correct engine fails this is below 1e-5).
-fn within_binomial(k: u64, n: u64, p: f64) -> bool {
+pub(crate) fn within_binomial(k: u64, n: u64, p: f64) -> bool {
     let (k, n) = (k as f64, n as f64);
     let sd = (n * p * (1.0 - p)).sqrt();
     (k - n * p).abs() <= 4.5 * sd

@@ -163,11 +163,18 @@ fn plan(p: &Map<String, Value>) -> Result<PlanInfo, String> {
             clip(&sources_fnv)
         ));
     }
+    let baseline = integer(
+        field(p, "plan", "baseline")?,
+        "plan.baseline",
+        0,
+        variants.len() as u64 - 1,
+    )? as usize;
     Ok(PlanInfo {
         command,
         variants,
         seeds,
         sources_fnv,
+        baseline,
     })
 }
 

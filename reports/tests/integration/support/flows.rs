@@ -33,6 +33,7 @@ fn endpoint(name: &str, service: u32, calls: Vec<Call>) -> Endpoint {
         publish: vec![],
         effect: true,
         idempotent: false,
+        version_of: None,
     }
 }
 
@@ -47,6 +48,7 @@ fn service(name: &str, endpoints: &[u32]) -> Service {
         health_check: None,
         endpoints: endpoints.iter().map(|&e| EndpointId(e)).collect(),
         admission: None,
+        versions: Vec::new(),
     }
 }
 

@@ -41,6 +41,7 @@ fn endpoint(name: &str, service: u32, effect: bool, idempotent: bool) -> Endpoin
         publish: vec![],
         effect,
         idempotent,
+        version_of: None,
     }
 }
 
@@ -55,6 +56,7 @@ fn service(name: &str, endpoints: &[u32]) -> Service {
         health_check: None,
         endpoints: endpoints.iter().map(|&e| EndpointId(e)).collect(),
         admission: None,
+        versions: Vec::new(),
     }
 }
 

@@ -177,12 +177,18 @@ impl<'m> World<'m> {
                 Cause::Shed => s.shed += 1,
                 _ => self.stats.rejection(service, j.endpoint),
             }
+            if matches!(cause, Cause::RateLimited | Cause::Shed) {
+                self.stats.refused(j.endpoint);
+            }
         }
         if self.tracer.is_some() {
             self.trace_turned_away(job, r, cause);
             self.trace_job_gone(job);
         }
         let j = self.jobs.remove(job).expect("live job");
+        if self.versions.watching {
+            self.version_outcome(j.endpoint, true);
+        }
         self.respond(&j, Outcome::Failed(cause), false);
         self.flow_job_gone(&j, false);
     }

@@ -14,14 +14,18 @@ use crate::engine::min_tree::MinTree;
 use crate::engine::up_set::UpSet;
 use crate::model::{LbPolicy, Service, ServiceId};
 
-/// One service's load-balancer state.
+/// One pool's load-balancer state: a service's base version (pool `s` for service `s`), or
+/// one of its versions (pools after the services', see `versions`).
 pub(super) struct Balancer {
+    /// The pool's first replica (a global replica index) and its number of replicas.
+    first: u32,
+    len: u32,
     /// The replicas the callers believe up: only for a service with health checks (without
     /// them every replica is believed up for good) and more than one replica.
     up: Option<UpSet>,
     /// Outstanding requests per replica, for `least-outstanding` with more than one replica.
     least: Option<MinTree>,
-    /// Replicas (index within the service) that crashed or restarted since the last health
+    /// Replicas (index within the pool) that crashed or restarted since the last health
     /// check, when `up` is kept. May name a replica twice; the check reads its state once.
     changed: Vec<u32>,
     /// Replicas really down now (what the broker sees at once).
@@ -30,11 +34,14 @@ pub(super) struct Balancer {
 }
 
 impl Balancer {
-    pub(super) fn new(s: &Service) -> Balancer {
-        let many = s.replicas > 1;
+    /// The pool of `len` replicas of `s` from global replica `first` on.
+    pub(super) fn new(s: &Service, first: u32, len: u32) -> Balancer {
+        let many = len > 1;
         Balancer {
-            up: (many && s.health_check.is_some()).then(|| UpSet::full(s.replicas)),
-            least: (many && s.lb == LbPolicy::LeastOutstanding).then(|| MinTree::new(s.replicas)),
+            first,
+            len,
+            up: (many && s.health_check.is_some()).then(|| UpSet::full(len)),
+            least: (many && s.lb == LbPolicy::LeastOutstanding).then(|| MinTree::new(len)),
             changed: Vec::new(),
             crashed: 0,
             round_robin: 0,
@@ -43,19 +50,31 @@ impl Balancer {
 }
 
 impl<'m> World<'m> {
+    /// The replica a request to `service` goes to: a version by weight, when the service has
+    /// versions (decided at model build), then a replica of it by the service's policy.
+    #[inline]
     pub(super) fn pick_replica(&mut self, service: ServiceId) -> u32 {
         let s = service.0 as usize;
-        let base = self.replica_base[s];
-        let n = self.model.services[s].replicas;
+        if self.model.services[s].versions.is_empty() {
+            self.pick_in_pool(s, s)
+        } else {
+            let p = self.pick_version(s);
+            self.pick_in_pool(s, p)
+        }
+    }
+
+    /// A replica of pool `p` of service `s`.
+    fn pick_in_pool(&mut self, s: usize, p: usize) -> u32 {
+        let b = &mut self.balancers[p];
+        let (base, n) = (b.first, b.len);
         if n == 1 {
             return base;
         }
-        let b = &mut self.balancers[s];
         if let Some(up) = &b.up
             && up.len() > 0
             && up.len() < n
         {
-            return base + self.pick_among_believed_up(s);
+            return base + self.pick_among_believed_up(s, p);
         }
         let load = |r: u32, w: &Self| w.replicas[r as usize].outstanding;
         match self.model.services[s].lb {
@@ -86,10 +105,10 @@ impl<'m> World<'m> {
     }
 
     /// The same policies over the replicas a health check last saw up, by rank in index
-    /// order (as a list of them would hold them). Returns the index within the service.
-    fn pick_among_believed_up(&mut self, s: usize) -> u32 {
-        let base = self.replica_base[s];
-        let b = &mut self.balancers[s];
+    /// order (as a list of them would hold them). Returns the index within the pool.
+    fn pick_among_believed_up(&mut self, s: usize, p: usize) -> u32 {
+        let b = &mut self.balancers[p];
+        let base = b.first;
         let up = b.up.as_ref().expect("kept with health checks");
         let m = up.len();
         let load = |r: u32| self.replicas[(base + r) as usize].outstanding;
@@ -117,24 +136,23 @@ impl<'m> World<'m> {
     #[inline]
     pub(super) fn load_changed(&mut self, r: usize) {
         let rep = &self.replicas[r];
-        let s = rep.service.0 as usize;
-        if let Some(tree) = &mut self.balancers[s].least {
-            tree.set_load(r as u32 - self.replica_base[s], rep.outstanding);
+        let b = &mut self.balancers[rep.pool as usize];
+        if let Some(tree) = &mut b.least {
+            tree.set_load(r as u32 - b.first, rep.outstanding);
         }
     }
 
     /// Replica `r` really went down (`up == false`) or came back; the next health check
     /// will tell the callers.
     pub(super) fn replica_changed(&mut self, r: usize, up: bool) {
-        let s = self.replicas[r].service.0 as usize;
-        let b = &mut self.balancers[s];
+        let b = &mut self.balancers[self.replicas[r].pool as usize];
         if up {
             b.crashed -= 1;
         } else {
             b.crashed += 1;
         }
         if b.up.is_some() {
-            b.changed.push(r as u32 - self.replica_base[s]);
+            b.changed.push(r as u32 - b.first);
         }
     }
 
@@ -142,8 +160,20 @@ impl<'m> World<'m> {
     /// the replicas that crashed or restarted since the last check can have changed.
     pub(super) fn health_check(&mut self, s: ServiceId) {
         let i = s.0 as usize;
-        let base = self.replica_base[i] as usize;
-        let b = &mut self.balancers[i];
+        self.pool_health_check(i);
+        for p in self.version_pools(i) {
+            self.pool_health_check(p);
+        }
+        if let Some(every) = self.model.services[i].health_check
+            && self.q.now() + every < self.horizon
+        {
+            self.q.schedule(every, Event::HealthCheck(s));
+        }
+    }
+
+    fn pool_health_check(&mut self, p: usize) {
+        let b = &mut self.balancers[p];
+        let base = b.first as usize;
         for &r in &b.changed {
             let up_now = self.replicas[base + r as usize].is_up();
             if let Some(up) = &mut b.up {
@@ -154,10 +184,5 @@ impl<'m> World<'m> {
             }
         }
         b.changed.clear();
-        if let Some(every) = self.model.services[i].health_check
-            && self.q.now() + every < self.horizon
-        {
-            self.q.schedule(every, Event::HealthCheck(s));
-        }
     }
 }

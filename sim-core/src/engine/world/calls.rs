@@ -212,6 +212,12 @@ impl<'m> World<'m> {
         }
         let service = self.model.endpoints[spec.to.0 as usize].service;
         let replica = self.pick_replica(service);
+        // A version's replica serves the version's copy of the endpoint.
+        let endpoint = if self.model.services[service.0 as usize].versions.is_empty() {
+            spec.to
+        } else {
+            self.endpoint_at(spec.to, replica)
+        };
         let extra = self.overhead(spec.protocol) + sidecars;
         let Some(delay) = self.hop(spec.link, extra) else {
             if self.tracer.is_some() {
@@ -232,7 +238,7 @@ impl<'m> World<'m> {
             self.flow_ref(flow);
         }
         let job = self.jobs.insert(Job {
-            endpoint: spec.to,
+            endpoint,
             replica,
             reply_to: handle,
             msg: Handle::NONE,

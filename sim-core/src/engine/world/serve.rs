@@ -102,6 +102,12 @@ impl<'m> World<'m> {
                 self.trace_job_gone(job);
             }
             let j = self.jobs.remove(job).expect("live job");
+            if counted {
+                self.stats.refused(j.endpoint);
+            }
+            if self.versions.watching {
+                self.version_outcome(j.endpoint, true);
+            }
             self.respond(&j, Outcome::Failed(Cause::Unavailable), false);
             self.flow_job_gone(&j, false);
             return;
@@ -115,13 +121,13 @@ impl<'m> World<'m> {
         let levels = &mut self.levels[service.0 as usize];
         levels.advance(now, &self.marks);
         let replica = &mut self.replicas[r];
-        if replica.busy < svc.workers {
+        if replica.busy < replica.workers {
             replica.busy += 1;
             levels.value[BUSY] += 1;
             levels.value[IN_SYSTEM] += 1;
             self.start_work(job, endpoint, r);
-        } else if svc
-            .queue
+        } else if replica
+            .queue_cap
             .is_none_or(|cap| replica.queue.len() < cap as usize)
             || is_delivery
         {
@@ -201,7 +207,7 @@ impl<'m> World<'m> {
         let ep = &self.model.endpoints[e.0 as usize];
         let own_error = ep.fail > 0.0 && self.rng.fail[e.0 as usize].random::<f64>() < ep.fail;
         if own_error
-            || self.injected_error(ep.service)
+            || self.injected_error(ep.service, job)
             || (!self.flow_accs.is_empty()
                 && self.flow_rejects(self.jobs.get(job).expect("live job")))
         {
@@ -232,15 +238,18 @@ impl<'m> World<'m> {
         }
     }
 
-    /// An active `error` fault on the service fails this request.
-    fn injected_error(&mut self, service: ServiceId) -> bool {
+    /// An active `error` fault on the service (on all its replicas, or on the job's replica
+    /// among those it targets) fails this request.
+    fn injected_error(&mut self, service: ServiceId, job: Handle) -> bool {
         let s = service.0 as usize;
         if self.error_faults[s].is_empty() {
             return false;
         }
+        let r = self.jobs.get(job).map_or(0, |j| j.replica) - self.replica_base[s];
         for k in 0..self.error_faults[s].len() {
             let f = self.error_faults[s][k] as usize;
-            if let crate::model::FaultKind::Error { rate, .. } = self.model.faults[f].kind
+            if let crate::model::FaultKind::Error { rate, replicas, .. } = self.model.faults[f].kind
+                && replicas.is_none_or(|(first, n)| (first..first + n).contains(&r))
                 && self.rng.fault[f].random::<f64>() < rate
             {
                 self.affected[f] += 1;
@@ -373,6 +382,9 @@ impl<'m> World<'m> {
             levels.value[BUSY] -= 1;
         }
         self.load_changed(r);
+        if self.versions.watching {
+            self.version_outcome(j.endpoint, outcome.is_failure());
+        }
         if j.flow != Handle::NONE && !outcome.is_failure() {
             self.flow_effect(&j);
         }

@@ -56,6 +56,7 @@ impl Flows {
                 publish: Vec::new(),
                 effect: false,
                 idempotent: false,
+                version_of: None,
             };
             let steps = match draft.style {
                 FlowStyle::Sync | FlowStyle::Orchestration => {
