@@ -2,16 +2,16 @@
 //!
 //! The layered-queueing view: a worker waiting on a synchronous call is held, so the worker
 //! time a visit costs is its work plus the no-queueing response time of its calls (network
-//! latency means both ways, protocol overhead per crossing, the callee's own held time) and
-//! of its publishes (a round trip to the broker). Counting work alone would call a gateway
-//! that waits 50 ms on a database idle.
+//! latency means both ways, protocol and sidecar overheads per crossing, the callee's own
+//! held time) and of its publishes (a round trip to the broker). Counting work alone would
+//! call a gateway that waits 50 ms on a database idle.
 //!
 //! Per client request of each workload, every endpoint's visits follow the calls: `fail`
 //! stops the calls and publishes, `p` scales a site, `one_of` splits it by the weights'
-//! shares, every consumer of a queue or topic group receives each message. Retries and
-//! fallbacks are ignored (they happen only on failure). Parallel calls cost the *max of their
-//! means*: an approximation, below the expected max of random times, so a parallel fan-out's
-//! held time is a slight underestimate. A flow's steps and undos count as often as its
+//! shares, every consumer of a queue or topic group receives each message. Retries (a
+//! sidecar's too) and fallbacks are ignored (they happen only on failure). Parallel calls
+//! cost the *max of their means*: an approximation, below the expected max of random times,
+//! so a parallel fan-out's held time is a slight underestimate. A flow's steps and undos count as often as its
 //! `reject`s make them run (see `flows`).
 //!
 //! A service's capacity is replicas × workers; its utilization per request per second is the
@@ -22,7 +22,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 use sim_core::Model;
-use sim_core::model::{Arrival, Call, Destination, EndpointId, Protocol};
+use sim_core::model::{Arrival, Call, Destination, EndpointId, Node, Protocol};
 
 use crate::json::{Named, round};
 
@@ -115,6 +115,8 @@ struct Demand<'m> {
     order: Vec<EndpointId>,
     /// What each flow entry endpoint sets off instead of the plain walk.
     flows: Vec<FlowEntry>,
+    /// Per service, its sidecar's mean overhead per crossing (0 without one).
+    sidecar_ns: Vec<f64>,
 }
 
 impl<'m> Demand<'m> {
@@ -126,6 +128,11 @@ impl<'m> Demand<'m> {
             held_ns: vec![0.0; model.endpoints.len()],
             order,
             flows,
+            sidecar_ns: model
+                .sidecars_by_service()
+                .iter()
+                .map(|c| c.map_or(0.0, |c| c.overhead.mean_ns()))
+                .collect(),
         };
         for &e in d.order.clone().iter().rev() {
             d.held_ns[e.0 as usize] = d.endpoint_held_ns(e);
@@ -144,10 +151,19 @@ impl<'m> Demand<'m> {
         }
     }
 
-    /// A call's no-queueing response time as its caller sees it.
+    /// A call's no-queueing response time as its caller sees it. A synchronous call's request
+    /// and reply each cross the caller's and the callee's sidecars, if they have them.
     fn call_ns(&self, c: &Call) -> f64 {
-        let wire =
+        let mut wire =
             self.link_ns(c.link) + self.link_ns(c.reply_link) + 2.0 * self.overhead_ns(c.protocol);
+        if c.via.is_none() {
+            let sidecar = |n: Node| match n {
+                Node::Service(s) => self.sidecar_ns[s.0 as usize],
+                _ => 0.0,
+            };
+            let callee = Node::Service(self.model.endpoint(c.to).service);
+            wire += 2.0 * (sidecar(self.model.links[c.link.0 as usize].from) + sidecar(callee));
+        }
         let held: f64 = version_split(self.model, c.to)
             .map(|(t, share)| share * self.held_ns[t.0 as usize])
             .sum();

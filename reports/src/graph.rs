@@ -78,7 +78,11 @@ pub fn write_dot<W: Write>(mut w: W, model: &Model) -> io::Result<()> {
             label.push(line);
         }
         label.extend(version_lines(model, service));
-        let id = node_id(model, Node::Service(sim_core::model::ServiceId(i as u32)));
+        let id = sim_core::model::ServiceId(i as u32);
+        if let Some(c) = model.sidecars.iter().find(|c| c.service == id) {
+            label.push(sidecar_line(c));
+        }
+        let id = node_id(model, Node::Service(id));
         writeln!(w, "  {id} [shape=box, label={}];", quote(&label.join("\n")))?;
     }
     write_messaging_nodes(&mut w, model)?;
@@ -460,6 +464,23 @@ fn edge<W: Write>(
         node_id(model, to),
         quote(label)
     )
+}
+
+/// `sidecar: overhead 0.2ms per crossing, timeout 1s, retries 2, breaker`: a service's mesh
+/// proxy and the policy it applies to the service's outbound calls.
+fn sidecar_line(c: &sim_core::model::Sidecar) -> String {
+    let r = &c.resilience;
+    let mut line = format!("sidecar: overhead {} per crossing", c.overhead);
+    if let Some(t) = c.timeout {
+        line.push_str(&format!(", timeout {t}"));
+    }
+    if r.retry.retries > 0 {
+        line.push_str(&format!(", retries {}", r.retry.retries));
+    }
+    if r.breaker.is_some() {
+        line.push_str(", breaker");
+    }
+    line
 }
 
 /// `order/place, rest, timeout 1s` (or `no timeout`), then the resilience settings in use:

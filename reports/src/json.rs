@@ -335,6 +335,8 @@ pub struct ScaleDecisionReport {
 pub struct CallsReport {
     pub attempts: u64,
     pub retries: u64,
+    /// Retries made by sidecars, apart from the applications' `retries` (both in `attempts`).
+    pub mesh_retries: u64,
     pub timeouts: u64,
     pub circuit_open: u64,
     /// Of `attempts`, those made by clients (their requests and retries) and by services.
@@ -589,6 +591,7 @@ impl Report {
             calls: CallsReport {
                 attempts: c.attempts,
                 retries: c.retries,
+                mesh_retries: c.mesh_retries,
                 timeouts: c.timeouts,
                 circuit_open: c.circuit_open,
                 client_attempts: c.attempts - c.service_attempts,

@@ -76,6 +76,10 @@ pub fn write_markdown<W: Write>(
         c.bulkhead_full,
         c.budget_exhausted
     )?;
+    if c.mesh_retries > 0 {
+        // Only where sidecars retried, so reports without sidecars read as they did.
+        writeln!(w, "mesh retries {}", c.mesh_retries)?;
+    }
     write_expectations(&mut w, report)
 }
 

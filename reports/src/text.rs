@@ -401,6 +401,7 @@ fn write_calls<W: Write>(w: &mut W, report: &Report) -> io::Result<()> {
         fixed(c.amplification, 2)
     );
     for (label, n) in [
+        ("mesh retries", c.mesh_retries),
         ("fallbacks", c.fallbacks),
         ("bulkhead full", c.bulkhead_full),
         ("budget exhausted", c.budget_exhausted),

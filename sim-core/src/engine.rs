@@ -363,6 +363,7 @@ mod tests {
             expects: vec![],
             protocols: vec![],
             routes: 0,
+            sidecars: vec![],
         }
     }
 

@@ -11,6 +11,7 @@ mod flow;
 mod messaging;
 mod resilience;
 mod routing;
+mod sidecar;
 mod version;
 
 pub use admission::{AdaptiveLimit, Admission, Priority, RateLimit, Shed};
@@ -23,6 +24,7 @@ pub use messaging::{
 };
 pub use resilience::{BreakerSpec, Jitter, Resilience, RetryPolicy};
 pub use routing::{Route, route_stream_name};
+pub use sidecar::{Sidecar, sidecar_stream_name};
 pub use version::{
     BASE_VERSION, DEFAULT_MIN_REQUESTS, MAX_ROLLOUT_STEPS, MAX_VERSIONS, ROLLBACK_SLICES, Rollback,
     Version,
@@ -88,6 +90,9 @@ pub struct Model {
     pub protocols: Vec<ProtocolProfile>,
     /// How many call sites have a `p` or a `one_of` (each has its own random stream).
     pub routes: u32,
+    /// Sidecars (`[service.NAME.sidecar]`), in service order; empty when no service has one,
+    /// and then the run makes no sidecar decision at all.
+    pub sidecars: Vec<Sidecar>,
 }
 
 /// Hard budgets that stop a runaway run (exit code 3) instead of exhausting memory.
@@ -502,6 +507,15 @@ impl Model {
             Destination::Topic(t) => self.topics[t.0 as usize].broker,
             Destination::Queue(q) => self.queues[q.0 as usize].broker,
         }
+    }
+
+    /// Per service, its sidecar if it has one: built once, looked up by service id.
+    pub fn sidecars_by_service(&self) -> Vec<Option<&Sidecar>> {
+        let mut of = vec![None; self.services.len()];
+        for c in &self.sidecars {
+            of[c.service.0 as usize] = Some(c);
+        }
+        of
     }
 
     /// Total replicas over all services: replica ids are dense in this range.

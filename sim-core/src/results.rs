@@ -283,7 +283,10 @@ pub struct ScaleDecision {
 pub struct CallStats {
     /// Call attempts made (client requests and service-to-service calls, retries included).
     pub attempts: u64,
+    /// Retries made by the applications (a call's `retries`).
     pub retries: u64,
+    /// Retries made by sidecars (a `sidecar`'s `retries`), apart from the applications'.
+    pub mesh_retries: u64,
     pub timeouts: u64,
     pub circuit_open: u64,
     /// Calls refused by a full bulkhead.

@@ -9,8 +9,8 @@
 //! - `validate`: raw -> [`Model`]: `[scenario]` (`header`), types and ranges (`values`),
 //!   references, brokers, queues and topics (`messaging`), flows compiled into endpoints,
 //!   calls, queues and topics (`flows`), workloads (`workloads`), network links (`links`),
-//!   sync call cycles (`cycles`), call resilience (`resilience`), `[[fault]]` and `[chaos]`
-//!   (`faults`, with targets resolved in `targets`).
+//!   sync call cycles (`cycles`), call resilience (`resilience`), sidecars (`sidecar`),
+//!   `[[fault]]` and `[chaos]` (`faults`, with targets resolved in `targets`).
 //!
 //! Ids follow file order: services in the order their tables first appear, endpoints dense
 //! across services (all of the first service's, then the next's), then one entry endpoint
@@ -48,6 +48,7 @@ mod resilience;
 mod routing;
 mod schedule;
 mod side_files;
+mod sidecar;
 mod targets;
 mod unknown_keys;
 mod validate;

@@ -37,6 +37,7 @@ mod routing;
 mod scenarios;
 mod shedding;
 mod shrink;
+mod sidecar;
 mod stdout;
 mod support;
 mod sweep;

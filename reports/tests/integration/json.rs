@@ -161,6 +161,7 @@ fn endpoints_services_calls_and_messages_have_every_field() {
         [
             "attempts",
             "retries",
+            "mesh_retries",
             "timeouts",
             "circuit_open",
             "client_attempts",

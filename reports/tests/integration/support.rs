@@ -161,6 +161,7 @@ pub fn model() -> Model {
         ],
         protocols: vec![],
         routes: 0,
+        sidecars: vec![],
     }
 }
 
@@ -275,6 +276,7 @@ pub fn results() -> RunResults {
         calls: CallStats {
             attempts: 19_995,
             retries: 0,
+            mesh_retries: 0,
             timeouts: 7,
             circuit_open: 0,
             bulkhead_full: 0,

@@ -132,6 +132,18 @@ pub fn estimate(model: &Model) -> Footprint {
         times(guards, sz::<Guard>()).saturating_add(window_bytes),
     );
 
+    if !model.sidecars.is_empty() {
+        let (guards, bytes) = sidecars(model);
+        part(
+            format!(
+                "{} sidecars: {guards} mesh guards (one per replica and outbound call site) and \
+                 their streams",
+                model.sidecars.len()
+            ),
+            bytes,
+        );
+    }
+
     let reached = reached_endpoints(model);
     let endpoints = model.endpoints.len() as u64;
     let histograms = reached
@@ -294,6 +306,35 @@ fn guards(model: &Model) -> (u64, u64) {
     for w in model.workloads.iter().filter(|w| needs(&w.call)) {
         count += 1;
         bytes = bytes.saturating_add(window(&w.call));
+    }
+    (count, bytes)
+}
+
+/// The sidecars' state: two random streams each (overheads, jitter), the per-service index,
+/// per endpoint call a mesh guard base, and the mesh guards of sidecars with a breaker or a
+/// retry budget (one per replica and outbound call site, with its breaker window). Mesh calls
+/// themselves are pending calls, bounded with the others by `scenario.max_in_flight`.
+fn sidecars(model: &Model) -> (u64, u64) {
+    let streams = times(model.sidecars.len() as u64, 2 * (sz::<Stream>() + 32));
+    let index = times(model.services.len() as u64, 4);
+    let (mut count, mut bytes) = (0u64, streams.saturating_add(index));
+    let of = model.sidecars_by_service();
+    for ep in &model.endpoints {
+        let calls = ep.all_calls().count() as u64;
+        bytes = bytes.saturating_add(times(calls, 4) + 24);
+        let Some(r) = of[ep.service.0 as usize].map(|c| &c.resilience) else {
+            continue;
+        };
+        if r.breaker.is_none() && r.retry.budget.is_none() {
+            continue;
+        }
+        let owners = times(u64::from(model.service(ep.service).replicas), calls);
+        let window = r
+            .breaker
+            .as_ref()
+            .map_or(0, |b| u64::from(b.window.max(1)).div_ceil(64) * 8 + 24);
+        count = count.saturating_add(owners);
+        bytes = bytes.saturating_add(times(owners, sz::<Guard>() + window));
     }
     (count, bytes)
 }

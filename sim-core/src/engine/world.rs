@@ -18,6 +18,7 @@ mod calls;
 mod consumers;
 mod faults;
 mod flows;
+mod mesh;
 mod messaging;
 mod serve;
 mod tracing;
@@ -119,6 +120,8 @@ enum CallRef {
 enum Caller {
     Client(WorkloadId),
     Job(Handle),
+    /// A sidecar, making the mesh attempts of this application's pending call.
+    Mesh(Handle),
 }
 
 /// How far a run has got, for a progress bar (reported every 65,536 events).
@@ -250,6 +253,9 @@ struct Streams {
     route: Vec<Stream>,
     /// Per `[protocol.NAME]` (`protocol/NAME`): its overheads.
     protocol: Vec<Stream>,
+    /// Per sidecar (`sidecar/SERVICE`): its overheads. (Its backoff jitter is in `jitter`,
+    /// after the workloads'.)
+    sidecar: Vec<Stream>,
 }
 
 pub struct World<'m> {
@@ -327,6 +333,12 @@ pub struct World<'m> {
     /// The entry of `affected` that no fault reports: what a slot without a replica "hit".
     no_fault: u32,
     seed: u64,
+    /// Some service has a sidecar: decided once, so runs without one make no mesh decision.
+    mesh: bool,
+    /// Per service, its sidecar (`mesh::NO_SIDECAR` if none).
+    sidecar_of: Vec<u32>,
+    /// Mesh guard base index per endpoint call (`NO_GUARD` if none); empty without sidecars.
+    mesh_guard: Vec<Vec<u32>>,
     /// Set only by `meshsim trace`: records one request's spans.
     pub(super) tracer: Option<Box<Tracer>>,
     /// Set only by `meshsim trace --slowest/--failed`: finds which request to trace.
@@ -392,6 +404,10 @@ fn streams(model: &Model, seed: u64) -> Streams {
                         .iter()
                         .map(|w| format!("workload/{}/jitter", w.name)),
                 )
+                .chain(model.sidecars.iter().map(|c| {
+                    let name = crate::model::sidecar_stream_name(&model.service(c.service).name);
+                    format!("{name}/jitter")
+                }))
                 .collect(),
         ),
         fault: named(
@@ -447,6 +463,13 @@ fn streams(model: &Model, seed: u64) -> Streams {
                 .protocols
                 .iter()
                 .map(|p| format!("protocol/{}", p.name))
+                .collect(),
+        ),
+        sidecar: named(
+            model
+                .sidecars
+                .iter()
+                .map(|c| crate::model::sidecar_stream_name(&model.service(c.service).name))
                 .collect(),
         ),
     }
@@ -508,7 +531,8 @@ impl<'m> World<'m> {
             }
         }
         balancers.extend(version_pools);
-        let (call_guard, workload_guard, guards) = guards(model);
+        let (call_guard, workload_guard, mut guards) = guards(model);
+        let mesh_guard = mesh::mesh_guards(model, &mut guards);
         let (buckets, service_bucket, workload_bucket) = admission::buckets(model);
         let chaos_targets = model.chaos.as_ref().map_or(0, |c| c.targets.len());
         let (autoscalers, autoscaler_of) = autoscale::autoscalers(model, &marks);
@@ -565,6 +589,9 @@ impl<'m> World<'m> {
                 .iter()
                 .any(|w| w.priority == crate::model::Priority::Sheddable),
             concurrency: admission::concurrency_limits(model),
+            mesh: !model.sidecars.is_empty(),
+            sidecar_of: mesh::sidecar_index(model),
+            mesh_guard,
             buckets,
             service_bucket,
             workload_bucket,
@@ -878,20 +905,23 @@ impl<'m> World<'m> {
                 });
             }
         };
-        for (e, bases) in self.call_guard.iter().enumerate() {
-            let ep = &model.endpoints[e];
-            let svc = model.service(ep.service);
-            for (i, &base) in bases.iter().enumerate() {
-                if base == NO_GUARD {
-                    continue;
-                }
-                let site = format!(
-                    "{} -> {}",
-                    model.endpoint_name(EndpointId(e as u32)),
-                    model.endpoint_name(ep.call(i as u16).to)
-                );
-                for r in 0..svc.replicas {
-                    push(base + r, site.clone(), format!("{}#{r}", svc.name));
+        // The applications' breakers, then the sidecars' (`(sidecar)` after the site).
+        for (table, suffix) in [(&self.call_guard, ""), (&self.mesh_guard, " (sidecar)")] {
+            for (e, bases) in table.iter().enumerate() {
+                let ep = &model.endpoints[e];
+                let svc = model.service(ep.service);
+                for (i, &base) in bases.iter().enumerate() {
+                    if base == NO_GUARD {
+                        continue;
+                    }
+                    let site = format!(
+                        "{} -> {}{suffix}",
+                        model.endpoint_name(EndpointId(e as u32)),
+                        model.endpoint_name(ep.call(i as u16).to)
+                    );
+                    for r in 0..svc.replicas {
+                        push(base + r, site.clone(), format!("{}#{r}", svc.name));
+                    }
                 }
             }
         }

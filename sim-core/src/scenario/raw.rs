@@ -154,6 +154,7 @@ pub(super) struct RawService {
     pub rate_limit: Option<Spanned<RawRateLimit>>,
     pub shed: Option<Spanned<RawShed>>,
     pub autoscale: Option<Spanned<RawAutoscale>>,
+    pub sidecar: Option<Spanned<RawSidecar>>,
     #[serde(default)]
     pub endpoint: Table<RawEndpoint>,
     /// `[service.NAME.version.V]`: subsets with their own replicas and endpoint overrides.
@@ -201,6 +202,20 @@ pub(super) struct RawAutoscale {
     pub provision: Val,
     pub scale_in: Val,
     pub max_step_up: Val,
+}
+
+/// `[service.NAME.sidecar]`: the proxy's cost per crossing and the mesh's policy.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSidecar {
+    pub overhead: Val,
+    pub timeout: Val,
+    pub retries: Val,
+    pub backoff: Val,
+    pub backoff_max: Val,
+    pub jitter: Val,
+    pub retry_budget: Val,
+    pub breaker: Option<Spanned<RawBreaker>>,
 }
 
 /// `[service.NAME.endpoint.EP]`.

@@ -1,11 +1,12 @@
 //! A call's resilience keys (`retries`, `backoff`, `backoff_max`, `jitter`, `retry_budget`,
 //! `breaker`, `bulkhead`, `fallback`), the same on `calls` entries, on workloads and on flows
-//! (for their step calls; `fallback` is refused there).
+//! (for their step calls; `fallback` is refused there), and all but `bulkhead` and `fallback`
+//! on a service's `sidecar`.
 
 use toml::Spanned;
 
 use super::Sink;
-use super::raw::{RawBreaker, RawCall, RawFlow, RawWorkload, Val};
+use super::raw::{RawBreaker, RawCall, RawFlow, RawSidecar, RawWorkload, Val};
 use super::validate::{closest, val_span};
 use crate::model::{BreakerSpec, Jitter, Resilience, RetryPolicy};
 use crate::time::SimDuration;
@@ -60,6 +61,23 @@ impl<'a> From<&'a RawWorkload> for RawResilience<'a> {
             breaker: &w.breaker,
             bulkhead: &w.bulkhead,
             fallback: &w.fallback,
+        }
+    }
+}
+
+impl<'a> From<&'a RawSidecar> for RawResilience<'a> {
+    fn from(c: &'a RawSidecar) -> Self {
+        RawResilience {
+            retries: &c.retries,
+            backoff: &c.backoff,
+            backoff_max: &c.backoff_max,
+            jitter: &c.jitter,
+            retry_budget: &c.retry_budget,
+            breaker: &c.breaker,
+            // A proxy neither limits its application's calls nor answers for it: the raw
+            // table has no such keys.
+            bulkhead: &None,
+            fallback: &None,
         }
     }
 }

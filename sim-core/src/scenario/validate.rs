@@ -96,6 +96,7 @@ pub(super) fn validate(sink: &mut Sink, raw: &RawFile) -> Option<Model> {
     super::versions::check_reach(sink, raw, &services, &queues, &topics, &flows, &endpoints);
     super::versions::place_copies(&mut services, &mut endpoints, copies);
     let routes = number_routes(&mut endpoints);
+    let sidecars = super::sidecar::read_sidecars(sink, raw);
     Some(Model {
         flows,
         faults,
@@ -118,6 +119,7 @@ pub(super) fn validate(sink: &mut Sink, raw: &RawFile) -> Option<Model> {
         expects,
         protocols,
         routes,
+        sidecars,
     })
 }
 

@@ -16,6 +16,7 @@ mod parse;
 mod rate_file;
 mod resilience;
 mod routing;
+mod sidecar;
 mod versions;
 
 use std::path::PathBuf;

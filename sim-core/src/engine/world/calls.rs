@@ -4,6 +4,7 @@
 
 use rand::RngExt;
 
+use super::mesh::Wire;
 use super::{CallRef, Caller, Event, Job, NO_GUARD, Outcome, PendingCall, World};
 use crate::engine::RunError;
 use crate::engine::guard::{Admit, backoff};
@@ -21,6 +22,7 @@ impl<'m> World<'m> {
                 self.model.workloads[w.0 as usize].priority == crate::model::Priority::Sheddable
             }
             Caller::Job(j) => self.jobs.get(j).is_some_and(|j| j.sheddable),
+            Caller::Mesh(c) => self.calls.get(c).is_some_and(|c| c.sheddable),
         }
     }
 
@@ -47,7 +49,7 @@ impl<'m> World<'m> {
                 let service = self.model.endpoints[e.0 as usize].service;
                 base + (j.replica - self.replica_base[service.0 as usize])
             }
-            (CallRef::Endpoint(..), Caller::Client(_)) => NO_GUARD,
+            (CallRef::Endpoint(..), Caller::Client(_) | Caller::Mesh(_)) => NO_GUARD,
         }
     }
 
@@ -104,6 +106,7 @@ impl<'m> World<'m> {
         if self.tracer.is_some() {
             self.trace_call_started(handle, caller, self.current_request());
         }
+        // (A sidecar's mesh call is started by `hand_to_sidecar`, never here.)
         self.put_on_wire(handle, matches!(caller, Caller::Job(_)), spec);
     }
 
@@ -136,31 +139,72 @@ impl<'m> World<'m> {
             return;
         };
         let spec = self.call_spec(pc.call);
-        if let Caller::Job(job) = pc.caller
-            && !self.job_alive(job)
-        {
-            // The caller died (its replica crashed) while this call waited for a retry: the
-            // call ends, and so does the dead job (a lost coordinator's saga may resume).
-            self.calls.remove(handle);
-            self.release(pc, spec);
-            if self.jobs.get(job).is_some() {
-                if self.tracer.is_some() {
-                    self.trace_job_gone(job);
-                }
-                self.drop_job(job);
+        match pc.caller {
+            Caller::Job(job) if !self.job_alive(job) => {
+                // The caller died (its replica crashed) while this call waited for a retry.
+                return self.end_for_dead_caller(handle, pc, spec, job);
             }
-            return;
+            Caller::Mesh(app) if !self.mesh_owner_live(app) => {
+                return self.mesh_abandon(handle, app);
+            }
+            _ => {}
         }
-        self.put_on_wire(handle, matches!(pc.caller, Caller::Job(_)), spec);
+        self.put_on_wire(handle, !matches!(pc.caller, Caller::Client(_)), spec);
     }
 
-    /// Puts one attempt on the wire: the timeout, the replica, the request's hop.
-    fn put_on_wire(&mut self, handle: Handle, by_service: bool, spec: &'m Call) {
+    /// Ends call `handle` whose caller, `job`, died with its replica: the call ends, and so
+    /// does the dead job (a lost coordinator's saga may resume).
+    pub(super) fn end_for_dead_caller(
+        &mut self,
+        handle: Handle,
+        pc: PendingCall,
+        spec: &Call,
+        job: Handle,
+    ) {
+        self.calls.remove(handle);
+        self.release(pc, spec);
+        if self.jobs.get(job).is_some() {
+            if self.tracer.is_some() {
+                self.trace_job_gone(job);
+            }
+            self.drop_job(job);
+        }
+    }
+
+    /// Puts one attempt on the wire: the timeout, the replica, the request's hop. With
+    /// sidecars in the model, the mesh decides first (and may take the attempt over).
+    pub(super) fn put_on_wire(&mut self, handle: Handle, by_service: bool, spec: &'m Call) {
+        if self.mesh {
+            return self.put_on_wire_meshed(handle, by_service, spec);
+        }
+        self.wire(handle, by_service, spec, spec.timeout, SimDuration::ZERO);
+    }
+
+    #[inline(never)]
+    fn put_on_wire_meshed(&mut self, handle: Handle, by_service: bool, spec: &'m Call) {
+        match self.mesh_wire(handle, spec) {
+            // The sidecar makes the attempts on the wire (and counts them).
+            Wire::Handed => {}
+            Wire::Send { timeout, extra } => self.wire(handle, by_service, spec, timeout, extra),
+        }
+    }
+
+    /// The attempt on the wire with this timeout, its request delayed by `sidecars` on top of
+    /// the link and the protocol. Inlined into both callers, so the plain one adds nothing.
+    #[inline(always)]
+    fn wire(
+        &mut self,
+        handle: Handle,
+        by_service: bool,
+        spec: &'m Call,
+        timeout: Option<SimDuration>,
+        sidecars: SimDuration,
+    ) {
         let now = self.q.now();
         if now >= self.warmup {
             self.stats.call_attempt(by_service);
         }
-        if let Some(timeout) = spec.timeout {
+        if let Some(timeout) = timeout {
             self.q.schedule(timeout, Event::Timeout(handle));
         }
         if let Some(queue) = spec.via {
@@ -174,7 +218,7 @@ impl<'m> World<'m> {
         } else {
             self.endpoint_at(spec.to, replica)
         };
-        let extra = self.overhead(spec.protocol);
+        let extra = self.overhead(spec.protocol) + sidecars;
         let Some(delay) = self.hop(spec.link, extra) else {
             if self.tracer.is_some() {
                 self.trace_attempt_sent(handle, None);
@@ -223,8 +267,16 @@ impl<'m> World<'m> {
 
     /// A caller's own timeout fired (not a timeout cause propagated up from further down).
     pub(super) fn time_out(&mut self, call: Handle) {
-        if self.calls.get(call).is_none() {
+        let Some(caller) = self.calls.get(call).map(|pc| pc.caller) else {
             return; // the reply came first
+        };
+        if self.mesh
+            && let Caller::Mesh(app) = caller
+            && !self.mesh_owner_live(app)
+        {
+            // The application gave up first (or the replica crashed): the sidecar's bound
+            // ends its call without a timeout of its own to count.
+            return self.mesh_abandon(call, app);
         }
         if self.q.now() >= self.warmup {
             self.stats.calls.timeouts += 1;
@@ -240,7 +292,15 @@ impl<'m> World<'m> {
         };
         let now = self.q.now();
         let spec = self.call_spec(pc.call);
-        let r = &spec.resilience;
+        let mut r = &spec.resilience;
+        if self.mesh
+            && let Caller::Mesh(app) = pc.caller
+        {
+            match self.mesh_layer(call, app, pc.call) {
+                Some(policy) => r = policy,
+                None => return,
+            }
+        }
         if self.tracer.is_some() {
             self.trace_attempt_ended(call, by_timeout, spec.reply_link);
         }
@@ -263,7 +323,7 @@ impl<'m> World<'m> {
             };
             if allowed {
                 let retry = u32::from(pc.attempt) + 1;
-                let stream = self.jitter_stream(pc.call);
+                let stream = self.jitter_stream(pc.caller, pc.call);
                 let u: f64 = self.rng.jitter[stream].random();
                 let delay = backoff(&r.retry, retry, u);
                 let next = self.calls.renew(call).expect("live pending call");
@@ -273,10 +333,15 @@ impl<'m> World<'m> {
                 let p = self.calls.get_mut(next).expect("renewed");
                 p.attempt += 1;
                 p.probe = false;
-                if now >= self.warmup {
+                // A mesh retry is counted when it goes on the wire (see `mesh_wire`): a
+                // crash of its replica during the backoff means it is never made.
+                let mesh = matches!(pc.caller, Caller::Mesh(_));
+                if now >= self.warmup && !mesh {
                     self.stats.calls.retries += 1;
                 }
-                if delay == SimDuration::ZERO {
+                // A mesh retry always waits for an event, even without backoff: the two
+                // layers' retries then never nest on the stack ((1 + 100)² frames).
+                if delay == SimDuration::ZERO && !mesh {
                     self.send_attempt(next);
                 } else {
                     self.q.schedule(delay, Event::Retry(next));
@@ -320,16 +385,26 @@ impl<'m> World<'m> {
             .sample(&mut self.rng.protocol[i])
     }
 
-    fn jitter_stream(&self, call: CallRef) -> usize {
-        match call {
-            CallRef::Endpoint(e, _) => e.0 as usize,
-            CallRef::Workload(w) => self.model.endpoints.len() + w.0 as usize,
+    /// The backoff jitter stream of a call site owner: an endpoint, a workload, or (after
+    /// them) the sidecar making a mesh call.
+    fn jitter_stream(&self, caller: Caller, call: CallRef) -> usize {
+        match (caller, call) {
+            (Caller::Mesh(_), _) => {
+                let m = self.model;
+                m.endpoints.len() + m.workloads.len() + self.mesh_policy(call).0
+            }
+            (_, CallRef::Endpoint(e, _)) => e.0 as usize,
+            (_, CallRef::Workload(w)) => self.model.endpoints.len() + w.0 as usize,
         }
     }
 
     /// Gives back the bulkhead slot of a finished logical call.
     fn release(&mut self, pc: PendingCall, spec: &Call) {
-        if pc.guard != NO_GUARD && spec.resilience.bulkhead.is_some() {
+        // A mesh call's guard is the sidecar's, which has no bulkhead.
+        if pc.guard != NO_GUARD
+            && spec.resilience.bulkhead.is_some()
+            && !matches!(pc.caller, Caller::Mesh(_))
+        {
             let g = &mut self.guards[pc.guard as usize];
             g.in_flight = g.in_flight.saturating_sub(1);
         }
@@ -345,6 +420,9 @@ impl<'m> World<'m> {
                     "client:{} -> {target}",
                     self.model.workloads[w.0 as usize].name
                 )
+            }
+            (Caller::Mesh(_), CallRef::Endpoint(e, _)) => {
+                format!("{} -> {target} (sidecar)", self.model.endpoint_name(e))
             }
             (_, CallRef::Endpoint(e, i)) => {
                 // Only when tracing: which of the endpoint's calls names this one its fallback.
@@ -383,6 +461,11 @@ impl<'m> World<'m> {
             return self.start_call(caller, CallRef::Endpoint(e, k));
         }
         let outcome = if outcome.is_failure() && spec.resilience.fallback {
+            if let Caller::Mesh(app) = caller {
+                // A sidecar answers for nobody: the application's fallback is the
+                // application's, after its own retries.
+                return self.attempt_done(app, outcome, false);
+            }
             if now >= self.warmup {
                 self.stats.calls.fallbacks += 1;
             }
@@ -410,6 +493,9 @@ impl<'m> World<'m> {
                 }
             }
             Caller::Job(job) => self.call_done(job, outcome),
+            // The mesh's last outcome is the application attempt's: its own retries, breaker
+            // and fallback come next, at the application's layer.
+            Caller::Mesh(app) => self.attempt_done(app, outcome, false),
         }
     }
 }

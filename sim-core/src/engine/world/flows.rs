@@ -190,7 +190,17 @@ impl<'m> World<'m> {
     /// The flow context a call's request carries to its callee: the coordinator's instance
     /// and which step (or undo) the call is.
     pub(super) fn call_flow_ctx(&self, pc: &PendingCall) -> (Handle, u16) {
-        let (Caller::Job(cj), CallRef::Endpoint(e, i)) = (pc.caller, pc.call) else {
+        let cj = match pc.caller {
+            Caller::Job(cj) => cj,
+            Caller::Client(_) => return (Handle::NONE, NO_STEP),
+            // A sidecar's attempt carries the context of the application's call it makes
+            // (the same call site).
+            Caller::Mesh(app) => match self.calls.get(app).map(|p| p.caller) {
+                Some(Caller::Job(cj)) => cj,
+                _ => return (Handle::NONE, NO_STEP),
+            },
+        };
+        let CallRef::Endpoint(e, i) = pc.call else {
             return (Handle::NONE, NO_STEP);
         };
         let Some((f, _)) = self.flow_entry[e.0 as usize] else {

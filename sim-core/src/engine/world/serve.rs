@@ -429,7 +429,10 @@ impl<'m> World<'m> {
         if self.tracer.is_some() {
             self.trace_reply_sent(call);
         }
-        let extra = self.overhead(spec.protocol);
+        let mut extra = self.overhead(spec.protocol);
+        if self.mesh {
+            extra = extra + self.reply_crossings(call, spec.to);
+        }
         let Some(delay) = self.hop(spec.reply_link, extra) else {
             return; // lost reply: the caller will time out (or wait forever without a timeout)
         };

@@ -313,6 +313,22 @@ impl<'m> World<'m> {
                 let replica = self.jobs.get(job).map_or(0, |j| j.replica);
                 (depth, self.replica_track(replica), Some(span))
             }
+            Caller::Mesh(app) => {
+                // A sidecar's mesh call nests under the application's call it serves, on
+                // the replica's track marked `sidecar`.
+                let Some(t) = self.tracer.as_mut() else {
+                    return;
+                };
+                let Some(c) = t.calls.get(&key(app)) else {
+                    return;
+                };
+                let (depth, track, span) = (c.depth + 1, format!("{} sidecar", c.track), c.span);
+                if t.full() {
+                    t.truncated = true;
+                    return;
+                }
+                (depth, track, Some(span))
+            }
         };
         let now = self.q.now();
         if let Some(t) = self.tracer.as_mut() {

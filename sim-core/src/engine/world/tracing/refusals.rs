@@ -195,6 +195,9 @@ impl<'m> World<'m> {
                     },
                 )
             }
+            // A sidecar's breaker refuses inside the application's attempt, which ends
+            // `circuit_open` (see `mesh::hand_to_sidecar`): never a call refused here.
+            Caller::Mesh(_) => return,
         };
         self.refused_instant(at, track, cause, reason);
     }
