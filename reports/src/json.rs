@@ -479,8 +479,7 @@ impl Report {
         for ((_, t), w) in report.timeline.workloads.0.iter_mut().zip(&model.workloads) {
             t.varying = matches!(
                 w.arrival,
-                Arrival::Varying { .. }
-                    | Arrival::ClosedVarying { .. }
+                Arrival::Varying { .. } | Arrival::ClosedVarying { .. }
             );
         }
         report.load_varies = report.timeline.workloads.iter().any(|(_, t)| t.varying);
