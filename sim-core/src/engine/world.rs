@@ -287,6 +287,9 @@ pub struct World<'m> {
     rng: Streams,
     /// Inter-arrival distribution per workload (open loop, Poisson).
     gaps: Vec<Dist>,
+    /// Per workload, how its next arrival is drawn: decided once from its `Arrival`, so
+    /// an open-loop arrival reads one small value instead of decoding the model's enum.
+    next_gap: Vec<NextGap>,
     /// Guard base index per endpoint call and per workload call (`NO_GUARD` if none).
     call_guard: Vec<Vec<u32>>,
     workload_guard: Vec<u32>,
@@ -335,6 +338,12 @@ pub struct World<'m> {
     seed: u64,
     /// Some service has a sidecar: decided once, so runs without one make no mesh decision.
     mesh: bool,
+    /// Some service has `[service.admission]` (a rate limit or an adaptive limit): decided
+    /// once, so arrivals and finished jobs elsewhere never look at their service's entry.
+    admitting: bool,
+    /// Some service has versions: decided once, so an attempt to a service without them
+    /// never looks at its service's version list.
+    versioned: bool,
     /// Per service, its sidecar (`mesh::NO_SIDECAR` if none).
     sidecar_of: Vec<u32>,
     /// Mesh guard base index per endpoint call (`NO_GUARD` if none); empty without sidecars.
@@ -567,6 +576,7 @@ impl<'m> World<'m> {
                     _ => Dist::zero(),
                 })
                 .collect(),
+            next_gap: model.workloads.iter().map(NextGap::of).collect(),
             call_guard,
             workload_guard,
             guards,
@@ -590,6 +600,8 @@ impl<'m> World<'m> {
                 .any(|w| w.priority == crate::model::Priority::Sheddable),
             concurrency: admission::concurrency_limits(model),
             mesh: !model.sidecars.is_empty(),
+            admitting: model.services.iter().any(|s| s.admission.is_some()),
+            versioned: model.services.iter().any(|s| !s.versions.is_empty()),
             sidecar_of: mesh::sidecar_index(model),
             mesh_guard,
             buckets,
@@ -735,35 +747,43 @@ impl<'m> World<'m> {
 
     /// An open-loop workload's next arrival after `after`, or `None` when its rate is 0 from
     /// then on.
+    #[inline]
     fn next_arrival(&mut self, w: WorkloadId, after: SimTime) -> Option<SimTime> {
         let i = w.0 as usize;
-        match &self.model.workloads[i].arrival {
-            Arrival::Open {
-                rate_per_s,
-                poisson,
-            } => {
-                let gap = if *poisson {
-                    // Exponential gaps (ziggurat sampling: no logarithm on the common path).
-                    self.gaps[i].sample(&mut self.rng.workload[i])
-                } else {
-                    SimDuration::from_nanos_f64(1e9 / rate_per_s)
-                };
-                Some(after + gap)
-            }
-            Arrival::Varying { curve, poisson } => {
-                // Inversion of the integrated rate: one unit exponential per arrival (or
-                // exactly 1 for constant arrivals), see `rate`.
-                let mass = if *poisson {
-                    rand_distr::Distribution::sample(&rand_distr::Exp1, &mut self.rng.workload[i])
-                } else {
-                    1.0
-                };
-                let at_s = curve.advance(self.last_arrival_s[i], mass)?;
-                self.last_arrival_s[i] = at_s;
-                Some(SimTime::ZERO + SimDuration::from_nanos_f64(at_s * 1e9))
-            }
-            Arrival::Closed { .. } | Arrival::ClosedVarying { .. } => None,
+        match self.next_gap[i] {
+            // Exponential gaps (ziggurat sampling: no logarithm on the common path).
+            NextGap::Poisson => Some(after + self.gaps[i].sample(&mut self.rng.workload[i])),
+            NextGap::Fixed(gap) => Some(after + gap),
+            NextGap::Varying => self.next_varying_arrival(i),
+            NextGap::Closed | NextGap::None => None,
         }
+    }
+
+    /// Whether workload `w` is a closed loop (its users think, then send again), from the
+    /// value decided at build rather than the model's enum.
+    #[inline]
+    fn is_closed_loop(&self, w: WorkloadId) -> bool {
+        matches!(self.next_gap[w.0 as usize], NextGap::Closed)
+    }
+
+    /// The next arrival of a workload with a rate schedule: out of line, so that a constant
+    /// rate's arrival (the common case) pays nothing for schedules.
+    #[cold]
+    #[inline(never)]
+    fn next_varying_arrival(&mut self, i: usize) -> Option<SimTime> {
+        let Arrival::Varying { curve, poisson } = &self.model.workloads[i].arrival else {
+            return None;
+        };
+        // Inversion of the integrated rate: one unit exponential per arrival (or exactly 1
+        // for constant arrivals), see `rate`.
+        let mass = if *poisson {
+            rand_distr::Distribution::sample(&rand_distr::Exp1, &mut self.rng.workload[i])
+        } else {
+            1.0
+        };
+        let at_s = curve.advance(self.last_arrival_s[i], mass)?;
+        self.last_arrival_s[i] = at_s;
+        Some(SimTime::ZERO + SimDuration::from_nanos_f64(at_s * 1e9))
     }
 
     /// A closed loop with a user schedule: users join when the wanted count rises (each starts
@@ -975,4 +995,33 @@ fn guards(model: &Model) -> (Vec<Vec<u32>>, Vec<u32>, Vec<Guard>) {
         })
         .collect();
     (call_guard, workload_guard, guards)
+}
+
+/// How a workload's next arrival is drawn, from its `Arrival` at model build.
+#[derive(Clone, Copy, Debug)]
+enum NextGap {
+    /// Open loop, exponential gaps (`gaps`).
+    Poisson,
+    /// Open loop, constant gaps of 1 / rate.
+    Fixed(SimDuration),
+    /// A rate schedule: `next_varying_arrival`.
+    Varying,
+    /// A closed loop: its users send after a think time, never on a schedule of arrivals.
+    Closed,
+    /// A rate of 0: no arrivals at all.
+    None,
+}
+
+impl NextGap {
+    fn of(w: &crate::model::Workload) -> NextGap {
+        match w.arrival {
+            Arrival::Open { rate_per_s, .. } if rate_per_s <= 0.0 => NextGap::None,
+            Arrival::Open { poisson: true, .. } => NextGap::Poisson,
+            Arrival::Open { rate_per_s, .. } => {
+                NextGap::Fixed(SimDuration::from_nanos_f64(1e9 / rate_per_s))
+            }
+            Arrival::Varying { .. } => NextGap::Varying,
+            Arrival::Closed { .. } | Arrival::ClosedVarying { .. } => NextGap::Closed,
+        }
+    }
 }

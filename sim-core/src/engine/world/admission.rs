@@ -123,6 +123,7 @@ impl<'m> World<'m> {
     }
 
     /// Whether a workload's client-side bucket has a token for its next request.
+    #[inline(never)]
     pub(super) fn client_admits(&mut self, w: WorkloadId) -> bool {
         let b = self.workload_bucket[w.0 as usize];
         if b == NO_BUCKET {
@@ -164,6 +165,8 @@ impl<'m> World<'m> {
 
     /// A request that a replica will not serve (full queue, no token, shed) fails at once:
     /// counted at the service when it arrived after warmup, and answered with `cause`.
+    #[cold]
+    #[inline(never)]
     pub(super) fn turn_away(&mut self, job: Handle, r: usize, cause: Cause) {
         let replica = &mut self.replicas[r];
         replica.outstanding -= 1;

@@ -60,7 +60,7 @@ impl<'m> World<'m> {
     #[inline]
     pub(super) fn pick_replica(&mut self, service: ServiceId) -> u32 {
         let s = service.0 as usize;
-        if self.model.services[s].versions.is_empty() {
+        if !self.versioned || self.model.services[s].versions.is_empty() {
             self.pick_in_pool(s, s)
         } else {
             let p = self.pick_version(s);

@@ -117,6 +117,9 @@ impl<'m> World<'m> {
 
     /// The caller's own breaker (`CircuitOpen`), bulkhead (`Unavailable`) or client-side rate
     /// limit (`RateLimited`) refuses the call before any attempt: counted, and answered at once.
+    /// Out of line: the start of a call that is not refused pays nothing for it.
+    #[cold]
+    #[inline(never)]
     fn refuse(&mut self, caller: Caller, spec: &Call, cause: Cause) {
         let now = self.q.now();
         if now >= self.warmup {
@@ -213,11 +216,12 @@ impl<'m> World<'m> {
         let service = self.model.endpoints[spec.to.0 as usize].service;
         let replica = self.pick_replica(service);
         // A version's replica serves the version's copy of the endpoint.
-        let endpoint = if self.model.services[service.0 as usize].versions.is_empty() {
-            spec.to
-        } else {
-            self.endpoint_at(spec.to, replica)
-        };
+        let endpoint =
+            if !self.versioned || self.model.services[service.0 as usize].versions.is_empty() {
+                spec.to
+            } else {
+                self.endpoint_at(spec.to, replica)
+            };
         let extra = self.overhead(spec.protocol) + sidecars;
         let Some(delay) = self.hop(spec.link, extra) else {
             if self.tracer.is_some() {
@@ -437,17 +441,20 @@ impl<'m> World<'m> {
         }
     }
 
-    fn deliver(
+    /// A logical call failed for good: its fallback call goes out instead (`None`: the
+    /// fallback's outcome is the one the job will see), a sidecar hands the failure to the
+    /// application's layer (`None`), a `fallback = true` call is degraded, or the failure
+    /// stands. Out of line: a successful call (the common case) pays nothing for fallbacks.
+    #[cold]
+    #[inline(never)]
+    fn failed_for_good(
         &mut self,
         caller: Caller,
         spec: &Call,
-        started: SimTime,
         outcome: Outcome,
-        request: u32,
-    ) {
+    ) -> Option<Outcome> {
         let now = self.q.now();
-        if outcome.is_failure()
-            && let Some(k) = spec.fallback_call
+        if let Some(k) = spec.fallback_call
             && let Caller::Job(job) = caller
             && self.job_alive(job)
         {
@@ -458,18 +465,38 @@ impl<'m> World<'m> {
                 self.stats.calls.fallbacks += 1;
             }
             let e = self.jobs.get(job).expect("live job").endpoint;
-            return self.start_call(caller, CallRef::Endpoint(e, k));
+            self.start_call(caller, CallRef::Endpoint(e, k));
+            return None;
         }
-        let outcome = if outcome.is_failure() && spec.resilience.fallback {
-            if let Caller::Mesh(app) = caller {
-                // A sidecar answers for nobody: the application's fallback is the
-                // application's, after its own retries.
-                return self.attempt_done(app, outcome, false);
+        if !spec.resilience.fallback {
+            return Some(outcome);
+        }
+        if let Caller::Mesh(app) = caller {
+            // A sidecar answers for nobody: the application's fallback is the
+            // application's, after its own retries.
+            self.attempt_done(app, outcome, false);
+            return None;
+        }
+        if now >= self.warmup {
+            self.stats.calls.fallbacks += 1;
+        }
+        Some(Outcome::Degraded)
+    }
+
+    fn deliver(
+        &mut self,
+        caller: Caller,
+        spec: &Call,
+        started: SimTime,
+        outcome: Outcome,
+        request: u32,
+    ) {
+        let now = self.q.now();
+        let outcome = if outcome.is_failure() {
+            match self.failed_for_good(caller, spec, outcome) {
+                Some(outcome) => outcome,
+                None => return,
             }
-            if now >= self.warmup {
-                self.stats.calls.fallbacks += 1;
-            }
-            Outcome::Degraded
         } else {
             outcome
         };
@@ -484,8 +511,9 @@ impl<'m> World<'m> {
                         f.saw(u64::from(request), now.since(started), outcome);
                     }
                 }
-                if let Arrival::Closed { think, .. } | Arrival::ClosedVarying { think, .. } =
-                    &self.model.workloads[w.0 as usize].arrival
+                if self.is_closed_loop(w)
+                    && let Arrival::Closed { think, .. } | Arrival::ClosedVarying { think, .. } =
+                        &self.model.workloads[w.0 as usize].arrival
                     && now < self.end_of_arrivals
                 {
                     let t = think.sample(&mut self.rng.workload[w.0 as usize]);

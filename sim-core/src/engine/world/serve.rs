@@ -92,7 +92,7 @@ impl<'m> World<'m> {
         if counted {
             self.stats.arrival(service, endpoint);
         }
-        if svc.autoscale.is_some() {
+        if !self.autoscalers.is_empty() && svc.autoscale.is_some() {
             let k = self.autoscaler_of[service.0 as usize] as usize;
             self.autoscalers[k].arrivals += 1;
         }
@@ -116,7 +116,8 @@ impl<'m> World<'m> {
             self.flow_job_gone(&j, false);
             return;
         }
-        if let Some(admission) = &svc.admission
+        if self.admitting
+            && let Some(admission) = &svc.admission
             && !is_delivery
             && let Some(cause) = self.refusal(admission, job, r)
         {
@@ -372,7 +373,9 @@ impl<'m> World<'m> {
         levels.advance(now, &self.marks);
         levels.value[IN_SYSTEM] -= 1;
         self.replicas[r].outstanding -= 1;
-        if let Some(admission) = &self.model.services[service.0 as usize].admission {
+        if self.admitting
+            && let Some(admission) = &self.model.services[service.0 as usize].admission
+        {
             self.after_job(admission, &j, outcome, r);
         }
         let levels = &mut self.levels[service.0 as usize];
