@@ -188,8 +188,17 @@ impl<'m> World<'m> {
     }
 
     /// The flow context a call's request carries to its callee: the coordinator's instance
-    /// and which step (or undo) the call is.
+    /// and which step (or undo) the call is. Without flows in the model, none (decided
+    /// here, inlined, so a model without flows never calls out for it).
+    #[inline]
     pub(super) fn call_flow_ctx(&self, pc: &PendingCall) -> (Handle, u16) {
+        if self.flow_accs.is_empty() {
+            return (Handle::NONE, NO_STEP);
+        }
+        self.flow_ctx_of(pc)
+    }
+
+    fn flow_ctx_of(&self, pc: &PendingCall) -> (Handle, u16) {
         let cj = match pc.caller {
             Caller::Job(cj) => cj,
             Caller::Client(_) => return (Handle::NONE, NO_STEP),
@@ -279,10 +288,15 @@ impl<'m> World<'m> {
     /// A job working for an instance is gone. A lost coordinator (crash) abandons a `sync`
     /// saga where it stands; an orchestration resumes after `recovery`; an entry job lost
     /// before its first message left ends the instance there.
+    /// (Inlined: a job outside any flow, the common case, pays one comparison.)
+    #[inline]
     pub(super) fn flow_job_gone(&mut self, j: &Job, finished: bool) {
-        if j.flow == Handle::NONE {
-            return;
+        if j.flow != Handle::NONE {
+            self.flow_instance_job_gone(j, finished);
         }
+    }
+
+    fn flow_instance_job_gone(&mut self, j: &Job, finished: bool) {
         if j.flow_step == NO_STEP
             && let Some((f, style)) = self.flow_entry[j.endpoint.0 as usize]
         {
