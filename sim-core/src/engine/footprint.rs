@@ -190,7 +190,11 @@ pub fn estimate(model: &Model) -> Footprint {
         .sum();
     part(
         "load schedules (rate and user curves)".to_string(),
-        schedules.saturating_add(times(model.workloads.len() as u64, 8)),
+        // Per workload: the time of its last scheduled arrival and how the next is drawn.
+        schedules.saturating_add(times(
+            model.workloads.len() as u64,
+            8 + size_of::<world::NextGap>() as u64,
+        )),
     );
 
     let streams = 3 * endpoints

@@ -999,7 +999,7 @@ fn guards(model: &Model) -> (Vec<Vec<u32>>, Vec<u32>, Vec<Guard>) {
 
 /// How a workload's next arrival is drawn, from its `Arrival` at model build.
 #[derive(Clone, Copy, Debug)]
-enum NextGap {
+pub(in crate::engine) enum NextGap {
     /// Open loop, exponential gaps (`gaps`).
     Poisson,
     /// Open loop, constant gaps of 1 / rate.
