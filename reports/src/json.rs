@@ -118,11 +118,6 @@ pub struct Report {
     /// the title of report.html so a page opened on its own says what was simulated.
     #[serde(skip)]
     pub description: String,
-    /// Whether some workload's load changes over time (a rate schedule, a sine, a rate file,
-    /// spikes, a users schedule); not part of the JSON. The text then shows the run over time,
-    /// where a spike and what outlives it can be read.
-    #[serde(skip)]
-    pub load_varies: bool,
 }
 
 /// Latency figures in milliseconds. Every field is `None` (`null` in the JSON, `-` in the
@@ -466,6 +461,13 @@ impl BreakerReport {
 }
 
 impl Report {
+    /// Whether some workload's load changes over time (a rate schedule, a sine, a rate file,
+    /// spikes, a users schedule): read from the timeline's own mark, not kept twice. The text
+    /// then shows the run over time, where a spike and what outlives it can be read.
+    pub fn load_varies(&self) -> bool {
+        self.timeline.workloads.iter().any(|(_, t)| t.varying)
+    }
+
     /// Summarises `results` and evaluates `model.expects` against the summary.
     pub fn build(results: &RunResults, model: &Model) -> Report {
         let mut report = Report::measured(results);
@@ -482,7 +484,6 @@ impl Report {
                 Arrival::Varying { .. } | Arrival::ClosedVarying { .. }
             );
         }
-        report.load_varies = report.timeline.workloads.iter().any(|(_, t)| t.varying);
         let value = serde_json::to_value(&report).expect("a report always serialises");
         report.expect = evaluate(&model.expects, &value);
         report
@@ -612,7 +613,6 @@ impl Report {
             expect: Vec::new(),
             overrides: Vec::new(),
             description: String::new(),
-            load_varies: false,
         }
     }
 

@@ -76,7 +76,7 @@ pub(crate) fn over_time(report: &Report) -> Option<OverTime> {
         .collect();
     if report.faults.is_empty()
         && !breakers_changed
-        && !report.load_varies
+        && !report.load_varies()
         && scaled.is_empty()
         && group > 1
     {
@@ -116,18 +116,13 @@ pub(crate) fn over_time(report: &Report) -> Option<OverTime> {
             continue;
         }
         let any_degraded = wl.degraded.iter().any(|&d| d > 0);
-        let mut header = vec!["t (s)", "sent", "ok %"];
+        let mut header: Vec<String> = ["t (s)", "sent", "ok %"].map(String::from).to_vec();
         if any_degraded {
-            header.push("degraded %");
+            header.push("degraded %".to_string());
         }
-        header.extend(["failed", p99_header]);
-        let replica_headers: Vec<String> = scaled
-            .iter()
-            .map(|(n, _)| format!("{n} replicas"))
-            .collect();
-        header.extend(replica_headers.iter().map(String::as_str));
-        header.push("faults");
-        let header: Vec<String> = header.into_iter().map(str::to_string).collect();
+        header.extend(["failed", p99_header].map(String::from));
+        header.extend(scaled.iter().map(|(n, _)| format!("{n} replicas")));
+        header.push("faults".to_string());
         // Rows start on multiples of the row width, so they read as round times.
         let mut rows = Vec::new();
         let mut start = first / group * group;
