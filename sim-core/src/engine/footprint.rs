@@ -262,6 +262,16 @@ pub fn estimate(model: &Model) -> Footprint {
         times(m, per_in_flight),
     );
 
+    // A timer lane per distinct timeout duration: its ring buffer's header and its front in
+    // the lanes' heap (the lanes' entries are pending events, counted as work in flight).
+    let lanes = world::timeout_durations(model).len() as u64;
+    if lanes > 0 {
+        part(
+            format!("timer lanes: one per distinct timeout duration ({lanes})"),
+            times(lanes, 64 + world::PENDING_EVENT_BYTES),
+        );
+    }
+
     parts.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.what.cmp(&b.what)));
     Footprint { parts }
 }

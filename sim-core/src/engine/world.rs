@@ -21,6 +21,7 @@ mod flows;
 mod mesh;
 mod messaging;
 mod serve;
+mod timeouts;
 mod tracing;
 mod versions;
 
@@ -261,6 +262,8 @@ struct Streams {
 pub struct World<'m> {
     model: &'m Model,
     q: EventQueue<Event>,
+    /// The kernel's timer lane of each timeout duration of the model, sorted by duration.
+    timeout_lanes: Vec<(SimDuration, crate::kernel::TimerLane)>,
     end_of_arrivals: SimTime,
     horizon: SimTime,
     warmup: SimTime,
@@ -361,6 +364,8 @@ pub(super) const REPLICA_BYTES: u64 = std::mem::size_of::<Replica>() as u64;
 pub(super) const JOB_BYTES: u64 = (std::mem::size_of::<Option<Job>>() + 8) as u64;
 pub(super) const CALL_BYTES: u64 = (std::mem::size_of::<Option<PendingCall>>() + 8) as u64;
 /// A heap entry: the event, its time and its sequence number.
+pub(in crate::engine) use timeouts::timeout_durations;
+
 pub(super) const PENDING_EVENT_BYTES: u64 = (std::mem::size_of::<Event>() + 16) as u64;
 /// An endpoint's accounts without its histogram, and its rows in the per-endpoint tables.
 pub(super) const ENDPOINT_BYTES: u64 = 256;
@@ -545,9 +550,12 @@ impl<'m> World<'m> {
         let (buckets, service_bucket, workload_bucket) = admission::buckets(model);
         let chaos_targets = model.chaos.as_ref().map_or(0, |c| c.targets.len());
         let (autoscalers, autoscaler_of) = autoscale::autoscalers(model, &marks);
+        let mut q = EventQueue::new();
+        let timeout_lanes = timeouts::timeout_lanes(model, &mut q);
         let mut world = World {
             model,
-            q: EventQueue::new(),
+            q,
+            timeout_lanes,
             end_of_arrivals,
             horizon,
             warmup: marks.warmup,

@@ -208,7 +208,7 @@ impl<'m> World<'m> {
             self.stats.call_attempt(by_service);
         }
         if let Some(timeout) = timeout {
-            self.q.schedule(timeout, Event::Timeout(handle));
+            self.schedule_timeout(timeout, handle);
         }
         if let Some(queue) = spec.via {
             return self.send_via(handle, queue, spec.link);

@@ -9,7 +9,7 @@
 //! when the model has a sidecar (`World::mesh`, decided when the world is built): a model
 //! without one pays a single predictable branch per attempt and per reply.
 
-use super::{CallRef, Caller, Event, NO_GUARD, Outcome, PendingCall, World};
+use super::{CallRef, Caller, NO_GUARD, Outcome, PendingCall, World};
 use crate::engine::RunError;
 use crate::engine::guard::{Admit, Guard};
 use crate::engine::slab::Handle;
@@ -171,7 +171,7 @@ impl<'m> World<'m> {
     fn hand_to_sidecar(&mut self, app: Handle, pc: PendingCall, spec: &'m Call) {
         let now = self.q.now();
         if let Some(timeout) = spec.timeout {
-            self.q.schedule(timeout, Event::Timeout(app));
+            self.schedule_timeout(timeout, app);
         }
         if self.tracer.is_some() {
             self.trace_attempt_sent(app, None);
