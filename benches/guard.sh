@@ -199,17 +199,20 @@ host_now=$(sed -n 's/^host: //p' <<<"$toolchain")
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/meshsim-guard.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
+binary="profile $profile"
 if [[ -z $meshsim ]]; then
     echo "$me: building meshsim (profile $profile)…" >&2
     meshsim_of "$root" "${CARGO_TARGET_DIR:-$root/target}" "$tmp/meshsim" || exit 2
     meshsim=$tmp/meshsim
+else
+    binary="--meshsim $meshsim"
 fi
 [[ -x $meshsim ]] || { echo "$me: $meshsim is not an executable" >&2; exit 2; }
 
 # The width of the scenario column: the longest name.
 w=$(cut -f1 <<<"$entries" | awk '{ if (length($0) > w) w = length($0) } END { print w }')
 echo "instructions under callgrind: meshsim run FILE --json --seed SEED --no-expect --set scenario.duration=D"
-echo "profile $profile, $rustc_now, $host_now; more than ${limit_percent}% over a baseline fails"
+echo "$binary, $rustc_now, $host_now; more than ${limit_percent}% over a baseline fails"
 printf "%-${w}s %-8s %9s %14s %14s %9s %7s  %s\n" scenario duration events baseline measured "Ir/event" ratio verdict
 failures=()
 notes=()
