@@ -3,7 +3,7 @@
 #
 # Timings on a shared machine move by ±10% from run to run, so a slowdown of a few percent
 # cannot be seen in them; the number of instructions a run executes does not depend on the
-# machine's load (two runs of the same binary differ by a few hundred in 10^8). The guard
+# machine's load (runs of the same binary differ by at most ~1,000 in 1.75*10^8). The guard
 # builds meshsim with the `instructions` cargo profile, runs every scenario of the baselines
 # file once under valgrind's callgrind —
 #     meshsim run FILE --json --seed SEED --no-expect --set scenario.duration=DURATION
