@@ -14,6 +14,7 @@ mod explain;
 mod faults;
 mod flows;
 mod footprint;
+mod guard;
 mod hostile;
 mod html;
 mod hunt;
