@@ -157,10 +157,26 @@ impl<E> EventQueue<E> {
         }
     }
 
+    /// Whether any lane was made. Decided at model build, so a run whose model has no
+    /// timeouts takes [`EventQueue::pop_in`]`::<false>` and pays nothing for lanes.
+    #[inline]
+    pub fn has_lanes(&self) -> bool {
+        !self.lanes.is_empty()
+    }
+
     /// Removes the earliest event and advances the clock to its time.
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        let Entry { time, event, .. } = if self.lane_first() {
+        self.pop_in::<true>()
+    }
+
+    /// [`EventQueue::pop`] for a queue whose lanes are known (`LANES`, from
+    /// [`EventQueue::has_lanes`]): with `false` it is the main heap's pop alone, no look at the
+    /// lanes' heads.
+    #[inline(always)]
+    pub fn pop_in<const LANES: bool>(&mut self) -> Option<(SimTime, E)> {
+        debug_assert!(LANES || self.lanes.is_empty());
+        let Entry { time, event, .. } = if LANES && self.lane_first() {
             self.pop_lane()
         } else {
             self.heap.pop()?
@@ -168,6 +184,41 @@ impl<E> EventQueue<E> {
         self.now = time;
         self.popped += 1;
         Some((time, event))
+    }
+
+    /// [`EventQueue::peek_time`], first dropping lane fronts that `drop` calls dead, for as
+    /// long as one of them is the earliest pending event. `drop(time, popped, event)` is asked
+    /// only about a lane front that is due first, with the number of events popped so far; a
+    /// dropped one counts as popped and moves the clock exactly as if [`EventQueue::pop`] had
+    /// handed it out and the caller had ignored it, so the popped count and every clock
+    /// reading stay those of the plain loop. The caller's `drop` refuses any event at which
+    /// something it checks between events (a limit, a progress report, an early end) could
+    /// act, and it is asked nothing when the heap's top is first: an event from the heap pays
+    /// only the comparison `peek_time` makes anyway.
+    #[inline(always)]
+    pub fn peek_time_dropping(
+        &mut self,
+        mut drop: impl FnMut(SimTime, u64, &E) -> bool,
+    ) -> Option<SimTime> {
+        loop {
+            let heap = self.heap.peek();
+            let Some(head) = self.heads.peek() else {
+                return heap.map(|h| h.time);
+            };
+            if let Some(h) = heap
+                && (h.time, h.seq) < (head.time, head.seq)
+            {
+                return Some(h.time);
+            }
+            let time = head.time;
+            let front = &self.lanes[head.event as usize].queue[0];
+            if !drop(time, self.popped, &front.event) {
+                return Some(time);
+            }
+            self.pop_lane();
+            self.now = time;
+            self.popped += 1;
+        }
     }
 
     /// Takes the front of the lane whose front is earliest, and puts the lane's next front
@@ -190,8 +241,18 @@ impl<E> EventQueue<E> {
     }
 
     /// The time of the earliest pending event.
+    #[inline]
     pub fn peek_time(&self) -> Option<SimTime> {
+        self.peek_time_in::<true>()
+    }
+
+    /// [`EventQueue::peek_time`] for a queue whose lanes are known, as [`EventQueue::pop_in`].
+    #[inline(always)]
+    pub fn peek_time_in<const LANES: bool>(&self) -> Option<SimTime> {
         let heap = self.heap.peek().map(|e| e.time);
+        if !LANES {
+            return heap;
+        }
         match self.heads.peek() {
             Some(l) => Some(heap.map_or(l.time, |h| h.min(l.time))),
             None => heap,
@@ -199,8 +260,19 @@ impl<E> EventQueue<E> {
     }
 
     /// Pending events, the lanes' with the heap's (so limits on pending work see timeouts).
+    #[inline]
     pub fn len(&self) -> usize {
-        self.heap.len() + self.in_lanes
+        self.len_in::<true>()
+    }
+
+    /// [`EventQueue::len`] for a queue whose lanes are known, as [`EventQueue::pop_in`].
+    #[inline(always)]
+    pub fn len_in<const LANES: bool>(&self) -> usize {
+        if LANES {
+            self.heap.len() + self.in_lanes
+        } else {
+            self.heap.len()
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -287,5 +359,70 @@ mod tests {
             assert_eq!(got, want);
         }
         assert!(shadow.is_empty() && q.is_empty());
+    }
+    #[test]
+    fn dropping_stale_lane_fronts_pops_what_pop_would_in_the_same_order() {
+        // Goal: `peek_time_dropping` drops exactly a prefix of the (time, seq) order made of
+        // lane fronts its `drop` accepts (cancelled, due before a bound, below a popped
+        // count), is asked only about lane fronts that are due first, moves the clock and
+        // the popped count as `pop` would, and returns the next pending time: every event
+        // still comes out once, in the shadow's order, dropped or handed out.
+        let mut rng = stream(11, "kernel-skip-test");
+        let mut q = EventQueue::new();
+        let delays = [0u64, 5, 5, 13];
+        let lanes: Vec<_> = delays
+            .iter()
+            .map(|&d| q.timer_lane(SimDuration(d)))
+            .collect();
+        let mut shadow = BTreeMap::new();
+        // Events are 4 seq + 1 in the heap, 4 seq + 3 (live) or 4 seq (cancelled) in lanes.
+        let (mut seq, mut dropped_total) = (0u64, 0usize);
+        for _ in 0..200_000 {
+            let r = rng.random_range(0..100);
+            if r < 25 {
+                let at = q.now() + SimDuration(rng.random_range(0..20));
+                q.schedule_at(at, 4 * seq + 1);
+                shadow.insert((at, seq), 4 * seq + 1);
+                seq += 1;
+            } else if r < 55 {
+                let k = rng.random_range(0..lanes.len());
+                let e = 4 * seq + if rng.random_bool(0.5) { 0 } else { 3 };
+                q.schedule_in_lane(lanes[k], e);
+                shadow.insert((q.now() + SimDuration(delays[k]), seq), e);
+                seq += 1;
+            } else if r < 75 {
+                let before = q.now() + SimDuration(rng.random_range(0..30));
+                let stop_at = q.popped() + rng.random_range(0..8);
+                let mut asked = Vec::new();
+                let next = q.peek_time_dropping(|t, popped, e| {
+                    let dead = t < before && popped < stop_at && e % 4 == 0;
+                    asked.push((t, *e, dead));
+                    dead
+                });
+                for &(t, e, dead) in &asked {
+                    // Asked about lane fronts only, each the earliest pending event then.
+                    let (&(want_t, _), &want_e) = shadow.first_key_value().expect("pending");
+                    assert_eq!((t, e), (want_t, want_e));
+                    assert_ne!(e % 4, 1, "asked about a heap event");
+                    if dead {
+                        shadow.pop_first();
+                        dropped_total += 1;
+                    }
+                }
+                if let Some(&(t, _, true)) = asked.last() {
+                    assert_eq!(q.now(), t);
+                }
+                // It stops at the first one it may not drop, and says when that one is due.
+                assert!(asked.iter().filter(|a| !a.2).count() <= 1);
+                assert_eq!(next, shadow.first_key_value().map(|(k, _)| k.0));
+            } else {
+                let got = q.pop();
+                let want = shadow.pop_first().map(|((t, _), e)| (t, e));
+                assert_eq!(got, want);
+            }
+            assert_eq!(q.len(), shadow.len());
+            assert_eq!(q.popped() + q.len() as u64, seq);
+        }
+        assert!(dropped_total > 5_000, "dropped {dropped_total}");
     }
 }
