@@ -43,6 +43,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 from concurrent.futures import ThreadPoolExecutor
 
 THEORY_MS = 1e3 / (1000.0 - 800.0)
@@ -291,8 +292,8 @@ def table(peers, mesh, args, load):
     )
     if python_peers:
         note += (
-            f"{' and '.join(p.name for p in python_peers)} simulate {args.python_seconds:g} "
-            f"seconds, the others {args.seconds:g}; customers/s and the ratios are per customer. "
+            f"{' and '.join(p.name for p in python_peers)} simulate {args.python_seconds:,g} "
+            f"seconds, the others {args.seconds:,g}; customers/s and the ratios are per customer. "
         )
     if args.instructions:
         short, long = args.instr_python_seconds
@@ -308,6 +309,7 @@ def table(peers, mesh, args, load):
         "Every mean time in system is within four standard errors of M/M/1 theory (checked "
         "by the script)."
     )
+    note = textwrap.fill(note, width=92, break_long_words=False, break_on_hyphens=False)
     return "\n".join(head + rows) + "\n\n" + note + "\n"
 
 
@@ -369,6 +371,21 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
     with open(args.out, "w", encoding="utf-8") as f:
         f.write(block)
+    # The figures behind the table, for whoever compares two runs of it.
+    with open(args.out + ".json", "w", encoding="utf-8") as f:
+        raw = {
+            p.key: {
+                "seconds": p.seconds,
+                "customers": p.customers,
+                "mean_ms": p.mean_ms,
+                "cpu_s": p.cpu_s,
+                "peak_kib": p.peak_kib,
+                "instructions_per_customer": p.ir_per_customer,
+            }
+            for p in peers
+        }
+        json.dump(raw, f, indent=2)
+        f.write("\n")
     print(block)
     print(f"written to {args.out}", file=sys.stderr)
 
