@@ -6,12 +6,14 @@ library only). Every program simulates the same model — lambda = 800/s, expone
 of 1 ms mean, one server, FIFO — and prints the customers it served and their mean time in
 system; this script
 
-1. checks each mean against M/M/1 theory, W = 1 / (mu - lambda) = 5 ms, within four standard
-   errors (below), and stops if one is off: a peer doing less work must not look faster;
+1. checks that each served the customers that arrive in its simulated time (a Poisson count,
+   within four standard deviations) and that their mean is M/M/1's, W = 1 / (mu - lambda) =
+   5 ms, within four standard errors (below), and stops if one is off: a peer doing less
+   work must not look faster;
 2. times every program as a whole process — user + system CPU seconds of the finished child
    (getrusage through wait4), which the machine's other load inflates far less than wall
    time — over several rounds, each round running every program once, the order rotated from
-   round to round so that no program always follows the same one; one warm-up round first,
+   round to round so that no program always runs first; one warm-up round first,
    not counted. customers/s is the customers over the median CPU time; "meshsim is N x
    faster" is the median over the rounds of the ratio of the two CPU times per customer in
    that round (pairing keeps the ratio meaningful when the machine's speed drifts);
@@ -46,7 +48,8 @@ import tempfile
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
 
-THEORY_MS = 1e3 / (1000.0 - 800.0)
+LAMBDA_PER_S = 800.0
+THEORY_MS = 1e3 / (1000.0 - LAMBDA_PER_S)
 # The standard error of the mean time in system over n customers, relative to W, is
 # SE_FACTOR / sqrt(n) (the module's doc comment says where it comes from).
 SE_FACTOR = 9.5
@@ -69,7 +72,6 @@ class Peer:
         self.cpu_s = []
         self.peak_kib = None
         self.ir_per_customer = None
-        self.ir_how = ""
 
 
 def parse_line(path):
@@ -122,7 +124,15 @@ def peak_memory_kib(argv, tmp):
 
 
 def check_theory(peer):
-    """Stops the comparison when a peer's mean time in system is not M/M/1's."""
+    """Stops the comparison when a peer did not serve the customers that arrive at 800/s in
+    its simulated time (a Poisson count: within four standard deviations, sqrt of the mean)
+    or their mean time in system is not M/M/1's."""
+    expected = LAMBDA_PER_S * peer.seconds
+    if peer.mean_ms is None or abs(peer.customers - expected) > TOLERANCE_SE * math.sqrt(expected):
+        raise SystemExit(
+            f"measure.py: {peer.label} served {peer.customers} customers in {peer.seconds:g} s "
+            f"(mean {peer.mean_ms} ms); 800/s brings {expected:.0f} ± {TOLERANCE_SE * math.sqrt(expected):.0f}"
+        )
     tolerance = TOLERANCE_SE * SE_FACTOR / math.sqrt(peer.customers)
     off = abs(peer.mean_ms / THEORY_MS - 1.0)
     verdict = "ok" if off <= tolerance else "OFF"
@@ -282,10 +292,11 @@ def table(peers, mesh, args, load):
         rows.append("| " + " | ".join(cells) + " |")
     today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
     python_peers = [p for p in peers if p.python]
+    runs = f"{args.runs} run" + ("s" if args.runs != 1 else "")
     note = (
         f"Measured {today} by `benches/peers/run.sh` on {machine()}, load average "
         f"{load[0]:.1f} at the start and {load[1]:.1f} at the end. customers/s: the customers "
-        f"over the median whole-process CPU time (user + system) of {args.runs} runs each, every "
+        f"over the median whole-process CPU time (user + system) of {runs} each, every "
         "program once per round, the rounds interleaved; \"meshsim is (CPU time)\": the median "
         "over the rounds of the ratio of CPU time per customer; peak memory: the maximum "
         "resident set of one more run. "
