@@ -267,7 +267,7 @@ def table(peers, mesh, args, load):
         "| meshsim is (instructions) |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    rows = []
+    rows, summary = [], []
     for peer in peers:
         cpu = statistics.median(peer.cpu_s)
         pairs = [
@@ -289,11 +289,17 @@ def table(peers, mesh, args, load):
         ]
         if is_mesh:
             cells = [f"**{c}**" if c != "—" else c for c in cells]
+        else:
+            summary.append(f"{times(statistics.median(pairs))} than {peer.name}")
         rows.append("| " + " | ".join(cells) + " |")
     today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
     python_peers = [p for p in peers if p.python]
     runs = f"{args.runs} run" + ("s" if args.runs != 1 else "")
-    note = (
+    note = ""
+    if summary:
+        others = ", ".join(summary[:-1]) + (" and " if len(summary) > 1 else "") + summary[-1]
+        note += f"meshsim is {others} in CPU time per customer. "
+    note += (
         f"Measured {today} by `benches/peers/run.sh` on {machine()}, load average "
         f"{load[0]:.1f} at the start and {load[1]:.1f} at the end. customers/s: the customers "
         f"over the median whole-process CPU time (user + system) of {runs} each, every "
@@ -317,8 +323,9 @@ def table(peers, mesh, args, load):
             )
         note += ". "
     note += (
-        "Every mean time in system is within four standard errors of M/M/1 theory (checked "
-        "by the script)."
+        "Every program served the customers that arrive in its simulated time, and their mean "
+        "time in system is within four standard errors of M/M/1 theory (both checked by the "
+        "script)."
     )
     note = textwrap.fill(note, width=92, break_long_words=False, break_on_hyphens=False)
     return "\n".join(head + rows) + "\n\n" + note + "\n"
