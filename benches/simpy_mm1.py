@@ -65,11 +65,12 @@ def main():
     start = time.process_time()
     env.run(until=seconds)
     cpu_s = time.process_time() - start
-    theory_ms = 1e3 / (MU_PER_S - LAMBDA_PER_S)
+    # The mean of no customers is absent, not 0.
+    mean_ms = f"{stats.mean_s * 1e3:.3f}" if stats.customers else "-"
     print(
-        f"simpy={simpy.__version__} customers={stats.customers} "
-        f"mean_ms={stats.mean_s * 1e3:.3f} theory_ms={theory_ms:.3f} "
-        f"cpu_s={cpu_s:.2f} customers_per_cpu_s={stats.customers / cpu_s:.0f}"
+        f"simpy={simpy.__version__} customers={stats.customers} mean_ms={mean_ms} "
+        f"theory_ms={1e3 / (MU_PER_S - LAMBDA_PER_S):.3f} cpu_s={cpu_s:.2f} "
+        f"customers_per_cpu_s={stats.customers / max(cpu_s, 1e-9):.0f}"
     )
 
 
