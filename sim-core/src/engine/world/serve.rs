@@ -11,9 +11,20 @@ use crate::results::Cause;
 use crate::time::SimDuration;
 
 impl<'m> World<'m> {
-    /// One crossing of `link`: `None` if the message is lost, else its delay.
-    #[inline]
+    /// One crossing of `link`: `None` if the message is lost, else its delay. An instant
+    /// link (decided at build) without an active fault is `extra` at once, inlined; any
+    /// other crossing draws out of line, as it always did.
+    #[inline(always)]
     pub(super) fn hop(&mut self, link: LinkId, extra: SimDuration) -> Option<SimDuration> {
+        let i = link.0 as usize;
+        if self.plain.instant[i] && self.link_faults[i].is_empty() {
+            return Some(extra);
+        }
+        self.hop_drawn(link, extra)
+    }
+
+    #[inline(never)]
+    fn hop_drawn(&mut self, link: LinkId, extra: SimDuration) -> Option<SimDuration> {
         let i = link.0 as usize;
         let l = &self.model.links[i];
         if l.loss > 0.0 && self.rng.link_loss[i].random::<f64>() < l.loss {
@@ -208,6 +219,10 @@ impl<'m> World<'m> {
         };
         if self.tracer.is_some() {
             self.trace_work_done(job);
+        }
+        if self.plain.leaf[e.0 as usize] {
+            // No calls, no messages, no flow, no failure possible: the answer is now.
+            return self.finish(job, Outcome::Ok);
         }
         let ep = &self.model.endpoints[e.0 as usize];
         let own_error = ep.fail > 0.0 && self.rng.fail[e.0 as usize].random::<f64>() < ep.fail;
@@ -425,7 +440,7 @@ impl<'m> World<'m> {
 
     /// Sends a reply back across the reverse link, unless the caller has already given up.
     pub(super) fn reply(&mut self, call: Handle, outcome: Outcome) {
-        let Some(pc) = self.calls.get(call) else {
+        let Some(&pc) = self.calls.get(call) else {
             return;
         };
         let spec = self.call_spec(pc.call);
@@ -440,7 +455,8 @@ impl<'m> World<'m> {
             return; // lost reply: the caller will time out (or wait forever without a timeout)
         };
         if delay == SimDuration::ZERO {
-            self.attempt_done(call, outcome, false);
+            // The call is still the one looked up above: end it without a second lookup.
+            self.attempt_ended(call, pc, outcome, false);
         } else {
             self.q.schedule(delay, Event::Reply(call, outcome));
         }
