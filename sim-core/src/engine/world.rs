@@ -176,6 +176,8 @@ struct PendingCall {
 }
 
 /// One request being served by one replica: in transit, queued, working or calling.
+/// `Copy`, so a finishing job is read out of its slot once (`finish`).
+#[derive(Clone, Copy)]
 struct Job {
     endpoint: EndpointId,
     replica: u32,

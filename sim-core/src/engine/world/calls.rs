@@ -331,7 +331,7 @@ impl<'m> World<'m> {
     /// `attempt_done` for live call `call`, whose record `pc` the caller has looked up. A
     /// plain call (one attempt, no guard, no sidecar) ends at once: nothing to record in a
     /// breaker, nothing to retry, no bulkhead slot to give back.
-    #[inline]
+    #[inline(always)]
     pub(super) fn attempt_ended(
         &mut self,
         call: Handle,
@@ -487,7 +487,6 @@ impl<'m> World<'m> {
         }
     }
 
-    /// The logical call's final outcome, after the fallback, to whoever waits for it.
     /// `caller -> target` for a trace (`client:checkout -> gateway/checkout`).
     fn call_name(&self, caller: Caller, call: CallRef) -> String {
         let target = self.model.endpoint_name(self.call_spec(call).to);
@@ -556,6 +555,9 @@ impl<'m> World<'m> {
         Some(Outcome::Degraded)
     }
 
+    /// The logical call's final outcome, after the fallback, to whoever waits for it.
+    /// Inlined, so a plain call's end hands its outcome over without another call.
+    #[inline(always)]
     fn deliver(
         &mut self,
         caller: Caller,
