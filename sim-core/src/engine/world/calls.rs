@@ -206,6 +206,8 @@ impl<'m> World<'m> {
 
     /// Puts one attempt on the wire: the timeout, the replica, the request's hop. With
     /// sidecars in the model, the mesh decides first (and may take the attempt over).
+    /// Inlined into its two callers (a call's first attempt, a retry).
+    #[inline(always)]
     pub(super) fn put_on_wire(&mut self, handle: Handle, by_service: bool, spec: &'m Call) {
         if self.mesh {
             return self.put_on_wire_meshed(handle, by_service, spec);
