@@ -252,6 +252,26 @@ pub struct Call {
     pub fallback_call: Option<u16>,
 }
 
+impl Call {
+    /// No resilience setting of any kind (retries, backoff, budget, breaker, bulkhead,
+    /// fallback or fallback call) and no request queue: the logical call is exactly one
+    /// attempt. A timeout alone keeps a call plain. The engine decides its plain path from
+    /// this once, at build (`engine::world::plain`), never per call.
+    pub fn is_plain(&self) -> bool {
+        self.resilience == Resilience::default()
+            && self.fallback_call.is_none()
+            && self.via.is_none()
+    }
+}
+
+impl Link {
+    /// A crossing of this link draws nothing and costs nothing: no latency, no loss (faults
+    /// that may hit it are checked by the engine at run time).
+    pub fn is_instant(&self) -> bool {
+        (self.loss <= 0.0 || self.loss.is_nan()) && self.latency.is_zero()
+    }
+}
+
 impl Endpoint {
     /// Call number `i`: a site of `calls`, or past them one of the `routed` calls.
     #[inline]

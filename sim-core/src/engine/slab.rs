@@ -115,6 +115,21 @@ impl<T> Slab<T> {
         Some(value)
     }
 
+    /// Frees the slot behind `h` like `remove`, without moving its value out: for a caller
+    /// that has already read what it needs (a large record would otherwise be copied twice).
+    #[inline]
+    pub fn discard(&mut self, h: Handle) {
+        if let Some(slot) = self.slots.get_mut(h.index as usize)
+            && slot.generation == h.generation
+            && slot.value.is_some()
+        {
+            slot.value = None;
+            slot.generation = slot.generation.wrapping_add(1);
+            self.free.push(h.index);
+            self.live -= 1;
+        }
+    }
+
     /// Handles of every stored value, in slot order.
     pub fn handles(&self) -> impl Iterator<Item = Handle> + '_ {
         self.slots.iter().enumerate().filter_map(|(i, s)| {
@@ -150,5 +165,23 @@ mod tests {
         assert_eq!(s.get(b), None, "the old generation is stale");
         assert_eq!(s.get(c), Some(&2));
         assert_eq!(s.live(), 1);
+    }
+
+    // Goal: `discard` leaves the slab exactly as `remove` would — the handle stale, the slot
+    // reused next, the live count down — and a stale handle discards nothing.
+    #[test]
+    fn discard_frees_like_remove() {
+        let mut s = Slab::new();
+        let a = s.insert(1);
+        let b = s.insert(2);
+        s.discard(a);
+        assert_eq!(s.get(a), None);
+        assert_eq!(s.live(), 1);
+        s.discard(a);
+        assert_eq!(s.live(), 1, "a stale handle frees nothing");
+        let c = s.insert(3);
+        assert_eq!(c.index, a.index, "the freed slot is reused first");
+        assert_ne!(c.generation, a.generation);
+        assert_eq!(s.get(b), Some(&2));
     }
 }

@@ -20,6 +20,7 @@ mod faults;
 mod flows;
 mod mesh;
 mod messaging;
+mod plain;
 mod serve;
 mod timeouts;
 mod tracing;
@@ -125,6 +126,19 @@ enum Caller {
     Mesh(Handle),
 }
 
+/// Test-only counts of the paths calls took, so a test can see the plain path taken.
+#[cfg(test)]
+#[derive(Default)]
+struct PathCounts {
+    /// Calls started past the guards (`start_call` at a plain site).
+    plain_starts: u64,
+    /// Calls started through the guard checks.
+    general_starts: u64,
+    /// Attempts ended on the plain path, and on the general one.
+    plain_ends: u64,
+    general_ends: u64,
+}
+
 /// How far a run has got, for a progress bar (reported every 65,536 events).
 #[derive(Clone, Copy, Debug)]
 pub struct Progress {
@@ -151,6 +165,8 @@ struct PendingCall {
     guard: u32,
     /// This attempt is a half-open breaker's probe.
     probe: bool,
+    /// Made at a plain call site (`plain::Plain`): its one attempt ends on the plain path.
+    plain: bool,
     /// For client calls: the request's index in send order (for `meshsim trace`).
     request: u32,
     /// For a client call to a flow: the instance its latest attempt started.
@@ -160,6 +176,8 @@ struct PendingCall {
 }
 
 /// One request being served by one replica: in transit, queued, working or calling.
+/// `Copy`, so a finishing job is read out of its slot once (`finish`).
+#[derive(Clone, Copy)]
 struct Job {
     endpoint: EndpointId,
     replica: u32,
@@ -354,6 +372,14 @@ pub struct World<'m> {
     sidecar_of: Vec<u32>,
     /// Mesh guard base index per endpoint call (`NO_GUARD` if none); empty without sidecars.
     mesh_guard: Vec<Vec<u32>>,
+    /// What the model's sites, endpoints and links do not use, decided at build.
+    plain: plain::Plain,
+    /// Some pool keeps its replicas' loads (`least-outstanding`): decided at build, so a
+    /// change of a replica's load elsewhere costs one test (with `draining`).
+    load_watched: bool,
+    /// Which path attempts took (tests only: the plain path must really be taken).
+    #[cfg(test)]
+    paths: PathCounts,
     /// Set only by `meshsim trace`: records one request's spans.
     pub(super) tracer: Option<Box<Tracer>>,
     /// Set only by `meshsim trace --slowest/--failed`: finds which request to trace.
@@ -624,9 +650,14 @@ impl<'m> World<'m> {
             draining: 0,
             no_fault: (model.faults.len() + chaos_targets) as u32,
             seed,
+            plain: plain::Plain::of(model),
+            load_watched: false,
+            #[cfg(test)]
+            paths: PathCounts::default(),
             tracer: None,
             finder: None,
         };
+        world.load_watched = world.balancers.iter().any(|b| b.watches_load());
         world.autoscale_init();
         world
     }

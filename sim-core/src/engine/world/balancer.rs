@@ -54,6 +54,13 @@ impl Balancer {
     }
 }
 
+impl Balancer {
+    /// This pool keeps its replicas' loads (`least-outstanding` over more than one).
+    pub(super) fn watches_load(&self) -> bool {
+        self.least.is_some()
+    }
+}
+
 impl<'m> World<'m> {
     /// The replica a request to `service` goes to: a version by weight, when the service has
     /// versions (decided at model build), then a replica of it by the service's policy.
@@ -138,8 +145,17 @@ impl<'m> World<'m> {
     }
 
     /// Replica `r`'s outstanding count changed: a `least-outstanding` balancer learns it.
+    /// Only a run with a load-keeping pool or a draining replica looks further: decided at
+    /// build (`load_watched`), so a plain run pays one test.
     #[inline]
     pub(super) fn load_changed(&mut self, r: usize) {
+        if self.load_watched || self.draining > 0 {
+            self.load_changed_watched(r);
+        }
+    }
+
+    #[inline]
+    fn load_changed_watched(&mut self, r: usize) {
         let rep = &self.replicas[r];
         let b = &mut self.balancers[rep.pool as usize];
         if let Some(tree) = &mut b.least {

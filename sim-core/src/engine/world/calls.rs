@@ -71,27 +71,24 @@ impl<'m> World<'m> {
         {
             return self.refuse(caller, spec, Cause::RateLimited);
         }
-        let guard = self.guard_of(caller, call);
-        let mut probe = false;
-        if guard != NO_GUARD {
-            let r = &spec.resilience;
-            let g = &mut self.guards[guard as usize];
-            if let Some(b) = g.breaker.as_mut() {
-                match b.admit(now, &mut self.transitions_room) {
-                    Admit::Pass { probe: p } => probe = p,
-                    Admit::Refuse => return self.refuse(caller, spec, Cause::CircuitOpen),
-                }
+        // A plain site (decided at build) has no guard to ask.
+        let plain = self.plain.site(call);
+        let (guard, probe) = if plain {
+            #[cfg(test)]
+            {
+                self.paths.plain_starts += 1;
             }
-            if let Some(limit) = r.bulkhead {
-                if g.in_flight >= limit {
-                    return self.refuse(caller, spec, Cause::Unavailable);
-                }
-                g.in_flight += 1;
+            (NO_GUARD, false)
+        } else {
+            #[cfg(test)]
+            {
+                self.paths.general_starts += 1;
             }
-            if let Some(ratio) = r.retry.budget {
-                g.deposit(ratio);
+            match self.pass_guard(caller, call, spec) {
+                Some(passed) => passed,
+                None => return,
             }
-        }
+        };
         let handle = self.calls.insert(PendingCall {
             caller,
             call,
@@ -99,6 +96,7 @@ impl<'m> World<'m> {
             attempt: 0,
             guard,
             probe,
+            plain,
             request: self.current_request() as u32,
             flow: Handle::NONE,
             sheddable: self.priorities && self.is_sheddable(caller),
@@ -108,6 +106,38 @@ impl<'m> World<'m> {
         }
         // (A sidecar's mesh call is started by `hand_to_sidecar`, never here.)
         self.put_on_wire(handle, matches!(caller, Caller::Job(_)), spec);
+    }
+
+    /// The caller's guard on a site that may have one (breaker, bulkhead, retry budget):
+    /// `(guard, probe)` when the call may go, `None` when it was refused (and answered).
+    fn pass_guard(&mut self, caller: Caller, call: CallRef, spec: &'m Call) -> Option<(u32, bool)> {
+        let now = self.q.now();
+        let guard = self.guard_of(caller, call);
+        let mut probe = false;
+        if guard != NO_GUARD {
+            let r = &spec.resilience;
+            let g = &mut self.guards[guard as usize];
+            if let Some(b) = g.breaker.as_mut() {
+                match b.admit(now, &mut self.transitions_room) {
+                    Admit::Pass { probe: p } => probe = p,
+                    Admit::Refuse => {
+                        self.refuse(caller, spec, Cause::CircuitOpen);
+                        return None;
+                    }
+                }
+            }
+            if let Some(limit) = r.bulkhead {
+                if g.in_flight >= limit {
+                    self.refuse(caller, spec, Cause::Unavailable);
+                    return None;
+                }
+                g.in_flight += 1;
+            }
+            if let Some(ratio) = r.retry.budget {
+                g.deposit(ratio);
+            }
+        }
+        Some((guard, probe))
     }
 
     /// Index of the client request being sent now (the last one counted by `send_request`).
@@ -176,6 +206,8 @@ impl<'m> World<'m> {
 
     /// Puts one attempt on the wire: the timeout, the replica, the request's hop. With
     /// sidecars in the model, the mesh decides first (and may take the attempt over).
+    /// Inlined into its two callers (a call's first attempt, a retry).
+    #[inline(always)]
     pub(super) fn put_on_wire(&mut self, handle: Handle, by_service: bool, spec: &'m Call) {
         if self.mesh {
             return self.put_on_wire_meshed(handle, by_service, spec);
@@ -231,12 +263,13 @@ impl<'m> World<'m> {
         };
         self.replicas[replica as usize].outstanding += 1;
         self.load_changed(replica as usize);
+        // Without flows and priorities (decided at build) the call has nothing to pass on.
         let (flow, flow_step, sheddable) = match self.calls.get(handle) {
-            Some(pc) => {
+            Some(pc) if !self.flow_accs.is_empty() || self.priorities => {
                 let (flow, step) = self.call_flow_ctx(pc);
                 (flow, step, pc.sheddable)
             }
-            None => (Handle::NONE, crate::engine::flows::NO_STEP, false),
+            _ => (Handle::NONE, crate::engine::flows::NO_STEP, false),
         };
         if flow != Handle::NONE {
             self.flow_ref(flow);
@@ -294,6 +327,48 @@ impl<'m> World<'m> {
         let Some(&pc) = self.calls.get(call) else {
             return;
         };
+        self.attempt_ended(call, pc, outcome, by_timeout);
+    }
+
+    /// `attempt_done` for live call `call`, whose record `pc` the caller has looked up. A
+    /// plain call (one attempt, no guard, no sidecar) ends at once: nothing to record in a
+    /// breaker, nothing to retry, no bulkhead slot to give back.
+    #[inline(always)]
+    pub(super) fn attempt_ended(
+        &mut self,
+        call: Handle,
+        pc: PendingCall,
+        outcome: Outcome,
+        by_timeout: bool,
+    ) {
+        if pc.plain && self.tracer.is_none() {
+            #[cfg(test)]
+            {
+                self.paths.plain_ends += 1;
+            }
+            self.calls.remove(call);
+            let spec = self.call_spec(pc.call);
+            self.deliver(pc.caller, spec, pc.started, outcome, pc.request);
+            if pc.flow != Handle::NONE {
+                self.flow_told(pc.flow, outcome, pc.started);
+            }
+            return;
+        }
+        #[cfg(test)]
+        {
+            self.paths.general_ends += 1;
+        }
+        self.attempt_general(call, pc, outcome, by_timeout);
+    }
+
+    #[inline(never)]
+    fn attempt_general(
+        &mut self,
+        call: Handle,
+        pc: PendingCall,
+        outcome: Outcome,
+        by_timeout: bool,
+    ) {
         let now = self.q.now();
         let spec = self.call_spec(pc.call);
         let mut r = &spec.resilience;
@@ -414,7 +489,6 @@ impl<'m> World<'m> {
         }
     }
 
-    /// The logical call's final outcome, after the fallback, to whoever waits for it.
     /// `caller -> target` for a trace (`client:checkout -> gateway/checkout`).
     fn call_name(&self, caller: Caller, call: CallRef) -> String {
         let target = self.model.endpoint_name(self.call_spec(call).to);
@@ -483,6 +557,9 @@ impl<'m> World<'m> {
         Some(Outcome::Degraded)
     }
 
+    /// The logical call's final outcome, after the fallback, to whoever waits for it.
+    /// Inlined, so a plain call's end hands its outcome over without another call.
+    #[inline(always)]
     fn deliver(
         &mut self,
         caller: Caller,

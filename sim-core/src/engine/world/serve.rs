@@ -11,9 +11,20 @@ use crate::results::Cause;
 use crate::time::SimDuration;
 
 impl<'m> World<'m> {
-    /// One crossing of `link`: `None` if the message is lost, else its delay.
-    #[inline]
+    /// One crossing of `link`: `None` if the message is lost, else its delay. An instant
+    /// link (decided at build) without an active fault is `extra` at once, inlined; any
+    /// other crossing draws out of line, as it always did.
+    #[inline(always)]
     pub(super) fn hop(&mut self, link: LinkId, extra: SimDuration) -> Option<SimDuration> {
+        let i = link.0 as usize;
+        if self.plain.instant[i] && self.link_faults[i].is_empty() {
+            return Some(extra);
+        }
+        self.hop_drawn(link, extra)
+    }
+
+    #[inline(never)]
+    fn hop_drawn(&mut self, link: LinkId, extra: SimDuration) -> Option<SimDuration> {
         let i = link.0 as usize;
         let l = &self.model.links[i];
         if l.loss > 0.0 && self.rng.link_loss[i].random::<f64>() < l.loss {
@@ -61,6 +72,8 @@ impl<'m> World<'m> {
     }
 
     /// A request reaches its replica: start, queue, or reject it; a crashed replica refuses.
+    /// Inlined into its two callers (a request's hop event, a zero-latency hop at once).
+    #[inline(always)]
     pub(super) fn arrive(&mut self, job: Handle) {
         let now = self.q.now();
         let Some(j) = self.jobs.get_mut(job) else {
@@ -144,6 +157,9 @@ impl<'m> World<'m> {
         }
     }
 
+    /// Inlined into its two callers (an arrival to an idle worker, a finish that takes the
+    /// next queued job): the plain path then makes no call for it.
+    #[inline(always)]
     fn start_work(&mut self, job: Handle, endpoint: EndpointId, replica: usize) {
         if self.tracer.is_some() {
             self.trace_work_started(job);
@@ -193,6 +209,8 @@ impl<'m> World<'m> {
     }
 
     /// Answers whoever is waiting for a job: its caller, or for a message, the broker.
+    /// Inlined, so a finish answers its caller without a call of its own.
+    #[inline(always)]
     pub(super) fn respond(&mut self, j: &super::Job, outcome: Outcome, processed: bool) {
         if j.msg == Handle::NONE {
             self.reply(j.reply_to, outcome);
@@ -208,6 +226,10 @@ impl<'m> World<'m> {
         };
         if self.tracer.is_some() {
             self.trace_work_done(job);
+        }
+        if self.plain.leaf[e.0 as usize] {
+            // No calls, no messages, no flow, no failure possible: the answer is now.
+            return self.finish(job, Outcome::Ok);
         }
         let ep = &self.model.endpoints[e.0 as usize];
         let own_error = ep.fail > 0.0 && self.rng.fail[e.0 as usize].random::<f64>() < ep.fail;
@@ -354,7 +376,9 @@ impl<'m> World<'m> {
             self.trace_job_outcome(job, outcome);
             self.trace_job_gone(job);
         }
-        let j = self.jobs.remove(job).expect("finishing a live job");
+        // One copy of the record, then its slot freed (`remove` would move it twice).
+        let j = *self.jobs.get(job).expect("finishing a live job");
+        self.jobs.discard(job);
         let outcome = if outcome == Outcome::Ok && j.degraded {
             Outcome::Degraded
         } else {
@@ -424,8 +448,10 @@ impl<'m> World<'m> {
     }
 
     /// Sends a reply back across the reverse link, unless the caller has already given up.
+    /// Inlined into `respond`, so a finished job's reply on the plain path is one function.
+    #[inline(always)]
     pub(super) fn reply(&mut self, call: Handle, outcome: Outcome) {
-        let Some(pc) = self.calls.get(call) else {
+        let Some(&pc) = self.calls.get(call) else {
             return;
         };
         let spec = self.call_spec(pc.call);
@@ -440,7 +466,8 @@ impl<'m> World<'m> {
             return; // lost reply: the caller will time out (or wait forever without a timeout)
         };
         if delay == SimDuration::ZERO {
-            self.attempt_done(call, outcome, false);
+            // The call is still the one looked up above: end it without a second lookup.
+            self.attempt_ended(call, pc, outcome, false);
         } else {
             self.q.schedule(delay, Event::Reply(call, outcome));
         }
