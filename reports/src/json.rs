@@ -468,8 +468,34 @@ impl Report {
         self.timeline.workloads.iter().any(|(_, t)| t.varying)
     }
 
-    /// Summarises `results` and evaluates `model.expects` against the summary.
+    /// Summarises `results` and evaluates `model.expects` against the summary. The report
+    /// is serialised to a JSON value only when there are expectations to look up in it: for
+    /// a model of 1,000 services that value is a tree of every figure of the run.
     pub fn build(results: &RunResults, model: &Model) -> Report {
+        let mut report = Report::described(results, model);
+        if !model.expects.is_empty() {
+            report.expect = evaluate(&model.expects, &report.to_value());
+        }
+        report
+    }
+
+    /// [`Report::build`] and the report's JSON value (what [`Report::to_value`] gives), from
+    /// one serialisation: the value the expectations are evaluated against becomes the
+    /// returned one once their results are put in its (so far empty) `expect` section, which
+    /// keeps its place. For `compare` and `sweep`, which read metrics from the value.
+    pub fn build_with_value(results: &RunResults, model: &Model) -> (Report, serde_json::Value) {
+        let mut report = Report::described(results, model);
+        let mut value = report.to_value();
+        if !model.expects.is_empty() {
+            report.expect = evaluate(&model.expects, &value);
+            value["expect"] = serde_json::to_value(&report.expect).expect("results serialise");
+        }
+        (report, value)
+    }
+
+    /// The measured numbers with what the model adds for the printers (the faults'
+    /// strength, the description, which workloads' load varies); no expectations yet.
+    fn described(results: &RunResults, model: &Model) -> Report {
         let mut report = Report::measured(results);
         // Scheduled faults come first, in file order: take their strength from the model.
         for (fault, spec) in report.faults.iter_mut().zip(&model.faults) {
@@ -484,8 +510,6 @@ impl Report {
                 Arrival::Varying { .. } | Arrival::ClosedVarying { .. }
             );
         }
-        let value = serde_json::to_value(&report).expect("a report always serialises");
-        report.expect = evaluate(&model.expects, &value);
         report
     }
 
@@ -634,7 +658,7 @@ impl Report {
 
 /// The JSON report of a run as a value (keys in report order), expectations evaluated.
 pub fn to_json_value(results: &RunResults, model: &Model) -> serde_json::Value {
-    Report::build(results, model).to_value()
+    Report::build_with_value(results, model).1
 }
 
 /// Writes the JSON report of a run, pretty-printed, with a trailing newline.

@@ -14,6 +14,11 @@
 //! if !report.all_passed() { /* exit code 1 */ }
 //! ```
 //!
+//! Every figure is computed once, by [`Report::build`]: the printers (text, JSON, Markdown,
+//! CSV, HTML, the plots over time) read the [`Report`], never the histograms again; only the
+//! CDF plots walk a whole-run histogram, to draw each recorded value. `compare` and `sweep`
+//! read their metrics from the value [`Report::build_with_value`] serialises once per run.
+//!
 //! Everything iterates in model order (services, endpoints and workloads as the scenario
 //! declares them), so the same results always print the same bytes.
 

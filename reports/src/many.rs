@@ -508,10 +508,10 @@ fn run_job(model: &Model, job: Job, extract: &Extract<'_>) -> Result<JobResult, 
         job,
         message: e.to_string(),
     })?;
-    let report = Report::build(&results, model);
+    // One serialisation serves the expectations and the metrics.
+    let (report, value) = Report::build_with_value(&results, model);
     drop(results);
     let expect_failed = !report.all_passed();
-    let value = report.to_value();
     drop(report);
     let mut metrics = extract(&value);
     for (_, v) in &mut metrics.0 {

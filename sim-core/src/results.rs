@@ -8,6 +8,10 @@ use hdrhistogram::Histogram;
 
 use crate::time::{SimDuration, SimTime};
 
+mod summary;
+
+pub use summary::LatencySummary;
+
 /// Latency histogram: nanoseconds, 3 significant figures, from 1 ns to one hour.
 pub type LatencyHistogram = Histogram<u64>;
 /// Per-time-bucket latency histogram: 2 significant figures, enough for p50/p99 over time.
@@ -353,36 +357,6 @@ pub struct BreakerStats {
     /// 1,000,000 changes over all breakers of a run are listed (a breaker flapping every
     /// cooldown for a long run would grow this list with simulated time).
     pub transitions: Vec<(SimTime, BreakerState)>,
-}
-
-/// The latency figures every report prints, in milliseconds. Only a non-empty histogram has
-/// them: a latency of no request is absent, never 0 (a 0 ms p99 would read as "fast").
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct LatencySummary {
-    pub mean: f64,
-    pub p50: f64,
-    pub p90: f64,
-    pub p99: f64,
-    pub p999: f64,
-    pub max: f64,
-}
-
-impl LatencySummary {
-    /// Summarises a histogram of nanoseconds; `None` when it is empty (nothing was measured).
-    pub fn of<T: hdrhistogram::Counter>(h: &Histogram<T>) -> Option<LatencySummary> {
-        if h.is_empty() {
-            return None;
-        }
-        let ms = |ns: u64| ns as f64 / 1e6;
-        Some(LatencySummary {
-            mean: h.mean() / 1e6,
-            p50: ms(h.value_at_quantile(0.50)),
-            p90: ms(h.value_at_quantile(0.90)),
-            p99: ms(h.value_at_quantile(0.99)),
-            p999: ms(h.value_at_quantile(0.999)),
-            max: ms(h.max()),
-        })
-    }
 }
 
 /// Messaging, counting only messages published at or after warmup (a dead letter counts with

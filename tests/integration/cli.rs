@@ -131,6 +131,39 @@ fn out_dir_report_json_equals_the_json_flag() {
 }
 
 #[test]
+fn stdout_is_the_same_with_and_without_out_dir() {
+    // Goal: `run` renders each output once — with `--out DIR`, stdout is the copy in the
+    // files — and that changes no byte: `run` and `run --out` print the same text, equal to
+    // report.txt; `run --json` and `run --json --out` the same JSON, equal to report.json.
+    let dir = scratch_dir("cli-out-stdout");
+    let file = root().join("scenarios/checkout-sync.toml");
+    let file = file.to_string_lossy();
+    let ok = |out: &std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout.clone()
+    };
+    let text = ok(&meshsim_in(&dir, &["run", &file, "--quiet"]));
+    let text_out = ok(&meshsim_in(&dir, &["run", &file, "--quiet", "--out", "t"]));
+    let json = ok(&meshsim_in(&dir, &["run", &file, "--quiet", "--json"]));
+    let json_out = ok(&meshsim_in(
+        &dir,
+        &["run", &file, "--quiet", "--json", "--out", "j"],
+    ));
+    assert!(!text.is_empty());
+    assert_eq!(text_out, text);
+    assert_eq!(json_out, json);
+    assert_ne!(text, json);
+    for (sub, name, stdout) in [("t", "report.txt", &text), ("j", "report.json", &json)] {
+        let written = std::fs::read(dir.join(sub).join(name)).expect("written");
+        assert_eq!(&written, stdout, "{sub}/{name}");
+    }
+}
+
+#[test]
 fn check_validates_without_running() {
     // Goal: `check` says ok for a valid scenario (exit 0), and exits 2 for a broken one.
     let ok = meshsim(&["check", "scenarios/checkout-sync.toml"]);

@@ -185,9 +185,13 @@ impl WorkloadTimeline {
             t.ok.push(b.ok);
             t.degraded.push(b.degraded);
             t.failed.push(b.failed.total());
-            let summary = b.latency.as_ref().and_then(LatencySummary::of);
-            t.p50_ms.push(summary.map(|s| round(s.p50)));
-            t.p99_ms.push(summary.map(|s| round(s.p99)));
+            // Only the two figures the timeline shows: no mean, p90 or p99.9 per bucket.
+            let p50_p99 = b
+                .latency
+                .as_ref()
+                .and_then(|h| LatencySummary::quantiles_of(h, [0.50, 0.99]));
+            t.p50_ms.push(p50_p99.map(|[p50, _]| round(p50)));
+            t.p99_ms.push(p50_p99.map(|[_, p99]| round(p99)));
         }
         t
     }

@@ -368,3 +368,52 @@ fn expectations_can_read_the_new_fields() {
         Ok(50.0)
     );
 }
+
+#[test]
+fn the_value_built_with_the_report_is_the_reports_own() {
+    // Goal: `Report::build_with_value` (one serialisation, what compare and sweep read their
+    // metrics from) gives the same report and exactly the value `Report::build` then
+    // `to_value` gives — every key in its place, the evaluated `expect` section included —
+    // for expectations that hold, fail and cannot be read, and for a model without any
+    // (where `build` serialises nothing).
+    let mut model = model();
+    model.expects.push(crate::support::expect(
+        "workloads.checkout.latency_ms.p99",
+        sim_core::model::Bound::Below(0.001),
+    ));
+    model.expects.push(crate::support::expect(
+        "workloads.nobody.sent",
+        sim_core::model::Bound::Above(1.0),
+    ));
+    let mut without = model.clone();
+    without.expects.clear();
+    for m in [&model, &without] {
+        let built = Report::build(&results(), m);
+        let (report, value) = Report::build_with_value(&results(), m);
+        assert_eq!(report.expect, built.expect);
+        assert_eq!(report.to_value(), value);
+        assert_eq!(built.to_value(), value);
+        let text = |v: &Value| serde_json::to_string_pretty(v).unwrap();
+        assert_eq!(
+            text(&built.to_value()),
+            text(&value),
+            "same bytes, same key order"
+        );
+    }
+    let (report, value) = Report::build_with_value(&results(), &model);
+    assert_eq!(report.expect.len(), model.expects.len());
+    assert!(report.expect.iter().any(|e| e.passed), "one holds");
+    assert!(
+        report.expect.iter().any(|e| e.error.is_some()),
+        "one cannot be read"
+    );
+    assert_eq!(
+        value["expect"].as_array().unwrap().len(),
+        model.expects.len()
+    );
+    assert_eq!(
+        keys(&value).last(),
+        Some(&"expect"),
+        "expect keeps its place"
+    );
+}
