@@ -17,7 +17,7 @@ use super::guard::Guard;
 use super::world;
 use crate::model::Model;
 use crate::results::{
-    WorkloadBucket, empty_latency_histogram, new_bucket_histogram, new_latency_histogram,
+    WorkloadBucket, empty_latency_histogram, full_bucket_histogram, full_latency_histogram,
 };
 use crate::rng::Stream;
 
@@ -42,10 +42,12 @@ impl Footprint {
     }
 }
 
-/// Bytes of the counts of a histogram as meshsim builds them (one is built to measure).
+/// Bytes of the counts of a histogram at the most it can grow to (the full range: latencies
+/// past an hour are clamped), and of an empty one (one of each is built to measure). A
+/// histogram grows only to the latencies it records, so this is a bound, not a guess.
 fn histogram_bytes() -> (u64, u64, u64) {
-    let full = new_latency_histogram().distinct_values() * size_of::<u64>();
-    let bucket = new_bucket_histogram().distinct_values() * size_of::<u32>();
+    let full = full_latency_histogram().distinct_values() * size_of::<u64>();
+    let bucket = full_bucket_histogram().distinct_values() * size_of::<u32>();
     let empty = empty_latency_histogram().distinct_values() * size_of::<u64>();
     // The struct around the counts.
     let header = 128;
