@@ -8,6 +8,10 @@ use hdrhistogram::{Counter, Histogram};
 
 use crate::time::{SimDuration, SimTime};
 
+mod bucket_latency;
+
+pub use bucket_latency::BucketLatency;
+
 /// Latency histogram: nanoseconds, 3 significant figures, from 1 ns to one hour.
 pub type LatencyHistogram = Histogram<u64>;
 /// Per-time-bucket latency histogram: 2 significant figures, enough for p50/p99 over time.
@@ -241,8 +245,9 @@ pub struct WorkloadBucket {
     pub ok: u64,
     pub degraded: u64,
     pub failed: FailureCounts,
-    /// Latency of the successful requests sent in this bucket; `None` when there were none.
-    pub latency: Option<BucketHistogram>,
+    /// Latency of the successful requests sent in this bucket (its summary is `None` when
+    /// there were none).
+    pub latency: BucketLatency,
 }
 
 /// One endpoint, counted at the replicas that serve it.

@@ -3,7 +3,7 @@
 //! numbers.
 
 use serde::Serialize;
-use sim_core::results::{LatencySummary, RunResults, WorkloadStats};
+use sim_core::results::{RunResults, WorkloadStats};
 
 use super::messages::ChannelName;
 use super::{Named, round};
@@ -185,7 +185,7 @@ impl WorkloadTimeline {
             t.ok.push(b.ok);
             t.degraded.push(b.degraded);
             t.failed.push(b.failed.total());
-            let summary = b.latency.as_ref().and_then(LatencySummary::of);
+            let summary = b.latency.summary();
             t.p50_ms.push(summary.map(|s| round(s.p50)));
             t.p99_ms.push(summary.map(|s| round(s.p99)));
         }

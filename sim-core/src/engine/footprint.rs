@@ -17,7 +17,7 @@ use super::guard::Guard;
 use super::world;
 use crate::model::Model;
 use crate::results::{
-    WorkloadBucket, empty_latency_histogram, full_bucket_histogram, full_latency_histogram,
+    BucketLatency, WorkloadBucket, empty_latency_histogram, full_latency_histogram,
 };
 use crate::rng::Stream;
 
@@ -42,20 +42,16 @@ impl Footprint {
     }
 }
 
-/// Bytes of the counts of a histogram at the most it can grow to (the full range: latencies
-/// past an hour are clamped), and of an empty one (one of each is built to measure). A
-/// histogram grows only to the latencies it records, so this is a bound, not a guess.
-fn histogram_bytes() -> (u64, u64, u64) {
+/// Bytes of the counts of a latency histogram at the most it can grow to (the full range:
+/// latencies past an hour are clamped), and of an empty one (one of each is built to
+/// measure). A histogram grows only to the latencies it records, so this is a bound, not a
+/// guess.
+fn histogram_bytes() -> (u64, u64) {
     let full = full_latency_histogram().distinct_values() * size_of::<u64>();
-    let bucket = full_bucket_histogram().distinct_values() * size_of::<u32>();
     let empty = empty_latency_histogram().distinct_values() * size_of::<u64>();
     // The struct around the counts.
     let header = 128;
-    (
-        (full + header) as u64,
-        (bucket + header) as u64,
-        (empty + header) as u64,
-    )
+    ((full + header) as u64, (empty + header) as u64)
 }
 
 /// `a × b` in 64 bits, saturating: a product of user numbers never wraps.
@@ -96,7 +92,7 @@ fn admission_bytes(model: &Model, replicas: u64) -> u64 {
 
 /// Estimates what a run of `model` holds at most.
 pub fn estimate(model: &Model) -> Footprint {
-    let (hist, bucket_hist, empty_hist) = histogram_bytes();
+    let (hist, empty_hist) = histogram_bytes();
     let mut parts = Vec::new();
     let mut part = |what: String, bytes: u64| parts.push(Part { what, bytes });
 
@@ -163,7 +159,7 @@ pub fn estimate(model: &Model) -> Footprint {
     );
 
     let buckets = bucket_count(model);
-    let per_bucket = sz::<WorkloadBucket>() + bucket_hist;
+    let per_bucket = sz::<WorkloadBucket>() + BucketLatency::most_bytes();
     let levels = model.services.len() as u64 + model.queues.len() as u64 + topic_groups(model);
     part(
         format!(

@@ -5,8 +5,7 @@
 use crate::model::{EndpointId, Model, ServiceId, WorkloadId};
 use crate::results::{
     CallStats, EndpointStats, FailureCounts, LatencyHistogram, RecordNs, ServiceStats,
-    VersionStats, WorkloadBucket, WorkloadStats, empty_latency_histogram, new_bucket_histogram,
-    new_latency_histogram,
+    VersionStats, WorkloadBucket, WorkloadStats, empty_latency_histogram, new_latency_histogram,
 };
 use crate::time::{SimDuration, SimTime};
 
@@ -144,9 +143,7 @@ impl Stats {
         match outcome {
             Outcome::Ok => {
                 b.ok += 1;
-                b.latency
-                    .get_or_insert_with(new_bucket_histogram)
-                    .record_ns(latency_ns);
+                b.latency.record_ns(latency_ns);
             }
             Outcome::Degraded => b.degraded += 1,
             Outcome::Failed(cause) => b.failed.add(cause),

@@ -1,0 +1,163 @@
+//! The latency of one workload's requests sent in one time bucket, kept as only the values
+//! recorded while that is smaller than a histogram.
+//!
+//! A run keeps one of these per workload and time bucket: 100 workloads × 141 buckets is
+//! 14,100 of them, and a histogram each (10 KiB for latencies up to 40 ms, 18 KiB for the full
+//! range) was most of the memory of a 1,000-service model whose buckets see a few requests
+//! each. The timeline reads two quantiles per bucket, so the summary is worked out by building
+//! the histogram for a moment: the same counts at the same indices as a histogram recorded
+//! directly, so the same figures to the bit.
+
+use super::{BucketHistogram, HISTOGRAM_MAX_NS, HISTOGRAM_TOP_NS, LatencySummary, RecordNs};
+
+/// The layout of [`super::new_bucket_histogram`] (lowest value 1, 2 significant figures):
+/// 256 sub-buckets in the first bucket, then 128 new ones per power of two.
+const HALF_COUNT_MAGNITUDE: u32 = 7;
+const HALF_COUNT: u32 = 1 << HALF_COUNT_MAGNITUDE;
+const SUB_BUCKET_MASK: u64 = (2 * HALF_COUNT as u64) - 1;
+/// 64 − log2(256): the leading zeros of a value just past the first bucket.
+const LEADING_ZERO_BASE: u32 = 64 - (HALF_COUNT_MAGNITUDE + 1);
+
+/// Sparse entries are 8 bytes against a histogram's 4 per count; past this many the histogram
+/// is at most twice as big, and finding an entry takes a dozen comparisons.
+const MOST_SPARSE: usize = 1024;
+
+/// A time bucket's latencies (nanoseconds, successes only).
+#[derive(Clone, Debug)]
+pub enum BucketLatency {
+    /// (index in the histogram's counts, count) by increasing index; only indices recorded.
+    Sparse(Vec<(u32, u32)>),
+    /// Past [`MOST_SPARSE`] distinct values, or a count that would pass `u32::MAX` (where
+    /// the histogram's own saturation rules take over): the histogram itself.
+    Dense(Box<BucketHistogram>),
+}
+
+impl Default for BucketLatency {
+    fn default() -> Self {
+        BucketLatency::Sparse(Vec::new())
+    }
+}
+
+impl BucketLatency {
+    /// Records one latency, as [`RecordNs::record_ns`] records it into the histogram.
+    #[inline]
+    pub fn record_ns(&mut self, ns: u64) {
+        match self {
+            BucketLatency::Dense(h) => h.record_ns(ns),
+            BucketLatency::Sparse(entries) => {
+                let i = index_of(clamp(ns));
+                match entries.binary_search_by_key(&i, |&(k, _)| k) {
+                    Ok(at) if entries[at].1 < u32::MAX => entries[at].1 += 1,
+                    Err(at) if entries.len() < MOST_SPARSE => entries.insert(at, (i, 1)),
+                    _ => self.turn_dense(ns),
+                }
+            }
+        }
+    }
+
+    /// Turns sparse entries into the histogram, then records `ns` there.
+    #[cold]
+    #[inline(never)]
+    fn turn_dense(&mut self, ns: u64) {
+        let mut h = self.histogram();
+        h.record_ns(ns);
+        *self = BucketLatency::Dense(Box::new(h));
+    }
+
+    /// The histogram these latencies make (built for sparse ones).
+    pub fn histogram(&self) -> BucketHistogram {
+        match self {
+            BucketLatency::Dense(h) => (**h).clone(),
+            BucketLatency::Sparse(entries) => {
+                let mut h = super::new_bucket_histogram();
+                if let Some(&(last, _)) = entries.last() {
+                    // Grown once, to the largest value, then filled.
+                    h.record_ns(value_of(last));
+                    h.reset();
+                }
+                for &(i, count) in entries {
+                    let recorded = h.record_n(value_of(i), count);
+                    debug_assert!(recorded.is_ok(), "{recorded:?}");
+                }
+                h
+            }
+        }
+    }
+
+    /// The latency figures, as [`LatencySummary::of`] gives them for the histogram; `None`
+    /// when no latency was recorded.
+    pub fn summary(&self) -> Option<LatencySummary> {
+        match self {
+            BucketLatency::Dense(h) => LatencySummary::of(h),
+            BucketLatency::Sparse(entries) if entries.is_empty() => None,
+            BucketLatency::Sparse(_) => LatencySummary::of(&self.histogram()),
+        }
+    }
+
+    /// The most heap bytes one bucket's latencies take: a full-range histogram's counts (a
+    /// boxed histogram), or the sparse entries just before they turn into one, whichever is
+    /// more. What the memory estimate counts per bucket.
+    pub fn most_bytes() -> u64 {
+        let dense = super::full_bucket_histogram().distinct_values() as u64 * 4
+            + std::mem::size_of::<BucketHistogram>() as u64;
+        dense.max(MOST_SPARSE as u64 * 8)
+    }
+
+    /// Bytes held on the heap.
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            BucketLatency::Sparse(entries) => entries.capacity() * 8,
+            BucketLatency::Dense(h) => h.distinct_values() * 4,
+        }
+    }
+}
+
+/// As [`RecordNs::record_ns`] clamps.
+fn clamp(ns: u64) -> u64 {
+    if ns > HISTOGRAM_TOP_NS {
+        HISTOGRAM_MAX_NS
+    } else {
+        ns
+    }
+}
+
+/// The index of `ns` in the histogram's counts (hdrhistogram's `index_for`).
+fn index_of(ns: u64) -> u32 {
+    let bucket = LEADING_ZERO_BASE - (ns | SUB_BUCKET_MASK).leading_zeros();
+    let sub_bucket = (ns >> bucket) as u32;
+    ((bucket + 1) << HALF_COUNT_MAGNITUDE) + sub_bucket - HALF_COUNT
+}
+
+/// The lowest value at index `i` (hdrhistogram's `value_for`).
+fn value_of(i: u32) -> u64 {
+    let bucket = (i >> HALF_COUNT_MAGNITUDE) as i64 - 1;
+    let sub_bucket = (i & (HALF_COUNT - 1)) + HALF_COUNT;
+    if bucket < 0 {
+        u64::from(sub_bucket - HALF_COUNT)
+    } else {
+        u64::from(sub_bucket) << bucket
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indices_are_the_histograms() {
+        // Goal: the index and value functions agree with hdrhistogram's own layout at every
+        // bucket edge: a value maps to an index whose value is its lowest equivalent.
+        let h = super::super::full_bucket_histogram();
+        let mut values = vec![0, 1, 2, 127, 128, 255, 256, 257, 511, 512, HISTOGRAM_TOP_NS];
+        for shift in 0..42 {
+            let p = 1u64 << shift;
+            values.extend([p - 1, p, p + 1, p + p / 3]);
+        }
+        for v in values {
+            let i = index_of(v);
+            assert_eq!(value_of(i), h.lowest_equivalent(v), "value {v}");
+            assert!((i as usize) < h.distinct_values(), "value {v}");
+        }
+        assert_eq!(index_of(HISTOGRAM_TOP_NS) as usize, h.distinct_values() - 1);
+    }
+}
