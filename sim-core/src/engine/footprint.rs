@@ -159,17 +159,18 @@ pub fn estimate(model: &Model) -> Footprint {
     );
 
     let buckets = bucket_count(model);
-    let per_bucket = sz::<WorkloadBucket>() + BucketLatency::most_bytes();
+    let per_bucket: u64 = model
+        .workloads
+        .iter()
+        .map(|w| sz::<WorkloadBucket>() + bucket_latency_bytes(model, w))
+        .fold(0, u64::saturating_add);
     let levels = model.services.len() as u64 + model.queues.len() as u64 + topic_groups(model);
     part(
         format!(
             "{buckets} time buckets × ({} workloads, {levels} services and queues)",
             model.workloads.len()
         ),
-        times(
-            buckets,
-            times(model.workloads.len() as u64, per_bucket).saturating_add(times(levels, 24)),
-        ),
+        times(buckets, per_bucket.saturating_add(times(levels, 24))),
     );
 
     part(
@@ -389,6 +390,30 @@ fn reached_endpoints(model: &Model) -> u64 {
         }
     }
     reached.iter().filter(|&&r| r).count() as u64
+}
+
+/// The most heap bytes of one time bucket's latencies for workload `w`. They are one entry
+/// per distinct latency, so at most one per request sent in the bucket: an open loop sends
+/// at most its highest rate × the bucket's width on average, and far more than
+/// `m + 10·√m + 20` of a Poisson mean `m` never happens (more than ten standard deviations).
+/// A closed loop's rate depends on its latencies, so it is counted at the most a bucket can
+/// take (a full histogram).
+fn bucket_latency_bytes(model: &Model, w: &crate::model::Workload) -> u64 {
+    let rate_per_s = match &w.arrival {
+        crate::model::Arrival::Open { rate_per_s, .. } => *rate_per_s,
+        crate::model::Arrival::Varying { curve, .. } => {
+            curve.max_rate(model.duration.as_secs_f64())
+        }
+        crate::model::Arrival::Closed { .. } | crate::model::Arrival::ClosedVarying { .. } => {
+            return BucketLatency::most_bytes();
+        }
+    };
+    let mean = rate_per_s * model.bucket.as_secs_f64();
+    let most = mean + 10.0 * mean.sqrt() + 20.0;
+    if !most.is_finite() {
+        return BucketLatency::most_bytes();
+    }
+    BucketLatency::bytes_for(most.ceil() as u64)
 }
 
 fn topic_groups(model: &Model) -> u64 {

@@ -103,6 +103,16 @@ impl BucketLatency {
         dense.max(MOST_SPARSE as u64 * 8)
     }
 
+    /// The most heap bytes of a bucket that records at most `distinct` distinct values: their
+    /// entries (the vector's capacity, at most twice its length), or past [`MOST_SPARSE`]
+    /// the histogram.
+    pub fn bytes_for(distinct: u64) -> u64 {
+        if distinct > MOST_SPARSE as u64 {
+            return Self::most_bytes();
+        }
+        (distinct.next_power_of_two().max(4) * 8).min(Self::most_bytes())
+    }
+
     /// Bytes held on the heap.
     pub fn heap_bytes(&self) -> usize {
         match self {
