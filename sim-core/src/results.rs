@@ -453,15 +453,25 @@ impl LatencySummary {
         if h.is_empty() {
             return None;
         }
+        Some(LatencySummary::from_parts(
+            h.mean(),
+            |q| h.value_at_quantile(q),
+            h.max(),
+        ))
+    }
+
+    /// The figures from a mean, a quantile function and a max in nanoseconds: one formula
+    /// for a histogram and for [`BucketLatency`]'s sparse entries.
+    pub fn from_parts(mean_ns: f64, quantile: impl Fn(f64) -> u64, max_ns: u64) -> Self {
         let ms = |ns: u64| ns as f64 / 1e6;
-        Some(LatencySummary {
-            mean: h.mean() / 1e6,
-            p50: ms(h.value_at_quantile(0.50)),
-            p90: ms(h.value_at_quantile(0.90)),
-            p99: ms(h.value_at_quantile(0.99)),
-            p999: ms(h.value_at_quantile(0.999)),
-            max: ms(h.max()),
-        })
+        LatencySummary {
+            mean: mean_ns / 1e6,
+            p50: ms(quantile(0.50)),
+            p90: ms(quantile(0.90)),
+            p99: ms(quantile(0.99)),
+            p999: ms(quantile(0.999)),
+            max: ms(max_ns),
+        }
     }
 }
 

@@ -85,13 +85,38 @@ impl BucketLatency {
     }
 
     /// The latency figures, as [`LatencySummary::of`] gives them for the histogram; `None`
-    /// when no latency was recorded.
+    /// when no latency was recorded. Sparse entries are summarised as they are, by the
+    /// histogram's own rules (a quantile is the highest value equivalent to the first index
+    /// whose running count reaches `ceil(q × total)`; the mean adds each index's middle value
+    /// × its count / total, in index order), without building the histogram: a timeline
+    /// reads 14,100 buckets at 1,000 services.
     pub fn summary(&self) -> Option<LatencySummary> {
-        match self {
-            BucketLatency::Dense(h) => LatencySummary::of(h),
-            BucketLatency::Sparse(entries) if entries.is_empty() => None,
-            BucketLatency::Sparse(_) => LatencySummary::of(&self.histogram()),
-        }
+        let entries = match self {
+            BucketLatency::Dense(h) => return LatencySummary::of(h),
+            BucketLatency::Sparse(entries) => entries,
+        };
+        let &(last, _) = entries.last()?;
+        let total: u64 = entries.iter().map(|&(_, c)| u64::from(c)).sum();
+        let mean_ns = entries.iter().fold(0.0_f64, |sum, &(i, c)| {
+            let middle = value_of(i) + (range_of(i) >> 1);
+            sum + middle as f64 * f64::from(c) / total as f64
+        });
+        let quantile = |q: f64| {
+            let at = ((q.min(1.0) * total as f64).ceil() as u64).max(1);
+            let mut running = 0u64;
+            for &(i, c) in entries {
+                running += u64::from(c);
+                if running >= at {
+                    return highest_of(i);
+                }
+            }
+            0
+        };
+        Some(LatencySummary::from_parts(
+            mean_ns,
+            quantile,
+            highest_of(last),
+        ))
     }
 
     /// The most heap bytes one bucket's latencies take: a full-range histogram's counts (a
@@ -136,6 +161,17 @@ fn index_of(ns: u64) -> u32 {
     let bucket = LEADING_ZERO_BASE - (ns | SUB_BUCKET_MASK).leading_zeros();
     let sub_bucket = (ns >> bucket) as u32;
     ((bucket + 1) << HALF_COUNT_MAGNITUDE) + sub_bucket - HALF_COUNT
+}
+
+/// How many values index `i` stands for (hdrhistogram's `equivalent_range`).
+fn range_of(i: u32) -> u64 {
+    let bucket = (i >> HALF_COUNT_MAGNITUDE).saturating_sub(1);
+    1 << bucket
+}
+
+/// The highest value at index `i` (hdrhistogram's `highest_equivalent`).
+fn highest_of(i: u32) -> u64 {
+    value_of(i).saturating_add(range_of(i)) - 1
 }
 
 /// The lowest value at index `i` (hdrhistogram's `value_for`).
