@@ -126,7 +126,7 @@ done
 
 if [[ $long == 1 ]]; then
     python3 "$root/benches/dag.py" --services 100 --duration 6667s > "$work/dag-100-long.toml"
-    read -r user rss events sent < <(run_once "$work/dag-100-long.toml")
+    read -r user rss events sent <<< "$(run_once "$work/dag-100-long.toml")"
     echo
     echo "100 services, 6667s (10 M requests at 1,500/s): $sent requests, $events events," \
         "$user s user, max RSS $(( rss / 1024 )) MiB (goal: under 10 s)"
@@ -163,8 +163,9 @@ print(f'{float(m[1]) * 2:g}{m[2]}')")
     for n in $sizes; do
         python3 "$root/benches/dag.py" --services "$n" --duration "$cache_duration" > "$work/c1.toml"
         python3 "$root/benches/dag.py" --services "$n" --duration "$cache2" > "$work/c2.toml"
-        read -r e1 i1 d1 l1 < <(cache_once "$work/c1.toml")
-        read -r e2 i2 d2 l2 < <(cache_once "$work/c2.toml")
+        # Command substitution waits for the run to finish (and clean up) before the next.
+        read -r e1 i1 d1 l1 <<< "$(cache_once "$work/c1.toml")"
+        read -r e2 i2 d2 l2 <<< "$(cache_once "$work/c2.toml")"
         python3 -c "
 e = $e2 - $e1
 print(f'{$n:>9} {e:>10} {($i2 - $i1) / e:>10.1f} {($d2 - $d1) / e:>10.2f} {($l2 - $l1) / e:>10.2f}')"
