@@ -4,12 +4,14 @@
 //! Latencies are HDR histograms in nanoseconds, so memory follows the number of distinct
 //! latency buckets, never the number of requests.
 
-use hdrhistogram::Histogram;
+use hdrhistogram::{Counter, Histogram};
 
 use crate::time::{SimDuration, SimTime};
 
+mod bucket_latency;
 mod summary;
 
+pub use bucket_latency::BucketLatency;
 pub use summary::LatencySummary;
 
 /// Latency histogram: nanoseconds, 3 significant figures, from 1 ns to one hour.
@@ -20,7 +22,25 @@ pub type BucketHistogram = Histogram<u32>;
 /// Longest latency a histogram tracks exactly; longer values are clamped to it.
 pub const HISTOGRAM_MAX_NS: u64 = 3_600_000_000_000;
 
+/// The largest value a histogram of the full range (1 ns to [`HISTOGRAM_MAX_NS`]) keeps as it
+/// is: its counts end at the power of two above one hour (either precision), and
+/// `saturating_record` clamps only what lies beyond. [`RecordNs::record_ns`] draws the same line.
+pub const HISTOGRAM_TOP_NS: u64 = (1 << 42) - 1;
+
+/// A latency histogram that holds only the range of values recorded so far (growing by whole
+/// powers of two with [`RecordNs::record_ns`]), not the full hour: an endpoint whose latencies
+/// stay under 10 ms keeps about 14 of the 32 powers of two, under half the memory. The layout
+/// of the counts (lowest value 1, the precision) is the full-range histogram's, so the same
+/// recorded values give the same counts at the same indices, hence the same quantiles, mean,
+/// max and recorded values; only the counts past the largest value are missing, and they are
+/// zeros.
 pub fn new_latency_histogram() -> LatencyHistogram {
+    growing(3)
+}
+
+/// The full-range histogram that [`new_latency_histogram`] stands for: what the memory
+/// estimate sizes as the most a latency histogram can grow to, and what tests compare with.
+pub fn full_latency_histogram() -> LatencyHistogram {
     Histogram::new_with_bounds(1, HISTOGRAM_MAX_NS, 3).expect("valid histogram bounds")
 }
 
@@ -35,8 +55,65 @@ pub fn empty_latency_histogram() -> LatencyHistogram {
     h
 }
 
+/// A per-time-bucket histogram holding only the range recorded, like [`new_latency_histogram`].
 pub fn new_bucket_histogram() -> BucketHistogram {
+    growing(2)
+}
+
+/// The full-range bucket histogram (the memory estimate's bound, and tests' reference).
+pub fn full_bucket_histogram() -> BucketHistogram {
     Histogram::new_with_bounds(1, HISTOGRAM_MAX_NS, 2).expect("valid histogram bounds")
+}
+
+/// One power of two of counts (the values below the first sub-bucket count), growing on
+/// demand. Auto-resize is on so that `add` of a wider histogram grows it too.
+fn growing<T: Counter>(sigfig: u8) -> Histogram<T> {
+    let first = Histogram::<T>::new_with_bounds(1, 2, sigfig).expect("valid histogram bounds");
+    // One bucket holds the values below its sub-bucket count (its number of counts).
+    let top = first.distinct_values() as u64 - 1;
+    let mut h = Histogram::new_with_bounds(1, top, sigfig).expect("valid histogram bounds");
+    h.auto(true);
+    h
+}
+
+/// Recording a latency into a histogram of [`new_latency_histogram`]'s kind.
+pub trait RecordNs {
+    /// Records `ns` as `saturating_record` records it into a histogram of the full range:
+    /// values past [`HISTOGRAM_TOP_NS`] count as [`HISTOGRAM_MAX_NS`]. (`saturating_record`
+    /// itself would clamp to the range grown so far, so it is not used on these.)
+    fn record_ns(&mut self, ns: u64);
+}
+
+impl<T: Counter> RecordNs for Histogram<T> {
+    #[inline]
+    fn record_ns(&mut self, ns: u64) {
+        let ns = if ns > HISTOGRAM_TOP_NS {
+            HISTOGRAM_MAX_NS
+        } else {
+            ns
+        };
+        if ns > self.high() {
+            grow_to(self, ns);
+        }
+        // In range now: recording cannot fail (a count saturates, as before).
+        let recorded = self.record(ns);
+        debug_assert!(recorded.is_ok(), "{recorded:?}");
+    }
+}
+
+/// Grows `h` to the end of the power of two holding `ns`, with an exact allocation: the
+/// histogram's own resize would double the vector's capacity, up to twice the counts.
+/// At most 32 times in a histogram's life.
+#[cold]
+#[inline(never)]
+fn grow_to<T: Counter>(h: &mut Histogram<T>, ns: u64) {
+    // The counts cover [0, 2^k) for the smallest power of two 2^k above `ns` (at least one
+    // bucket, which `h` already has).
+    let top = (ns + 1).next_power_of_two() - 1;
+    let mut wider = Histogram::new_with_bounds(1, top, h.sigfig()).expect("valid histogram bounds");
+    wider.auto(true);
+    wider.add(&*h).expect("a wider histogram takes every value");
+    *h = wider;
 }
 
 /// Why a request or call failed. The cause travels up a call chain unchanged, so a client
@@ -170,8 +247,9 @@ pub struct WorkloadBucket {
     pub ok: u64,
     pub degraded: u64,
     pub failed: FailureCounts,
-    /// Latency of the successful requests sent in this bucket; `None` when there were none.
-    pub latency: Option<BucketHistogram>,
+    /// Latency of the successful requests sent in this bucket (its summary is `None` when
+    /// there were none).
+    pub latency: BucketLatency,
 }
 
 /// One endpoint, counted at the replicas that serve it.

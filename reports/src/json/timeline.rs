@@ -3,7 +3,7 @@
 //! numbers.
 
 use serde::Serialize;
-use sim_core::results::{LatencySummary, RunResults, WorkloadStats};
+use sim_core::results::{RunResults, WorkloadStats};
 
 use super::messages::ChannelName;
 use super::{Named, round};
@@ -186,10 +186,7 @@ impl WorkloadTimeline {
             t.degraded.push(b.degraded);
             t.failed.push(b.failed.total());
             // Only the two figures the timeline shows: no mean, p90 or p99.9 per bucket.
-            let p50_p99 = b
-                .latency
-                .as_ref()
-                .and_then(|h| LatencySummary::quantiles_of(h, [0.50, 0.99]));
+            let p50_p99 = b.latency.quantiles([0.50, 0.99]);
             t.p50_ms.push(p50_p99.map(|[p50, _]| round(p50)));
             t.p99_ms.push(p50_p99.map(|[_, p99]| round(p99)));
         }

@@ -16,8 +16,7 @@ use sim_core::model::{
 };
 use sim_core::results::{
     BreakerState, BreakerStats, CallStats, Cause, EndpointStats, FailureCounts, FaultStats,
-    RunResults, ServiceStats, WorkloadBucket, WorkloadStats, new_bucket_histogram,
-    new_latency_histogram,
+    RunResults, ServiceStats, WorkloadBucket, WorkloadStats, new_latency_histogram,
 };
 use sim_core::{SimDuration, SimTime};
 
@@ -379,11 +378,9 @@ fn bucket(sent: u64, failed: u64, degraded: u64, p_ms: u64) -> WorkloadBucket {
         b.failed.add(Cause::Unavailable);
     }
     if sent > failed {
-        let mut h = new_bucket_histogram();
         for i in 1..=(sent - failed) {
-            h.record(p_ms * 1_000_000 * i / (sent - failed)).unwrap();
+            b.latency.record_ns(p_ms * 1_000_000 * i / (sent - failed));
         }
-        b.latency = Some(h);
     }
     b
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use crate::model::{FlowStyle, Model};
 use crate::results::{
-    Cause, FlowStats, LatencyHistogram, empty_latency_histogram, new_latency_histogram,
+    Cause, FlowStats, LatencyHistogram, RecordNs, empty_latency_histogram, new_latency_histogram,
 };
 use crate::time::SimTime;
 
@@ -157,7 +157,7 @@ impl FlowAcc {
         }
         let end = i.last_effect.or(i.settled).unwrap_or(i.started);
         self.consistency
-            .saturating_record(end.since(i.started).as_nanos().max(1));
+            .record_ns(end.since(i.started).as_nanos().max(1));
     }
 
     pub fn results(&mut self, model: &Model, f: usize) -> FlowStats {

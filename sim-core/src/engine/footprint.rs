@@ -17,7 +17,7 @@ use super::guard::Guard;
 use super::world;
 use crate::model::Model;
 use crate::results::{
-    WorkloadBucket, empty_latency_histogram, new_bucket_histogram, new_latency_histogram,
+    BucketLatency, WorkloadBucket, empty_latency_histogram, full_latency_histogram,
 };
 use crate::rng::Stream;
 
@@ -42,18 +42,16 @@ impl Footprint {
     }
 }
 
-/// Bytes of the counts of a histogram as meshsim builds them (one is built to measure).
-fn histogram_bytes() -> (u64, u64, u64) {
-    let full = new_latency_histogram().distinct_values() * size_of::<u64>();
-    let bucket = new_bucket_histogram().distinct_values() * size_of::<u32>();
+/// Bytes of the counts of a latency histogram at the most it can grow to (the full range:
+/// latencies past an hour are clamped), and of an empty one (one of each is built to
+/// measure). A histogram grows only to the latencies it records, so this is a bound, not a
+/// guess.
+fn histogram_bytes() -> (u64, u64) {
+    let full = full_latency_histogram().distinct_values() * size_of::<u64>();
     let empty = empty_latency_histogram().distinct_values() * size_of::<u64>();
     // The struct around the counts.
     let header = 128;
-    (
-        (full + header) as u64,
-        (bucket + header) as u64,
-        (empty + header) as u64,
-    )
+    ((full + header) as u64, (empty + header) as u64)
 }
 
 /// `a × b` in 64 bits, saturating: a product of user numbers never wraps.
@@ -94,7 +92,7 @@ fn admission_bytes(model: &Model, replicas: u64) -> u64 {
 
 /// Estimates what a run of `model` holds at most.
 pub fn estimate(model: &Model) -> Footprint {
-    let (hist, bucket_hist, empty_hist) = histogram_bytes();
+    let (hist, empty_hist) = histogram_bytes();
     let mut parts = Vec::new();
     let mut part = |what: String, bytes: u64| parts.push(Part { what, bytes });
 
@@ -161,17 +159,18 @@ pub fn estimate(model: &Model) -> Footprint {
     );
 
     let buckets = bucket_count(model);
-    let per_bucket = sz::<WorkloadBucket>() + bucket_hist;
+    let per_bucket: u64 = model
+        .workloads
+        .iter()
+        .map(|w| sz::<WorkloadBucket>() + bucket_latency_bytes(model, w))
+        .fold(0, u64::saturating_add);
     let levels = model.services.len() as u64 + model.queues.len() as u64 + topic_groups(model);
     part(
         format!(
             "{buckets} time buckets × ({} workloads, {levels} services and queues)",
             model.workloads.len()
         ),
-        times(
-            buckets,
-            times(model.workloads.len() as u64, per_bucket).saturating_add(times(levels, 24)),
-        ),
+        times(buckets, per_bucket.saturating_add(times(levels, 24))),
     );
 
     part(
@@ -391,6 +390,30 @@ fn reached_endpoints(model: &Model) -> u64 {
         }
     }
     reached.iter().filter(|&&r| r).count() as u64
+}
+
+/// The most heap bytes of one time bucket's latencies for workload `w`. They are one entry
+/// per distinct latency, so at most one per request sent in the bucket: an open loop sends
+/// at most its highest rate × the bucket's width on average, and far more than
+/// `m + 10·√m + 20` of a Poisson mean `m` never happens (more than ten standard deviations).
+/// A closed loop's rate depends on its latencies, so it is counted at the most a bucket can
+/// take (a full histogram).
+fn bucket_latency_bytes(model: &Model, w: &crate::model::Workload) -> u64 {
+    let rate_per_s = match &w.arrival {
+        crate::model::Arrival::Open { rate_per_s, .. } => *rate_per_s,
+        crate::model::Arrival::Varying { curve, .. } => {
+            curve.max_rate(model.duration.as_secs_f64())
+        }
+        crate::model::Arrival::Closed { .. } | crate::model::Arrival::ClosedVarying { .. } => {
+            return BucketLatency::most_bytes();
+        }
+    };
+    let mean = rate_per_s * model.bucket.as_secs_f64();
+    let most = mean + 10.0 * mean.sqrt() + 20.0;
+    if !most.is_finite() {
+        return BucketLatency::most_bytes();
+    }
+    BucketLatency::bytes_for(most.ceil() as u64)
 }
 
 fn topic_groups(model: &Model) -> u64 {

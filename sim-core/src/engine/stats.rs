@@ -4,9 +4,8 @@
 
 use crate::model::{EndpointId, Model, ServiceId, WorkloadId};
 use crate::results::{
-    CallStats, EndpointStats, FailureCounts, LatencyHistogram, ServiceStats, VersionStats,
-    WorkloadBucket, WorkloadStats, empty_latency_histogram, new_bucket_histogram,
-    new_latency_histogram,
+    CallStats, EndpointStats, FailureCounts, LatencyHistogram, RecordNs, ServiceStats,
+    VersionStats, WorkloadBucket, WorkloadStats, empty_latency_histogram, new_latency_histogram,
 };
 use crate::time::{SimDuration, SimTime};
 
@@ -135,7 +134,7 @@ impl Stats {
         match outcome {
             Outcome::Ok => {
                 acc.ok += 1;
-                acc.latency.saturating_record(latency_ns);
+                acc.latency.record_ns(latency_ns);
             }
             Outcome::Degraded => acc.degraded += 1,
             Outcome::Failed(cause) => acc.failed.add(cause),
@@ -144,9 +143,7 @@ impl Stats {
         match outcome {
             Outcome::Ok => {
                 b.ok += 1;
-                b.latency
-                    .get_or_insert_with(new_bucket_histogram)
-                    .saturating_record(latency_ns);
+                b.latency.record_ns(latency_ns);
             }
             Outcome::Degraded => b.degraded += 1,
             Outcome::Failed(cause) => b.failed.add(cause),
@@ -180,7 +177,7 @@ impl Stats {
             Outcome::Ok | Outcome::Degraded => acc
                 .latency
                 .get_or_insert_with(new_latency_histogram)
-                .saturating_record(latency.as_nanos()),
+                .record_ns(latency.as_nanos()),
             Outcome::Failed(_) => acc.failed += 1,
         }
     }

@@ -59,6 +59,21 @@ impl LatencySummary {
         })
     }
 
+    /// The figures from a mean, a quantile function and a max in nanoseconds: the formula of
+    /// [`LatencySummary::of`] for figures found another way ([`super::BucketLatency`]'s
+    /// sparse entries).
+    pub fn from_parts(mean_ns: f64, quantile: impl Fn(f64) -> u64, max_ns: u64) -> Self {
+        let [p50, p90, p99, p999] = SUMMARY_QUANTILES.map(|q| ms(quantile(q)));
+        LatencySummary {
+            mean: mean_ns / 1e6,
+            p50,
+            p90,
+            p99,
+            p999,
+            max: ms(max_ns),
+        }
+    }
+
     /// The values at `quantiles`, in milliseconds, and nothing else; `None` when `h` is
     /// empty. For a figure that needs only a few quantiles (p50 and p99 per time bucket):
     /// computing a mean or a p99.9 nobody prints is left out, and each quantile is the

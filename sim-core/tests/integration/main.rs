@@ -7,6 +7,7 @@ mod balancer;
 mod faults;
 mod flows;
 mod growth;
+mod histograms;
 mod load;
 mod messaging;
 mod mutation;

@@ -22,7 +22,7 @@ use crate::engine::broker::Origin;
 use crate::engine::flows::{Instance, NO_STEP, Phase, Told, UNDO};
 use crate::engine::slab::Handle;
 use crate::model::{Destination, EndpointId, FlowStyle, LinkId};
-use crate::results::FlowStats;
+use crate::results::{FlowStats, RecordNs};
 use crate::time::{SimDuration, SimTime};
 
 /// The outbox of a choreography step retries a follow-up command after this long.
@@ -280,7 +280,7 @@ impl<'m> World<'m> {
         if ok && started >= self.warmup {
             self.flow_accs[i.flow as usize]
                 .latency
-                .saturating_record(now.since(started).as_nanos());
+                .record_ns(now.since(started).as_nanos());
         }
         self.flow_unref(h);
     }

@@ -20,7 +20,7 @@ use crate::engine::flows::NO_STEP;
 use crate::engine::slab::Handle;
 use crate::model::{Destination, EndpointId, FaultKind, QueueId};
 use crate::results::{
-    BrokerStats, Cause, ChannelStats, MessageStats, TopicStats, empty_latency_histogram,
+    BrokerStats, Cause, ChannelStats, MessageStats, RecordNs, TopicStats, empty_latency_histogram,
 };
 use crate::time::{SimDuration, SimTime};
 
@@ -371,7 +371,7 @@ impl<'m> World<'m> {
                 // put later than this dispatch decision.
                 self.brokers.stats[stat]
                     .wait
-                    .saturating_record((now + lead).since(o.published).as_nanos());
+                    .record_ns((now + lead).since(o.published).as_nanos());
             }
         }
         self.start_visibility(ch, now + lead + visibility, h2);
@@ -465,7 +465,7 @@ impl<'m> World<'m> {
             if !o.applied {
                 self.origins.get_mut(j.origin).expect("live").applied = true;
                 if o.counted {
-                    acc.lag.saturating_record(now.since(o.published).as_nanos());
+                    acc.lag.record_ns(now.since(o.published).as_nanos());
                 }
                 if let Some(last) = acc.last_seq.get_mut(o.key as usize) {
                     if o.seq + 1 < *last {
