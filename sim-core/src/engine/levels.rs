@@ -68,7 +68,9 @@ impl Levels {
     }
 
     /// Accounts for the time since the last change, up to `now`. Call before every change.
-    #[inline]
+    /// Always inlined (a few integer operations; the marks are crossed out of line): it runs
+    /// twice per request, and a call costs as much as the work.
+    #[inline(always)]
     pub fn advance(&mut self, now: SimTime, marks: &Marks) {
         if now >= self.next_mark {
             self.cross_marks(now, marks);
@@ -81,6 +83,7 @@ impl Levels {
     }
 
     #[cold]
+    #[inline(never)]
     fn cross_marks(&mut self, now: SimTime, marks: &Marks) {
         while now >= self.next_mark && self.next_mark != SimTime::MAX {
             let mark = self.next_mark;

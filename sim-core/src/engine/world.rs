@@ -769,22 +769,20 @@ impl<'m> World<'m> {
         self.schedule_autoscalers();
     }
 
+    /// One event to its handler. Every arm is a call of its own (the two that would inline a
+    /// body, an open arrival and a request's arrival, go through out-of-line wrappers), so
+    /// `handle` is a dispatch that saves no registers and ends in a jump to the handler.
     #[inline]
     fn handle(&mut self, event: Event) {
         match event {
-            Event::OpenArrival(w) => {
-                self.send_request(w);
-                if let Some(at) = self.next_arrival(w, self.q.now()) {
-                    self.schedule_arrival(w, at);
-                }
-            }
+            Event::OpenArrival(w) => self.open_arrival(w),
             Event::UserSend(w) => {
                 if self.q.now() < self.end_of_arrivals && self.user_stays(w) {
                     self.send_request(w);
                 }
             }
             Event::UsersChange(w) => self.users_change(w),
-            Event::RequestArrive(job) => self.arrive(job),
+            Event::RequestArrive(job) => self.request_arrive(job),
             Event::WorkDone(job) => self.work_done(job),
             Event::Reply(call, outcome) => self.attempt_done(call, outcome, false),
             Event::Timeout(call) => self.time_out(call),
@@ -813,9 +811,25 @@ impl<'m> World<'m> {
         }
     }
 
+    /// An open-loop workload's request goes out, and its next arrival is scheduled.
+    #[inline(never)]
+    fn open_arrival(&mut self, w: WorkloadId) {
+        self.send_request(w);
+        if let Some(at) = self.next_arrival(w, self.q.now()) {
+            self.schedule_arrival(w, at);
+        }
+    }
+
+    /// A request's hop event: `arrive`, inlined here rather than into `handle`.
+    #[inline(never)]
+    fn request_arrive(&mut self, job: Handle) {
+        self.arrive(job);
+    }
+
     /// An open-loop workload's next arrival after `after`, or `None` when its rate is 0 from
-    /// then on.
-    #[inline]
+    /// then on. Always inlined into `handle` (once per open arrival): a call of its own cost
+    /// ~19 instructions per customer in saved registers; schedules stay out of line.
+    #[inline(always)]
     fn next_arrival(&mut self, w: WorkloadId, after: SimTime) -> Option<SimTime> {
         let i = w.0 as usize;
         match self.next_gap[i] {

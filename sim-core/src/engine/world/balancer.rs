@@ -64,10 +64,16 @@ impl Balancer {
 impl<'m> World<'m> {
     /// The replica a request to `service` goes to: a version by weight, when the service has
     /// versions (decided at model build), then a replica of it by the service's policy.
-    #[inline]
+    /// Inlined, with the pick of a pool's only replica: a one-replica service (the M/M/1)
+    /// makes no call here; a pool of several picks out of line.
+    #[inline(always)]
     pub(super) fn pick_replica(&mut self, service: ServiceId) -> u32 {
         let s = service.0 as usize;
         if !self.versioned || self.model.services[s].versions.is_empty() {
+            let b = &self.balancers[s];
+            if b.len == 1 {
+                return b.first;
+            }
             self.pick_in_pool(s, s)
         } else {
             let p = self.pick_version(s);
@@ -76,6 +82,7 @@ impl<'m> World<'m> {
     }
 
     /// A replica of pool `p` of service `s`.
+    #[inline(never)]
     fn pick_in_pool(&mut self, s: usize, p: usize) -> u32 {
         let b = &mut self.balancers[p];
         let (base, n) = (b.first, b.len);
