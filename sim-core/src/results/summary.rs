@@ -207,7 +207,8 @@ fn count_at_quantile(q: f64, total: u64) -> u64 {
 mod tests {
     use super::*;
     use crate::results::{
-        HISTOGRAM_MAX_NS, empty_latency_histogram, new_bucket_histogram, new_latency_histogram,
+        HISTOGRAM_MAX_NS, RecordNs, empty_latency_histogram, full_bucket_histogram,
+        full_latency_histogram,
     };
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
@@ -297,10 +298,10 @@ mod tests {
     #[test]
     fn one_pass_equals_the_crates_functions_on_latency_histograms() {
         let mut rng = ChaCha8Rng::seed_from_u64(14);
-        check(&new_latency_histogram(), "empty");
-        assert_eq!(LatencySummary::of(&new_latency_histogram()), None);
+        check(&full_latency_histogram(), "empty");
+        assert_eq!(LatencySummary::of(&full_latency_histogram()), None);
         for case in 0..400 {
-            let mut h = new_latency_histogram();
+            let mut h = full_latency_histogram();
             let shape = case % 5;
             let n = [1, 2, 3, 10, 1_000, 20_000][case as usize % 6];
             fill(&mut h, &mut rng, shape, n);
@@ -314,15 +315,15 @@ mod tests {
     #[test]
     fn one_pass_equals_the_crates_functions_on_bucket_histograms() {
         let mut rng = ChaCha8Rng::seed_from_u64(2026);
-        check(&new_bucket_histogram(), "empty");
+        check(&full_bucket_histogram(), "empty");
         for case in 0..400 {
-            let mut h = new_bucket_histogram();
+            let mut h = full_bucket_histogram();
             let shape = case % 5;
             let n = [1, 2, 5, 100, 5_000][case as usize % 5];
             fill(&mut h, &mut rng, shape, n);
             check(&h, &format!("case {case}: shape {shape}, {n} records"));
         }
-        let mut saturated = new_bucket_histogram();
+        let mut saturated = full_bucket_histogram();
         saturated.saturating_record_n(1_000, u32::MAX);
         saturated.saturating_record_n(1_000, u32::MAX);
         saturated.saturating_record_n(5_000_000, 7);
@@ -331,7 +332,7 @@ mod tests {
         // The edge of the shortcut: the p99 target of 99 values is all of them (the
         // largest is p99), of 100 values the 99th.
         for (n, p99_ns) in [(99, 70_000_000), (100, 3_000)] {
-            let mut h = new_bucket_histogram();
+            let mut h = full_bucket_histogram();
             h.saturating_record_n(3_000, n - 1);
             h.saturating_record_n(70_000_000, 1);
             check(&h, &format!("p99 of {n} values"));
@@ -350,7 +351,7 @@ mod tests {
         for case in 0..50 {
             let mut total = empty_latency_histogram();
             for part in 0..(case % 4) {
-                let mut h = new_latency_histogram();
+                let mut h = full_latency_histogram();
                 fill(&mut h, &mut rng, (case + part) % 5, 200);
                 total
                     .add(&h)
@@ -359,10 +360,10 @@ mod tests {
             check(&total, &format!("sum {case}"));
         }
         for v in [0, 1, 2, 2_047, 2_048, 1_000_000, HISTOGRAM_MAX_NS, u64::MAX] {
-            let mut one = new_latency_histogram();
-            one.saturating_record(v);
+            let mut one = full_latency_histogram();
+            one.record_ns(v);
             check(&one, &format!("one value {v}"));
-            let mut bucket = new_bucket_histogram();
+            let mut bucket = full_bucket_histogram();
             bucket.saturating_record_n(v, 3);
             check(&bucket, &format!("bucket, one value {v} three times"));
         }
@@ -373,8 +374,8 @@ mod tests {
     #[test]
     #[should_panic(expected = "increasing order")]
     fn quantiles_out_of_order_are_refused() {
-        let mut h = new_latency_histogram();
-        h.saturating_record(5);
+        let mut h = full_latency_histogram();
+        h.record_ns(5);
         Pass::over(&h, [0.9, 0.5]);
     }
 }
