@@ -19,7 +19,7 @@ use std::collections::{BinaryHeap, VecDeque};
 use crate::time::{SimDuration, SimTime};
 
 struct Entry<E> {
-    /// `time << 0` and `seq` folded into one key: compare time first, then sequence.
+    /// Compared with `seq` as one key ([`Entry::key`]): time first, then sequence.
     time: SimTime,
     seq: u64,
     event: E,
@@ -38,11 +38,10 @@ impl<E> PartialOrd for Entry<E> {
 }
 impl<E> Ord for Entry<E> {
     /// Reversed, because `BinaryHeap` is a max-heap and we want the earliest event first.
+    /// One comparison of `u128` keys, not time then seq: two branches fewer per sift level.
+    #[inline(always)]
     fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .time
-            .cmp(&self.time)
-            .then_with(|| other.seq.cmp(&self.seq))
+        other.key().cmp(&self.key())
     }
 }
 
