@@ -147,6 +147,15 @@ struct Lane<E> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TimerLane(u32);
 
+/// The earliest pending event as the run loop peeked it: its time, and where it waits, so
+/// [`EventQueue::pop_next`] takes it without comparing the heap's top with the lanes' again.
+/// Valid until the queue is next changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Next {
+    pub time: SimTime,
+    lane: bool,
+}
+
 /// A future-event list with a simulated clock.
 pub struct EventQueue<E> {
     heap: BinaryHeap<Entry<E>>,
@@ -283,22 +292,38 @@ impl<E> EventQueue<E> {
     #[inline(always)]
     pub fn peek_time_dropping(
         &mut self,
-        mut drop: impl FnMut(SimTime, u64, &E) -> bool,
+        drop: impl FnMut(SimTime, u64, &E) -> bool,
     ) -> Option<SimTime> {
+        self.peek_dropping(drop).map(|n| n.time)
+    }
+
+    /// [`EventQueue::peek_time_dropping`], saying where the next event waits for
+    /// [`EventQueue::pop_next`].
+    #[inline(always)]
+    pub fn peek_dropping(
+        &mut self,
+        mut drop: impl FnMut(SimTime, u64, &E) -> bool,
+    ) -> Option<Next> {
         loop {
             let heap = self.heap.peek();
             if self.in_lanes == 0 {
-                return heap.map(|h| h.time);
+                return heap.map(|h| Next {
+                    time: h.time,
+                    lane: false,
+                });
             }
             if let Some(h) = heap
                 && h.key() < self.heads.first_key()
             {
-                return Some(h.time);
+                return Some(Next {
+                    time: h.time,
+                    lane: false,
+                });
             }
             let front = &self.lanes[self.heads.first() as usize].queue[0];
             let time = front.time;
             if !drop(time, self.popped, &front.event) {
-                return Some(time);
+                return Some(Next { time, lane: true });
             }
             self.pop_lane();
             self.now = time;
@@ -337,6 +362,35 @@ impl<E> EventQueue<E> {
         }
         let l = SimTime((self.heads.first_key() >> 64) as u64);
         Some(heap.map_or(l, |h| h.min(l)))
+    }
+
+    /// The earliest pending event's time and place, for [`EventQueue::pop_next`]; lanes as in
+    /// [`EventQueue::pop_in`].
+    #[inline(always)]
+    pub fn peek_in<const LANES: bool>(&self) -> Option<Next> {
+        let lane = LANES && self.lane_first();
+        let time = if lane {
+            SimTime((self.heads.first_key() >> 64) as u64)
+        } else {
+            self.heap.peek()?.time
+        };
+        Some(Next { time, lane })
+    }
+
+    /// Removes the event `next` (from [`EventQueue::peek_in`] or [`EventQueue::peek_dropping`],
+    /// the queue unchanged since) and advances the clock to its time: the same event
+    /// [`EventQueue::pop`] would take, without deciding again between heap and lanes.
+    #[inline(always)]
+    pub fn pop_next<const LANES: bool>(&mut self, next: Next) -> E {
+        debug_assert_eq!(Some(next), self.peek_in::<true>());
+        let Entry { time, event, .. } = if LANES && next.lane {
+            self.pop_lane()
+        } else {
+            self.heap.pop().expect("a peeked event is pending")
+        };
+        self.now = time;
+        self.popped += 1;
+        event
     }
 
     /// Pending events, the lanes' with the heap's (so limits on pending work see timeouts).
