@@ -262,7 +262,8 @@ pub fn estimate(model: &Model) -> Footprint {
     );
 
     // A timer lane per distinct timeout duration: its ring buffer's header and its front in
-    // the lanes' heap (the lanes' entries are pending events, counted as work in flight).
+    // the kernel's tree of lane fronts (at most two leaves of 20 bytes per lane; the lanes'
+    // entries are pending events, counted as work in flight).
     let lanes = world::timeout_durations(model).len() as u64;
     if lanes > 0 {
         part(

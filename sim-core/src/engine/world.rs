@@ -692,15 +692,16 @@ impl<'m> World<'m> {
         let max_pending = super::footprint::pending_limit(self.model, self.brokers.channels.len());
         let skip_before = self.end_of_arrivals.min(self.horizon);
         loop {
+            // Where the next event waits is decided once, here, and handed to `pop_next`.
             let next = if SKIP {
-                self.peek_time_skipping_stale(max_events, skip_before)
+                self.peek_skipping_stale(max_events, skip_before)
             } else {
-                self.q.peek_time_in::<LANES>()
+                self.q.peek_in::<LANES>()
             };
-            let Some(t) = next else {
+            let Some(next) = next else {
                 break;
             };
-            if t > self.horizon {
+            if next.time > self.horizon {
                 break;
             }
             if self.q.popped() & PROGRESS_EVERY_MASK == 0 {
@@ -716,7 +717,7 @@ impl<'m> World<'m> {
                     at_s: self.q.now().to_string(),
                 });
             }
-            let (_, event) = self.q.pop_in::<LANES>().expect("peeked");
+            let event = self.q.pop_next::<LANES>(next);
             self.handle(event);
             if let Some(err) = self.stop.take() {
                 return Err(err);

@@ -5,7 +5,7 @@
 
 use super::{Event, PROGRESS_EVERY_MASK, World};
 use crate::engine::slab::Handle;
-use crate::kernel::{EventQueue, TimerLane};
+use crate::kernel::{EventQueue, Next, TimerLane};
 use crate::model::Model;
 use crate::time::{SimDuration, SimTime};
 
@@ -55,7 +55,7 @@ impl World<'_> {
 }
 
 impl World<'_> {
-    /// The time of the next event for the run loop, after dropping the cancelled timeouts due
+    /// The next event for the run loop (its time and place), after dropping the cancelled timeouts due
     /// first (their call answered, or renewed for a retry: the handle's slab generation is
     /// stale), which `time_out` would have ignored. Each still counts in `events` (the popped
     /// count) and moves the clock, so the loop's checks see the same numbers; one is dropped
@@ -66,13 +66,9 @@ impl World<'_> {
     ///   end needs `now >= end_of_arrivals`, and an event past the horizon ends the run;
     /// - `max_pending` only shrinks with a dropped event, and `stop` is set only by handling.
     #[inline(always)]
-    pub(super) fn peek_time_skipping_stale(
-        &mut self,
-        max_events: u64,
-        before: SimTime,
-    ) -> Option<SimTime> {
+    pub(super) fn peek_skipping_stale(&mut self, max_events: u64, before: SimTime) -> Option<Next> {
         let calls = &self.calls;
-        self.q.peek_time_dropping(|time, popped, e| {
+        self.q.peek_dropping(|time, popped, e| {
             time < before
                 && popped & PROGRESS_EVERY_MASK != 0
                 && popped < max_events
