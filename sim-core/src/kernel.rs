@@ -252,7 +252,8 @@ impl<E> EventQueue<E> {
     }
 
     /// Whether any lane was made. Decided at model build, so a run whose model has no
-    /// timeouts takes [`EventQueue::pop_in`]`::<false>` and pays nothing for lanes.
+    /// timeouts takes [`EventQueue::peek_in`]`::<false>` and [`EventQueue::pop_next`]`::<false>`
+    /// and pays nothing for lanes.
     #[inline]
     pub fn has_lanes(&self) -> bool {
         !self.lanes.is_empty()
@@ -261,26 +262,11 @@ impl<E> EventQueue<E> {
     /// Removes the earliest event and advances the clock to its time.
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        self.pop_in::<true>()
+        let next = self.peek_in::<true>()?;
+        Some((next.time, self.pop_next::<true>(next)))
     }
 
-    /// [`EventQueue::pop`] for a queue whose lanes are known (`LANES`, from
-    /// [`EventQueue::has_lanes`]): with `false` it is the main heap's pop alone, no look at the
-    /// lanes' heads.
-    #[inline(always)]
-    pub fn pop_in<const LANES: bool>(&mut self) -> Option<(SimTime, E)> {
-        debug_assert!(LANES || self.lanes.is_empty());
-        let Entry { time, event, .. } = if LANES && self.lane_first() {
-            self.pop_lane()
-        } else {
-            self.heap.pop()?
-        };
-        self.now = time;
-        self.popped += 1;
-        Some((time, event))
-    }
-
-    /// [`EventQueue::peek_time`], first dropping lane fronts that `drop` calls dead, for as
+    /// [`EventQueue::peek_in`], first dropping lane fronts that `drop` calls dead, for as
     /// long as one of them is the earliest pending event. `drop(time, popped, event)` is asked
     /// only about a lane front that is due first, with the number of events popped so far; a
     /// dropped one counts as popped and moves the clock exactly as if [`EventQueue::pop`] had
@@ -289,16 +275,7 @@ impl<E> EventQueue<E> {
     /// something it checks between events (a limit, a progress report, an early end) could
     /// act, and it is asked nothing when the heap's top is first: an event from the heap pays
     /// only the comparison `peek_time` makes anyway.
-    #[inline(always)]
-    pub fn peek_time_dropping(
-        &mut self,
-        drop: impl FnMut(SimTime, u64, &E) -> bool,
-    ) -> Option<SimTime> {
-        self.peek_dropping(drop).map(|n| n.time)
-    }
-
-    /// [`EventQueue::peek_time_dropping`], saying where the next event waits for
-    /// [`EventQueue::pop_next`].
+    /// The answer says where that event waits, for [`EventQueue::pop_next`].
     #[inline(always)]
     pub fn peek_dropping(
         &mut self,
@@ -347,25 +324,11 @@ impl<E> EventQueue<E> {
     /// The time of the earliest pending event.
     #[inline]
     pub fn peek_time(&self) -> Option<SimTime> {
-        self.peek_time_in::<true>()
+        self.peek_in::<true>().map(|n| n.time)
     }
 
-    /// [`EventQueue::peek_time`] for a queue whose lanes are known, as [`EventQueue::pop_in`].
-    #[inline(always)]
-    pub fn peek_time_in<const LANES: bool>(&self) -> Option<SimTime> {
-        let heap = self.heap.peek().map(|e| e.time);
-        if !LANES {
-            return heap;
-        }
-        if self.in_lanes == 0 {
-            return heap;
-        }
-        let l = SimTime((self.heads.first_key() >> 64) as u64);
-        Some(heap.map_or(l, |h| h.min(l)))
-    }
-
-    /// The earliest pending event's time and place, for [`EventQueue::pop_next`]; lanes as in
-    /// [`EventQueue::pop_in`].
+    /// The earliest pending event's time and place, for [`EventQueue::pop_next`]. `LANES` is
+    /// [`EventQueue::has_lanes`]: with `false` only the main heap is looked at.
     #[inline(always)]
     pub fn peek_in<const LANES: bool>(&self) -> Option<Next> {
         let lane = LANES && self.lane_first();
@@ -399,7 +362,7 @@ impl<E> EventQueue<E> {
         self.len_in::<true>()
     }
 
-    /// [`EventQueue::len`] for a queue whose lanes are known, as [`EventQueue::pop_in`].
+    /// [`EventQueue::len`] for a queue whose lanes are known, as [`EventQueue::peek_in`].
     #[inline(always)]
     pub fn len_in<const LANES: bool>(&self) -> usize {
         if LANES {
@@ -533,7 +496,7 @@ mod tests {
 
     #[test]
     fn dropping_stale_lane_fronts_pops_what_pop_would_in_the_same_order() {
-        // Goal: `peek_time_dropping` drops exactly a prefix of the (time, seq) order made of
+        // Goal: `peek_dropping` drops exactly a prefix of the (time, seq) order made of
         // lane fronts its `drop` accepts (cancelled, due before a bound, below a popped
         // count), is asked only about lane fronts that are due first, moves the clock and
         // the popped count as `pop` would, and returns the next pending time: every event
@@ -565,11 +528,13 @@ mod tests {
                 let before = q.now() + SimDuration(rng.random_range(0..30));
                 let stop_at = q.popped() + rng.random_range(0..8);
                 let mut asked = Vec::new();
-                let next = q.peek_time_dropping(|t, popped, e| {
-                    let dead = t < before && popped < stop_at && e % 4 == 0;
-                    asked.push((t, *e, dead));
-                    dead
-                });
+                let next = q
+                    .peek_dropping(|t, popped, e| {
+                        let dead = t < before && popped < stop_at && e % 4 == 0;
+                        asked.push((t, *e, dead));
+                        dead
+                    })
+                    .map(|n| n.time);
                 for &(t, e, dead) in &asked {
                     // Asked about lane fronts only, each the earliest pending event then.
                     let (&(want_t, _), &want_e) = shadow.first_key_value().expect("pending");
