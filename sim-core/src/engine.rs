@@ -239,8 +239,7 @@ pub fn trace(model: &Model, seed: u64, target: TraceTarget) -> Result<Option<Tra
     let mut world = World::new(model, seed);
     world.tracer = Some(Box::new(Tracer::new(index)));
     world.run(&mut |_| {})?;
-    let mut tracer = world.tracer.take().expect("tracer set");
-    crate::trace::adopt_orphans(&mut tracer.spans);
+    let tracer = world.tracer.take().expect("tracer set");
     let Some(end) = tracer.end else {
         // Never sent (K too large), or still in flight when the run stopped.
         if tracer.spans.is_empty() {

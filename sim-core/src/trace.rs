@@ -113,9 +113,8 @@ pub struct Span {
     /// Unique within the trace (not an index into `spans`: ids are taken when a span
     /// starts, spans are kept when they end).
     pub id: u32,
-    /// The span this one belongs to: `None` for the request's own span (the root). A span
-    /// recorded without a known parent gets one when the trace is finished: the narrowest
-    /// span one level up whose time covers it.
+    /// The span this one belongs to: `None` for the request's own span (the root); every
+    /// other span is recorded with its parent.
     pub parent: Option<u32>,
     /// What the name does not say, as `meshsim.*` attributes of the OTLP export: the
     /// delivery number, the flow step, the reason for a refusal.
@@ -148,50 +147,4 @@ pub struct Trace {
     /// The request caused more than [`MAX_TRACE_SPANS`] spans: only the first ones (and the
     /// request's own) were kept.
     pub truncated: bool,
-}
-
-/// How far back along a track a span without a parent looks for one before it hangs from the
-/// request itself: bounds finishing a trace to O(spans) whatever it holds.
-const ADOPT_LOOKBACK: usize = 64;
-
-/// Gives every span recorded without a parent (but the request's own) one: the latest
-/// started span on the same track, one level up or more, whose time covers it; else the
-/// request. So a hook that knows no parent still leaves one tree.
-pub fn adopt_orphans(spans: &mut [Span]) {
-    if spans
-        .iter()
-        .all(|s| s.parent.is_some() || s.kind == SpanKind::Request)
-    {
-        return;
-    }
-    let root = spans
-        .iter()
-        .find(|s| s.kind == SpanKind::Request)
-        .map(|s| s.id);
-    // Parents by track, in start order: (track, start, id, end, depth).
-    let mut by_track: Vec<(&str, SimTime, u32, SimTime, u32)> = spans
-        .iter()
-        .filter(|s| s.parent.is_some() || s.kind == SpanKind::Request)
-        .map(|s| (s.track.as_str(), s.start, s.id, s.end, s.depth))
-        .collect();
-    by_track.sort();
-    let mut found = Vec::new();
-    for (i, s) in spans.iter().enumerate() {
-        if s.parent.is_some() || s.kind == SpanKind::Request {
-            continue;
-        }
-        let upto = by_track.partition_point(|p| (p.0, p.1) <= (s.track.as_str(), s.start));
-        let parent = by_track[..upto]
-            .iter()
-            .rev()
-            .take(ADOPT_LOOKBACK)
-            .take_while(|p| p.0 == s.track)
-            .find(|p| p.3 >= s.end && p.4 <= s.depth && p.2 != s.id)
-            .map(|p| p.2)
-            .or(root);
-        found.push((i, parent));
-    }
-    for (i, parent) in found {
-        spans[i].parent = parent;
-    }
 }

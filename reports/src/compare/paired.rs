@@ -62,6 +62,11 @@ pub struct Paired {
 }
 
 impl Paired {
+    /// Equal on every seed: a difference of exactly 0 with an interval of exactly 0.
+    pub fn is_same(&self) -> bool {
+        self.diff.mean == 0.0 && self.diff.ci95 == Some(0.0)
+    }
+
     /// The paired difference of `variant` against `baseline` (per seed, in seed order, `None`
     /// where a run has no value); `None` when no seed has both.
     pub fn of(

@@ -154,7 +154,7 @@ fn paired_text(unit: Unit, p: Option<&Paired>, seeds: usize) -> String {
     let mut text = match p.judgement {
         Some(j) if j.is_clear() => format!("{diff} {}", j.word()),
         // Equal on every seed: no interval to speak of, and nothing unclear about it.
-        Some(_) if p.diff.mean == 0.0 && p.diff.ci95 == Some(0.0) => "same".to_string(),
+        Some(_) if p.is_same() => "same".to_string(),
         Some(_) => format!("{diff} unclear"),
         None => format!("{diff}, {} pair", p.pairs),
     };

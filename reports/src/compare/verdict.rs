@@ -33,7 +33,7 @@ pub fn verdict(c: &Comparison) -> String {
         let flow = c.rows.iter().find(|r| r.info.is_flow_inconsistent());
         return single(c, latency, flow);
     }
-    let base = c.plan.baseline.min(labels.len() - 1);
+    let base = c.baseline();
     let seeds = c.plan.seeds.len();
     let rows = RowIndex::of(c);
     let others: Vec<usize> = (0..labels.len()).filter(|&v| v != base).collect();
@@ -180,9 +180,7 @@ fn against(c: &Comparison, rows: &RowIndex, v: usize, seeds: usize) -> String {
                 item.name,
                 figures(item.row.info.unit, p, seeds)
             )),
-            Some((p, _)) if p.diff.mean == 0.0 && p.diff.ci95 == Some(0.0) => {
-                same.push(item.name.clone())
-            }
+            Some((p, _)) if p.is_same() => same.push(item.name.clone()),
             Some(_) => unclear.push(item.name.clone()),
             None => unjudged.push(item.name.clone()),
         }

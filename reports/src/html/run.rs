@@ -7,7 +7,7 @@ use crate::expect::{ExpectResult, bound_parts};
 use crate::json::Report;
 use crate::plots::Plot;
 use crate::tables;
-use crate::text::over_time::over_time;
+use crate::text::over_time::{OverTime, over_time};
 use crate::text::{
     capacity_warnings, changed_lesson_note, consistency, fault_warnings, fixed, verdict,
     warmup_line,
@@ -27,7 +27,8 @@ pub fn run_html(report: &Report, plots: &[Plot]) -> Vec<u8> {
             report.seed, report.scenario, report.meshsim, report.sim_time_s, report.events
         ),
     );
-    page.contents(&contents(report, !plots.is_empty()));
+    let over = over_time(report);
+    page.contents(&contents(report, !plots.is_empty(), over.is_some()));
     if let Some(line) = warmup_line(report) {
         page.p("", &line);
     }
@@ -53,12 +54,12 @@ pub fn run_html(report: &Report, plots: &[Plot]) -> Vec<u8> {
             page.figure(plot.title, &plot.svg);
         }
     }
-    run_tables(&mut page, report);
+    run_tables(&mut page, report, over.as_ref());
     page.finish()
 }
 
 /// The in-page links, to the sections this report has.
-fn contents(report: &Report, plots: bool) -> Vec<(&'static str, &'static str)> {
+fn contents(report: &Report, plots: bool, over_time: bool) -> Vec<(&'static str, &'static str)> {
     let mut links = Vec::new();
     let mut add = |yes: bool, id, label| {
         if yes {
@@ -71,7 +72,7 @@ fn contents(report: &Report, plots: bool) -> Vec<(&'static str, &'static str)> {
     add(true, "workloads", "Workloads");
     add(report.messages.any(), "messaging", "Messaging");
     add(!report.faults.is_empty(), "faults", "Faults");
-    add(over_time(report).is_some(), "over-time", "Over time");
+    add(over_time, "over-time", "Over time");
     let breakers = report.breakers.iter().any(|b| !b.transitions.is_empty());
     add(breakers, "breakers", "Circuit breakers");
     add(true, "services", "Services");
@@ -80,8 +81,9 @@ fn contents(report: &Report, plots: bool) -> Vec<(&'static str, &'static str)> {
     links
 }
 
-/// Every table after the plots, in the text summary's order.
-fn run_tables(page: &mut Page, report: &Report) {
+/// Every table after the plots, in the text summary's order; `over` is the report's
+/// [`over_time`], built once for this table and the page's contents.
+fn run_tables(page: &mut Page, report: &Report, over: Option<&OverTime>) {
     page.table("workloads", &tables::workloads(report));
     if report.messages.any() {
         let t = tables::messaging(report);
@@ -97,7 +99,7 @@ fn run_tables(page: &mut Page, report: &Report) {
     if !report.faults.is_empty() {
         page.table("faults", &tables::faults(report));
     }
-    if let Some(o) = over_time(report) {
+    if let Some(o) = over {
         page.h2("over-time", "Over time");
         for note in &o.notes {
             page.p("", note);

@@ -28,6 +28,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use serde_json::{Value, json};
+use sim_core::rng::fnv1a64;
 use sim_core::trace::{Span, SpanKind, Trace};
 
 /// OTLP's `Span.SpanKind` values.
@@ -39,20 +40,11 @@ const CONSUMER: u8 = 5;
 /// OTLP's `Status.StatusCode.STATUS_CODE_ERROR`.
 const STATUS_ERROR: u8 = 2;
 
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
 /// The trace id's two halves, from what identifies the traced request.
 fn trace_halves(trace: &Trace) -> (u64, u64) {
     let who = format!("{}\0{}\0{}", trace.scenario, trace.seed, trace.request);
-    let hi = fnv1a(format!("meshsim trace\0{who}").as_bytes());
-    let lo = fnv1a(format!("meshsim trace id\0{who}").as_bytes()) | 1;
+    let hi = fnv1a64(format!("meshsim trace\0{who}").as_bytes());
+    let lo = fnv1a64(format!("meshsim trace id\0{who}").as_bytes()) | 1;
     (hi, lo)
 }
 

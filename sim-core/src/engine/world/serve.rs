@@ -99,7 +99,7 @@ impl<'m> World<'m> {
             self.trace_arrived(job, sent, link);
         }
         if self.tracer.is_some() && is_delivery {
-            self.trace_delivered(job, sent);
+            self.trace_delivered(job);
         }
         let svc = &self.model.services[service.0 as usize];
         if counted {

@@ -265,13 +265,6 @@ impl<'m> World<'m> {
         format!("{}#{i}", self.model.service(s).name)
     }
 
-    /// Nesting depth of a traced job; `None` when the job is not traced. (For hooks that
-    /// [`World::push`] without a parent.)
-    #[allow(dead_code)]
-    fn traced_depth(&self, job: Handle) -> Option<u32> {
-        self.traced_job(job).map(|p| p.depth)
-    }
-
     /// A traced job's serving span and depth; `None` when the job is not traced.
     fn traced_job(&self, job: Handle) -> Option<Parent> {
         self.tracer
@@ -379,34 +372,6 @@ impl<'m> World<'m> {
         if let Some(c) = t.calls.remove(&key(old)) {
             t.calls.insert(key(new), c);
         }
-    }
-
-    /// Keeps a span ending now whose parent is not known here: it gets one when the trace
-    /// is finished (the narrowest span one level up on its track that covers it).
-    #[allow(dead_code)]
-    fn push(
-        &mut self,
-        kind: SpanKind,
-        name: String,
-        track: String,
-        depth: u32,
-        start: SimTime,
-        outcome: Option<String>,
-    ) {
-        // Kept for hooks that know no parent (e.g. a crossing of a replica's sidecar).
-        let end = self.q.now();
-        self.record(NewSpan {
-            kind,
-            name,
-            track,
-            depth,
-            start,
-            end,
-            outcome,
-            id: None,
-            parent: None,
-            attributes: Vec::new(),
-        });
     }
 
     /// Keeps a span (past the cap, only the request's own).

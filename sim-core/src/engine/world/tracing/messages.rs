@@ -235,7 +235,7 @@ impl<'m> World<'m> {
     }
 
     /// A traced delivery reached its consumer's replica: the hop from the broker.
-    pub(in crate::engine::world) fn trace_delivered(&mut self, job: Handle, _sent: SimTime) {
+    pub(in crate::engine::world) fn trace_delivered(&mut self, job: Handle) {
         let Some(at) = self.job_parent(job) else {
             return;
         };
