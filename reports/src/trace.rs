@@ -106,13 +106,10 @@ pub fn to_chrome_json(trace: &Trace) -> Value {
 
 /// `(delivery 2, after a nack)` for a redelivered copy's wait; nothing for a first one.
 fn delivery_note(s: &sim_core::trace::Span) -> String {
-    let get = |k: &str| {
-        s.attributes
-            .iter()
-            .find(|(key, _)| *key == k)
-            .map(|(_, v)| v.as_str())
-    };
-    match (get("meshsim.delivery"), get("meshsim.redelivered_after")) {
+    match (
+        s.attribute("meshsim.delivery"),
+        s.attribute("meshsim.redelivered_after"),
+    ) {
         (Some(n), Some(why)) => format!(" (delivery {n}, after a {why})"),
         _ => String::new(),
     }

@@ -125,6 +125,14 @@ impl Span {
     pub fn duration(&self) -> SimDuration {
         self.end.since(self.start)
     }
+
+    /// The value of the `meshsim.*` attribute `key`, if the span has it.
+    pub fn attribute(&self, key: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// A traced request.

@@ -348,9 +348,11 @@ pub fn write_compare_markdown<W: Write>(mut w: W, c: &Comparison) -> io::Result<
         writeln!(w, "\n{}\n", escape(&paired_heading(c)))?;
         table(&mut w, &header, &rows)?;
     }
-    let mut notes = Vec::new();
-    write_notes(&mut notes, c, "")?;
-    w.write_all(escape(&String::from_utf8_lossy(&notes)).as_bytes())
+    for note in notes(c) {
+        writeln!(w)?;
+        writeln!(w, "{}", escape(&note))?;
+    }
+    Ok(())
 }
 
 /// The CSV: one line per metric and variant that has it on every seed or can be paired on

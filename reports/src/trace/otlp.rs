@@ -196,7 +196,7 @@ fn tree_levels(spans: &[Span], by_id: &BTreeMap<u32, &Span>) -> BTreeMap<u32, u3
 fn otlp_name(s: &Span) -> String {
     let name = base_name(s);
     // A retried call's attempts hang from the same call: the second and later say which.
-    match attribute(s, "meshsim.attempt") {
+    match s.attribute("meshsim.attempt") {
         Some(n) if n != "1" => format!("{name} (attempt {n})"),
         _ => name,
     }
@@ -211,13 +211,6 @@ fn base_name(s: &Span) -> String {
     }
 }
 
-fn attribute<'a>(s: &'a Span, key: &str) -> Option<&'a str> {
-    s.attributes
-        .iter()
-        .find(|(k, _)| *k == key)
-        .map(|(_, v)| v.as_str())
-}
-
 fn otlp_span(trace: &Trace, s: &Span, hi: u64, trace_id: &str, epoch_ns: u64) -> Value {
     let mut attributes = vec![
         string_attr("meshsim.kind", s.kind.name()),
@@ -228,7 +221,7 @@ fn otlp_span(trace: &Trace, s: &Span, hi: u64, trace_id: &str, epoch_ns: u64) ->
         attributes.push(string_attr("meshsim.outcome", o));
     }
     let cause = failure(s.outcome.as_deref());
-    let has_cause = s.attributes.iter().any(|(k, _)| *k == "meshsim.cause");
+    let has_cause = s.attribute("meshsim.cause").is_some();
     if let (Some(c), false) = (cause, has_cause) {
         attributes.push(string_attr("meshsim.cause", c));
     }
@@ -262,7 +255,7 @@ fn otlp_span(trace: &Trace, s: &Span, hi: u64, trace_id: &str, epoch_ns: u64) ->
     if let Some(c) = cause {
         // The human reason where there is one (a refusal's), which viewers show as the
         // error; the cause stays in `meshsim.cause`.
-        let message = attribute(s, "meshsim.reason").unwrap_or(c);
+        let message = s.attribute("meshsim.reason").unwrap_or(c);
         span["status"] = json!({"code": STATUS_ERROR, "message": message});
     }
     span
