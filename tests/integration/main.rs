@@ -9,6 +9,7 @@ mod cli;
 mod compare;
 mod deploy;
 mod determinism;
+mod doc_links;
 mod docs;
 mod explain;
 mod faults;
