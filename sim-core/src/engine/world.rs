@@ -722,7 +722,7 @@ impl<'m> World<'m> {
             if let Some(err) = self.stop.take() {
                 return Err(err);
             }
-            if self.q.len_in::<LANES>() as u64 + self.brokers.deadline_entries > max_pending {
+            if self.q.len() as u64 + self.brokers.deadline_entries > max_pending {
                 return Err(RunError::TooManyPending {
                     limit: max_pending,
                     at_s: self.q.now().to_string(),
