@@ -18,50 +18,12 @@
 //! a request's hop) hands it to the next pop with no heap push and pop. The slot only ever
 //! holds an entry below every heap key, so the smallest key is still the one handed out.
 
-use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
+mod heap;
+
+use std::collections::VecDeque;
 
 use crate::time::{SimDuration, SimTime};
-
-struct Entry<E> {
-    /// Compared with `seq` as one key ([`Entry::key`]): time first, then sequence.
-    time: SimTime,
-    seq: u64,
-    event: E,
-}
-
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, other: &Self) -> bool {
-        self.time == other.time && self.seq == other.seq
-    }
-}
-impl<E> Eq for Entry<E> {}
-impl<E> PartialOrd for Entry<E> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<E> Ord for Entry<E> {
-    /// Reversed, because `BinaryHeap` is a max-heap and we want the earliest event first.
-    /// One comparison of `u128` keys, not time then seq: two branches fewer per sift level.
-    #[inline(always)]
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.key().cmp(&self.key())
-    }
-}
-
-impl<E> Entry<E> {
-    /// (time, seq) as one integer: time-then-seq order is the integer order.
-    #[inline(always)]
-    fn key(&self) -> u128 {
-        key(self.time, self.seq)
-    }
-}
-
-#[inline(always)]
-fn key(time: SimTime, seq: u64) -> u128 {
-    (u128::from(time.0) << 64) | u128::from(seq)
-}
+use heap::{Entry, MinHeap, key};
 
 /// The front of each lane, as a tournament tree over the lanes: O(log lanes) per change and
 /// O(1) to find the earliest, with a handful of lanes one or two integer comparisons.
@@ -169,7 +131,7 @@ pub struct EventQueue<E> {
     /// arrival, a zero-latency hop — never touches the heap). Invariant: when `Some`, its
     /// key is below every key in `heap`.
     front: Option<Entry<E>>,
-    heap: BinaryHeap<Entry<E>>,
+    heap: MinHeap<E>,
     lanes: Vec<Lane<E>>,
     /// The front of each lane, the earliest found in O(1).
     heads: Heads,
@@ -180,17 +142,17 @@ pub struct EventQueue<E> {
     popped: u64,
 }
 
-impl<E> Default for EventQueue<E> {
+impl<E: Copy> Default for EventQueue<E> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<E> EventQueue<E> {
+impl<E: Copy> EventQueue<E> {
     pub fn new() -> Self {
         EventQueue {
             front: None,
-            heap: BinaryHeap::with_capacity(1024),
+            heap: MinHeap::with_capacity(1024),
             lanes: Vec::new(),
             heads: Heads::new(),
             in_lanes: 0,
