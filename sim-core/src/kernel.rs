@@ -170,7 +170,7 @@ impl<E: Copy> EventQueue<E> {
 
     /// Schedules `event` at absolute time `at`. Scheduling in the past is a programming
     /// error; it is clamped to `now` so time never runs backwards.
-    #[inline]
+    #[inline(always)]
     pub fn schedule_at(&mut self, at: SimTime, event: E) {
         debug_assert!(at >= self.now, "scheduled in the past");
         let time = at.max(self.now);

@@ -47,8 +47,10 @@ impl<E: Copy> MinHeap<E> {
         self.data.first()
     }
 
-    /// Adds `entry`: a hole climbs from the new leaf while the parent's key is larger.
-    #[inline(always)]
+    /// Adds `entry`: a hole climbs from the new leaf while the parent's key is larger. Out of
+    /// line: `EventQueue::schedule_at` is inlined into every handler that schedules, and most
+    /// of its calls end in the front slot, not here.
+    #[inline(never)]
     pub(super) fn push(&mut self, entry: Entry<E>) {
         let hole = self.data.len();
         self.data.push(entry);

@@ -40,7 +40,7 @@ impl World<'_> {
     /// Schedules call `call`'s timeout `timeout` from now in its duration's lane. A duration
     /// without a lane (none is expected) goes into the heap: the order stays right either way,
     /// since lanes and heap share one sequence counter.
-    #[inline]
+    #[inline(always)]
     pub(super) fn schedule_timeout(&mut self, timeout: SimDuration, call: Handle) {
         match self
             .timeout_lanes
