@@ -12,51 +12,18 @@
 //! the smallest pending key overall. Keys are unique and unchanged, so the order handed out is
 //! exactly the single heap's, while a timeout costs a ring-buffer append and pop instead of a
 //! push and pop in the big heap.
+//!
+//! The main queue's earliest entry may wait outside the heap, in a *front* slot (see
+//! `EventQueue::front`): a handler that schedules the event due next (M/M/1's next arrival,
+//! a request's hop) hands it to the next pop with no heap push and pop. The slot only ever
+//! holds an entry below every heap key, so the smallest key is still the one handed out.
 
-use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
+mod heap;
+
+use std::collections::VecDeque;
 
 use crate::time::{SimDuration, SimTime};
-
-struct Entry<E> {
-    /// Compared with `seq` as one key ([`Entry::key`]): time first, then sequence.
-    time: SimTime,
-    seq: u64,
-    event: E,
-}
-
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, other: &Self) -> bool {
-        self.time == other.time && self.seq == other.seq
-    }
-}
-impl<E> Eq for Entry<E> {}
-impl<E> PartialOrd for Entry<E> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<E> Ord for Entry<E> {
-    /// Reversed, because `BinaryHeap` is a max-heap and we want the earliest event first.
-    /// One comparison of `u128` keys, not time then seq: two branches fewer per sift level.
-    #[inline(always)]
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.key().cmp(&self.key())
-    }
-}
-
-impl<E> Entry<E> {
-    /// (time, seq) as one integer: time-then-seq order is the integer order.
-    #[inline(always)]
-    fn key(&self) -> u128 {
-        key(self.time, self.seq)
-    }
-}
-
-#[inline(always)]
-fn key(time: SimTime, seq: u64) -> u128 {
-    (u128::from(time.0) << 64) | u128::from(seq)
-}
+use heap::{Entry, MinHeap, key};
 
 /// The front of each lane, as a tournament tree over the lanes: O(log lanes) per change and
 /// O(1) to find the earliest, with a handful of lanes one or two integer comparisons.
@@ -158,7 +125,13 @@ pub struct Next {
 
 /// A future-event list with a simulated clock.
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Entry<E>>,
+    /// The main queue's earliest entry, kept out of the heap: an entry scheduled while this
+    /// slot is empty and earlier than the heap's top goes here, and the next pop takes it
+    /// without a push or a pop of the heap (an event that schedules the next one due — M/M/1's
+    /// arrival, a zero-latency hop — never touches the heap). Invariant: when `Some`, its
+    /// key is below every key in `heap`.
+    front: Option<Entry<E>>,
+    heap: MinHeap<E>,
     lanes: Vec<Lane<E>>,
     /// The front of each lane, the earliest found in O(1).
     heads: Heads,
@@ -169,16 +142,17 @@ pub struct EventQueue<E> {
     popped: u64,
 }
 
-impl<E> Default for EventQueue<E> {
+impl<E: Copy> Default for EventQueue<E> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<E> EventQueue<E> {
+impl<E: Copy> EventQueue<E> {
     pub fn new() -> Self {
         EventQueue {
-            heap: BinaryHeap::with_capacity(1024),
+            front: None,
+            heap: MinHeap::with_capacity(1024),
             lanes: Vec::new(),
             heads: Heads::new(),
             in_lanes: 0,
@@ -196,13 +170,39 @@ impl<E> EventQueue<E> {
 
     /// Schedules `event` at absolute time `at`. Scheduling in the past is a programming
     /// error; it is clamped to `now` so time never runs backwards.
-    #[inline]
+    #[inline(always)]
     pub fn schedule_at(&mut self, at: SimTime, event: E) {
         debug_assert!(at >= self.now, "scheduled in the past");
         let time = at.max(self.now);
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Entry { time, seq, event });
+        let entry = Entry { time, seq, event };
+        let key = entry.key();
+        match &mut self.front {
+            // Earlier than the front: the front goes to the heap (still below the rest).
+            Some(front) if key < front.key() => {
+                let old = std::mem::replace(front, entry);
+                self.heap.push(old);
+            }
+            Some(_) => self.heap.push(entry),
+            None if self.heap.peek().is_none_or(|h| key < h.key()) => self.front = Some(entry),
+            None => self.heap.push(entry),
+        }
+    }
+
+    /// The main queue's earliest entry: the front slot's, or else the heap's top.
+    #[inline(always)]
+    fn main_first(&self) -> Option<&Entry<E>> {
+        self.front.as_ref().or_else(|| self.heap.peek())
+    }
+
+    /// Takes the main queue's earliest entry (the queue is not empty).
+    #[inline(always)]
+    fn pop_main(&mut self) -> Entry<E> {
+        match self.front.take() {
+            Some(front) => front,
+            None => self.heap.pop().expect("a peeked event is pending"),
+        }
     }
 
     /// Schedules `event` after `delay` from now.
@@ -246,8 +246,7 @@ impl<E> EventQueue<E> {
     fn lane_first(&self) -> bool {
         self.in_lanes != 0
             && self
-                .heap
-                .peek()
+                .main_first()
                 .is_none_or(|h| self.heads.first_key() < h.key())
     }
 
@@ -282,7 +281,7 @@ impl<E> EventQueue<E> {
         mut drop: impl FnMut(SimTime, u64, &E) -> bool,
     ) -> Option<Next> {
         loop {
-            let heap = self.heap.peek();
+            let heap = self.main_first();
             if self.in_lanes == 0 {
                 return heap.map(|h| Next {
                     time: h.time,
@@ -335,7 +334,7 @@ impl<E> EventQueue<E> {
         let time = if lane {
             SimTime((self.heads.first_key() >> 64) as u64)
         } else {
-            self.heap.peek()?.time
+            self.main_first()?.time
         };
         Some(Next { time, lane })
     }
@@ -349,27 +348,20 @@ impl<E> EventQueue<E> {
         let Entry { time, event, .. } = if LANES && next.lane {
             self.pop_lane()
         } else {
-            self.heap.pop().expect("a peeked event is pending")
+            self.pop_main()
         };
         self.now = time;
         self.popped += 1;
         event
     }
 
-    /// Pending events, the lanes' with the heap's (so limits on pending work see timeouts).
-    #[inline]
-    pub fn len(&self) -> usize {
-        self.len_in::<true>()
-    }
-
-    /// [`EventQueue::len`] for a queue whose lanes are known, as [`EventQueue::peek_in`].
+    /// Pending events, the lanes' with the main queue's (so limits on pending work see
+    /// timeouts). Every event scheduled took a seq and every one handed out (or dropped)
+    /// counted as popped, and none leaves any other way: the difference is what is pending,
+    /// wherever it waits, with no count kept per structure.
     #[inline(always)]
-    pub fn len_in<const LANES: bool>(&self) -> usize {
-        if LANES {
-            self.heap.len() + self.in_lanes
-        } else {
-            self.heap.len()
-        }
+    pub fn len(&self) -> usize {
+        (self.next_seq - self.popped) as usize
     }
 
     pub fn is_empty(&self) -> bool {
@@ -414,6 +406,46 @@ mod tests {
             assert_eq!(got, want);
         }
         assert!(shadow.is_empty());
+    }
+
+    #[test]
+    fn the_front_slot_pops_like_a_sorted_shadow_when_each_event_schedules_the_next() {
+        // Goal: the front slot (an entry earlier than the heap's top kept out of the heap)
+        // never changes the order, in the pattern it is made for — each pop schedules one or
+        // two events, often the next one due, often at the same instant as now or as another
+        // pending event (ties decided by seq) — and len counts it with the heap all along.
+        let mut rng = stream(5, "kernel-front-test");
+        let mut q = EventQueue::new();
+        let mut shadow = BTreeMap::new();
+        let mut seq = 0u64;
+        for _ in 0..3 {
+            q.schedule_at(SimTime(0), seq);
+            shadow.insert((SimTime(0), seq), seq);
+            seq += 1;
+        }
+        for _ in 0..100_000 {
+            let got = q.pop();
+            assert_eq!(got, shadow.pop_first().map(|((t, _), e)| (t, e)));
+            for _ in 0..rng.random_range(0..=2) {
+                // Mostly tiny gaps (the next event due), sometimes far (behind the rest).
+                let gap = if rng.random_bool(0.8) {
+                    rng.random_range(0..3)
+                } else {
+                    rng.random_range(0..50)
+                };
+                let at = q.now() + SimDuration(gap);
+                q.schedule_at(at, seq);
+                shadow.insert((at, seq), seq);
+                seq += 1;
+            }
+            if shadow.is_empty() {
+                q.schedule_at(q.now(), seq);
+                shadow.insert((q.now(), seq), seq);
+                seq += 1;
+            }
+            assert_eq!(q.len(), shadow.len());
+            assert_eq!(q.peek_time(), shadow.first_key_value().map(|(k, _)| k.0));
+        }
     }
 
     #[test]

@@ -691,10 +691,14 @@ impl<'m> World<'m> {
         let max_events = self.model.limits.max_events;
         let max_pending = super::footprint::pending_limit(self.model, self.brokers.channels.len());
         let skip_before = self.end_of_arrivals.min(self.horizon);
+        // The popped count at which the loop next acts on the count (a progress report every
+        // 65,536 events, `max_events`): one comparison per event for both, and the count
+        // below which a cancelled timeout may be dropped unseen.
+        let mut next_check = self.q.popped();
         loop {
             // Where the next event waits is decided once, here, and handed to `pop_next`.
             let next = if SKIP {
-                self.peek_skipping_stale(max_events, skip_before)
+                self.peek_skipping_stale(next_check, skip_before)
             } else {
                 self.q.peek_in::<LANES>()
             };
@@ -704,25 +708,15 @@ impl<'m> World<'m> {
             if next.time > self.horizon {
                 break;
             }
-            if self.q.popped() & PROGRESS_EVERY_MASK == 0 {
-                progress(Progress {
-                    now: self.q.now(),
-                    horizon: self.horizon,
-                    events: self.q.popped(),
-                });
-            }
-            if self.q.popped() >= max_events {
-                return Err(RunError::TooManyEvents {
-                    limit: max_events,
-                    at_s: self.q.now().to_string(),
-                });
+            if self.q.popped() >= next_check {
+                next_check = self.count_check(progress, max_events)?;
             }
             let event = self.q.pop_next::<LANES>(next);
             self.handle(event);
             if let Some(err) = self.stop.take() {
                 return Err(err);
             }
-            if self.q.len_in::<LANES>() as u64 + self.brokers.deadline_entries > max_pending {
+            if self.q.len() as u64 + self.brokers.deadline_entries > max_pending {
                 return Err(RunError::TooManyPending {
                     limit: max_pending,
                     at_s: self.q.now().to_string(),
@@ -743,6 +737,33 @@ impl<'m> World<'m> {
             }
         }
         Ok(())
+    }
+
+    /// What the loop does when the popped count reaches its next check: a progress report at
+    /// every multiple of 65,536 events, the `max_events` stop; and the count of the check
+    /// after (above the count now, so the event about to be popped is never checked twice).
+    #[cold]
+    #[inline(never)]
+    fn count_check(
+        &mut self,
+        progress: &mut dyn FnMut(Progress),
+        max_events: u64,
+    ) -> Result<u64, RunError> {
+        let popped = self.q.popped();
+        if popped & PROGRESS_EVERY_MASK == 0 {
+            progress(Progress {
+                now: self.q.now(),
+                horizon: self.horizon,
+                events: popped,
+            });
+        }
+        if popped >= max_events {
+            return Err(RunError::TooManyEvents {
+                limit: max_events,
+                at_s: self.q.now().to_string(),
+            });
+        }
+        Ok(((popped | PROGRESS_EVERY_MASK) + 1).min(max_events))
     }
 
     fn start(&mut self) {

@@ -3,7 +3,7 @@
 //! ring-buffer append and pop instead of a push and pop in the big event heap. The order of
 //! events, and so every output byte, is the single heap's (the argument is in `kernel.rs`).
 
-use super::{Event, PROGRESS_EVERY_MASK, World};
+use super::{Event, World};
 use crate::engine::slab::Handle;
 use crate::kernel::{EventQueue, Next, TimerLane};
 use crate::model::Model;
@@ -40,7 +40,7 @@ impl World<'_> {
     /// Schedules call `call`'s timeout `timeout` from now in its duration's lane. A duration
     /// without a lane (none is expected) goes into the heap: the order stays right either way,
     /// since lanes and heap share one sequence counter.
-    #[inline]
+    #[inline(always)]
     pub(super) fn schedule_timeout(&mut self, timeout: SimDuration, call: Handle) {
         match self
             .timeout_lanes
@@ -60,18 +60,18 @@ impl World<'_> {
     /// stale), which `time_out` would have ignored. Each still counts in `events` (the popped
     /// count) and moves the clock, so the loop's checks see the same numbers; one is dropped
     /// only where none of them could act:
-    /// - not at a progress report (`popped` a multiple of 65,536) nor at `max_events`: that
-    ///   event goes through the loop, which reports or stops as before;
+    /// - not at or after `next_check`, the loop's next check of the popped count (a progress
+    ///   report at a multiple of 65,536, `max_events`): that event goes through the loop,
+    ///   which reports or stops as before;
     /// - not at or after `before` (the end of arrivals, or the horizon if sooner): the early
     ///   end needs `now >= end_of_arrivals`, and an event past the horizon ends the run;
     /// - `max_pending` only shrinks with a dropped event, and `stop` is set only by handling.
     #[inline(always)]
-    pub(super) fn peek_skipping_stale(&mut self, max_events: u64, before: SimTime) -> Option<Next> {
+    pub(super) fn peek_skipping_stale(&mut self, next_check: u64, before: SimTime) -> Option<Next> {
         let calls = &self.calls;
         self.q.peek_dropping(|time, popped, e| {
             time < before
-                && popped & PROGRESS_EVERY_MASK != 0
-                && popped < max_events
+                && popped < next_check
                 && matches!(*e, Event::Timeout(call) if calls.get(call).is_none())
         })
     }
