@@ -264,12 +264,19 @@ impl<'m> World<'m> {
         self.replicas[replica as usize].outstanding += 1;
         self.load_changed(replica as usize);
         // Without flows and priorities (decided at build) the call has nothing to pass on.
-        let (flow, flow_step, sheddable) = match self.calls.get(handle) {
-            Some(pc) if !self.flow_accs.is_empty() || self.priorities => {
+        // (Tested before the lookup, so a plain run looks nothing up.)
+        let passes_on = !self.flow_accs.is_empty() || self.priorities;
+        let pc = if passes_on {
+            self.calls.get(handle)
+        } else {
+            None
+        };
+        let (flow, flow_step, sheddable) = match pc {
+            Some(pc) => {
                 let (flow, step) = self.call_flow_ctx(pc);
                 (flow, step, pc.sheddable)
             }
-            _ => (Handle::NONE, crate::engine::flows::NO_STEP, false),
+            None => (Handle::NONE, crate::engine::flows::NO_STEP, false),
         };
         if flow != Handle::NONE {
             self.flow_ref(flow);
@@ -346,7 +353,8 @@ impl<'m> World<'m> {
             {
                 self.paths.plain_ends += 1;
             }
-            self.calls.remove(call);
+            // The caller passed the record it read: free the slot without moving it out.
+            self.calls.discard(call);
             let spec = self.call_spec(pc.call);
             self.deliver(pc.caller, spec, pc.started, outcome, pc.request);
             if pc.flow != Handle::NONE {

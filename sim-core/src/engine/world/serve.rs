@@ -191,11 +191,18 @@ impl<'m> World<'m> {
         if self.replicas[j.replica as usize].epoch == j.epoch {
             return Some(j.endpoint);
         }
+        self.vanish(job);
+        None
+    }
+
+    /// A job whose replica crashed since it arrived vanishes without a reply.
+    #[cold]
+    #[inline(never)]
+    fn vanish(&mut self, job: Handle) {
         if self.tracer.is_some() {
             self.trace_job_gone(job);
         }
         self.drop_job(job);
-        None
     }
 
     /// Removes a job that ends without an answer (its replica crashed).
@@ -221,15 +228,20 @@ impl<'m> World<'m> {
 
     /// The work is done: fail, reply, or make the downstream calls.
     pub(super) fn work_done(&mut self, job: Handle) {
-        let Some(e) = self.live_endpoint(job) else {
+        let Some(&j) = self.jobs.get(job) else {
             return;
         };
+        if self.replicas[j.replica as usize].epoch != j.epoch {
+            return self.vanish(job);
+        }
+        let e = j.endpoint;
         if self.tracer.is_some() {
             self.trace_work_done(job);
         }
         if self.plain.leaf[e.0 as usize] {
-            // No calls, no messages, no flow, no failure possible: the answer is now.
-            return self.finish(job, Outcome::Ok);
+            // No calls, no messages, no flow, no failure possible: the answer is now, from
+            // the record just read (tracing reads jobs, never changes them).
+            return self.finish_read(job, j, Outcome::Ok);
         }
         let ep = &self.model.endpoints[e.0 as usize];
         let own_error = ep.fail > 0.0 && self.rng.fail[e.0 as usize].random::<f64>() < ep.fail;
@@ -370,14 +382,21 @@ impl<'m> World<'m> {
     }
 
     /// A job ends: free its worker (starting the next queued job) and reply.
+    #[inline]
     pub(super) fn finish(&mut self, job: Handle, outcome: Outcome) {
+        // One copy of the record, its slot freed after (`remove` would move it twice).
+        let j = *self.jobs.get(job).expect("finishing a live job");
+        self.finish_read(job, j, outcome);
+    }
+
+    /// `finish` of live job `job` whose record `j` the caller has just read (a plain leaf's
+    /// `work_done`): the job is looked up once per event.
+    fn finish_read(&mut self, job: Handle, j: super::Job, outcome: Outcome) {
         let now = self.q.now();
         if self.tracer.is_some() {
             self.trace_job_outcome(job, outcome);
             self.trace_job_gone(job);
         }
-        // One copy of the record, then its slot freed (`remove` would move it twice).
-        let j = *self.jobs.get(job).expect("finishing a live job");
         self.jobs.discard(job);
         let outcome = if outcome == Outcome::Ok && j.degraded {
             Outcome::Degraded
@@ -389,9 +408,6 @@ impl<'m> World<'m> {
         if j.counted {
             self.stats
                 .job_done(j.endpoint, now.since(j.arrived), outcome);
-            if self.caller_gave_up(&j) {
-                self.stats.abandoned(j.endpoint);
-            }
         }
         let levels = &mut self.levels[service.0 as usize];
         levels.advance(now, &self.marks);
@@ -419,7 +435,21 @@ impl<'m> World<'m> {
         if j.flow != Handle::NONE && !outcome.is_failure() {
             self.flow_effect(&j);
         }
-        self.respond(&j, outcome, true);
+        if j.msg == Handle::NONE {
+            // The waiting call is looked up once, by the reply. Not there: its caller gave
+            // up (the attempt timed out: the call ended, or was renewed for a retry), and
+            // the request counts as abandoned. The answer is the same as at the job's end
+            // above: what ran since (the next queued job's start, a shed of stale queued
+            // jobs, a drained replica's retirement, a version's count, a flow's effect)
+            // ends only calls whose attempts it answers, and this call's one attempt is this
+            // job; a timeout or a retry is an event of its own, never in between.
+            let waited = self.reply(j.reply_to, outcome);
+            if !waited && j.counted && j.reply_to != Handle::NONE {
+                self.stats.abandoned(j.endpoint);
+            }
+        } else {
+            self.message_processed(&j, outcome, true);
+        }
         self.flow_job_gone(&j, true);
     }
 
@@ -447,12 +477,13 @@ impl<'m> World<'m> {
         }
     }
 
-    /// Sends a reply back across the reverse link, unless the caller has already given up.
-    /// Inlined into `respond`, so a finished job's reply on the plain path is one function.
+    /// Sends a reply back across the reverse link, unless the caller has already given up:
+    /// whether it still waited. Inlined into `respond` and `finish`, so a finished job's
+    /// reply on the plain path is one function.
     #[inline(always)]
-    pub(super) fn reply(&mut self, call: Handle, outcome: Outcome) {
+    pub(super) fn reply(&mut self, call: Handle, outcome: Outcome) -> bool {
         let Some(&pc) = self.calls.get(call) else {
-            return;
+            return false;
         };
         let spec = self.call_spec(pc.call);
         if self.tracer.is_some() {
@@ -463,7 +494,7 @@ impl<'m> World<'m> {
             extra = extra + self.reply_crossings(call, spec.to);
         }
         let Some(delay) = self.hop(spec.reply_link, extra) else {
-            return; // lost reply: the caller will time out (or wait forever without a timeout)
+            return true; // lost reply: the caller will time out (or wait forever without one)
         };
         if delay == SimDuration::ZERO {
             // The call is still the one looked up above: end it without a second lookup.
@@ -471,5 +502,6 @@ impl<'m> World<'m> {
         } else {
             self.q.schedule(delay, Event::Reply(call, outcome));
         }
+        true
     }
 }
