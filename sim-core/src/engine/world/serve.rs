@@ -4,7 +4,7 @@
 use rand::RngExt;
 
 use super::{CallRef, Caller, Event, Outcome, World};
-use crate::engine::levels::{BUSY, IN_SYSTEM, QUEUED};
+use crate::engine::levels::{BUSY, QUEUED};
 use crate::engine::slab::Handle;
 use crate::model::{EndpointId, FaultKind, LinkId, ServiceId};
 use crate::results::Cause;
@@ -142,7 +142,6 @@ impl<'m> World<'m> {
         if replica.busy < replica.workers {
             replica.busy += 1;
             levels.value[BUSY] += 1;
-            levels.value[IN_SYSTEM] += 1;
             self.start_work(job, endpoint, r);
         } else if replica
             .queue_cap
@@ -150,7 +149,6 @@ impl<'m> World<'m> {
             || is_delivery
         {
             replica.queue.push_back(job);
-            levels.value[IN_SYSTEM] += 1;
             levels.value[QUEUED] += 1;
         } else {
             self.turn_away(job, r, Cause::Rejected);
@@ -409,9 +407,8 @@ impl<'m> World<'m> {
             self.stats
                 .job_done(j.endpoint, now.since(j.arrived), outcome);
         }
-        let levels = &mut self.levels[service.0 as usize];
-        levels.advance(now, &self.marks);
-        levels.value[IN_SYSTEM] -= 1;
+        // (In system is busy + queued: it falls with the one of them that falls below.)
+        self.levels[service.0 as usize].advance(now, &self.marks);
         self.replicas[r].outstanding -= 1;
         if self.admitting
             && let Some(admission) = &self.model.services[service.0 as usize].admission
