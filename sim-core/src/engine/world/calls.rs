@@ -334,17 +334,20 @@ impl<'m> World<'m> {
         let Some(&pc) = self.calls.get(call) else {
             return;
         };
-        self.attempt_ended(call, pc, outcome, by_timeout);
+        let spec = self.call_spec(pc.call);
+        self.attempt_ended(call, pc, spec, outcome, by_timeout);
     }
 
-    /// `attempt_done` for live call `call`, whose record `pc` the caller has looked up. A
-    /// plain call (one attempt, no guard, no sidecar) ends at once: nothing to record in a
-    /// breaker, nothing to retry, no bulkhead slot to give back.
+    /// `attempt_done` for live call `call`, whose record `pc` and its site's `spec` the
+    /// caller has looked up (a reply has both at hand). A plain call (one attempt, no guard,
+    /// no sidecar) ends at once: nothing to record in a breaker, nothing to retry, no
+    /// bulkhead slot to give back.
     #[inline(always)]
     pub(super) fn attempt_ended(
         &mut self,
         call: Handle,
         pc: PendingCall,
+        spec: &'m Call,
         outcome: Outcome,
         by_timeout: bool,
     ) {
@@ -355,7 +358,6 @@ impl<'m> World<'m> {
             }
             // The caller passed the record it read: free the slot without moving it out.
             self.calls.discard(call);
-            let spec = self.call_spec(pc.call);
             self.deliver(pc.caller, spec, pc.started, outcome, pc.request);
             if pc.flow != Handle::NONE {
                 self.flow_told(pc.flow, outcome, pc.started);

@@ -495,7 +495,7 @@ impl<'m> World<'m> {
         };
         if delay == SimDuration::ZERO {
             // The call is still the one looked up above: end it without a second lookup.
-            self.attempt_ended(call, pc, outcome, false);
+            self.attempt_ended(call, pc, spec, outcome, false);
         } else {
             self.q.schedule(delay, Event::Reply(call, outcome));
         }
