@@ -407,15 +407,18 @@ impl<'m> World<'m> {
             self.stats
                 .job_done(j.endpoint, now.since(j.arrived), outcome);
         }
-        // (In system is busy + queued: it falls with the one of them that falls below.)
-        self.levels[service.0 as usize].advance(now, &self.marks);
         self.replicas[r].outstanding -= 1;
         if self.admitting
             && let Some(admission) = &self.model.services[service.0 as usize].admission
         {
             self.after_job(admission, &j, outcome, r);
         }
+        // Advanced here, just before its change, not at the job's end above: nothing in
+        // between changes the levels without advancing them first (a shed of stale jobs
+        // advances them itself), so the areas are the same and the levels are indexed once.
+        // (In system is busy + queued: it falls with the one of them that falls below.)
         let levels = &mut self.levels[service.0 as usize];
+        levels.advance(now, &self.marks);
         let replica = &mut self.replicas[r];
         if let Some(next) = replica.queue.pop_front() {
             levels.value[QUEUED] -= 1;
