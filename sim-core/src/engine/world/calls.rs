@@ -5,6 +5,7 @@
 use rand::RngExt;
 
 use super::mesh::Wire;
+use super::serve::Landing;
 use super::{CallRef, Caller, Event, Job, NO_GUARD, Outcome, PendingCall, World};
 use crate::engine::RunError;
 use crate::engine::guard::{Admit, backoff};
@@ -281,6 +282,14 @@ impl<'m> World<'m> {
         if flow != Handle::NONE {
             self.flow_ref(flow);
         }
+        // A zero-latency hop arrives now: its job is made arrived (`arrive`'s fields set).
+        let at_once = delay == SimDuration::ZERO;
+        let counted = at_once && now >= self.warmup;
+        let epoch = if at_once {
+            self.replicas[replica as usize].epoch
+        } else {
+            0
+        };
         let job = self.jobs.insert(Job {
             endpoint,
             replica,
@@ -291,19 +300,27 @@ impl<'m> World<'m> {
             flow_step,
             arrived: now,
             op_sent: now,
-            epoch: 0,
+            epoch,
             next_call: 0,
             outstanding: 0,
             degraded: false,
-            counted: false,
+            counted,
             sheddable,
         });
         self.job_added();
         if self.tracer.is_some() {
             self.trace_attempt_sent(handle, Some(job));
         }
-        if delay == SimDuration::ZERO {
-            self.arrive(job);
+        if at_once {
+            let landing = Landing {
+                sent: now,
+                endpoint,
+                replica: replica as usize,
+                reply_to: handle,
+                delivery: false,
+                counted,
+            };
+            self.arrived(job, landing);
         } else {
             self.q.schedule(delay, Event::RequestArrive(job));
         }

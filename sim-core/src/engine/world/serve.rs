@@ -8,7 +8,22 @@ use crate::engine::levels::{BUSY, QUEUED};
 use crate::engine::slab::Handle;
 use crate::model::{EndpointId, FaultKind, LinkId, ServiceId};
 use crate::results::Cause;
-use crate::time::SimDuration;
+use crate::time::{SimDuration, SimTime};
+
+/// What a job's arrival at its replica goes on with (`World::arrived`).
+#[derive(Clone, Copy)]
+pub(super) struct Landing {
+    /// When the request was sent (for a trace's hop).
+    pub sent: SimTime,
+    pub endpoint: EndpointId,
+    pub replica: usize,
+    /// The pending call to answer (`Handle::NONE` for a delivery).
+    pub reply_to: Handle,
+    /// A message delivery (waits for a worker whatever the queue's bound).
+    pub delivery: bool,
+    /// Counted at its endpoint and service (`Job::counted`).
+    pub counted: bool,
+}
 
 impl<'m> World<'m> {
     /// One crossing of `link`: `None` if the message is lost, else its delay. An instant
@@ -81,17 +96,41 @@ impl<'m> World<'m> {
         };
         let sent = j.arrived;
         j.arrived = now;
-        let (endpoint, r, reply_to) = (j.endpoint, j.replica as usize, j.reply_to);
         // A message delivery waits for a worker whatever the accept queue's bound: what
         // bounds deliveries is the consumer's prefetch, not the queue.
-        let is_delivery = j.msg != Handle::NONE;
-        let service = self.replicas[r].service;
+        let delivery = j.msg != Handle::NONE;
+        let r = j.replica as usize;
         j.epoch = self.replicas[r].epoch;
         // A delivery counts with its message (whenever it arrives); other work from warmup on.
-        if !is_delivery {
+        if !delivery {
             j.counted = now >= self.warmup;
         }
-        let counted = j.counted;
+        let landing = Landing {
+            sent,
+            endpoint: j.endpoint,
+            replica: r,
+            reply_to: j.reply_to,
+            delivery,
+            counted: j.counted,
+        };
+        self.arrived(job, landing);
+    }
+
+    /// The rest of `arrive` once job `job`'s record says it is here (`arrived`, `epoch` and
+    /// `counted` set, as in `landing`). Also the zero-latency hop's, whose job is made with
+    /// them set: the new record is not looked up again. Inlined into both.
+    #[inline(always)]
+    pub(super) fn arrived(&mut self, job: Handle, landing: Landing) {
+        let now = self.q.now();
+        let Landing {
+            sent,
+            endpoint,
+            replica: r,
+            reply_to,
+            delivery: is_delivery,
+            counted,
+        } = landing;
+        let service = self.replicas[r].service;
         if self.tracer.is_some()
             && let Some(&pc) = self.calls.get(reply_to)
         {
