@@ -70,7 +70,15 @@ impl Dist {
                 if *mean_ns == 0.0 {
                     return SimDuration::ZERO;
                 }
-                exp.sample(rng)
+                let ns = exp.sample(rng);
+                // An exponential draw is finite and at least 0: below 2^62 it rounds as
+                // `from_nanos_f64` would (half up) through a signed conversion, which is a
+                // few instructions shorter than an unsigned one; anything else (a huge
+                // mean's tail) takes the general rounding.
+                if (0.0..EXACT_I64_NS).contains(&ns) {
+                    return SimDuration::from_nanos((ns + 0.5) as i64 as u64);
+                }
+                ns
             }
             Dist::Uniform { lo_ns, hi_ns } => {
                 let u: f64 = rand::RngExt::random(rng);
@@ -112,6 +120,10 @@ impl Dist {
         matches!(self, Dist::Const(d) if d.as_nanos() == 0)
     }
 }
+
+/// Below this many nanoseconds (2^62, 146 years) a draw plus a half converts to `i64` exactly
+/// as it would to `u64`.
+const EXACT_I64_NS: f64 = (1u64 << 62) as f64;
 
 fn ns(d: SimDuration) -> f64 {
     d.as_nanos() as f64
@@ -244,6 +256,27 @@ mod tests {
             .map(|_| d.sample(&mut rng).as_nanos() as f64)
             .sum::<f64>()
             / n as f64
+    }
+
+    // Goal: the exponential's short rounding gives the very durations the general one
+    // (`from_nanos_f64`) gives for the same draws, for a mean of microseconds and one whose
+    // tail passes 2^62 ns (the general path, saturating at u64::MAX).
+    #[test]
+    fn exponential_rounding_equals_the_general_rounding() {
+        for mean_ns in [1_500u64, 2_000_000, 3_000_000_000_000_000_000] {
+            let d = Dist::exp(SimDuration::from_nanos(mean_ns));
+            let Dist::Exp { exp, .. } = &d else {
+                panic!("an exponential");
+            };
+            let (mut a, mut b) = (stream(5, "test"), stream(5, "test"));
+            let mut long = 0;
+            for _ in 0..100_000 {
+                let raw = exp.sample(&mut b);
+                long += usize::from(raw >= EXACT_I64_NS);
+                assert_eq!(d.sample(&mut a), SimDuration::from_nanos_f64(raw), "{raw}");
+            }
+            assert_eq!(long > 0, mean_ns > 1 << 60, "the huge mean's tail is tried");
+        }
     }
 
     #[test]

@@ -39,8 +39,16 @@ impl Marks {
     }
 }
 
+/// A service's levels: in system is busy + queued at every instant, so its area is the sum
+/// of theirs (exactly: integer areas) and only two levels advance per change. Written by
+/// changing `value[BUSY]` and `value[QUEUED]` alone; `value[IN_SYSTEM]` stays 0.
+pub type ServiceLevels = Levels<true>;
+
+/// Three levels, each with its own area; with `SUM`, the in-system level is not kept but
+/// derived as busy + queued (`ServiceLevels`). A broker's depth or an autoscaler's replica
+/// counts are levels of their own (`SUM = false`).
 #[derive(Clone, Debug)]
-pub struct Levels {
+pub struct Levels<const SUM: bool = false> {
     last: SimTime,
     pub value: [u64; 3],
     area: [u128; 3],
@@ -52,8 +60,16 @@ pub struct Levels {
     in_system_at_boundary: Vec<u128>,
 }
 
-impl Levels {
-    pub fn new(marks: &Marks) -> Levels {
+impl<const SUM: bool> Levels<SUM> {
+    /// The levels advanced per change: all three, or busy and queued when in system is
+    /// their sum.
+    const KEPT: &'static [usize] = if SUM {
+        &[BUSY, QUEUED]
+    } else {
+        &[BUSY, IN_SYSTEM, QUEUED]
+    };
+
+    pub fn new(marks: &Marks) -> Levels<SUM> {
         let mut l = Levels {
             last: SimTime::ZERO,
             value: [0; 3],
@@ -76,7 +92,7 @@ impl Levels {
             self.cross_marks(now, marks);
         }
         let dt = u128::from(now.0 - self.last.0);
-        for i in 0..3 {
+        for &i in Self::KEPT {
             self.area[i] += u128::from(self.value[i]) * dt;
         }
         self.last = now;
@@ -104,16 +120,25 @@ impl Levels {
 
     /// The areas up to the last `advance`: integrals of the levels since t = 0 (level × ns).
     pub fn area_now(&self) -> [u128; 3] {
-        self.area
+        Self::summed(self.area)
     }
 
     fn area_at(&self, t: SimTime) -> [u128; 3] {
         let dt = u128::from(t.0.saturating_sub(self.last.0));
         let mut a = self.area;
-        for (i, v) in a.iter_mut().enumerate() {
-            *v += u128::from(self.value[i]) * dt;
+        for &i in Self::KEPT {
+            a[i] += u128::from(self.value[i]) * dt;
         }
-        a
+        Self::summed(a)
+    }
+
+    /// The areas with in system filled in as busy + queued, when it is their sum.
+    #[inline]
+    fn summed(mut area: [u128; 3]) -> [u128; 3] {
+        if SUM {
+            area[IN_SYSTEM] = area[BUSY] + area[QUEUED];
+        }
+        area
     }
 
     fn compute_next_mark(&self, marks: &Marks) -> SimTime {
@@ -177,7 +202,7 @@ mod tests {
             bucket_ns: 5,
             buckets: 4,
         };
-        let mut l = Levels::new(&marks);
+        let mut l = Levels::<false>::new(&marks);
         l.advance(SimTime(0), &marks);
         l.value[IN_SYSTEM] = 2;
         l.advance(SimTime(10), &marks);
@@ -185,5 +210,53 @@ mod tests {
         l.advance(SimTime(25), &marks);
         assert_eq!(l.window_means(&marks)[IN_SYSTEM], 4.0);
         assert_eq!(l.in_system_per_bucket(&marks), vec![2.0, 2.0, 4.0, 4.0]);
+    }
+
+    // Goal: a service's levels, which keep busy and queued only, give exactly the in-system
+    // averages (window and per bucket) and areas of three levels kept apart with in system
+    // set to busy + queued at every change: the same f64 bits, across warmup, the end of
+    // arrivals and bucket boundaries crossed between changes.
+    #[test]
+    fn derived_in_system_equals_the_kept_sum() {
+        let marks = Marks {
+            warmup: SimTime(1_000),
+            end_of_arrivals: SimTime(9_000),
+            bucket_ns: 700,
+            buckets: 15,
+        };
+        let mut kept = Levels::<false>::new(&marks);
+        let mut derived = ServiceLevels::new(&marks);
+        let (mut busy, mut queued) = (0u64, 0u64);
+        // A deterministic walk of arrivals and departures at uneven times.
+        let mut x = 12_345u64;
+        let mut t = 0u64;
+        for _ in 0..400 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            t += (x >> 33) % 61;
+            kept.advance(SimTime(t), &marks);
+            derived.advance(SimTime(t), &marks);
+            match (x >> 20) % 4 {
+                0 | 1 if busy < 3 => busy += 1,
+                0 | 1 => queued += 1,
+                2 if queued > 0 => queued -= 1,
+                _ => busy = busy.saturating_sub(1),
+            }
+            kept.value = [busy, busy + queued, queued];
+            derived.value[BUSY] = busy;
+            derived.value[QUEUED] = queued;
+        }
+        let end = SimTime(t.max(11_000) + 1);
+        kept.advance(end, &marks);
+        derived.advance(end, &marks);
+        assert!(t > 9_000, "the walk crosses every mark");
+        assert_eq!(kept.area_now(), derived.area_now());
+        let (k, d) = (kept.window_means(&marks), derived.window_means(&marks));
+        assert_eq!(k.map(f64::to_bits), d.map(f64::to_bits));
+        assert!(d[IN_SYSTEM] > 0.0);
+        assert_eq!(
+            kept.in_system_per_bucket(&marks),
+            derived.in_system_per_bucket(&marks)
+        );
+        assert_eq!(derived.in_system_per_bucket(&marks).len(), 15);
     }
 }

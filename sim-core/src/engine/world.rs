@@ -34,7 +34,7 @@ use super::RunError;
 use super::broker::{Brokers, Copy as MessageCopy, Origin};
 use super::flows::{FlowAcc, Instance};
 use super::guard::Guard;
-use super::levels::{Levels, Marks};
+use super::levels::{Marks, ServiceLevels};
 use super::slab::{Handle, Slab};
 use super::stats::Stats;
 use super::token_bucket::TokenBucket;
@@ -329,7 +329,7 @@ pub struct World<'m> {
     /// Per chaos replica: its `[chaos] targets` entry.
     chaos_target: Vec<u32>,
     marks: Marks,
-    levels: Vec<Levels>,
+    levels: Vec<ServiceLevels>,
     pub(super) stats: Stats,
     stop: Option<RunError>,
     /// Client requests sent so far (warmup included): the next request's index.
@@ -624,7 +624,11 @@ impl<'m> World<'m> {
             affected: vec![0; model.faults.len() + chaos_targets + 1],
             chaos_crashes: vec![0; chaos_targets],
             chaos_target: faults::chaos_targets(model),
-            levels: model.services.iter().map(|_| Levels::new(&marks)).collect(),
+            levels: model
+                .services
+                .iter()
+                .map(|_| ServiceLevels::new(&marks))
+                .collect(),
             stats: Stats::new(model, marks.buckets),
             marks,
             stop: None,
@@ -969,7 +973,7 @@ impl<'m> World<'m> {
         self.q.popped()
     }
 
-    pub(super) fn levels(&self) -> (&[Levels], &Marks) {
+    pub(super) fn levels(&self) -> (&[ServiceLevels], &Marks) {
         (&self.levels, &self.marks)
     }
 

@@ -4,7 +4,7 @@
 //! is built.
 
 use super::{Job, Outcome, World};
-use crate::engine::levels::{IN_SYSTEM, QUEUED};
+use crate::engine::levels::QUEUED;
 use crate::engine::slab::Handle;
 use crate::engine::token_bucket::{TokenBucket, reserve};
 use crate::model::{AdaptiveLimit, Admission, Model, RateLimit, Shed, WorkloadId};
@@ -158,7 +158,6 @@ impl<'m> World<'m> {
             let levels = &mut self.levels[service.0 as usize];
             levels.advance(now, &self.marks);
             levels.value[QUEUED] -= 1;
-            levels.value[IN_SYSTEM] -= 1;
             self.turn_away(front, r, Cause::Shed);
         }
     }

@@ -12,7 +12,7 @@
 use super::{Event, Outcome, World};
 use crate::dist::Dist;
 use crate::engine::autoscaler::{self, Autoscaler, ScaleEvent, Slot};
-use crate::engine::levels::{BUSY, IN_SYSTEM, QUEUED};
+use crate::engine::levels::{BUSY, QUEUED};
 use crate::engine::slab::Handle;
 use crate::model::{Autoscale, ScaleIn, ServiceId};
 use crate::results::Cause;
@@ -283,7 +283,6 @@ impl<'m> World<'m> {
         levels.advance(now, &self.marks);
         levels.value[BUSY] -= busy;
         levels.value[QUEUED] -= queued;
-        levels.value[IN_SYSTEM] -= busy + queued;
         self.load_changed(r);
         for h in victims {
             if self.tracer.is_some() {

@@ -5,6 +5,7 @@
 use rand::RngExt;
 
 use super::mesh::Wire;
+use super::serve::Landing;
 use super::{CallRef, Caller, Event, Job, NO_GUARD, Outcome, PendingCall, World};
 use crate::engine::RunError;
 use crate::engine::guard::{Admit, backoff};
@@ -264,16 +265,31 @@ impl<'m> World<'m> {
         self.replicas[replica as usize].outstanding += 1;
         self.load_changed(replica as usize);
         // Without flows and priorities (decided at build) the call has nothing to pass on.
-        let (flow, flow_step, sheddable) = match self.calls.get(handle) {
-            Some(pc) if !self.flow_accs.is_empty() || self.priorities => {
+        // (Tested before the lookup, so a plain run looks nothing up.)
+        let passes_on = !self.flow_accs.is_empty() || self.priorities;
+        let pc = if passes_on {
+            self.calls.get(handle)
+        } else {
+            None
+        };
+        let (flow, flow_step, sheddable) = match pc {
+            Some(pc) => {
                 let (flow, step) = self.call_flow_ctx(pc);
                 (flow, step, pc.sheddable)
             }
-            _ => (Handle::NONE, crate::engine::flows::NO_STEP, false),
+            None => (Handle::NONE, crate::engine::flows::NO_STEP, false),
         };
         if flow != Handle::NONE {
             self.flow_ref(flow);
         }
+        // A zero-latency hop arrives now: its job is made arrived (`arrive`'s fields set).
+        let at_once = delay == SimDuration::ZERO;
+        let counted = at_once && now >= self.warmup;
+        let epoch = if at_once {
+            self.replicas[replica as usize].epoch
+        } else {
+            0
+        };
         let job = self.jobs.insert(Job {
             endpoint,
             replica,
@@ -284,19 +300,27 @@ impl<'m> World<'m> {
             flow_step,
             arrived: now,
             op_sent: now,
-            epoch: 0,
+            epoch,
             next_call: 0,
             outstanding: 0,
             degraded: false,
-            counted: false,
+            counted,
             sheddable,
         });
         self.job_added();
         if self.tracer.is_some() {
             self.trace_attempt_sent(handle, Some(job));
         }
-        if delay == SimDuration::ZERO {
-            self.arrive(job);
+        if at_once {
+            let landing = Landing {
+                sent: now,
+                endpoint,
+                replica: replica as usize,
+                reply_to: handle,
+                delivery: false,
+                counted,
+            };
+            self.arrived(job, landing);
         } else {
             self.q.schedule(delay, Event::RequestArrive(job));
         }
@@ -327,17 +351,20 @@ impl<'m> World<'m> {
         let Some(&pc) = self.calls.get(call) else {
             return;
         };
-        self.attempt_ended(call, pc, outcome, by_timeout);
+        let spec = self.call_spec(pc.call);
+        self.attempt_ended(call, pc, spec, outcome, by_timeout);
     }
 
-    /// `attempt_done` for live call `call`, whose record `pc` the caller has looked up. A
-    /// plain call (one attempt, no guard, no sidecar) ends at once: nothing to record in a
-    /// breaker, nothing to retry, no bulkhead slot to give back.
+    /// `attempt_done` for live call `call`, whose record `pc` and its site's `spec` the
+    /// caller has looked up (a reply has both at hand). A plain call (one attempt, no guard,
+    /// no sidecar) ends at once: nothing to record in a breaker, nothing to retry, no
+    /// bulkhead slot to give back.
     #[inline(always)]
     pub(super) fn attempt_ended(
         &mut self,
         call: Handle,
         pc: PendingCall,
+        spec: &'m Call,
         outcome: Outcome,
         by_timeout: bool,
     ) {
@@ -346,8 +373,8 @@ impl<'m> World<'m> {
             {
                 self.paths.plain_ends += 1;
             }
-            self.calls.remove(call);
-            let spec = self.call_spec(pc.call);
+            // The caller passed the record it read: free the slot without moving it out.
+            self.calls.discard(call);
             self.deliver(pc.caller, spec, pc.started, outcome, pc.request);
             if pc.flow != Handle::NONE {
                 self.flow_told(pc.flow, outcome, pc.started);

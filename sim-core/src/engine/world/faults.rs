@@ -5,7 +5,7 @@ use rand::RngExt;
 
 use super::{Event, World};
 use crate::dist::Dist;
-use crate::engine::levels::{BUSY, IN_SYSTEM, QUEUED};
+use crate::engine::levels::{BUSY, QUEUED};
 use crate::model::{FaultKind, ReplicaRef, ServiceId};
 use crate::time::{SimDuration, SimTime};
 
@@ -151,7 +151,6 @@ impl<'m> World<'m> {
         levels.advance(now, &self.marks);
         levels.value[BUSY] -= u64::from(busy);
         levels.value[QUEUED] -= queued;
-        levels.value[IN_SYSTEM] -= u64::from(busy) + queued;
         rep.outstanding -= busy + queued as u32;
         rep.busy = 0;
         self.load_changed(r);

@@ -4,11 +4,26 @@
 use rand::RngExt;
 
 use super::{CallRef, Caller, Event, Outcome, World};
-use crate::engine::levels::{BUSY, IN_SYSTEM, QUEUED};
+use crate::engine::levels::{BUSY, QUEUED};
 use crate::engine::slab::Handle;
 use crate::model::{EndpointId, FaultKind, LinkId, ServiceId};
 use crate::results::Cause;
-use crate::time::SimDuration;
+use crate::time::{SimDuration, SimTime};
+
+/// What a job's arrival at its replica goes on with (`World::arrived`).
+#[derive(Clone, Copy)]
+pub(super) struct Landing {
+    /// When the request was sent (for a trace's hop).
+    pub sent: SimTime,
+    pub endpoint: EndpointId,
+    pub replica: usize,
+    /// The pending call to answer (`Handle::NONE` for a delivery).
+    pub reply_to: Handle,
+    /// A message delivery (waits for a worker whatever the queue's bound).
+    pub delivery: bool,
+    /// Counted at its endpoint and service (`Job::counted`).
+    pub counted: bool,
+}
 
 impl<'m> World<'m> {
     /// One crossing of `link`: `None` if the message is lost, else its delay. An instant
@@ -81,17 +96,41 @@ impl<'m> World<'m> {
         };
         let sent = j.arrived;
         j.arrived = now;
-        let (endpoint, r, reply_to) = (j.endpoint, j.replica as usize, j.reply_to);
         // A message delivery waits for a worker whatever the accept queue's bound: what
         // bounds deliveries is the consumer's prefetch, not the queue.
-        let is_delivery = j.msg != Handle::NONE;
-        let service = self.replicas[r].service;
+        let delivery = j.msg != Handle::NONE;
+        let r = j.replica as usize;
         j.epoch = self.replicas[r].epoch;
         // A delivery counts with its message (whenever it arrives); other work from warmup on.
-        if !is_delivery {
+        if !delivery {
             j.counted = now >= self.warmup;
         }
-        let counted = j.counted;
+        let landing = Landing {
+            sent,
+            endpoint: j.endpoint,
+            replica: r,
+            reply_to: j.reply_to,
+            delivery,
+            counted: j.counted,
+        };
+        self.arrived(job, landing);
+    }
+
+    /// The rest of `arrive` once job `job`'s record says it is here (`arrived`, `epoch` and
+    /// `counted` set, as in `landing`). Also the zero-latency hop's, whose job is made with
+    /// them set: the new record is not looked up again. Inlined into both.
+    #[inline(always)]
+    pub(super) fn arrived(&mut self, job: Handle, landing: Landing) {
+        let now = self.q.now();
+        let Landing {
+            sent,
+            endpoint,
+            replica: r,
+            reply_to,
+            delivery: is_delivery,
+            counted,
+        } = landing;
+        let service = self.replicas[r].service;
         if self.tracer.is_some()
             && let Some(&pc) = self.calls.get(reply_to)
         {
@@ -142,7 +181,6 @@ impl<'m> World<'m> {
         if replica.busy < replica.workers {
             replica.busy += 1;
             levels.value[BUSY] += 1;
-            levels.value[IN_SYSTEM] += 1;
             self.start_work(job, endpoint, r);
         } else if replica
             .queue_cap
@@ -150,7 +188,6 @@ impl<'m> World<'m> {
             || is_delivery
         {
             replica.queue.push_back(job);
-            levels.value[IN_SYSTEM] += 1;
             levels.value[QUEUED] += 1;
         } else {
             self.turn_away(job, r, Cause::Rejected);
@@ -191,11 +228,18 @@ impl<'m> World<'m> {
         if self.replicas[j.replica as usize].epoch == j.epoch {
             return Some(j.endpoint);
         }
+        self.vanish(job);
+        None
+    }
+
+    /// A job whose replica crashed since it arrived vanishes without a reply.
+    #[cold]
+    #[inline(never)]
+    fn vanish(&mut self, job: Handle) {
         if self.tracer.is_some() {
             self.trace_job_gone(job);
         }
         self.drop_job(job);
-        None
     }
 
     /// Removes a job that ends without an answer (its replica crashed).
@@ -221,15 +265,20 @@ impl<'m> World<'m> {
 
     /// The work is done: fail, reply, or make the downstream calls.
     pub(super) fn work_done(&mut self, job: Handle) {
-        let Some(e) = self.live_endpoint(job) else {
+        let Some(&j) = self.jobs.get(job) else {
             return;
         };
+        if self.replicas[j.replica as usize].epoch != j.epoch {
+            return self.vanish(job);
+        }
+        let e = j.endpoint;
         if self.tracer.is_some() {
             self.trace_work_done(job);
         }
         if self.plain.leaf[e.0 as usize] {
-            // No calls, no messages, no flow, no failure possible: the answer is now.
-            return self.finish(job, Outcome::Ok);
+            // No calls, no messages, no flow, no failure possible: the answer is now, from
+            // the record just read (tracing reads jobs, never changes them).
+            return self.finish_read(job, j, Outcome::Ok);
         }
         let ep = &self.model.endpoints[e.0 as usize];
         let own_error = ep.fail > 0.0 && self.rng.fail[e.0 as usize].random::<f64>() < ep.fail;
@@ -370,14 +419,21 @@ impl<'m> World<'m> {
     }
 
     /// A job ends: free its worker (starting the next queued job) and reply.
+    #[inline]
     pub(super) fn finish(&mut self, job: Handle, outcome: Outcome) {
+        // One copy of the record, its slot freed after (`remove` would move it twice).
+        let j = *self.jobs.get(job).expect("finishing a live job");
+        self.finish_read(job, j, outcome);
+    }
+
+    /// `finish` of live job `job` whose record `j` the caller has just read (a plain leaf's
+    /// `work_done`): the job is looked up once per event.
+    fn finish_read(&mut self, job: Handle, j: super::Job, outcome: Outcome) {
         let now = self.q.now();
         if self.tracer.is_some() {
             self.trace_job_outcome(job, outcome);
             self.trace_job_gone(job);
         }
-        // One copy of the record, then its slot freed (`remove` would move it twice).
-        let j = *self.jobs.get(job).expect("finishing a live job");
         self.jobs.discard(job);
         let outcome = if outcome == Outcome::Ok && j.degraded {
             Outcome::Degraded
@@ -389,20 +445,19 @@ impl<'m> World<'m> {
         if j.counted {
             self.stats
                 .job_done(j.endpoint, now.since(j.arrived), outcome);
-            if self.caller_gave_up(&j) {
-                self.stats.abandoned(j.endpoint);
-            }
         }
-        let levels = &mut self.levels[service.0 as usize];
-        levels.advance(now, &self.marks);
-        levels.value[IN_SYSTEM] -= 1;
         self.replicas[r].outstanding -= 1;
         if self.admitting
             && let Some(admission) = &self.model.services[service.0 as usize].admission
         {
             self.after_job(admission, &j, outcome, r);
         }
+        // Advanced here, just before its change, not at the job's end above: nothing in
+        // between changes the levels without advancing them first (a shed of stale jobs
+        // advances them itself), so the areas are the same and the levels are indexed once.
+        // (In system is busy + queued: it falls with the one of them that falls below.)
         let levels = &mut self.levels[service.0 as usize];
+        levels.advance(now, &self.marks);
         let replica = &mut self.replicas[r];
         if let Some(next) = replica.queue.pop_front() {
             levels.value[QUEUED] -= 1;
@@ -419,7 +474,21 @@ impl<'m> World<'m> {
         if j.flow != Handle::NONE && !outcome.is_failure() {
             self.flow_effect(&j);
         }
-        self.respond(&j, outcome, true);
+        if j.msg == Handle::NONE {
+            // The waiting call is looked up once, by the reply. Not there: its caller gave
+            // up (the attempt timed out: the call ended, or was renewed for a retry), and
+            // the request counts as abandoned. The answer is the same as at the job's end
+            // above: what ran since (the next queued job's start, a shed of stale queued
+            // jobs, a drained replica's retirement, a version's count, a flow's effect)
+            // ends only calls whose attempts it answers, and this call's one attempt is this
+            // job; a timeout or a retry is an event of its own, never in between.
+            let waited = self.reply(j.reply_to, outcome);
+            if !waited && j.counted && j.reply_to != Handle::NONE {
+                self.stats.abandoned(j.endpoint);
+            }
+        } else {
+            self.message_processed(&j, outcome, true);
+        }
         self.flow_job_gone(&j, true);
     }
 
@@ -447,12 +516,13 @@ impl<'m> World<'m> {
         }
     }
 
-    /// Sends a reply back across the reverse link, unless the caller has already given up.
-    /// Inlined into `respond`, so a finished job's reply on the plain path is one function.
+    /// Sends a reply back across the reverse link, unless the caller has already given up:
+    /// whether it still waited. Inlined into `respond` and `finish`, so a finished job's
+    /// reply on the plain path is one function.
     #[inline(always)]
-    pub(super) fn reply(&mut self, call: Handle, outcome: Outcome) {
+    pub(super) fn reply(&mut self, call: Handle, outcome: Outcome) -> bool {
         let Some(&pc) = self.calls.get(call) else {
-            return;
+            return false;
         };
         let spec = self.call_spec(pc.call);
         if self.tracer.is_some() {
@@ -463,13 +533,14 @@ impl<'m> World<'m> {
             extra = extra + self.reply_crossings(call, spec.to);
         }
         let Some(delay) = self.hop(spec.reply_link, extra) else {
-            return; // lost reply: the caller will time out (or wait forever without a timeout)
+            return true; // lost reply: the caller will time out (or wait forever without one)
         };
         if delay == SimDuration::ZERO {
             // The call is still the one looked up above: end it without a second lookup.
-            self.attempt_ended(call, pc, outcome, false);
+            self.attempt_ended(call, pc, spec, outcome, false);
         } else {
             self.q.schedule(delay, Event::Reply(call, outcome));
         }
+        true
     }
 }
