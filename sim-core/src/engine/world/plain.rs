@@ -11,10 +11,17 @@
 //!   once.
 //! - An **instant link** has no latency and loses nothing: a crossing draws nothing and is
 //!   free unless a fault is active on it (checked at run time, one length test).
+//! - An **exponential link** loses nothing and has an `exp(MEAN)` latency (the generated
+//!   DAG's every hop): a crossing is one draw from its stream, inlined, without reading the
+//!   model's link or deciding its distribution again (`LinkPath::Exp`).
 //!
 //! Everything else keeps the general path, unchanged; both paths give the same bytes.
 
-use crate::model::{FaultKind, Model};
+use rand_distr::{Distribution, Exp};
+
+use crate::dist::Dist;
+use crate::model::{FaultKind, Link, Model};
+use crate::time::SimDuration;
 
 use super::CallRef;
 
@@ -26,8 +33,42 @@ pub(super) struct Plain {
     workloads: Vec<bool>,
     /// Per endpoint: it is a plain leaf.
     pub(super) leaf: Vec<bool>,
-    /// Per link: no latency, no loss.
-    pub(super) instant: Vec<bool>,
+    /// Per link: how a crossing without an active fault is drawn. 16 bytes a link in one
+    /// dense vector, so a hop reads one entry instead of the model's link and its `Dist`.
+    pub(super) links: Vec<LinkPath>,
+}
+
+/// How a crossing of a link is drawn when no fault is active on it, decided at build.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum LinkPath {
+    /// No latency, no loss: the crossing is free and draws nothing.
+    Instant,
+    /// No loss, exponential latency with a positive mean: one draw of this distribution
+    /// from the link's latency stream, rounded as `Dist::sample` rounds it.
+    Exp(Exp<f64>),
+    /// Anything else (loss, another distribution): `hop_drawn`, the general crossing.
+    Drawn,
+}
+
+impl LinkPath {
+    fn of(link: &Link) -> LinkPath {
+        if link.is_instant() {
+            return LinkPath::Instant;
+        }
+        let lossless = link.loss <= 0.0 || link.loss.is_nan();
+        match &link.latency {
+            // `Dist::sample` of an exp with mean 0 draws nothing: that one stays general.
+            Dist::Exp { mean_ns, exp } if lossless && *mean_ns != 0.0 => LinkPath::Exp(*exp),
+            _ => LinkPath::Drawn,
+        }
+    }
+
+    /// The latency of one crossing of an exponential link: `Dist::sample`'s draw, the same
+    /// bits from the same stream.
+    #[inline(always)]
+    pub(super) fn exp_latency<R: rand::Rng + ?Sized>(exp: &Exp<f64>, rng: &mut R) -> SimDuration {
+        SimDuration::from_nanos_f64(exp.sample(rng))
+    }
 }
 
 impl Plain {
@@ -58,7 +99,7 @@ impl Plain {
                         && !injected_errors
                 })
                 .collect(),
-            instant: model.links.iter().map(|l| l.is_instant()).collect(),
+            links: model.links.iter().map(LinkPath::of).collect(),
         }
     }
 
@@ -134,7 +175,8 @@ mod tests {
     }
 
     // Goal: a sidecar anywhere makes every site general (the mesh decides each attempt), and
-    // a link with latency or loss is not instant while the default ideal one is.
+    // a link with latency or loss is not instant while the default ideal one is, and a
+    // lossless exponential one is drawn inline.
     #[test]
     fn sidecars_and_real_links_keep_the_general_path() {
         let meshed = model(&format!(
@@ -142,15 +184,22 @@ mod tests {
         ));
         let p = Plain::of(&meshed);
         assert!(!p.site(CallRef::Workload(WorkloadId(0))));
-        let m = model(CHAIN);
+        // The plan of every link of CHAIN under this `[network]` table.
+        let plans = |network: &str| -> Vec<LinkPath> {
+            Plain::of(&model(&format!("{CHAIN}\n[network]\n{network}\n"))).links
+        };
+        let instant = |l: &LinkPath| matches!(l, LinkPath::Instant);
+        let drawn = |l: &LinkPath| matches!(l, LinkPath::Drawn);
+        assert!(plans("").iter().all(instant), "default network: 0 ms");
+        assert!(plans("latency = \"1ms\"").iter().all(drawn));
+        assert!(plans("loss = 0.01").iter().all(drawn));
+        let exp = plans("latency = \"exp(0.5ms)\"");
+        assert!(exp.iter().all(|l| matches!(l, LinkPath::Exp(_))));
+        let lossy_exp = plans("latency = \"exp(0.5ms)\"\nloss = 0.01");
         assert!(
-            Plain::of(&m).instant.iter().all(|&i| i),
-            "default network: 0 ms"
+            lossy_exp.iter().all(drawn),
+            "a lossy link draws its loss first"
         );
-        let slow = model(&format!("{CHAIN}\n[network]\nlatency = \"1ms\"\n"));
-        assert!(Plain::of(&slow).instant.iter().all(|&i| !i));
-        let lossy = model(&format!("{CHAIN}\n[network]\nloss = 0.01\n"));
-        assert!(Plain::of(&lossy).instant.iter().all(|&i| !i));
     }
 
     // Goal: in a run whose call sites are all plain, every attempt ends on the plain path
@@ -181,5 +230,30 @@ mod tests {
             w.paths.plain_ends > 2 * 3_000,
             "the client's and the first site's"
         );
+    }
+
+    // Goal: an exponential link's inlined crossing is the general one's, draw for draw: over
+    // many crossings the delays are equal and the link's stream ends at the same place (a
+    // different stream position would change every later delay of the run), with and without
+    // a protocol's extra delay on top.
+    #[test]
+    fn an_exponential_crossing_draws_what_the_general_one_draws() {
+        let m = model(&format!("{CHAIN}\n[network]\nlatency = \"exp(0.5ms)\"\n"));
+        let mut w = World::new(&m, 7);
+        for l in 0..m.links.len() {
+            assert!(matches!(w.plain.links[l], LinkPath::Exp(_)));
+            let link = crate::model::LinkId(l as u32);
+            for k in 0..5_000u64 {
+                let extra = SimDuration::from_nanos(k % 3 * 1_000);
+                let before = w.rng.link_latency[l].clone();
+                let fast = w.hop(link, extra);
+                let after_fast = w.rng.link_latency[l].clone();
+                w.rng.link_latency[l] = before;
+                let general = w.hop_drawn(link, extra);
+                assert_eq!(fast, general, "link {l}, crossing {k}");
+                assert!(fast.is_some_and(|d| d >= extra));
+                assert!(after_fast == w.rng.link_latency[l], "same stream position");
+            }
+        }
     }
 }
