@@ -15,6 +15,10 @@
 //!   DAG's every hop): a crossing is one draw from its stream, inlined, without reading the
 //!   model's link or deciding its distribution again (`LinkPath::Exp`).
 //!
+//! - An endpoint with **one fixed replica** (its service has one replica, no versions, no
+//!   autoscaler) is served by that replica: an attempt to it takes it without asking the
+//!   service's balancer, whose pick of a one-replica pool is that replica (`only_replica`).
+//!
 //! Everything else keeps the general path, unchanged; both paths give the same bytes.
 
 use rand_distr::{Distribution, Exp};
@@ -27,8 +31,11 @@ use super::CallRef;
 
 /// The plain-path flags of a model's call sites, endpoints and links.
 pub(super) struct Plain {
-    /// Per endpoint, per call index (`Endpoint::call`): the site is plain.
-    sites: Vec<Vec<bool>>,
+    /// Per call site, endpoint after endpoint (`site_base[e] + i` for `Endpoint::call(i)`):
+    /// the site is plain. Two dense vectors, not a vector per endpoint, so the test reads
+    /// no endpoint's own allocation.
+    sites: Vec<bool>,
+    site_base: Vec<u32>,
     /// Per workload: its client call is plain.
     workloads: Vec<bool>,
     /// Per endpoint: it is a plain leaf.
@@ -36,6 +43,31 @@ pub(super) struct Plain {
     /// Per link: how a crossing without an active fault is drawn. 16 bytes a link in one
     /// dense vector, so a hop reads one entry instead of the model's link and its `Dist`.
     pub(super) links: Vec<LinkPath>,
+    /// Per endpoint: the replica every attempt to it goes to, or `NO_REPLICA` when its
+    /// service's balancer picks (several replicas, versions, an autoscaler). Set by
+    /// `World::new` from its replica layout (`only_replicas`).
+    pub(super) only_replica: Vec<u32>,
+}
+
+/// No fixed replica: the balancer picks.
+pub(super) const NO_REPLICA: u32 = u32::MAX;
+
+/// Per endpoint, its fixed replica (see `Plain::only_replica`), given each service's first
+/// replica as `World::new` laid them out.
+pub(super) fn only_replicas(model: &Model, replica_base: &[u32]) -> Vec<u32> {
+    model
+        .endpoints
+        .iter()
+        .map(|ep| {
+            let s = model.service(ep.service);
+            let fixed = s.replicas == 1 && s.versions.is_empty() && s.autoscale.is_none();
+            if fixed {
+                replica_base[ep.service.0 as usize]
+            } else {
+                NO_REPLICA
+            }
+        })
+        .collect()
 }
 
 /// How a crossing of a link is drawn when no fault is active on it, decided at build.
@@ -81,12 +113,15 @@ impl Plain {
             .iter()
             .any(|f| matches!(f.kind, FaultKind::Error { .. }));
         let no_flows = model.flows.is_empty();
+        let mut site_base = Vec::with_capacity(model.endpoints.len());
+        let mut sites = Vec::new();
+        for ep in &model.endpoints {
+            site_base.push(sites.len() as u32);
+            sites.extend(ep.all_calls().map(site));
+        }
         Plain {
-            sites: model
-                .endpoints
-                .iter()
-                .map(|ep| ep.all_calls().map(site).collect())
-                .collect(),
+            sites,
+            site_base,
             workloads: model.workloads.iter().map(|w| site(&w.call)).collect(),
             leaf: model
                 .endpoints
@@ -100,6 +135,7 @@ impl Plain {
                 })
                 .collect(),
             links: model.links.iter().map(LinkPath::of).collect(),
+            only_replica: Vec::new(),
         }
     }
 
@@ -108,7 +144,9 @@ impl Plain {
     pub(super) fn site(&self, call: CallRef) -> bool {
         match call {
             CallRef::Workload(w) => self.workloads[w.0 as usize],
-            CallRef::Endpoint(e, i) => self.sites[e.0 as usize][i as usize],
+            CallRef::Endpoint(e, i) => {
+                self.sites[(self.site_base[e.0 as usize] + u32::from(i)) as usize]
+            }
         }
     }
 }
@@ -255,5 +293,25 @@ mod tests {
                 assert!(after_fast == w.rng.link_latency[l], "same stream position");
             }
         }
+    }
+
+    // Goal: only an endpoint whose service is one replica for good (no versions, no
+    // autoscaler) has a fixed replica, and it is the replica the balancer would pick; a
+    // service of two replicas, or with a version, leaves the pick to its balancer.
+    #[test]
+    fn only_a_one_replica_service_fixes_its_replica() {
+        let m = model(&CHAIN.replace("[service.back]", "[service.back]\nreplicas = 2"));
+        let mut w = World::new(&m, 1);
+        let (front, back) = (endpoint(&m, "front/get"), endpoint(&m, "back/read"));
+        let fixed = w.plain.only_replica[front.0 as usize];
+        assert_ne!(fixed, NO_REPLICA);
+        assert_eq!(fixed, w.pick_replica(m.endpoints[front.0 as usize].service));
+        assert_eq!(w.plain.only_replica[back.0 as usize], NO_REPLICA);
+        let versioned = model(&format!(
+            "{CHAIN}\n[service.front.version.canary]\nweight = 5\nreplicas = 1\n"
+        ));
+        let w = World::new(&versioned, 1);
+        let front = endpoint(&versioned, "front/get");
+        assert_eq!(w.plain.only_replica[front.0 as usize], NO_REPLICA);
     }
 }
