@@ -9,6 +9,9 @@
 //! - A **plain leaf** endpoint makes no calls, publishes nothing, starts no flow, never fails
 //!   on its own, in a run without flows or injected errors: its finished work replies at
 //!   once.
+//! - A **plain caller** endpoint makes its calls one after another, its first without a
+//!   draw (`p`, `one_of`), never fails on its own, in a run without flows or injected
+//!   errors: its finished work starts its first call at once.
 //! - An **instant link** has no latency and loses nothing: a crossing draws nothing and is
 //!   free unless a fault is active on it (checked at run time, one length test).
 //! - An **exponential link** loses nothing and has an `exp(MEAN)` latency (the generated
@@ -40,6 +43,8 @@ pub(super) struct Plain {
     workloads: Vec<bool>,
     /// Per endpoint: it is a plain leaf.
     pub(super) leaf: Vec<bool>,
+    /// Per endpoint: it is a plain caller.
+    pub(super) caller: Vec<bool>,
     /// Per link: how a crossing without an active fault is drawn. 16 bytes a link in one
     /// dense vector, so a hop reads one entry instead of the model's link and its `Dist`.
     pub(super) links: Vec<LinkPath>,
@@ -134,6 +139,17 @@ impl Plain {
                         && !injected_errors
                 })
                 .collect(),
+            caller: model
+                .endpoints
+                .iter()
+                .map(|ep| {
+                    ep.calls.first().is_some_and(|c| c.route.is_none())
+                        && !ep.parallel
+                        && (ep.fail <= 0.0 || ep.fail.is_nan())
+                        && no_flows
+                        && !injected_errors
+                })
+                .collect(),
             links: model.links.iter().map(LinkPath::of).collect(),
             only_replica: Vec::new(),
         }
@@ -189,8 +205,9 @@ mod tests {
     }
 
     // Goal: the builder marks a call site without resilience settings plain (a timeout
-    // alone keeps it plain: timer lanes handle it) and one with retries not, and only a leaf
-    // that makes no calls and cannot fail is a plain leaf.
+    // alone keeps it plain: timer lanes handle it) and one with retries not, only a leaf
+    // that makes no calls and cannot fail is a plain leaf, and only sequential calls make
+    // a plain caller.
     #[test]
     fn builder_marks_plain_sites_and_leaves() {
         let m = model(CHAIN);
@@ -205,6 +222,13 @@ mod tests {
         );
         assert!(!p.leaf[front.0 as usize], "it makes calls");
         assert!(p.leaf[back.0 as usize]);
+        assert!(p.caller[front.0 as usize], "its first call has no draw");
+        assert!(!p.caller[back.0 as usize], "it makes no calls");
+        let parallel = model(&CHAIN.replace(
+            "[service.front.endpoint.get]",
+            "[service.front.endpoint.get]\nparallel = true",
+        ));
+        assert!(!Plain::of(&parallel).caller[front.0 as usize]);
         let failing = model(&CHAIN.replace(
             "[service.back.endpoint.read]",
             "[service.back.endpoint.read]\nfail = 0.1",

@@ -239,6 +239,12 @@ impl<'m> World<'m> {
             // No calls, no messages, no flow, no failure possible: the answer is now.
             return self.finish(job, Outcome::Ok);
         }
+        if self.plain.caller[e.0 as usize] {
+            // Nothing to fail, no flow, a first call without a draw (decided at build): what
+            // the general path below does for it, without asking each feature.
+            self.jobs.get_mut(job).expect("live job").next_call = 0;
+            return self.start_call(Caller::Job(job), CallRef::Endpoint(e, 0));
+        }
         let ep = &self.model.endpoints[e.0 as usize];
         let own_error = ep.fail > 0.0 && self.rng.fail[e.0 as usize].random::<f64>() < ep.fail;
         if own_error
