@@ -246,15 +246,14 @@ impl<'m> World<'m> {
         if let Some(queue) = spec.via {
             return self.send_via(handle, queue, spec.link);
         }
-        let service = self.model.endpoints[spec.to.0 as usize].service;
-        let replica = self.pick_replica(service);
-        // A version's replica serves the version's copy of the endpoint.
-        let endpoint =
-            if !self.versioned || self.model.services[service.0 as usize].versions.is_empty() {
-                spec.to
-            } else {
-                self.endpoint_at(spec.to, replica)
-            };
+        // An endpoint with one fixed replica (decided at build) is served by it: what its
+        // balancer would pick, without reading its service or its balancer.
+        let only = self.plain.only_replica[spec.to.0 as usize];
+        let (replica, endpoint) = if only != super::plain::NO_REPLICA {
+            (only, spec.to)
+        } else {
+            self.pick_target(spec.to)
+        };
         let extra = self.overhead(spec.protocol) + sidecars;
         let Some(delay) = self.hop(spec.link, extra) else {
             if self.tracer.is_some() {
@@ -324,6 +323,21 @@ impl<'m> World<'m> {
         } else {
             self.q.schedule(delay, Event::RequestArrive(job));
         }
+    }
+
+    /// The replica an attempt to endpoint `to` goes to, by its service's balancer, and the
+    /// endpoint it serves there (a version's replica serves the version's copy).
+    #[inline]
+    fn pick_target(&mut self, to: crate::model::EndpointId) -> (u32, crate::model::EndpointId) {
+        let service = self.model.endpoints[to.0 as usize].service;
+        let replica = self.pick_replica(service);
+        let endpoint =
+            if !self.versioned || self.model.services[service.0 as usize].versions.is_empty() {
+                to
+            } else {
+                self.endpoint_at(to, replica)
+            };
+        (replica, endpoint)
     }
 
     /// A caller's own timeout fired (not a timeout cause propagated up from further down).

@@ -9,25 +9,103 @@
 //! - A **plain leaf** endpoint makes no calls, publishes nothing, starts no flow, never fails
 //!   on its own, in a run without flows or injected errors: its finished work replies at
 //!   once.
+//! - A **plain caller** endpoint makes its calls one after another, its first without a
+//!   draw (`p`, `one_of`), never fails on its own, in a run without flows or injected
+//!   errors: its finished work starts its first call at once.
 //! - An **instant link** has no latency and loses nothing: a crossing draws nothing and is
 //!   free unless a fault is active on it (checked at run time, one length test).
+//! - An **exponential link** loses nothing and has an `exp(MEAN)` latency (the generated
+//!   DAG's every hop): a crossing is one draw from its stream, inlined, without reading the
+//!   model's link or deciding its distribution again (`LinkPath::Exp`).
+//!
+//! - An endpoint with **one fixed replica** (its service has one replica, no versions, no
+//!   autoscaler) is served by that replica: an attempt to it takes it without asking the
+//!   service's balancer, whose pick of a one-replica pool is that replica (`only_replica`).
 //!
 //! Everything else keeps the general path, unchanged; both paths give the same bytes.
 
-use crate::model::{FaultKind, Model};
+use rand_distr::{Distribution, Exp};
+
+use crate::dist::Dist;
+use crate::model::{FaultKind, Link, Model};
+use crate::time::SimDuration;
 
 use super::CallRef;
 
 /// The plain-path flags of a model's call sites, endpoints and links.
 pub(super) struct Plain {
-    /// Per endpoint, per call index (`Endpoint::call`): the site is plain.
-    sites: Vec<Vec<bool>>,
+    /// Per call site, endpoint after endpoint (`site_base[e] + i` for `Endpoint::call(i)`):
+    /// the site is plain. Two dense vectors, not a vector per endpoint, so the test reads
+    /// no endpoint's own allocation.
+    sites: Vec<bool>,
+    site_base: Vec<u32>,
     /// Per workload: its client call is plain.
     workloads: Vec<bool>,
     /// Per endpoint: it is a plain leaf.
     pub(super) leaf: Vec<bool>,
-    /// Per link: no latency, no loss.
-    pub(super) instant: Vec<bool>,
+    /// Per endpoint: it is a plain caller.
+    pub(super) caller: Vec<bool>,
+    /// Per link: how a crossing without an active fault is drawn. 16 bytes a link in one
+    /// dense vector, so a hop reads one entry instead of the model's link and its `Dist`.
+    pub(super) links: Vec<LinkPath>,
+    /// Per endpoint: the replica every attempt to it goes to, or `NO_REPLICA` when its
+    /// service's balancer picks (several replicas, versions, an autoscaler). Set by
+    /// `World::new` from its replica layout (`only_replicas`).
+    pub(super) only_replica: Vec<u32>,
+}
+
+/// No fixed replica: the balancer picks.
+pub(super) const NO_REPLICA: u32 = u32::MAX;
+
+/// Per endpoint, its fixed replica (see `Plain::only_replica`), given each service's first
+/// replica as `World::new` laid them out.
+pub(super) fn only_replicas(model: &Model, replica_base: &[u32]) -> Vec<u32> {
+    model
+        .endpoints
+        .iter()
+        .map(|ep| {
+            let s = model.service(ep.service);
+            let fixed = s.replicas == 1 && s.versions.is_empty() && s.autoscale.is_none();
+            if fixed {
+                replica_base[ep.service.0 as usize]
+            } else {
+                NO_REPLICA
+            }
+        })
+        .collect()
+}
+
+/// How a crossing of a link is drawn when no fault is active on it, decided at build.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum LinkPath {
+    /// No latency, no loss: the crossing is free and draws nothing.
+    Instant,
+    /// No loss, exponential latency with a positive mean: one draw of this distribution
+    /// from the link's latency stream, rounded as `Dist::sample` rounds it.
+    Exp(Exp<f64>),
+    /// Anything else (loss, another distribution): `hop_drawn`, the general crossing.
+    Drawn,
+}
+
+impl LinkPath {
+    fn of(link: &Link) -> LinkPath {
+        if link.is_instant() {
+            return LinkPath::Instant;
+        }
+        let lossless = link.loss <= 0.0 || link.loss.is_nan();
+        match &link.latency {
+            // `Dist::sample` of an exp with mean 0 draws nothing: that one stays general.
+            Dist::Exp { mean_ns, exp } if lossless && *mean_ns != 0.0 => LinkPath::Exp(*exp),
+            _ => LinkPath::Drawn,
+        }
+    }
+
+    /// The latency of one crossing of an exponential link: `Dist::sample`'s draw, the same
+    /// bits from the same stream.
+    #[inline(always)]
+    pub(super) fn exp_latency<R: rand::Rng + ?Sized>(exp: &Exp<f64>, rng: &mut R) -> SimDuration {
+        SimDuration::from_nanos_f64(exp.sample(rng))
+    }
 }
 
 impl Plain {
@@ -40,12 +118,15 @@ impl Plain {
             .iter()
             .any(|f| matches!(f.kind, FaultKind::Error { .. }));
         let no_flows = model.flows.is_empty();
+        let mut site_base = Vec::with_capacity(model.endpoints.len());
+        let mut sites = Vec::new();
+        for ep in &model.endpoints {
+            site_base.push(sites.len() as u32);
+            sites.extend(ep.all_calls().map(site));
+        }
         Plain {
-            sites: model
-                .endpoints
-                .iter()
-                .map(|ep| ep.all_calls().map(site).collect())
-                .collect(),
+            sites,
+            site_base,
             workloads: model.workloads.iter().map(|w| site(&w.call)).collect(),
             leaf: model
                 .endpoints
@@ -58,7 +139,19 @@ impl Plain {
                         && !injected_errors
                 })
                 .collect(),
-            instant: model.links.iter().map(|l| l.is_instant()).collect(),
+            caller: model
+                .endpoints
+                .iter()
+                .map(|ep| {
+                    ep.calls.first().is_some_and(|c| c.route.is_none())
+                        && !ep.parallel
+                        && (ep.fail <= 0.0 || ep.fail.is_nan())
+                        && no_flows
+                        && !injected_errors
+                })
+                .collect(),
+            links: model.links.iter().map(LinkPath::of).collect(),
+            only_replica: Vec::new(),
         }
     }
 
@@ -67,7 +160,9 @@ impl Plain {
     pub(super) fn site(&self, call: CallRef) -> bool {
         match call {
             CallRef::Workload(w) => self.workloads[w.0 as usize],
-            CallRef::Endpoint(e, i) => self.sites[e.0 as usize][i as usize],
+            CallRef::Endpoint(e, i) => {
+                self.sites[(self.site_base[e.0 as usize] + u32::from(i)) as usize]
+            }
         }
     }
 }
@@ -110,8 +205,9 @@ mod tests {
     }
 
     // Goal: the builder marks a call site without resilience settings plain (a timeout
-    // alone keeps it plain: timer lanes handle it) and one with retries not, and only a leaf
-    // that makes no calls and cannot fail is a plain leaf.
+    // alone keeps it plain: timer lanes handle it) and one with retries not, only a leaf
+    // that makes no calls and cannot fail is a plain leaf, and only sequential calls make
+    // a plain caller.
     #[test]
     fn builder_marks_plain_sites_and_leaves() {
         let m = model(CHAIN);
@@ -126,6 +222,13 @@ mod tests {
         );
         assert!(!p.leaf[front.0 as usize], "it makes calls");
         assert!(p.leaf[back.0 as usize]);
+        assert!(p.caller[front.0 as usize], "its first call has no draw");
+        assert!(!p.caller[back.0 as usize], "it makes no calls");
+        let parallel = model(&CHAIN.replace(
+            "[service.front.endpoint.get]",
+            "[service.front.endpoint.get]\nparallel = true",
+        ));
+        assert!(!Plain::of(&parallel).caller[front.0 as usize]);
         let failing = model(&CHAIN.replace(
             "[service.back.endpoint.read]",
             "[service.back.endpoint.read]\nfail = 0.1",
@@ -134,7 +237,8 @@ mod tests {
     }
 
     // Goal: a sidecar anywhere makes every site general (the mesh decides each attempt), and
-    // a link with latency or loss is not instant while the default ideal one is.
+    // a link with latency or loss is not instant while the default ideal one is, and a
+    // lossless exponential one is drawn inline.
     #[test]
     fn sidecars_and_real_links_keep_the_general_path() {
         let meshed = model(&format!(
@@ -142,15 +246,22 @@ mod tests {
         ));
         let p = Plain::of(&meshed);
         assert!(!p.site(CallRef::Workload(WorkloadId(0))));
-        let m = model(CHAIN);
+        // The plan of every link of CHAIN under this `[network]` table.
+        let plans = |network: &str| -> Vec<LinkPath> {
+            Plain::of(&model(&format!("{CHAIN}\n[network]\n{network}\n"))).links
+        };
+        let instant = |l: &LinkPath| matches!(l, LinkPath::Instant);
+        let drawn = |l: &LinkPath| matches!(l, LinkPath::Drawn);
+        assert!(plans("").iter().all(instant), "default network: 0 ms");
+        assert!(plans("latency = \"1ms\"").iter().all(drawn));
+        assert!(plans("loss = 0.01").iter().all(drawn));
+        let exp = plans("latency = \"exp(0.5ms)\"");
+        assert!(exp.iter().all(|l| matches!(l, LinkPath::Exp(_))));
+        let lossy_exp = plans("latency = \"exp(0.5ms)\"\nloss = 0.01");
         assert!(
-            Plain::of(&m).instant.iter().all(|&i| i),
-            "default network: 0 ms"
+            lossy_exp.iter().all(drawn),
+            "a lossy link draws its loss first"
         );
-        let slow = model(&format!("{CHAIN}\n[network]\nlatency = \"1ms\"\n"));
-        assert!(Plain::of(&slow).instant.iter().all(|&i| !i));
-        let lossy = model(&format!("{CHAIN}\n[network]\nloss = 0.01\n"));
-        assert!(Plain::of(&lossy).instant.iter().all(|&i| !i));
     }
 
     // Goal: in a run whose call sites are all plain, every attempt ends on the plain path
@@ -181,5 +292,50 @@ mod tests {
             w.paths.plain_ends > 2 * 3_000,
             "the client's and the first site's"
         );
+    }
+
+    // Goal: an exponential link's inlined crossing is the general one's, draw for draw: over
+    // many crossings the delays are equal and the link's stream ends at the same place (a
+    // different stream position would change every later delay of the run), with and without
+    // a protocol's extra delay on top.
+    #[test]
+    fn an_exponential_crossing_draws_what_the_general_one_draws() {
+        let m = model(&format!("{CHAIN}\n[network]\nlatency = \"exp(0.5ms)\"\n"));
+        let mut w = World::new(&m, 7);
+        for l in 0..m.links.len() {
+            assert!(matches!(w.plain.links[l], LinkPath::Exp(_)));
+            let link = crate::model::LinkId(l as u32);
+            for k in 0..5_000u64 {
+                let extra = SimDuration::from_nanos(k % 3 * 1_000);
+                let before = w.rng.link_latency[l].clone();
+                let fast = w.hop(link, extra);
+                let after_fast = w.rng.link_latency[l].clone();
+                w.rng.link_latency[l] = before;
+                let general = w.hop_drawn(link, extra);
+                assert_eq!(fast, general, "link {l}, crossing {k}");
+                assert!(fast.is_some_and(|d| d >= extra));
+                assert!(after_fast == w.rng.link_latency[l], "same stream position");
+            }
+        }
+    }
+
+    // Goal: only an endpoint whose service is one replica for good (no versions, no
+    // autoscaler) has a fixed replica, and it is the replica the balancer would pick; a
+    // service of two replicas, or with a version, leaves the pick to its balancer.
+    #[test]
+    fn only_a_one_replica_service_fixes_its_replica() {
+        let m = model(&CHAIN.replace("[service.back]", "[service.back]\nreplicas = 2"));
+        let mut w = World::new(&m, 1);
+        let (front, back) = (endpoint(&m, "front/get"), endpoint(&m, "back/read"));
+        let fixed = w.plain.only_replica[front.0 as usize];
+        assert_ne!(fixed, NO_REPLICA);
+        assert_eq!(fixed, w.pick_replica(m.endpoints[front.0 as usize].service));
+        assert_eq!(w.plain.only_replica[back.0 as usize], NO_REPLICA);
+        let versioned = model(&format!(
+            "{CHAIN}\n[service.front.version.canary]\nweight = 5\nreplicas = 1\n"
+        ));
+        let w = World::new(&versioned, 1);
+        let front = endpoint(&versioned, "front/get");
+        assert_eq!(w.plain.only_replica[front.0 as usize], NO_REPLICA);
     }
 }

@@ -3,6 +3,7 @@
 
 use rand::RngExt;
 
+use super::plain::LinkPath;
 use super::{CallRef, Caller, Event, Outcome, World};
 use crate::engine::levels::{BUSY, QUEUED};
 use crate::engine::slab::Handle;
@@ -26,20 +27,27 @@ pub(super) struct Landing {
 }
 
 impl<'m> World<'m> {
-    /// One crossing of `link`: `None` if the message is lost, else its delay. An instant
-    /// link (decided at build) without an active fault is `extra` at once, inlined; any
-    /// other crossing draws out of line, as it always did.
+    /// One crossing of `link`: `None` if the message is lost, else its delay. Without an
+    /// active fault, an instant link (decided at build) is `extra` at once and an
+    /// exponential one a single draw, both inlined; any other crossing draws out of line,
+    /// as it always did. Both give `hop_drawn`'s delay, from the same draws.
     #[inline(always)]
     pub(super) fn hop(&mut self, link: LinkId, extra: SimDuration) -> Option<SimDuration> {
         let i = link.0 as usize;
-        if self.plain.instant[i] && self.link_faults[i].is_empty() {
-            return Some(extra);
+        if self.link_faults[i].is_empty() {
+            match &self.plain.links[i] {
+                LinkPath::Instant => return Some(extra),
+                LinkPath::Exp(exp) => {
+                    return Some(LinkPath::exp_latency(exp, &mut self.rng.link_latency[i]) + extra);
+                }
+                LinkPath::Drawn => {}
+            }
         }
         self.hop_drawn(link, extra)
     }
 
     #[inline(never)]
-    fn hop_drawn(&mut self, link: LinkId, extra: SimDuration) -> Option<SimDuration> {
+    pub(super) fn hop_drawn(&mut self, link: LinkId, extra: SimDuration) -> Option<SimDuration> {
         let i = link.0 as usize;
         let l = &self.model.links[i];
         if l.loss > 0.0 && self.rng.link_loss[i].random::<f64>() < l.loss {
@@ -279,6 +287,12 @@ impl<'m> World<'m> {
             // No calls, no messages, no flow, no failure possible: the answer is now, from
             // the record just read (tracing reads jobs, never changes them).
             return self.finish_read(job, j, Outcome::Ok);
+        }
+        if self.plain.caller[e.0 as usize] {
+            // Nothing to fail, no flow, a first call without a draw (decided at build): what
+            // the general path below does for it, without asking each feature.
+            self.jobs.get_mut(job).expect("live job").next_call = 0;
+            return self.start_call(Caller::Job(job), CallRef::Endpoint(e, 0));
         }
         let ep = &self.model.endpoints[e.0 as usize];
         let own_error = ep.fail > 0.0 && self.rng.fail[e.0 as usize].random::<f64>() < ep.fail;
