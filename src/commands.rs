@@ -77,38 +77,23 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
         .map(|o| format!("{}={}", o.path, o.value))
         .collect();
 
-    // Each output is rendered once: with --out, stdout is the copy in the files (report.json
-    // is the bytes of `run --json`, report.txt those of `run`); without, only what is printed.
     let printed = if args.json {
         "report.json"
     } else {
         "report.txt"
     };
-    let stdout = match &out {
-        Some(out) => {
-            let files = output_files(&results, &report, args.png)
-                .map_err(|e| output_error("<memory>", &e))?;
-            out.stage(&files)?;
-            let file = files.into_iter().find(|(name, _)| name == printed);
-            file.expect("output_files writes report.json and report.txt")
-                .1
-        }
-        None => {
-            let mut bytes = Vec::new();
-            let written = if args.json {
-                write_json_report(&mut bytes, &report)
+    crate::out_dir::emit(
+        out,
+        printed,
+        || output_files(&results, &report, args.png),
+        |bytes| {
+            if args.json {
+                write_json_report(bytes, &report)
             } else {
-                write_text(&mut bytes, &report)
-            };
-            written.map_err(|e| output_error("<memory>", &e))?;
-            bytes
-        }
-    };
-    // stdout before the rename: if the report cannot be printed, no files appear either.
-    print(&stdout)?;
-    if let Some(out) = out {
-        out.commit()?;
-    }
+                write_text(bytes, &report)
+            }
+        },
+    )?;
 
     let mut stderr = io::stderr().lock();
     // A model with a message cycle has no bound to compare with: no line.

@@ -18,7 +18,7 @@ use reports::sweep::{Sweep, sweep_files, write_sweep_json, write_sweep_text};
 use crate::cli::{CompareArgs, ManyOutput, MergeArgs, SweepArgs};
 use crate::commands::{Failure, output_error, print};
 use crate::input::{self, Budget, ScenarioDir, read_all};
-use crate::out_dir::OutDir;
+use crate::out_dir::{self, OutDir};
 use crate::out_file::OutFile;
 use crate::progress::JobsProgress;
 
@@ -233,47 +233,49 @@ impl Destination {
         file.check_name(&name)?;
         Ok(Destination::Part(file, name))
     }
+
+    /// The whole `--out` directory, if that is where the output goes.
+    fn dir(self) -> Option<OutDir> {
+        match self {
+            Destination::Dir(dir) => Some(dir),
+            Destination::Stdout | Destination::Part(..) => None,
+        }
+    }
 }
 
 /// The comparison on stdout (text or JSON) and, with `--out`, its files.
 fn emit(c: &Comparison, output: &ManyOutput, out: Destination) -> Result<ExitCode, Failure> {
-    let json = |w: &mut Vec<u8>, c: &Comparison| write_compare_json(w, c);
-    let text = |w: &mut Vec<u8>, c: &Comparison| write_compare_text(w, c);
-    emit_with(c, output, out, &json, &text, compare_files)
+    let printed = if output.json {
+        "compare.json"
+    } else {
+        "compare.txt"
+    };
+    let alone = |w: &mut Vec<u8>| {
+        if output.json {
+            write_compare_json(w, c)
+        } else {
+            write_compare_text(w, c)
+        }
+    };
+    out_dir::emit(out.dir(), printed, || compare_files(c), alone)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The sweep on stdout (text or JSON) and, with `--out`, its files.
 fn emit_sweep(s: &Sweep, output: &ManyOutput, out: Destination) -> Result<ExitCode, Failure> {
-    let json = |w: &mut Vec<u8>, s: &Sweep| write_sweep_json(w, s);
-    let text = |w: &mut Vec<u8>, s: &Sweep| write_sweep_text(w, s);
-    emit_with(s, output, out, &json, &text, sweep_files)
-}
-
-/// Output files by name, rendered in memory.
-type Files = Vec<(String, Vec<u8>)>;
-
-/// A many-run result on stdout, as JSON or text, and with `--out` its files: everything is
-/// rendered in memory and staged first, stdout written, and only then the files put in place,
-/// so a failure writes nothing.
-fn emit_with<T>(
-    value: &T,
-    output: &ManyOutput,
-    out: Destination,
-    json: &dyn Fn(&mut Vec<u8>, &T) -> std::io::Result<()>,
-    text: &dyn Fn(&mut Vec<u8>, &T) -> std::io::Result<()>,
-    files: fn(&T) -> std::io::Result<Files>,
-) -> Result<ExitCode, Failure> {
-    let mut bytes = Vec::new();
-    let render = if output.json { json } else { text };
-    render(&mut bytes, value).map_err(|e| output_error("<memory>", &e))?;
-    if let Destination::Dir(dir) = &out {
-        let files = files(value).map_err(|e| output_error("<memory>", &e))?;
-        dir.stage(&files)?;
-    }
-    print(&bytes)?;
-    if let Destination::Dir(dir) = out {
-        dir.commit()?;
-    }
+    let printed = if output.json {
+        "sweep.json"
+    } else {
+        "sweep.txt"
+    };
+    let alone = |w: &mut Vec<u8>| {
+        if output.json {
+            write_sweep_json(w, s)
+        } else {
+            write_sweep_text(w, s)
+        }
+    };
+    out_dir::emit(out.dir(), printed, || sweep_files(s), alone)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -14,7 +14,7 @@ use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::commands::{Failure, io_reason};
+use crate::commands::{Failure, io_reason, output_error, print};
 use crate::staging::{
     Staging, final_name, new_file, parent_of, refuse, refuse_symlink, sibling_name,
 };
@@ -25,6 +25,43 @@ const MARKER_HEADER: &str = "meshsim output: the next `meshsim … --out` into t
                              replaces it whole; the files it wrote:";
 /// Largest marker read (it lists a few dozen names).
 const MAX_MARKER_BYTES: u64 = 64 * 1024;
+
+/// Output files by name, rendered in memory, in the order they are listed in the marker.
+pub(crate) type Files = Vec<(String, Vec<u8>)>;
+
+/// A command's output on stdout and, with `--out`, its files. Each output is rendered once:
+/// with `--out`, stdout is the copy of the file named `printed` (so `report.json` is the bytes
+/// of `run --json`, `compare.txt` those of `compare`); without, only what is printed is
+/// rendered (`alone`). The files are staged first, stdout written, and only then the files put
+/// in place: a failure at any step writes nothing.
+pub(crate) fn emit(
+    out: Option<OutDir>,
+    printed: &str,
+    files: impl FnOnce() -> std::io::Result<Files>,
+    alone: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
+) -> Result<(), Failure> {
+    let in_memory = |e: std::io::Error| output_error("<memory>", &e);
+    let stdout = match &out {
+        Some(dir) => {
+            let files = files().map_err(in_memory)?;
+            dir.stage(&files)?;
+            let file = files.into_iter().find(|(name, _)| name == printed);
+            file.unwrap_or_else(|| panic!("the output files include {printed}"))
+                .1
+        }
+        None => {
+            let mut bytes = Vec::new();
+            alone(&mut bytes).map_err(in_memory)?;
+            bytes
+        }
+    };
+    // stdout before the rename: if the output cannot be printed, no files appear either.
+    print(&stdout)?;
+    match out {
+        Some(dir) => dir.commit(),
+        None => Ok(()),
+    }
+}
 
 /// An `--out` directory being written: the staging directory beside the target.
 pub(crate) struct OutDir {

@@ -42,26 +42,39 @@ pub fn bound_parts(bound: Bound) -> (&'static str, f64) {
 impl ExpectResult {
     /// One line for people: `workloads.checkout.failed = 12, want < 10 (why)`.
     pub fn describe(&self) -> String {
-        let (op, limit) = match self.bound {
-            Bound::Below(x) => ("<", x),
-            Bound::Above(x) => (">", x),
-            Bound::Equals(x) => ("=", x),
-        };
         let why = if self.why.is_empty() {
             String::new()
         } else {
             format!(" ({})", self.why)
         };
-        match (&self.value, &self.error) {
-            (Some(v), _) => format!(
-                "{} = {}, want {op} {}{why}",
+        match self.value {
+            Some(_) => format!(
+                "{} = {}, want {}{why}",
                 self.metric,
-                num(*v),
-                num(limit)
+                self.found(),
+                self.want()
             ),
-            (None, Some(e)) => format!("{}: {e}{why}", self.metric),
-            (None, None) => format!("{}: no value{why}", self.metric),
+            None => format!("{}: {}{why}", self.metric, self.found()),
         }
+    }
+
+    /// The value found (`12`), or why there is none.
+    pub fn found(&self) -> String {
+        match (&self.value, &self.error) {
+            (Some(v), _) => num(*v),
+            (None, Some(e)) => e.clone(),
+            (None, None) => "no value".to_string(),
+        }
+    }
+
+    /// The bound as an operator and its number: `< 10`, `> 0.5`, `= 0`.
+    pub fn want(&self) -> String {
+        let (op, limit) = match self.bound {
+            Bound::Below(x) => ("<", x),
+            Bound::Above(x) => (">", x),
+            Bound::Equals(x) => ("=", x),
+        };
+        format!("{op} {}", num(limit))
     }
 }
 
@@ -327,6 +340,32 @@ fn list<'a>(keys: impl Iterator<Item = &'a str>) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_line_and_the_pages_cells_say_the_same() {
+        // Goal: the stderr line (`describe`) and the HTML page's value and want cells
+        // (`found`, `want`) are one text: `x = 12, want < 10 (why)`, a bound's operator per
+        // kind, the reason when there is no value, with the numbers written the same way.
+        let result = |value: Option<f64>, bound: Bound, error: Option<&str>| ExpectResult {
+            metric: "x".to_string(),
+            value,
+            passed: false,
+            bound,
+            why: "why".to_string(),
+            location: String::new(),
+            error: error.map(str::to_string),
+        };
+        let below = result(Some(12.0), Bound::Below(10.0), None);
+        assert_eq!(below.describe(), "x = 12, want < 10 (why)");
+        assert_eq!((below.found(), below.want()), ("12".into(), "< 10".into()));
+        let above = result(Some(0.25), Bound::Above(0.5), None);
+        assert_eq!(above.describe(), "x = 0.25, want > 0.5 (why)");
+        assert_eq!(result(Some(1.0), Bound::Equals(0.0), None).want(), "= 0");
+        let missing = result(None, Bound::Below(1.0), Some("no such key; there: a, b"));
+        assert_eq!(missing.describe(), "x: no such key; there: a, b (why)");
+        assert_eq!(missing.found(), "no such key; there: a, b");
+        assert_eq!(result(None, Bound::Below(1.0), None).found(), "no value");
+    }
 
     fn topics() -> Value {
         json!({"messages": {"topics": {

@@ -45,6 +45,7 @@ pub fn write_dot<W: Write>(mut w: W, model: &Model) -> io::Result<()> {
         "  {} [shape=ellipse, label=\"client\"];",
         node_id(model, Node::Client)
     )?;
+    let sidecars = model.sidecars_by_service();
     for (i, service) in model.services.iter().enumerate() {
         let queue = service
             .queue
@@ -78,11 +79,10 @@ pub fn write_dot<W: Write>(mut w: W, model: &Model) -> io::Result<()> {
             label.push(line);
         }
         label.extend(version_lines(model, service));
-        let id = sim_core::model::ServiceId(i as u32);
-        if let Some(c) = model.sidecars.iter().find(|c| c.service == id) {
+        if let Some(c) = sidecars[i] {
             label.push(sidecar_line(c));
         }
-        let id = node_id(model, Node::Service(id));
+        let id = node_id(model, Node::Service(sim_core::model::ServiceId(i as u32)));
         writeln!(w, "  {id} [shape=box, label={}];", quote(&label.join("\n")))?;
     }
     write_messaging_nodes(&mut w, model)?;

@@ -173,7 +173,7 @@ fn table<W: Write>(
 
 /// A Markdown table (or `none`): the first column and the columns in `left` left-aligned,
 /// the others right-aligned.
-fn table_body<W: Write>(
+pub(crate) fn table_body<W: Write>(
     w: &mut W,
     header: &[&str],
     left: &[usize],

@@ -414,3 +414,36 @@ fn run_help_names_every_file_out_writes() {
         }
     }
 }
+
+#[test]
+fn stdout_is_the_printed_file_with_and_without_out() {
+    // Goal: what run, compare and sweep print is the same bytes whether or not --out is
+    // given, and is the file of that format in DIR (report.json for --json, report.txt
+    // otherwise): stdout is taken from the rendered files, so a printer picked for the wrong
+    // format, or a file rendered differently from stdout, shows here.
+    let dir = crate::compare::setup("out-stdout-is-file");
+    let vary = ["--vary", "workload.load.rate=200,400", "--seeds", "2"];
+    let commands: [(&str, Vec<&str>); 3] = [
+        ("report", vec!["run", "server.toml"]),
+        ("compare", [&["compare", "server.toml"][..], &vary].concat()),
+        ("sweep", [&["sweep", "server.toml"][..], &vary].concat()),
+    ];
+    for (stem, args) in &commands {
+        for (format, flag) in [("txt", None), ("json", Some("--json"))] {
+            let args: Vec<&str> = args.iter().copied().chain(flag).collect();
+            let alone = meshsim_in(&dir, &args);
+            assert_eq!(alone.status.code(), Some(0), "{args:?}");
+            let out = meshsim_in(&dir, &[&args[..], &["--out", "out"]].concat());
+            assert_eq!(out.status.code(), Some(0), "{args:?} --out out");
+            let file = fs::read(dir.join("out").join(format!("{stem}.{format}"))).unwrap();
+            assert!(
+                out.stdout == file,
+                "{args:?} --out: stdout is {stem}.{format}"
+            );
+            assert!(
+                alone.stdout == file,
+                "{args:?}: stdout without --out is {stem}.{format}"
+            );
+        }
+    }
+}

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use super::verdict::signed_ci;
 use super::{BUSIEST_UTILIZATION, Cell, Comparison, MESSAGES_PER_REQUEST, Paired, Unit, verdict};
 use crate::csv;
-use crate::markdown::escape;
+use crate::markdown::{escape, table_body};
 
 /// Decimals for a figure of `unit` about the size of `x`: about three significant digits for
 /// milliseconds, one decimal for percentages (two below 1%), two for messages per request.
@@ -326,27 +326,17 @@ pub fn write_compare_markdown<W: Write>(mut w: W, c: &Comparison) -> io::Result<
     writeln!(w, "# meshsim compare\n")?;
     writeln!(w, "{}\n", escape(&verdict(c)))?;
     writeln!(w, "{}\n", escape(&seeds_line(c)))?;
-    let (header, rows) = table(c);
-    let line = |cells: &[String]| {
-        let cells: Vec<String> = cells.iter().map(|c| escape(c)).collect();
-        format!("| {} |", cells.join(" | "))
+    // The metric column left, the numbers right. (The table always has a row: every
+    // workload has its metrics, so `table_body`'s "none" never shows here.)
+    let write_table = |w: &mut W, (header, rows): (Vec<String>, Vec<Vec<String>>)| {
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        table_body(w, &header, &[], rows)
     };
-    let table = |w: &mut W, header: &[String], rows: &[Vec<String>]| -> io::Result<()> {
-        writeln!(w, "{}", line(header))?;
-        let align: Vec<&str> = (0..header.len())
-            .map(|i| if i == 0 { ":---" } else { "---:" })
-            .collect();
-        writeln!(w, "|{}|", align.join("|"))?;
-        for row in rows {
-            writeln!(w, "{}", line(row))?;
-        }
-        Ok(())
-    };
-    table(&mut w, &header, &rows)?;
-    let (header, rows) = paired_table(c);
-    if !rows.is_empty() {
+    write_table(&mut w, table(c))?;
+    let paired = paired_table(c);
+    if !paired.1.is_empty() {
         writeln!(w, "\n{}\n", escape(&paired_heading(c)))?;
-        table(&mut w, &header, &rows)?;
+        write_table(&mut w, paired)?;
     }
     for note in notes(c) {
         writeln!(w)?;

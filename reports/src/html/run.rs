@@ -3,7 +3,6 @@
 //! scenario has flows, every plot inline, then every table of the text summary in its order.
 
 use super::{Page, escape};
-use crate::expect::{ExpectResult, bound_parts};
 use crate::json::Report;
 use crate::plots::Plot;
 use crate::tables;
@@ -197,8 +196,8 @@ fn expectations(page: &mut Page, report: &Report) {
             "<tr><td class=\"l {class}\">{word}</td><td class=\"l\">{}</td><td{value_class}>\
              {}</td><td>{}</td><td class=\"l wrap\">{}</td></tr>\n",
             escape(&e.metric),
-            escape(&value_text(e)),
-            escape(&want_text(e)),
+            escape(&e.found()),
+            escape(&e.want()),
             escape(&e.why)
         ));
     }
@@ -207,24 +206,4 @@ fn expectations(page: &mut Page, report: &Report) {
     if !report.all_passed() && !report.overrides.is_empty() {
         page.p("warning", &changed_lesson_note(&report.overrides));
     }
-}
-
-/// The value an expectation found, or why it found none.
-fn value_text(e: &ExpectResult) -> String {
-    match (&e.value, &e.error) {
-        (Some(v), _) => crate::expect::num(*v),
-        (None, Some(error)) => error.clone(),
-        (None, None) => "no value".to_string(),
-    }
-}
-
-/// `< 10`, `> 0.5`, `= 0`.
-fn want_text(e: &ExpectResult) -> String {
-    let (key, limit) = bound_parts(e.bound);
-    let op = match key {
-        "below" => "<",
-        "above" => ">",
-        _ => "=",
-    };
-    format!("{op} {}", crate::expect::num(limit))
 }

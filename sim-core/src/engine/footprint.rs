@@ -394,12 +394,21 @@ fn reached_endpoints(model: &Model) -> u64 {
 }
 
 /// The most heap bytes of one time bucket's latencies for workload `w`. They are one entry
-/// per distinct latency, so at most one per request sent in the bucket: an open loop sends
-/// at most its highest rate × the bucket's width on average, and far more than
-/// `m + 10·√m + 20` of a Poisson mean `m` never happens (more than ten standard deviations).
+/// per distinct latency of a request sent in the bucket (requests are placed by their send
+/// time), and never more than [`BucketLatency::most_bytes`] (the sparse entries turn into a
+/// histogram). An open loop is counted at its highest rate (over the whole curve, spikes and a
+/// rate file's rows included) × the bucket's width, `m`: a burst narrower than a bucket is
+/// counted at its peak over the whole bucket. What that bounds:
+/// - `arrival = "constant"`: strictly. Arrivals come where the integrated rate reaches each
+///   whole number, so a bucket holds at most `m + 1` of them, under the `m + 10·√m + 20`
+///   counted.
+/// - Poisson arrivals: a bucket's count is Poisson of mean at most `m`, which exceeds
+///   `m + 10·√m + 20` (more than ten standard deviations, and 20 more) with a probability
+///   below 10⁻²⁰ per bucket: never in practice, but not strictly.
+///
 /// A closed loop's rate depends on its latencies, so it is counted at the most a bucket can
-/// take (a full histogram).
-fn bucket_latency_bytes(model: &Model, w: &crate::model::Workload) -> u64 {
+/// take (a full histogram), strictly.
+pub fn bucket_latency_bytes(model: &Model, w: &crate::model::Workload) -> u64 {
     let rate_per_s = match &w.arrival {
         crate::model::Arrival::Open { rate_per_s, .. } => *rate_per_s,
         crate::model::Arrival::Varying { curve, .. } => {

@@ -959,11 +959,30 @@ impl<'m> World<'m> {
     #[inline]
     fn job_added(&mut self) {
         if self.jobs.live() > self.model.limits.max_in_flight {
-            self.stop = Some(RunError::TooManyInFlight {
-                limit: self.model.limits.max_in_flight,
-                at_s: self.q.now().to_string(),
-            });
+            self.stop_in_flight();
         }
+    }
+
+    /// Whether a table holding `live` entries (calls, message copies), bounded by
+    /// `scenario.max_in_flight`, is full: then the run stops (`TooManyInFlight`) instead of
+    /// adding one more, and the caller adds nothing.
+    #[inline]
+    fn over_in_flight(&mut self, live: u32) -> bool {
+        let full = live >= self.model.limits.max_in_flight;
+        if full {
+            self.stop_in_flight();
+        }
+        full
+    }
+
+    /// Stops the run at `scenario.max_in_flight`, now. Out of line: a run pays for it once.
+    #[cold]
+    #[inline(never)]
+    fn stop_in_flight(&mut self) {
+        self.stop = Some(RunError::TooManyInFlight {
+            limit: self.model.limits.max_in_flight,
+            at_s: self.q.now().to_string(),
+        });
     }
 
     pub fn now(&self) -> SimTime {

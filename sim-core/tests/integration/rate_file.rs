@@ -118,3 +118,43 @@ fn text_alone_may_name_no_side_file() {
     let msg = d.to_string();
     assert!(msg.contains("it may not name other files"), "{msg}");
 }
+
+#[test]
+fn a_burst_in_a_rate_file_stays_under_the_memory_estimate_of_its_bucket() {
+    // Goal: the memory estimate of a time bucket's latencies bounds what a bursty rate file
+    // makes a bucket hold: 10 requests/s, then 5,000/s for 200 ms inside one 1 s bucket (a
+    // thousand requests where the mean of the curve is 10), with latencies that differ (exp
+    // work) so each request may add an entry. Every bucket's latency heap is at most the
+    // estimate, for Poisson and constant arrivals, and the burst's bucket really is big (the
+    // test would see an estimate taken from the mean rate).
+    const BURST: &str = "time_s,rate\n0,10\n20.4,10\n20.4,5000\n20.6,5000\n20.6,10\n100,10\n";
+    let side = files(&[("burst.csv", BURST)]);
+    for arrival in ["poisson", "constant"] {
+        let load = format!("rate_file = \"burst.csv\"\narrival = \"{arrival}\"");
+        let text = scenario(&load, "").replace("work = \"1us\"", "work = \"exp(5ms)\"");
+        let model =
+            parse_scenario_with("s.toml", &text, &[], &side).unwrap_or_else(|d| panic!("{d}"));
+        let most = sim_core::engine::footprint::bucket_latency_bytes(&model, &model.workloads[0]);
+        for seed in [1, 2, 3] {
+            let results = sim_core::run(&model, seed).unwrap_or_else(|e| panic!("{e}"));
+            let buckets = &results.workloads[0].buckets;
+            for (i, b) in buckets.iter().enumerate() {
+                let held = b.latency.heap_bytes() as u64;
+                assert!(
+                    held <= most,
+                    "{arrival}, seed {seed}, bucket {i}: {held} > {most} bytes"
+                );
+            }
+            let burst = &buckets[20];
+            assert!(
+                burst.sent > 900,
+                "{arrival}: the burst's bucket sent {}",
+                burst.sent
+            );
+            assert!(
+                burst.latency.heap_bytes() > 50 * 8,
+                "{arrival}: many entries"
+            );
+        }
+    }
+}

@@ -531,3 +531,49 @@ fn within(k: u64, n: u64, p: f64) -> bool {
     let sd = (n as f64 * p * (1.0 - p)).sqrt();
     (k as f64 - n as f64 * p).abs() <= 4.5 * sd
 }
+
+#[test]
+fn a_mesh_call_counts_toward_max_in_flight_where_it_starts() {
+    // Goal: the mesh call a sidecar starts is a call in flight like any other: with every
+    // call held (back serves for 100 s), each request holds three calls (the client's, the
+    // application's, the sidecar's), and `max_in_flight = 5` is reached when the second
+    // request's application call is handed to its sidecar (calls 0..4 live before it). The
+    // run stops then, at the second arrival, not at the third (where the client's or the
+    // application's own check would first see 5 or more).
+    let text = r#"
+[scenario]
+name = "mesh-in-flight"
+duration = "10s"
+warmup = "0s"
+max_in_flight = 5
+
+[network]
+latency = "0ms"
+
+[workload.w]
+endpoint = "front/get"
+rate = 100
+arrival = "constant"
+
+[service.front]
+workers = 1000
+[service.front.sidecar]
+retries = 0
+[service.front.endpoint.get]
+work = "0ms"
+calls = [{ to = "back/get" }]
+
+[service.back]
+workers = 1000
+[service.back.endpoint.get]
+work = "100s"
+"#;
+    match sim_core::run(&crate::model_with(text, &[]), 1) {
+        Err(sim_core::RunError::TooManyInFlight { limit, at_s }) => {
+            assert_eq!(limit, 5);
+            assert_eq!(at_s, "0.020s", "the second request's arrival");
+        }
+        Err(e) => panic!("stopped by another limit: {e}"),
+        Ok(r) => panic!("finished ({} events) instead of stopping", r.events),
+    }
+}

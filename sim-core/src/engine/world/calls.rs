@@ -7,7 +7,6 @@ use rand::RngExt;
 use super::mesh::Wire;
 use super::serve::Landing;
 use super::{CallRef, Caller, Event, Job, NO_GUARD, Outcome, PendingCall, World};
-use crate::engine::RunError;
 use crate::engine::guard::{Admit, backoff};
 use crate::engine::slab::Handle;
 use crate::model::{Arrival, Call, Protocol};
@@ -58,11 +57,7 @@ impl<'m> World<'m> {
     /// the first attempt goes out.
     pub(super) fn start_call(&mut self, caller: Caller, call: CallRef) {
         let now = self.q.now();
-        if self.calls.live() >= self.model.limits.max_in_flight {
-            self.stop = Some(RunError::TooManyInFlight {
-                limit: self.model.limits.max_in_flight,
-                at_s: now.to_string(),
-            });
+        if self.over_in_flight(self.calls.live()) {
             return;
         }
         let spec = self.call_spec(call);
@@ -112,33 +107,49 @@ impl<'m> World<'m> {
     /// The caller's guard on a site that may have one (breaker, bulkhead, retry budget):
     /// `(guard, probe)` when the call may go, `None` when it was refused (and answered).
     fn pass_guard(&mut self, caller: Caller, call: CallRef, spec: &'m Call) -> Option<(u32, bool)> {
-        let now = self.q.now();
         let guard = self.guard_of(caller, call);
-        let mut probe = false;
-        if guard != NO_GUARD {
-            let r = &spec.resilience;
-            let g = &mut self.guards[guard as usize];
-            if let Some(b) = g.breaker.as_mut() {
-                match b.admit(now, &mut self.transitions_room) {
-                    Admit::Pass { probe: p } => probe = p,
-                    Admit::Refuse => {
-                        self.refuse(caller, spec, Cause::CircuitOpen);
-                        return None;
-                    }
-                }
-            }
-            if let Some(limit) = r.bulkhead {
-                if g.in_flight >= limit {
-                    self.refuse(caller, spec, Cause::Unavailable);
-                    return None;
-                }
-                g.in_flight += 1;
-            }
-            if let Some(ratio) = r.retry.budget {
-                g.deposit(ratio);
+        if guard == NO_GUARD {
+            return Some((guard, false));
+        }
+        match self.admit_guard(guard, &spec.resilience) {
+            Ok(probe) => Some((guard, probe)),
+            Err(cause) => {
+                self.refuse(caller, spec, cause);
+                None
             }
         }
-        Some((guard, probe))
+    }
+
+    /// Guard `guard` (not `NO_GUARD`) takes a first attempt under policy `r`: its breaker
+    /// admits it (`Ok(probe)`, whether it is the half-open probe), its bulkhead counts it and
+    /// its retry budget gets the deposit; or the breaker (`CircuitOpen`) or the full bulkhead
+    /// (`Unavailable`) refuses it, and nothing is counted. The callers answer a refusal each
+    /// their way (an application's call, a sidecar's mesh call).
+    #[inline]
+    pub(super) fn admit_guard(
+        &mut self,
+        guard: u32,
+        r: &crate::model::Resilience,
+    ) -> Result<bool, Cause> {
+        let now = self.q.now();
+        let g = &mut self.guards[guard as usize];
+        let mut probe = false;
+        if let Some(b) = g.breaker.as_mut() {
+            match b.admit(now, &mut self.transitions_room) {
+                Admit::Pass { probe: p } => probe = p,
+                Admit::Refuse => return Err(Cause::CircuitOpen),
+            }
+        }
+        if let Some(limit) = r.bulkhead {
+            if g.in_flight >= limit {
+                return Err(Cause::Unavailable);
+            }
+            g.in_flight += 1;
+        }
+        if let Some(ratio) = r.retry.budget {
+            g.deposit(ratio);
+        }
+        Ok(probe)
     }
 
     /// Index of the client request being sent now (the last one counted by `send_request`).

@@ -10,11 +10,9 @@
 //! without one pays a single predictable branch per attempt and per reply.
 
 use super::{CallRef, Caller, NO_GUARD, Outcome, PendingCall, World};
-use crate::engine::RunError;
-use crate::engine::guard::{Admit, Guard};
+use crate::engine::guard::Guard;
 use crate::engine::slab::Handle;
 use crate::model::{Call, EndpointId, Model, Sidecar};
-use crate::results::Cause;
 use crate::time::SimDuration;
 
 /// No sidecar on this service.
@@ -129,19 +127,17 @@ impl<'m> World<'m> {
     /// called when the model has sidecars.
     #[inline(never)]
     pub(super) fn mesh_wire(&mut self, handle: Handle, spec: &'m Call) -> Wire {
-        let Some(&pc) = self.calls.get(handle) else {
-            return Wire::Send {
-                timeout: spec.timeout,
-                extra: SimDuration::ZERO,
-            };
+        // A call already ended, or one through a broker (no sidecar on the way, see
+        // `model::sidecar`), goes as it is.
+        let pc = match self.calls.get(handle) {
+            Some(&pc) if spec.via.is_none() => pc,
+            _ => {
+                return Wire::Send {
+                    timeout: spec.timeout,
+                    extra: SimDuration::ZERO,
+                };
+            }
         };
-        if spec.via.is_some() {
-            // Through a broker: no sidecar on the way (see `model::sidecar`).
-            return Wire::Send {
-                timeout: spec.timeout,
-                extra: SimDuration::ZERO,
-            };
-        }
         match (pc.caller, pc.call) {
             (Caller::Mesh(_), _) => {
                 if pc.attempt > 0 && self.q.now() >= self.warmup {
@@ -176,31 +172,22 @@ impl<'m> World<'m> {
         if self.tracer.is_some() {
             self.trace_attempt_sent(app, None);
         }
-        if self.calls.live() >= self.model.limits.max_in_flight {
-            self.stop = Some(RunError::TooManyInFlight {
-                limit: self.model.limits.max_in_flight,
-                at_s: now.to_string(),
-            });
+        if self.over_in_flight(self.calls.live()) {
             return;
         }
         let guard = self.mesh_guard_of(pc);
         let mut probe = false;
         if guard != NO_GUARD {
+            // The sidecar has no bulkhead (see `model::sidecar`): only its breaker refuses.
             let policy = &self.mesh_policy(pc.call).1.resilience;
-            let g = &mut self.guards[guard as usize];
-            if let Some(b) = g.breaker.as_mut() {
-                match b.admit(now, &mut self.transitions_room) {
-                    Admit::Pass { probe: p } => probe = p,
-                    Admit::Refuse => {
-                        if now >= self.warmup {
-                            self.stats.calls.circuit_open += 1;
-                        }
-                        return self.attempt_done(app, Outcome::Failed(Cause::CircuitOpen), false);
+            match self.admit_guard(guard, policy) {
+                Ok(p) => probe = p,
+                Err(cause) => {
+                    if now >= self.warmup {
+                        self.stats.calls.circuit_open += 1;
                     }
+                    return self.attempt_done(app, Outcome::Failed(cause), false);
                 }
-            }
-            if let Some(ratio) = policy.retry.budget {
-                g.deposit(ratio);
             }
         }
         let caller = Caller::Mesh(app);

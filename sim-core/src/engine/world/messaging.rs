@@ -14,7 +14,6 @@
 use rand::RngExt;
 
 use super::{Event, Job, Outcome, World};
-use crate::engine::RunError;
 use crate::engine::broker::{Copy, NO_KEY, Origin};
 use crate::engine::flows::NO_STEP;
 use crate::engine::slab::Handle;
@@ -192,11 +191,7 @@ impl<'m> World<'m> {
         flow: Handle,
         code: u16,
     ) {
-        if self.copies.live() >= self.model.limits.max_in_flight {
-            self.stop = Some(RunError::TooManyInFlight {
-                limit: self.model.limits.max_in_flight,
-                at_s: self.q.now().to_string(),
-            });
+        if self.over_in_flight(self.copies.live()) {
             return;
         }
         let (keys_index, keys) = match to {

@@ -14,6 +14,7 @@ mod messages;
 mod refusals;
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 use super::{Caller, Outcome, World};
 use crate::engine::slab::Handle;
@@ -64,6 +65,26 @@ pub(in crate::engine) struct JobTrace {
     attributes: Vec<(&'static str, String)>,
     /// A publish in progress: its span id and start.
     publish: Option<(u32, SimTime)>,
+}
+
+impl JobTrace {
+    /// Its serving span, as what its work, hops and calls hang from.
+    fn at(&self) -> Parent {
+        Parent {
+            span: self.span,
+            depth: self.depth,
+        }
+    }
+}
+
+impl CallTrace {
+    /// Its span, as what hangs one level under it (its attempt's hops, its message).
+    fn below(&self) -> Parent {
+        Parent {
+            span: self.span,
+            depth: self.depth + 1,
+        }
+    }
 }
 
 /// A span to keep: [`World::push`]'s arguments and what a parent-aware hook adds.
@@ -146,25 +167,33 @@ impl Tracer {
         id
     }
 
-    /// A traced job: its serving span's id, at `depth`, under `parent`.
-    fn add_job(&mut self, job: Handle, parent: u32, depth: u32, now: SimTime) {
+    /// A traced job: its serving span's id, at `depth`, under `parent`; its entry, for the
+    /// caller to add what it knows.
+    fn add_job(&mut self, job: Handle, parent: u32, depth: u32, now: SimTime) -> &mut JobTrace {
         let span = self.take_id();
-        self.jobs.insert(
-            key(job),
-            JobTrace {
-                span,
-                parent,
-                depth,
-                work_started: now,
-                working: false,
-                arrived: None,
-                departed: now,
-                delivery: false,
-                outcome: None,
-                attributes: Vec::new(),
-                publish: None,
-            },
-        );
+        let new = JobTrace {
+            span,
+            parent,
+            depth,
+            work_started: now,
+            working: false,
+            arrived: None,
+            departed: now,
+            delivery: false,
+            outcome: None,
+            attributes: Vec::new(),
+            publish: None,
+        };
+        // (A handle is traced once per generation: the entry is new, but an old one would
+        // be replaced, as `insert` did.)
+        match self.jobs.entry(key(job)) {
+            Entry::Vacant(slot) => slot.insert(new),
+            Entry::Occupied(slot) => {
+                let old = slot.into_mut();
+                *old = new;
+                old
+            }
+        }
     }
 }
 
@@ -270,10 +299,7 @@ impl<'m> World<'m> {
         self.tracer
             .as_ref()
             .and_then(|t| t.jobs.get(&key(job)))
-            .map(|j| Parent {
-                span: j.span,
-                depth: j.depth,
-            })
+            .map(JobTrace::at)
     }
 
     /// A logical call was created; trace it if it is the target request or comes from a
@@ -357,10 +383,8 @@ impl<'m> World<'m> {
         if let Some(job) = job
             && !t.full()
         {
-            t.add_job(job, parent, depth, now);
-            if let Some(jt) = t.jobs.get_mut(&key(job)) {
-                jt.attributes.push(("meshsim.attempt", attempt.to_string()));
-            }
+            let jt = t.add_job(job, parent, depth, now);
+            jt.attributes.push(("meshsim.attempt", attempt.to_string()));
         }
     }
 
@@ -505,13 +529,7 @@ impl<'m> World<'m> {
             .tracer
             .as_ref()
             .and_then(|t| t.jobs.get(&key(job)))
-            .map(|j| {
-                let at = Parent {
-                    span: j.span,
-                    depth: j.depth,
-                };
-                (at, j.work_started)
-            })
+            .map(|j| (j.at(), j.work_started))
         else {
             return;
         };
@@ -530,10 +548,7 @@ impl<'m> World<'m> {
         };
         let Some(j) = self.jobs.get(job) else { return };
         let (replica, endpoint, flow, step) = (j.replica, j.endpoint, j.flow, j.flow_step);
-        let at = Parent {
-            span: jt.span,
-            depth: jt.depth,
-        };
+        let at = jt.at();
         if flow != Handle::NONE
             && let Some(p) = self
                 .tracer
@@ -610,12 +625,8 @@ impl<'m> World<'m> {
             .as_ref()
             .and_then(|t| t.calls.get(&key(call)))
             .map(|c| {
-                let at = Parent {
-                    span: c.span,
-                    depth: c.depth + 1,
-                };
                 (
-                    at,
+                    c.below(),
                     c.attempt_sent,
                     c.reply_sent,
                     c.track.clone(),

@@ -3,7 +3,7 @@
 //! this a lost delivery's consume span ended whenever the job's next event found it gone,
 //! with no outcome, and a queued job's never ended at all.
 
-use super::{Leaf, Parent, key};
+use super::{Leaf, key};
 use crate::engine::slab::Handle;
 use crate::engine::world::World;
 use crate::trace::SpanKind;
@@ -43,10 +43,7 @@ impl<'m> World<'m> {
             jt.working = false;
             jt.outcome = Some(CRASHED.to_string());
             let cut = Leaf {
-                at: Parent {
-                    span: jt.span,
-                    depth: jt.depth,
-                },
+                at: jt.at(),
                 kind,
                 start,
                 name,

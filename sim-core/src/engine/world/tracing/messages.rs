@@ -7,7 +7,7 @@
 //! Which copies are the request's is decided where they enter the broker: the caller sets
 //! `enqueuing` for the time of the `enqueue`, and every copy made meanwhile is followed.
 
-use super::{NewSpan, Parent, key};
+use super::{CallTrace, NewSpan, Parent, key};
 use crate::engine::slab::Handle;
 use crate::engine::world::{Outcome, World};
 use crate::time::SimTime;
@@ -114,10 +114,7 @@ impl<'m> World<'m> {
     /// A traced request-reply call's request is about to enter its queue.
     pub(in crate::engine::world) fn trace_enqueuing_for_call(&mut self, call: Handle) {
         if let Some(t) = self.tracer.as_mut() {
-            t.enqueuing = t.calls.get(&key(call)).map(|c| Parent {
-                span: c.span,
-                depth: c.depth + 1,
-            });
+            t.enqueuing = t.calls.get(&key(call)).map(CallTrace::below);
         }
     }
 
@@ -217,18 +214,12 @@ impl<'m> World<'m> {
             t.truncated = true;
             return;
         }
-        t.add_job(job, at.span, at.depth, now);
-        let Some(jt) = t.jobs.get_mut(&key(job)) else {
-            return;
-        };
+        let jt = t.add_job(job, at.span, at.depth, now);
         jt.delivery = true;
         jt.departed = departs;
         jt.attributes
             .push(("meshsim.delivery", deliveries.to_string()));
-        let consumer = Parent {
-            span: jt.span,
-            depth: jt.depth,
-        };
+        let consumer = jt.at();
         if let Some(o) = t.origins.get_mut(&key(origin)) {
             o.consumer = Some(consumer);
         }
@@ -379,11 +370,9 @@ impl<'m> World<'m> {
             t.truncated = true;
             return;
         }
-        t.add_job(job, at.span, at.depth + 1, now);
-        if let Some(jt) = t.jobs.get_mut(&key(job)) {
-            jt.arrived = Some(now);
-            jt.attributes
-                .push(("meshsim.resumed", "coordinator".to_string()));
-        }
+        let jt = t.add_job(job, at.span, at.depth + 1, now);
+        jt.arrived = Some(now);
+        jt.attributes
+            .push(("meshsim.resumed", "coordinator".to_string()));
     }
 }
