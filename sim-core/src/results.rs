@@ -9,9 +9,13 @@ use hdrhistogram::{Counter, Histogram};
 use crate::time::{SimDuration, SimTime};
 
 mod bucket_latency;
+mod layout;
+mod open_bucket;
 mod summary;
 
 pub use bucket_latency::BucketLatency;
+pub use layout::LatencyCounts;
+pub use open_bucket::OpenBucket;
 pub use summary::LatencySummary;
 
 /// Latency histogram: nanoseconds, 3 significant figures, from 1 ns to one hour.
@@ -106,7 +110,7 @@ impl<T: Counter> RecordNs for Histogram<T> {
 /// At most 32 times in a histogram's life.
 #[cold]
 #[inline(never)]
-fn grow_to<T: Counter>(h: &mut Histogram<T>, ns: u64) {
+pub(crate) fn grow_to<T: Counter>(h: &mut Histogram<T>, ns: u64) {
     // The counts cover [0, 2^k) for the smallest power of two 2^k above `ns` (at least one
     // bucket, which `h` already has).
     let top = (ns + 1).next_power_of_two() - 1;

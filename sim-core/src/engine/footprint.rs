@@ -17,7 +17,7 @@ use super::guard::Guard;
 use super::world;
 use crate::model::Model;
 use crate::results::{
-    BucketLatency, WorkloadBucket, empty_latency_histogram, full_latency_histogram,
+    BucketLatency, OpenBucket, WorkloadBucket, empty_latency_histogram, full_latency_histogram,
 };
 use crate::rng::Stream;
 
@@ -170,7 +170,10 @@ pub fn estimate(model: &Model) -> Footprint {
             "{buckets} time buckets × ({} workloads, {levels} services and queues)",
             model.workloads.len()
         ),
-        times(buckets, per_bucket.saturating_add(times(levels, 24))),
+        times(buckets, per_bucket.saturating_add(times(levels, 24))).saturating_add(times(
+            model.workloads.len() as u64,
+            OpenBucket::most_bytes(),
+        )),
     );
 
     part(
