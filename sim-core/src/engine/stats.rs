@@ -54,6 +54,8 @@ pub struct Stats {
     /// The bucket of the latest `now` seen, `[start, end)`: most lookups hit it, which
     /// saves a 64-bit division per request on the hot path.
     current: (u64, u64, usize),
+    /// The last bucket's index (every workload has as many), where later times go.
+    last_bucket: usize,
     pub workloads: Vec<WorkloadAcc>,
     pub endpoints: Vec<EndpointAcc>,
     pub services: Vec<ServiceAcc>,
@@ -67,6 +69,7 @@ impl Stats {
         Stats {
             bucket_ns: model.bucket.as_nanos().max(1),
             current: (0, model.bucket.as_nanos().max(1), 0),
+            last_bucket: buckets.saturating_sub(1),
             workloads: model
                 .workloads
                 .iter()
@@ -106,7 +109,7 @@ impl Stats {
 
     /// The index of the bucket `at` falls in (the last one for anything past it).
     #[inline]
-    fn bucket_index(&mut self, w: WorkloadId, at: SimTime) -> usize {
+    fn bucket_index(&mut self, at: SimTime) -> usize {
         let (start, end, current) = self.current;
         let i = if at.0 >= start && at.0 < end {
             current
@@ -118,13 +121,12 @@ impl Stats {
             }
             i
         };
-        let last = self.workloads[w.0 as usize].buckets.len() - 1;
-        i.min(last)
+        i.min(self.last_bucket)
     }
 
     #[inline]
     pub fn request_sent(&mut self, w: WorkloadId, now: SimTime) {
-        let i = self.bucket_index(w, now);
+        let i = self.bucket_index(now);
         let acc = &mut self.workloads[w.0 as usize];
         acc.sent += 1;
         acc.buckets[i].sent += 1;
@@ -139,7 +141,7 @@ impl Stats {
         outcome: Outcome,
     ) {
         let latency_ns = now.since(started).as_nanos();
-        let i = self.bucket_index(w, started);
+        let i = self.bucket_index(started);
         let acc = &mut self.workloads[w.0 as usize];
         match outcome {
             Outcome::Ok => {

@@ -50,23 +50,35 @@ impl BucketLatency {
 
     /// Adds `counts[i]` values at every index `i` of the histogram's counts (as many
     /// [`BucketLatency::record_ns`] of a value at that index would), leaving `counts` zero:
-    /// how an [`super::OpenBucket`] hands over its latencies. Into an empty bucket, entries
-    /// are appended in one walk (in increasing index order, so sorted) while they fit;
-    /// anything else is added as values would be.
+    /// how an [`super::OpenBucket`] hands over its latencies. Into an empty bucket, the
+    /// entries are made in one walk (in increasing index order, so sorted) when they fit;
+    /// otherwise each index is added as values would be.
     pub fn add_counts(&mut self, counts: &mut [u64]) {
-        let appending = matches!(self, BucketLatency::Sparse(entries) if entries.is_empty());
-        for (i, c) in counts.iter_mut().enumerate() {
-            if *c == 0 {
-                continue;
-            }
-            let c = std::mem::take(c);
-            match self {
-                BucketLatency::Sparse(entries)
-                    if appending && entries.len() < MOST_SPARSE && c <= u64::from(u32::MAX) =>
-                {
-                    entries.push((i as u32, c as u32));
+        // One pass for both questions (how many, and does any pass a `u32`), without a
+        // branch per count: measured cheaper than appending while walking (199 closes of
+        // the M/M/1: 6.3 M instructions against 7.7 M).
+        let (recorded, bits) = counts.iter().fold((0usize, 0u64), |(n, bits), &c| {
+            (n + usize::from(c != 0), bits | c)
+        });
+        if recorded == 0 {
+            return;
+        }
+        if let BucketLatency::Sparse(entries) = self
+            && entries.is_empty()
+            && recorded <= MOST_SPARSE
+            && bits <= u64::from(u32::MAX)
+        {
+            entries.reserve_exact(recorded);
+            for (i, c) in counts.iter_mut().enumerate() {
+                if *c != 0 {
+                    entries.push((i as u32, std::mem::take(c) as u32));
                 }
-                _ => self.record_index_n(i as u32, c),
+            }
+            return;
+        }
+        for (i, c) in counts.iter_mut().enumerate() {
+            if *c != 0 {
+                self.record_index_n(i as u32, std::mem::take(c));
             }
         }
     }
