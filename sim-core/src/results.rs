@@ -42,6 +42,21 @@ pub fn new_latency_histogram() -> LatencyHistogram {
     growing(3)
 }
 
+/// [`new_latency_histogram`] as [`RecordNs::record_ns`] leaves it after recording `ns`
+/// (clamped), made at that size at once: the first bucket, or the counts to the end of the
+/// power of two holding `ns`.
+pub fn latency_histogram_to(ns: u64) -> LatencyHistogram {
+    let first = new_latency_histogram();
+    if ns <= first.high() {
+        return first;
+    }
+    drop(first);
+    let top = (ns.min(HISTOGRAM_TOP_NS) + 1).next_power_of_two() - 1;
+    let mut h = Histogram::new_with_bounds(1, top, 3).expect("valid histogram bounds");
+    h.auto(true);
+    h
+}
+
 /// The full-range histogram that [`new_latency_histogram`] stands for: what the memory
 /// estimate sizes as the most a latency histogram can grow to, and what tests compare with.
 pub fn full_latency_histogram() -> LatencyHistogram {

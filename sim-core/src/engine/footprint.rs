@@ -155,7 +155,12 @@ pub fn estimate(model: &Model) -> Footprint {
         + 2 * model.flows.len() as u64;
     part(
         format!("{histograms} latency histograms (endpoints called, workloads, queues, flows)"),
-        times(histograms, hist).saturating_add(times(endpoints - reached, empty_hist)),
+        times(histograms, hist)
+            .saturating_add(times(endpoints - reached, empty_hist))
+            // At the end, the recorded values of the one histogram being made from its
+            // counts (`LatencyCounts::into_histogram`): at most an index and a count (16
+            // bytes) per count.
+            .saturating_add(times(2, hist)),
     );
 
     let buckets = bucket_count(model);

@@ -207,7 +207,7 @@ impl Stats {
             .iter_mut()
             .zip(&model.workloads)
             .map(|(acc, w)| {
-                acc.open.close(&mut acc.buckets);
+                std::mem::take(&mut acc.open).close(&mut acc.buckets);
                 WorkloadStats {
                     name: w.name.clone(),
                     sent: acc.sent,
@@ -216,7 +216,7 @@ impl Stats {
                     degraded: acc.degraded,
                     failed: acc.failed,
                     in_flight: acc.sent - acc.ok - acc.degraded - acc.failed.total(),
-                    latency: std::mem::take(&mut acc.latency).histogram(),
+                    latency: std::mem::take(&mut acc.latency).into_histogram(),
                     buckets: std::mem::take(&mut acc.buckets),
                 }
             })
@@ -320,7 +320,7 @@ impl Stats {
                     if counts.is_empty() {
                         empty_latency_histogram()
                     } else {
-                        counts.histogram()
+                        counts.into_histogram()
                     }
                 },
             })

@@ -6,7 +6,7 @@
 //! checked conversions, a resize check, the minimum, the maximum and the total kept up to
 //! date): three of them per request were a tenth of an M/M/1 customer's cost (issue 14).
 //! While a run goes, a latency is an index computation and an increment in [`Counts`]; the
-//! histogram is made once at the end from the counts ([`Counts::histogram`]), with the same
+//! histogram is made once at the end from the counts ([`LatencyCounts::into_histogram`]), with the same
 //! counts at the same indices as recording every value into it, so every figure — mean,
 //! quantiles, max — is the histogram's own, to the bit. The formulas are the crate's
 //! (`index_for`, `value_for`, `equivalent_range`, hdrhistogram 7.5.4), checked against it
@@ -89,7 +89,7 @@ pub struct Counts<const HALF: u32> {
     counts: Vec<u64>,
 }
 
-/// A whole-run latency histogram's counts, until [`Counts::histogram`] makes it.
+/// A whole-run latency histogram's counts, until [`LatencyCounts::into_histogram`] makes it.
 pub type LatencyCounts = Counts<10>;
 
 impl<const HALF: u32> Counts<HALF> {
@@ -158,11 +158,27 @@ impl<const HALF: u32> Counts<HALF> {
 }
 
 impl LatencyCounts {
-    /// The histogram these counts make: [`super::new_latency_histogram`] with every count
-    /// recorded at its index.
-    pub fn histogram(&self) -> super::LatencyHistogram {
-        let mut h = super::new_latency_histogram();
-        self.record_into(&mut h);
+    /// The histogram these counts make: [`super::new_latency_histogram`] grown to the largest
+    /// value, with every count recorded at its index. The counts are let go of before the
+    /// histogram is made, at its final size at once: it takes the room they took (the same
+    /// length), so the allocator can give it that room, and a run's end holds one of the two
+    /// per endpoint, not both.
+    pub fn into_histogram(self) -> super::LatencyHistogram {
+        let recorded: Vec<(u32, u64)> = self
+            .counts
+            .iter()
+            .enumerate()
+            .filter(|&(_, &c)| c != 0)
+            .map(|(i, &c)| (i as u32, c))
+            .collect();
+        drop(self);
+        let top = recorded
+            .last()
+            .map_or(0, |&(last, _)| Layout::<10>::value_of(last));
+        let mut h = super::latency_histogram_to(top);
+        for (i, c) in recorded {
+            record_n(&mut h, Layout::<10>::value_of(i), c);
+        }
         h
     }
 }
@@ -294,7 +310,7 @@ mod tests {
                 }
             }
             counts.add(&other);
-            let made = counts.histogram();
+            let made = counts.into_histogram();
             let what = format!("seed {seed}");
             assert_eq!(recorded(&made), recorded(&direct), "{what}: counts");
             assert_eq!(made.len(), direct.len(), "{what}: total");
@@ -325,7 +341,7 @@ mod tests {
     fn no_counts_make_the_empty_growing_histogram() {
         // Goal: a component that recorded nothing reports what it reported before: an empty
         // histogram of the first bucket, with no figures.
-        let made = LatencyCounts::default().histogram();
+        let made = LatencyCounts::default().into_histogram();
         assert!(made.is_empty());
         assert_eq!(
             made.distinct_values(),
