@@ -104,20 +104,28 @@ impl<const HALF: u32> Counts<HALF> {
         self.counts[i] += 1;
     }
 
+    /// Grows to hold `ns` as the histogram grows: new zeroed counts (memory the system
+    /// gives as zeros, resident only where written) with the old ones copied where not
+    /// zero, as the histogram's own growth does. Resizing in place wrote every zero: the
+    /// 1,000-service DAG (60 s) held 192 MiB resident against 185 MiB this way.
     #[cold]
     #[inline(never)]
     fn grow(&mut self, ns: u64) {
-        let len = Layout::<HALF>::len_for(ns);
-        self.counts.reserve_exact(len - self.counts.len());
-        self.counts.resize(len, 0);
+        let mut wider = vec![0u64; Layout::<HALF>::len_for(ns)];
+        for (to, &from) in wider.iter_mut().zip(&self.counts) {
+            if from != 0 {
+                *to = from;
+            }
+        }
+        self.counts = wider;
     }
 
     /// Adds `other`'s counts (a version's copy of an endpoint into its base endpoint).
     pub fn add(&mut self, other: &Counts<HALF>) {
-        if other.counts.len() > self.counts.len() {
-            self.counts
-                .reserve_exact(other.counts.len() - self.counts.len());
-            self.counts.resize(other.counts.len(), 0);
+        if let Some(last) = other.counts.len().checked_sub(1)
+            && last >= self.counts.len()
+        {
+            self.grow(Layout::<HALF>::value_of(last as u32));
         }
         for (to, from) in self.counts.iter_mut().zip(&other.counts) {
             *to += from;
