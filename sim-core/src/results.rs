@@ -9,9 +9,13 @@ use hdrhistogram::{Counter, Histogram};
 use crate::time::{SimDuration, SimTime};
 
 mod bucket_latency;
+mod layout;
+mod open_bucket;
 mod summary;
 
 pub use bucket_latency::BucketLatency;
+pub use layout::LatencyCounts;
+pub use open_bucket::OpenBucket;
 pub use summary::LatencySummary;
 
 /// Latency histogram: nanoseconds, 3 significant figures, from 1 ns to one hour.
@@ -36,6 +40,21 @@ pub const HISTOGRAM_TOP_NS: u64 = (1 << 42) - 1;
 /// zeros.
 pub fn new_latency_histogram() -> LatencyHistogram {
     growing(3)
+}
+
+/// [`new_latency_histogram`] as [`RecordNs::record_ns`] leaves it after recording `ns`
+/// (clamped), made at that size at once: the first bucket, or the counts to the end of the
+/// power of two holding `ns`.
+pub fn latency_histogram_to(ns: u64) -> LatencyHistogram {
+    let first = new_latency_histogram();
+    if ns <= first.high() {
+        return first;
+    }
+    drop(first);
+    let top = (ns.min(HISTOGRAM_TOP_NS) + 1).next_power_of_two() - 1;
+    let mut h = Histogram::new_with_bounds(1, top, 3).expect("valid histogram bounds");
+    h.auto(true);
+    h
 }
 
 /// The full-range histogram that [`new_latency_histogram`] stands for: what the memory
@@ -106,7 +125,7 @@ impl<T: Counter> RecordNs for Histogram<T> {
 /// At most 32 times in a histogram's life.
 #[cold]
 #[inline(never)]
-fn grow_to<T: Counter>(h: &mut Histogram<T>, ns: u64) {
+pub(crate) fn grow_to<T: Counter>(h: &mut Histogram<T>, ns: u64) {
     // The counts cover [0, 2^k) for the smallest power of two 2^k above `ns` (at least one
     // bucket, which `h` already has).
     let top = (ns + 1).next_power_of_two() - 1;

@@ -17,7 +17,7 @@ use super::guard::Guard;
 use super::world;
 use crate::model::Model;
 use crate::results::{
-    BucketLatency, WorkloadBucket, empty_latency_histogram, full_latency_histogram,
+    BucketLatency, OpenBucket, WorkloadBucket, empty_latency_histogram, full_latency_histogram,
 };
 use crate::rng::Stream;
 
@@ -155,7 +155,12 @@ pub fn estimate(model: &Model) -> Footprint {
         + 2 * model.flows.len() as u64;
     part(
         format!("{histograms} latency histograms (endpoints called, workloads, queues, flows)"),
-        times(histograms, hist).saturating_add(times(endpoints - reached, empty_hist)),
+        times(histograms, hist)
+            .saturating_add(times(endpoints - reached, empty_hist))
+            // At the end, the recorded values of the one histogram being made from its
+            // counts (`LatencyCounts::into_histogram`): at most an index and a count (16
+            // bytes) per count.
+            .saturating_add(times(2, hist)),
     );
 
     let buckets = bucket_count(model);
@@ -170,7 +175,10 @@ pub fn estimate(model: &Model) -> Footprint {
             "{buckets} time buckets × ({} workloads, {levels} services and queues)",
             model.workloads.len()
         ),
-        times(buckets, per_bucket.saturating_add(times(levels, 24))),
+        times(buckets, per_bucket.saturating_add(times(levels, 24))).saturating_add(times(
+            model.workloads.len() as u64,
+            OpenBucket::most_bytes(),
+        )),
     );
 
     part(

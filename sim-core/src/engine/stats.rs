@@ -4,8 +4,8 @@
 
 use crate::model::{EndpointId, Model, ServiceId, WorkloadId};
 use crate::results::{
-    CallStats, EndpointStats, FailureCounts, LatencyHistogram, RecordNs, ServiceStats,
-    VersionStats, WorkloadBucket, WorkloadStats, empty_latency_histogram, new_latency_histogram,
+    CallStats, EndpointStats, FailureCounts, LatencyCounts, OpenBucket, ServiceStats, VersionStats,
+    WorkloadBucket, WorkloadStats, empty_latency_histogram, new_latency_histogram,
 };
 use crate::time::{SimDuration, SimTime};
 
@@ -18,8 +18,12 @@ pub struct WorkloadAcc {
     pub ok_in_window: u64,
     pub degraded: u64,
     pub failed: FailureCounts,
-    pub latency: LatencyHistogram,
+    /// Counts, made into the histogram at the end (see [`LatencyCounts`]).
+    pub latency: LatencyCounts,
+    /// The buckets' latencies are not all in `buckets[..].latency` while the run goes: the
+    /// latest bucket's are in `open`, handed over at the end ([`Stats::workload_results`]).
     pub buckets: Vec<WorkloadBucket>,
+    pub open: OpenBucket,
 }
 
 pub struct EndpointAcc {
@@ -32,8 +36,9 @@ pub struct EndpointAcc {
     /// Arrivals refused before a worker took them other than by a full queue: by a crashed
     /// replica (`unavailable`), a rate limit or load shedding. Only in versions' `failed`.
     pub refused: u64,
-    /// Made at the first success: an endpoint that never answers costs no histogram.
-    pub latency: Option<LatencyHistogram>,
+    /// Counts, made into the histogram at the end (see [`LatencyCounts`]); they take no room
+    /// before the first success, so an endpoint that never answers costs no histogram.
+    pub latency: LatencyCounts,
 }
 
 #[derive(Default)]
@@ -49,6 +54,8 @@ pub struct Stats {
     /// The bucket of the latest `now` seen, `[start, end)`: most lookups hit it, which
     /// saves a 64-bit division per request on the hot path.
     current: (u64, u64, usize),
+    /// The last bucket's index (every workload has as many), where later times go.
+    last_bucket: usize,
     pub workloads: Vec<WorkloadAcc>,
     pub endpoints: Vec<EndpointAcc>,
     pub services: Vec<ServiceAcc>,
@@ -62,6 +69,7 @@ impl Stats {
         Stats {
             bucket_ns: model.bucket.as_nanos().max(1),
             current: (0, model.bucket.as_nanos().max(1), 0),
+            last_bucket: buckets.saturating_sub(1),
             workloads: model
                 .workloads
                 .iter()
@@ -71,8 +79,9 @@ impl Stats {
                     ok_in_window: 0,
                     degraded: 0,
                     failed: FailureCounts::default(),
-                    latency: new_latency_histogram(),
+                    latency: LatencyCounts::default(),
                     buckets: vec![WorkloadBucket::default(); buckets],
+                    open: OpenBucket::default(),
                 })
                 .collect(),
             endpoints: model
@@ -85,7 +94,7 @@ impl Stats {
                     failed: 0,
                     abandoned: 0,
                     refused: 0,
-                    latency: None,
+                    latency: LatencyCounts::default(),
                 })
                 .collect(),
             services: model
@@ -98,7 +107,9 @@ impl Stats {
         }
     }
 
-    fn bucket(&mut self, w: WorkloadId, at: SimTime) -> &mut WorkloadBucket {
+    /// The index of the bucket `at` falls in (the last one for anything past it).
+    #[inline]
+    fn bucket_index(&mut self, at: SimTime) -> usize {
         let (start, end, current) = self.current;
         let i = if at.0 >= start && at.0 < end {
             current
@@ -110,15 +121,15 @@ impl Stats {
             }
             i
         };
-        let buckets = &mut self.workloads[w.0 as usize].buckets;
-        let last = buckets.len() - 1;
-        &mut buckets[i.min(last)]
+        i.min(self.last_bucket)
     }
 
     #[inline]
     pub fn request_sent(&mut self, w: WorkloadId, now: SimTime) {
-        self.workloads[w.0 as usize].sent += 1;
-        self.bucket(w, now).sent += 1;
+        let i = self.bucket_index(now);
+        let acc = &mut self.workloads[w.0 as usize];
+        acc.sent += 1;
+        acc.buckets[i].sent += 1;
     }
 
     #[inline]
@@ -130,23 +141,23 @@ impl Stats {
         outcome: Outcome,
     ) {
         let latency_ns = now.since(started).as_nanos();
+        let i = self.bucket_index(started);
         let acc = &mut self.workloads[w.0 as usize];
         match outcome {
             Outcome::Ok => {
                 acc.ok += 1;
                 acc.latency.record_ns(latency_ns);
+                acc.buckets[i].ok += 1;
+                acc.open.record_ns(i, latency_ns, &mut acc.buckets);
             }
-            Outcome::Degraded => acc.degraded += 1,
-            Outcome::Failed(cause) => acc.failed.add(cause),
-        }
-        let b = self.bucket(w, started);
-        match outcome {
-            Outcome::Ok => {
-                b.ok += 1;
-                b.latency.record_ns(latency_ns);
+            Outcome::Degraded => {
+                acc.degraded += 1;
+                acc.buckets[i].degraded += 1;
             }
-            Outcome::Degraded => b.degraded += 1,
-            Outcome::Failed(cause) => b.failed.add(cause),
+            Outcome::Failed(cause) => {
+                acc.failed.add(cause);
+                acc.buckets[i].failed.add(cause);
+            }
         }
     }
 
@@ -174,10 +185,7 @@ impl Stats {
         let acc = &mut self.endpoints[e.0 as usize];
         acc.completed += 1;
         match outcome {
-            Outcome::Ok | Outcome::Degraded => acc
-                .latency
-                .get_or_insert_with(new_latency_histogram)
-                .record_ns(latency.as_nanos()),
+            Outcome::Ok | Outcome::Degraded => acc.latency.record_ns(latency.as_nanos()),
             Outcome::Failed(_) => acc.failed += 1,
         }
     }
@@ -198,16 +206,19 @@ impl Stats {
         self.workloads
             .iter_mut()
             .zip(&model.workloads)
-            .map(|(acc, w)| WorkloadStats {
-                name: w.name.clone(),
-                sent: acc.sent,
-                ok: acc.ok,
-                ok_in_window: acc.ok_in_window,
-                degraded: acc.degraded,
-                failed: acc.failed,
-                in_flight: acc.sent - acc.ok - acc.degraded - acc.failed.total(),
-                latency: std::mem::replace(&mut acc.latency, empty_latency_histogram()),
-                buckets: std::mem::take(&mut acc.buckets),
+            .map(|(acc, w)| {
+                std::mem::take(&mut acc.open).close(&mut acc.buckets);
+                WorkloadStats {
+                    name: w.name.clone(),
+                    sent: acc.sent,
+                    ok: acc.ok,
+                    ok_in_window: acc.ok_in_window,
+                    degraded: acc.degraded,
+                    failed: acc.failed,
+                    in_flight: acc.sent - acc.ok - acc.degraded - acc.failed.total(),
+                    latency: std::mem::take(&mut acc.latency).into_histogram(),
+                    buckets: std::mem::take(&mut acc.buckets),
+                }
             })
             .collect()
     }
@@ -260,9 +271,7 @@ impl Stats {
             let acc = &self.endpoints[e.0 as usize];
             arrivals += acc.arrivals;
             failed += acc.failed + acc.rejected + acc.refused;
-            if let Some(h) = &acc.latency {
-                latency.add(h).expect("same histogram bounds");
-            }
+            acc.latency.record_into(&mut latency);
         }
         VersionStats {
             name: name.to_string(),
@@ -290,12 +299,7 @@ impl Stats {
             to.rejected += from.rejected;
             to.failed += from.failed;
             to.abandoned += from.abandoned;
-            if let Some(h) = from.latency.take() {
-                match &mut to.latency {
-                    Some(t) => t.add(&h).expect("same histogram bounds"),
-                    None => to.latency = Some(h),
-                }
-            }
+            to.latency.add(&std::mem::take(&mut from.latency));
         }
         self.endpoints.truncate(own);
         self.endpoints
@@ -308,9 +312,17 @@ impl Stats {
                 rejected: acc.rejected,
                 failed: acc.failed,
                 abandoned: acc.abandoned,
-                // Moved out, never copied: a second full histogram per endpoint is what
-                // made 10,000 endpoints run out of memory.
-                latency: acc.latency.take().unwrap_or_else(empty_latency_histogram),
+                // Made one at a time, each endpoint's counts dropped as its histogram is
+                // made: a second full histogram per endpoint is what made 10,000 endpoints
+                // run out of memory.
+                latency: {
+                    let counts = std::mem::take(&mut acc.latency);
+                    if counts.is_empty() {
+                        empty_latency_histogram()
+                    } else {
+                        counts.into_histogram()
+                    }
+                },
             })
             .collect()
     }

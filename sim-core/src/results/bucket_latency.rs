@@ -8,15 +8,8 @@
 //! the histogram for a moment: the same counts at the same indices as a histogram recorded
 //! directly, so the same figures to the bit.
 
-use super::{BucketHistogram, HISTOGRAM_MAX_NS, HISTOGRAM_TOP_NS, LatencySummary, RecordNs};
-
-/// The layout of [`super::new_bucket_histogram`] (lowest value 1, 2 significant figures):
-/// 256 sub-buckets in the first bucket, then 128 new ones per power of two.
-const HALF_COUNT_MAGNITUDE: u32 = 7;
-const HALF_COUNT: u32 = 1 << HALF_COUNT_MAGNITUDE;
-const SUB_BUCKET_MASK: u64 = (2 * HALF_COUNT as u64) - 1;
-/// 64 − log2(256): the leading zeros of a value just past the first bucket.
-const LEADING_ZERO_BASE: u32 = 64 - (HALF_COUNT_MAGNITUDE + 1);
+use super::layout::{BucketLayout, clamp, record_n};
+use super::{BucketHistogram, LatencySummary, RecordNs};
 
 /// Sparse entries are 8 bytes against a histogram's 4 per count; past this many the histogram
 /// is at most twice as big, and finding an entry takes a dozen comparisons.
@@ -45,13 +38,69 @@ impl BucketLatency {
         match self {
             BucketLatency::Dense(h) => h.record_ns(ns),
             BucketLatency::Sparse(entries) => {
-                let i = index_of(clamp(ns));
+                let i = BucketLayout::index_of(clamp(ns));
                 match entries.binary_search_by_key(&i, |&(k, _)| k) {
                     Ok(at) if entries[at].1 < u32::MAX => entries[at].1 += 1,
                     Err(at) if entries.len() < MOST_SPARSE => entries.insert(at, (i, 1)),
                     _ => self.turn_dense(ns),
                 }
             }
+        }
+    }
+
+    /// Adds `counts[i]` values at every index `i` of the histogram's counts (as many
+    /// [`BucketLatency::record_ns`] of a value at that index would), leaving `counts` zero:
+    /// how an [`super::OpenBucket`] hands over its latencies. Into an empty bucket, the
+    /// entries are made in one walk (in increasing index order, so sorted) when they fit;
+    /// otherwise each index is added as values would be.
+    pub fn add_counts(&mut self, counts: &mut [u64]) {
+        // One pass for both questions (how many, and does any pass a `u32`), without a
+        // branch per count: measured cheaper than appending while walking (199 closes of
+        // the M/M/1: 6.3 M instructions against 7.7 M).
+        let (recorded, bits) = counts.iter().fold((0usize, 0u64), |(n, bits), &c| {
+            (n + usize::from(c != 0), bits | c)
+        });
+        if recorded == 0 {
+            return;
+        }
+        if let BucketLatency::Sparse(entries) = self
+            && entries.is_empty()
+            && recorded <= MOST_SPARSE
+            && bits <= u64::from(u32::MAX)
+        {
+            entries.reserve_exact(recorded);
+            for (i, c) in counts.iter_mut().enumerate() {
+                if *c != 0 {
+                    entries.push((i as u32, std::mem::take(c) as u32));
+                }
+            }
+            return;
+        }
+        for (i, c) in counts.iter_mut().enumerate() {
+            if *c != 0 {
+                self.record_index_n(i as u32, std::mem::take(c));
+            }
+        }
+    }
+
+    /// Adds `count` values at index `i`, as `count` calls of [`BucketLatency::record_ns`]
+    /// with a value there would: sparse while the entries and their counts fit, then dense.
+    fn record_index_n(&mut self, i: u32, count: u64) {
+        match self {
+            BucketLatency::Dense(h) => grow_and_record_n(h, BucketLayout::value_of(i), count),
+            BucketLatency::Sparse(entries) => match entries.binary_search_by_key(&i, |&(k, _)| k) {
+                Ok(at) if u64::from(entries[at].1) + count <= u64::from(u32::MAX) => {
+                    entries[at].1 += count as u32;
+                }
+                Err(at) if entries.len() < MOST_SPARSE && count <= u64::from(u32::MAX) => {
+                    entries.insert(at, (i, count as u32));
+                }
+                _ => {
+                    let mut h = self.histogram();
+                    grow_and_record_n(&mut h, BucketLayout::value_of(i), count);
+                    *self = BucketLatency::Dense(Box::new(h));
+                }
+            },
         }
     }
 
@@ -72,11 +121,11 @@ impl BucketLatency {
                 let mut h = super::new_bucket_histogram();
                 if let Some(&(last, _)) = entries.last() {
                     // Grown once, to the largest value, then filled.
-                    h.record_ns(value_of(last));
+                    h.record_ns(BucketLayout::value_of(last));
                     h.reset();
                 }
                 for &(i, count) in entries {
-                    let recorded = h.record_n(value_of(i), count);
+                    let recorded = h.record_n(BucketLayout::value_of(i), count);
                     debug_assert!(recorded.is_ok(), "{recorded:?}");
                 }
                 h
@@ -98,14 +147,14 @@ impl BucketLatency {
         let &(last, _) = entries.last()?;
         let total: u64 = entries.iter().map(|&(_, c)| u64::from(c)).sum();
         let mean_ns = entries.iter().fold(0.0_f64, |sum, &(i, c)| {
-            let middle = value_of(i) + (range_of(i) >> 1);
+            let middle = BucketLayout::value_of(i) + (BucketLayout::range_of(i) >> 1);
             sum + middle as f64 * f64::from(c) / total as f64
         });
         let quantile = |q: f64| sparse_quantile(entries, total, q);
         Some(LatencySummary::from_parts(
             mean_ns,
             quantile,
-            highest_of(last),
+            BucketLayout::highest_of(last),
         ))
     }
 
@@ -151,7 +200,15 @@ impl BucketLatency {
     }
 }
 
-/// As [`RecordNs::record_ns`] clamps.
+/// Records `count` values `ns` (in range) into `h`, grown to hold `ns` first, as that many
+/// [`RecordNs::record_ns`] would.
+fn grow_and_record_n(h: &mut BucketHistogram, ns: u64, count: u64) {
+    if ns > h.high() {
+        super::grow_to(h, ns);
+    }
+    record_n(h, ns, count);
+}
+
 /// The histogram's `value_at_quantile(q)` over sparse entries of `total` values: the highest
 /// value equivalent to the first index whose running count reaches `max(1, ceil(q × total))`.
 fn sparse_quantile(entries: &[(u32, u32)], total: u64, q: f64) -> u64 {
@@ -160,68 +217,8 @@ fn sparse_quantile(entries: &[(u32, u32)], total: u64, q: f64) -> u64 {
     for &(i, c) in entries {
         running += u64::from(c);
         if running >= at {
-            return highest_of(i);
+            return BucketLayout::highest_of(i);
         }
     }
     0
-}
-
-fn clamp(ns: u64) -> u64 {
-    if ns > HISTOGRAM_TOP_NS {
-        HISTOGRAM_MAX_NS
-    } else {
-        ns
-    }
-}
-
-/// The index of `ns` in the histogram's counts (hdrhistogram's `index_for`).
-fn index_of(ns: u64) -> u32 {
-    let bucket = LEADING_ZERO_BASE - (ns | SUB_BUCKET_MASK).leading_zeros();
-    let sub_bucket = (ns >> bucket) as u32;
-    ((bucket + 1) << HALF_COUNT_MAGNITUDE) + sub_bucket - HALF_COUNT
-}
-
-/// How many values index `i` stands for (hdrhistogram's `equivalent_range`).
-fn range_of(i: u32) -> u64 {
-    let bucket = (i >> HALF_COUNT_MAGNITUDE).saturating_sub(1);
-    1 << bucket
-}
-
-/// The highest value at index `i` (hdrhistogram's `highest_equivalent`).
-fn highest_of(i: u32) -> u64 {
-    value_of(i).saturating_add(range_of(i)) - 1
-}
-
-/// The lowest value at index `i` (hdrhistogram's `value_for`).
-fn value_of(i: u32) -> u64 {
-    let bucket = (i >> HALF_COUNT_MAGNITUDE) as i64 - 1;
-    let sub_bucket = (i & (HALF_COUNT - 1)) + HALF_COUNT;
-    if bucket < 0 {
-        u64::from(sub_bucket - HALF_COUNT)
-    } else {
-        u64::from(sub_bucket) << bucket
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn indices_are_the_histograms() {
-        // Goal: the index and value functions agree with hdrhistogram's own layout at every
-        // bucket edge: a value maps to an index whose value is its lowest equivalent.
-        let h = super::super::full_bucket_histogram();
-        let mut values = vec![0, 1, 2, 127, 128, 255, 256, 257, 511, 512, HISTOGRAM_TOP_NS];
-        for shift in 0..42 {
-            let p = 1u64 << shift;
-            values.extend([p - 1, p, p + 1, p + p / 3]);
-        }
-        for v in values {
-            let i = index_of(v);
-            assert_eq!(value_of(i), h.lowest_equivalent(v), "value {v}");
-            assert!((i as usize) < h.distinct_values(), "value {v}");
-        }
-        assert_eq!(index_of(HISTOGRAM_TOP_NS) as usize, h.distinct_values() - 1);
-    }
 }

@@ -1,0 +1,159 @@
+//! The latencies of a workload's latest time bucket, counted in a plain array while requests
+//! sent in it are still finishing, then handed to the bucket's [`BucketLatency`] at once.
+//!
+//! A bucket's latencies are kept sparse (one entry per distinct value, by increasing index)
+//! so that 14,100 buckets of a 1,000-service model that see a few requests each stay small.
+//! A bucket that sees hundreds of requests (the M/M/1 at 800 requests/s in 1 s buckets) paid
+//! for that with a binary search and a shift of the entries after it per request: the most
+//! expensive part of a request's bookkeeping (issue 14). Nearly every request finishes
+//! in the bucket it was sent in or the next, so each workload keeps one open bucket — the
+//! latest one a success was sent in — as counts indexed like the histogram's: a request is an
+//! index computation and an increment. When a success sent in a later bucket finishes, the
+//! open bucket is closed (its counts go to its bucket's latencies in one walk) and the later
+//! one opens; a success sent in an earlier, closed bucket is recorded into that bucket's
+//! latencies directly. Either way every bucket ends with the counts at the indices that
+//! recording each latency there would have given, so every figure is the same to the bit.
+
+use super::WorkloadBucket;
+use super::layout::Counts;
+
+/// One workload's open bucket.
+#[derive(Clone, Debug, Default)]
+pub struct OpenBucket {
+    /// The time bucket the counts belong to.
+    bucket: usize,
+    /// Counts in the bucket histogram's layout (2 significant figures). 64-bit, so a count
+    /// never saturates here: saturation is the bucket's own business when they are handed
+    /// over.
+    counts: Counts<7>,
+}
+
+impl OpenBucket {
+    /// Records the latency `ns` of a success sent in time bucket `bucket` of `buckets`
+    /// (which holds it).
+    #[inline]
+    pub fn record_ns(&mut self, bucket: usize, ns: u64, buckets: &mut [WorkloadBucket]) {
+        if bucket != self.bucket {
+            if bucket < self.bucket {
+                buckets[bucket].latency.record_ns(ns);
+                return;
+            }
+            self.close(buckets);
+            self.bucket = bucket;
+        }
+        self.counts.record_ns(ns);
+    }
+
+    /// Hands the counts to the open bucket's latencies, leaving them zero. Called when a
+    /// later bucket opens and once at the end of the run.
+    pub fn close(&mut self, buckets: &mut [WorkloadBucket]) {
+        if let Some(b) = buckets.get_mut(self.bucket) {
+            b.latency.add_counts(self.counts.as_mut_slice());
+        }
+    }
+
+    /// The most heap bytes one open bucket takes: a 64-bit count for every index of a
+    /// full-range bucket histogram (counts grow exactly, like the histogram's). What the
+    /// memory estimate counts per workload.
+    pub fn most_bytes() -> u64 {
+        super::full_bucket_histogram().distinct_values() as u64 * 8
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::layout::Scatter;
+    use crate::results::{BucketLatency, HISTOGRAM_TOP_NS};
+
+    /// Every count at every index, the total, and the figures the reports read.
+    fn same(a: &BucketLatency, b: &BucketLatency, what: &str) {
+        let (ha, hb) = (a.histogram(), b.histogram());
+        assert_eq!(ha.len(), hb.len(), "{what}: total");
+        let recorded = |h: &crate::results::BucketHistogram| -> Vec<(u64, u32)> {
+            h.iter_recorded()
+                .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                .collect()
+        };
+        assert_eq!(recorded(&ha), recorded(&hb), "{what}: counts");
+        assert_eq!(ha.max(), hb.max(), "{what}: max");
+        assert_eq!(ha.min_nz(), hb.min_nz(), "{what}: min");
+        assert_eq!(a.summary(), b.summary(), "{what}: summary");
+        assert_eq!(
+            a.quantiles([0.0, 0.5, 0.99, 1.0]),
+            b.quantiles([0.0, 0.5, 0.99, 1.0]),
+            "{what}: quantiles"
+        );
+        assert_eq!(
+            a.summary().map(|s| s.mean.to_bits()),
+            LatencySummaryBits::of(&hb),
+            "{what}: mean against the histogram's own"
+        );
+    }
+
+    /// The mean bits of the crate's own `mean()`, the outside truth for the summaries.
+    struct LatencySummaryBits;
+    impl LatencySummaryBits {
+        fn of(h: &crate::results::BucketHistogram) -> Option<u64> {
+            (!h.is_empty()).then(|| (h.mean() / 1e6).to_bits())
+        }
+    }
+
+    #[test]
+    fn an_open_bucket_gives_every_bucket_the_counts_of_recording_there() {
+        // Goal: latencies counted through the open bucket — mostly in the latest bucket,
+        // some in later ones (which close it), some in earlier, closed ones — leave every
+        // bucket with exactly the counts, total and figures of recording each latency into
+        // that bucket directly: sparse buckets, buckets past the sparse limit, values of 0,
+        // past the histogram's top, and many repeats of a few values.
+        for seed in 1..40u64 {
+            let mut rng = Scatter(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+            let buckets = 1 + (rng.next() % 8) as usize;
+            let mut direct = vec![BucketLatency::default(); buckets];
+            let mut through = vec![crate::results::WorkloadBucket::default(); buckets];
+            let mut open = OpenBucket::default();
+            let mut latest = 0usize;
+            let requests = rng.next() % 6000;
+            for _ in 0..requests {
+                let r = rng.next();
+                let bucket = match r % 16 {
+                    0 => (rng.next() % buckets as u64) as usize,
+                    1 => (latest + 1).min(buckets - 1),
+                    _ => latest,
+                };
+                latest = latest.max(bucket);
+                let ns = match (r >> 8) % 10 {
+                    0 => 0,
+                    1 => HISTOGRAM_TOP_NS + rng.next() % 1000,
+                    2 => u64::MAX - rng.next() % 3,
+                    3 | 4 => 1000 + rng.next() % 4,
+                    5 => rng.next() % 300,
+                    _ => rng.next() >> (rng.next() % 64),
+                };
+                direct[bucket].record_ns(ns);
+                open.record_ns(bucket, ns, &mut through);
+            }
+            open.close(&mut through);
+            for (i, (d, t)) in direct.iter().zip(&through).enumerate() {
+                same(d, &t.latency, &format!("seed {seed}, bucket {i}"));
+            }
+        }
+    }
+
+    #[test]
+    fn counts_past_a_u32_saturate_as_one_at_a_time() {
+        // Goal: a bucket handed a count larger than its `u32` counts hold ends as recording
+        // one value at a time would: the count saturated, the total going on.
+        let mut counts = vec![0u64; 300];
+        counts[200] = u64::from(u32::MAX) + 5;
+        counts[7] = 3;
+        let mut handed = BucketLatency::default();
+        handed.add_counts(&mut counts);
+        assert!(counts.iter().all(|&c| c == 0), "the counts are taken");
+        let h = handed.histogram();
+        assert_eq!(h.len(), u64::from(u32::MAX) + 8);
+        // Below 256 an index is its value.
+        assert_eq!(h.count_at(200), u32::MAX);
+        assert_eq!(h.count_at(7), 3);
+    }
+}
