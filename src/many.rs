@@ -245,37 +245,32 @@ impl Destination {
 
 /// The comparison on stdout (text or JSON) and, with `--out`, its files.
 fn emit(c: &Comparison, output: &ManyOutput, out: Destination) -> Result<ExitCode, Failure> {
-    let printed = if output.json {
-        "compare.json"
-    } else {
-        "compare.txt"
-    };
-    let alone = |w: &mut Vec<u8>| {
-        if output.json {
-            write_compare_json(w, c)
-        } else {
-            write_compare_text(w, c)
-        }
-    };
-    out_dir::emit(out.dir(), printed, || compare_files(c), alone)?;
-    Ok(ExitCode::SUCCESS)
+    let json = |w: &mut Vec<u8>| write_compare_json(w, c);
+    let text = |w: &mut Vec<u8>| write_compare_text(w, c);
+    emit_many("compare", output, out, || compare_files(c), json, text)
 }
 
 /// The sweep on stdout (text or JSON) and, with `--out`, its files.
 fn emit_sweep(s: &Sweep, output: &ManyOutput, out: Destination) -> Result<ExitCode, Failure> {
-    let printed = if output.json {
-        "sweep.json"
-    } else {
-        "sweep.txt"
-    };
-    let alone = |w: &mut Vec<u8>| {
-        if output.json {
-            write_sweep_json(w, s)
-        } else {
-            write_sweep_text(w, s)
-        }
-    };
-    out_dir::emit(out.dir(), printed, || sweep_files(s), alone)?;
+    let json = |w: &mut Vec<u8>| write_sweep_json(w, s);
+    let text = |w: &mut Vec<u8>| write_sweep_text(w, s);
+    emit_many("sweep", output, out, || sweep_files(s), json, text)
+}
+
+/// A many-run result on stdout, `NAME.json` with `--json` and `NAME.txt` otherwise (the
+/// bytes of the file of that name), and with `--out` every file, written only when all are
+/// computed.
+fn emit_many(
+    name: &str,
+    output: &ManyOutput,
+    out: Destination,
+    files: impl FnOnce() -> std::io::Result<out_dir::Files>,
+    json: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
+    text: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
+) -> Result<ExitCode, Failure> {
+    let printed = format!("{name}.{}", if output.json { "json" } else { "txt" });
+    let alone = |w: &mut Vec<u8>| if output.json { json(w) } else { text(w) };
+    out_dir::emit(out.dir(), &printed, files, alone)?;
     Ok(ExitCode::SUCCESS)
 }
 

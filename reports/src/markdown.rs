@@ -45,20 +45,8 @@ pub fn write_markdown<W: Write>(
     write_messaging(&mut w, report)?;
     write_faults(&mut w, report)?;
     write_breakers(&mut w, report)?;
-    write_table(&mut w, tables::services(report))?;
-    let versions = tables::versions(report);
-    if !versions.rows.is_empty() {
-        write_table(&mut w, versions)?;
-    }
-    let admission = tables::admission(report);
-    if !admission.rows.is_empty() {
-        write_table(&mut w, admission)?;
-    }
-    write_table(&mut w, tables::errors(report))?;
-    write_table(&mut w, tables::endpoints(report))?;
-    let abandoned = tables::abandoned(report);
-    if !abandoned.rows.is_empty() {
-        write_table(&mut w, abandoned)?;
+    for table in tables::service_tables(report) {
+        write_table(&mut w, table)?;
     }
     let c = &report.calls;
     writeln!(

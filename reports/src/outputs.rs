@@ -25,14 +25,11 @@ pub fn output_files(
     report: &Report,
     png: bool,
 ) -> io::Result<Vec<(String, Vec<u8>)>> {
-    let mut json = Vec::new();
-    write_json_report(&mut json, report)?;
-    let mut text = Vec::new();
-    write_text(&mut text, report)?;
+    let json = rendered(|w| write_json_report(w, report))?;
+    let text = rendered(|w| write_text(w, report))?;
     let plots = plots(results, report, png).map_err(|e| io::Error::other(e.to_string()))?;
     let links: Vec<(&str, &str)> = plots.iter().map(|p| (p.file, p.title)).collect();
-    let mut markdown = Vec::new();
-    write_markdown(&mut markdown, report, &links)?;
+    let markdown = rendered(|w| write_markdown(w, report, &links))?;
     let html = run_html(report, &plots);
     let mut files = vec![
         ("report.json".to_string(), json),
@@ -73,4 +70,11 @@ pub fn output_files(
     }
     files.push((crate::html::FILE.to_string(), html));
     Ok(files)
+}
+
+/// The bytes one report writer writes, for a file computed in memory before any is written.
+pub(crate) fn rendered(write: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    write(&mut bytes)?;
+    Ok(bytes)
 }

@@ -25,7 +25,7 @@ use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 use sim_core::results::{LatencyHistogram, RunResults};
 
-use crate::json::{FaultReport, Report};
+use crate::json::{FaultReport, Named, Report};
 
 mod replicas;
 
@@ -199,16 +199,18 @@ fn draw<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    match kind {
-        Kind::LatencyCdf => latency_cdf(root, title, results),
-        Kind::Consistency => consistency(root, title, results),
-        Kind::LatencyOverTime => latency_over_time(root, title, report),
-        Kind::Throughput => throughput(root, title, report),
-        Kind::InSystem => in_system(root, title, report),
-        Kind::QueueDepth => queue_depth(root, title, report),
-        Kind::Breakers => breakers(root, title, report),
-        Kind::Replicas => replicas::replicas(root, title, report),
-    }
+    // The plots over time differ only in their lines and y axis: drawn here alike.
+    let over_time = match kind {
+        Kind::LatencyCdf => return latency_cdf(root, title, results),
+        Kind::Consistency => return consistency(root, title, results),
+        Kind::Breakers => return breakers(root, title, report),
+        Kind::LatencyOverTime => latency_over_time(report),
+        Kind::Throughput => throughput(report),
+        Kind::InSystem => in_system(report),
+        Kind::QueueDepth => queue_depth(report),
+        Kind::Replicas => replicas::replicas(report),
+    };
+    time_chart(root, title, over_time.y, report, over_time.lines)
 }
 
 /// 8-bit RGB pixels as PNG bytes; the encoder's settings are fixed, so equal pixels always
@@ -254,12 +256,41 @@ enum Dash {
     Faint,
 }
 
+/// What a plot over time shows: its y axis (description, scale) and its lines; drawing them
+/// is the same for every such plot (`time_chart`).
+struct OverTime {
+    y: (&'static str, YAxis),
+    lines: Vec<Line>,
+}
+
 /// One line of a plot over time: breaks where there is no value (`None`).
 struct Line {
     label: String,
     color: RGBColor,
     dash: Dash,
     points: Vec<Option<(f64, f64)>>,
+}
+
+/// The lines of a chart with several series per named thing (workload or service): each
+/// labelled `NAME SERIES` and coloured by the thing's index, so one thing's lines share a
+/// colour and tell their series apart by dash. `series` gives a thing's lines in drawing
+/// order.
+fn series_lines<'a, T, S>(things: &'a Named<T>, series: impl Fn(&'a T) -> S) -> Vec<Line>
+where
+    S: IntoIterator<Item = (Dash, &'static str, Vec<Option<(f64, f64)>>)>,
+{
+    let mut lines = Vec::new();
+    for (k, (name, thing)) in things.iter().enumerate() {
+        for (dash, label, points) in series(thing) {
+            lines.push(Line {
+                label: format!("{name} {label}"),
+                color: color(k),
+                dash,
+                points,
+            });
+        }
+    }
+    lines
 }
 
 /// One curve of a CDF plot: `(value in ms, fraction of values ≤ it)` per recorded value.
@@ -434,23 +465,16 @@ where
 }
 
 /// p99 (solid) and p50 (dashed) per workload, per time bucket of sending, on a log axis.
-fn latency_over_time<DB: DrawingBackend>(
-    root: DrawingArea<DB, Shift>,
-    title: &str,
-    report: &Report,
-) -> PlotResult<()>
-where
-    DB::ErrorType: 'static,
-{
+fn latency_over_time(report: &Report) -> OverTime {
     let t = &report.timeline;
-    let mut lines = Vec::new();
-    for (k, (name, wl)) in t.workloads.iter().enumerate() {
+    let lines = series_lines(&t.workloads, |wl| {
         // A bucket without a full success has no latency (degraded answers carry none): a
         // gap, never a point at 0. A 0 ms value cannot sit on the log axis either.
-        for (dash, label, values) in [
+        [
             (Dash::Solid, "p99", &wl.p99_ms),
             (Dash::Dashed, "p50", &wl.p50_ms),
-        ] {
+        ]
+        .map(|(dash, label, values)| {
             let points = (0..wl.len())
                 .map(|i| {
                     values[i]
@@ -458,36 +482,20 @@ where
                         .map(|v| (center(i, t.bucket_s), v))
                 })
                 .collect();
-            lines.push(Line {
-                label: format!("{name} {label}"),
-                color: color(k),
-                dash,
-                points,
-            });
-        }
-    }
-    time_chart(
-        root,
-        title,
-        ("latency of successful requests (ms, log scale)", YAxis::Log),
-        report,
+            (dash, label, points)
+        })
+    });
+    OverTime {
+        y: ("latency of successful requests (ms, log scale)", YAxis::Log),
         lines,
-    )
+    }
 }
 
 /// Successful (solid), failed (dashed) and degraded (dotted, when any) requests per second
 /// per workload, by time of sending.
-fn throughput<DB: DrawingBackend>(
-    root: DrawingArea<DB, Shift>,
-    title: &str,
-    report: &Report,
-) -> PlotResult<()>
-where
-    DB::ErrorType: 'static,
-{
+fn throughput(report: &Report) -> OverTime {
     let t = &report.timeline;
-    let mut lines = Vec::new();
-    for (k, (name, wl)) in t.workloads.iter().enumerate() {
+    let lines = series_lines(&t.workloads, |wl| {
         let mut series = vec![
             (Dash::Solid, "ok", &wl.ok),
             (Dash::Dashed, "failed", &wl.failed),
@@ -500,7 +508,7 @@ where
         if wl.degraded.iter().any(|&n| n > 0) {
             series.push((Dash::Dotted, "degraded", &wl.degraded));
         }
-        for (dash, label, values) in series {
+        series.into_iter().map(|(dash, label, values)| {
             // Only the counted part of each bucket: none in the warmup (which is not an
             // outage at 0 req/s) or after the end of arrivals, the counted share of a bucket
             // that straddles either.
@@ -510,32 +518,17 @@ where
                     (to > from).then(|| ((from + to) / 2.0, values[i] as f64 / (to - from)))
                 })
                 .collect();
-            lines.push(Line {
-                label: format!("{name} {label}"),
-                color: color(k),
-                dash,
-                points,
-            });
-        }
-    }
-    time_chart(
-        root,
-        title,
-        ("requests per second", YAxis::Linear),
-        report,
+            (dash, label, points)
+        })
+    });
+    OverTime {
+        y: ("requests per second", YAxis::Linear),
         lines,
-    )
+    }
 }
 
 /// Time-average of requests queued or in service per service.
-fn in_system<DB: DrawingBackend>(
-    root: DrawingArea<DB, Shift>,
-    title: &str,
-    report: &Report,
-) -> PlotResult<()>
-where
-    DB::ErrorType: 'static,
-{
+fn in_system(report: &Report) -> OverTime {
     let t = &report.timeline;
     let lines = t
         .services
@@ -550,25 +543,15 @@ where
                 .collect(),
         })
         .collect();
-    time_chart(
-        root,
-        title,
-        ("requests in system (time-average)", YAxis::Linear),
-        report,
+    OverTime {
+        y: ("requests in system (time-average)", YAxis::Linear),
         lines,
-    )
+    }
 }
 
 /// Time-average of copies queued or in flight per queue and per topic group (`topic/group`):
 /// consumer lag in messages.
-fn queue_depth<DB: DrawingBackend>(
-    root: DrawingArea<DB, Shift>,
-    title: &str,
-    report: &Report,
-) -> PlotResult<()>
-where
-    DB::ErrorType: 'static,
-{
+fn queue_depth(report: &Report) -> OverTime {
     let t = &report.timeline;
     let lines = t
         .depths()
@@ -583,13 +566,10 @@ where
                 .collect(),
         })
         .collect();
-    time_chart(
-        root,
-        title,
-        ("messages queued or in flight (time-average)", YAxis::Linear),
-        report,
+    OverTime {
+        y: ("messages queued or in flight (time-average)", YAxis::Linear),
         lines,
-    )
+    }
 }
 
 /// The part of bucket `i` in which sent requests are counted, in seconds: from warmup to

@@ -19,6 +19,7 @@ use crate::csv;
 use crate::json::round;
 use crate::many::stats::{CONFIDENCE, t_quantile};
 use crate::many::{JobResult, PlanInfo};
+use crate::outputs::rendered;
 
 pub use plot::sweep_svg;
 
@@ -310,10 +311,8 @@ pub fn sweep_csv(s: &Sweep) -> String {
 /// Every file `sweep --out DIR` writes, computed in memory first: sweep.json (the bytes of
 /// `--json`), sweep.txt, sweep.csv, the plot sweep.svg and report.html (the plot inline).
 pub fn sweep_files(s: &Sweep) -> io::Result<Vec<(String, Vec<u8>)>> {
-    let mut json = Vec::new();
-    write_sweep_json(&mut json, s)?;
-    let mut text = Vec::new();
-    write_sweep_text(&mut text, s)?;
+    let json = rendered(|w| write_sweep_json(w, s))?;
+    let text = rendered(|w| write_sweep_text(w, s))?;
     let svg = sweep_svg(s).map_err(|e| io::Error::other(e.to_string()))?;
     let html = crate::html::sweep_html(s, &svg);
     Ok(vec![

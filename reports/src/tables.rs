@@ -15,6 +15,24 @@ pub(crate) struct Table {
     pub rows: Vec<Vec<String>>,
 }
 
+/// The tables both reports print, in this order, between the faults and the calls: services,
+/// versions, admission, errors, endpoints and abandoned requests. Versions, admission and
+/// abandoned requests only when they have rows (a scenario without the feature shows no
+/// empty table); the others always, so a reader finds them in the same place.
+pub(crate) fn service_tables(report: &Report) -> impl Iterator<Item = Table> {
+    let optional = |t: Table| (!t.rows.is_empty()).then_some(t);
+    [
+        Some(services(report)),
+        optional(versions(report)),
+        optional(admission(report)),
+        Some(errors(report)),
+        Some(endpoints(report)),
+        optional(abandoned(report)),
+    ]
+    .into_iter()
+    .flatten()
+}
+
 /// Services, busiest first.
 pub(crate) fn services(report: &Report) -> Table {
     let rows = busiest(report)

@@ -6,6 +6,7 @@ use super::verdict::signed_ci;
 use super::{BUSIEST_UTILIZATION, Cell, Comparison, MESSAGES_PER_REQUEST, Paired, Unit, verdict};
 use crate::csv;
 use crate::markdown::{escape, table_body};
+use crate::outputs::rendered;
 
 /// Decimals for a figure of `unit` about the size of `x`: about three significant digits for
 /// milliseconds, one decimal for percentages (two below 1%), two for messages per request.
@@ -399,16 +400,19 @@ pub fn compare_csv(c: &Comparison) -> String {
 /// Every file `compare --out DIR` writes, computed in memory first: compare.json (the bytes
 /// of `--json`), compare.txt (the text report), compare.md, compare.csv and report.html.
 pub fn compare_files(c: &Comparison) -> io::Result<Vec<(String, Vec<u8>)>> {
-    let mut json = Vec::new();
-    write_compare_json(&mut json, c)?;
-    let mut text = Vec::new();
-    write_compare_text(&mut text, c)?;
-    let mut markdown = Vec::new();
-    write_compare_markdown(&mut markdown, c)?;
     Ok(vec![
-        ("compare.json".to_string(), json),
-        ("compare.txt".to_string(), text),
-        ("compare.md".to_string(), markdown),
+        (
+            "compare.json".to_string(),
+            rendered(|w| write_compare_json(w, c))?,
+        ),
+        (
+            "compare.txt".to_string(),
+            rendered(|w| write_compare_text(w, c))?,
+        ),
+        (
+            "compare.md".to_string(),
+            rendered(|w| write_compare_markdown(w, c))?,
+        ),
         ("compare.csv".to_string(), compare_csv(c).into_bytes()),
         (crate::html::FILE.to_string(), crate::html::compare_html(c)),
     ])

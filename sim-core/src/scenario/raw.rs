@@ -85,33 +85,60 @@ pub(super) struct RawLink {
     pub loss: Val,
 }
 
-/// `[workload.NAME]`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawWorkload {
-    pub endpoint: Val,
-    pub flow: Val,
-    pub rate: Val,
-    /// `rate_file = "traffic.csv"`: the rate as CSV rows, instead of `rate`.
-    pub rate_file: Val,
-    pub arrival: Val,
-    pub users: Val,
-    pub think: Val,
-    pub timeout: Val,
-    pub protocol: Val,
-    pub retries: Val,
-    pub backoff: Val,
-    pub backoff_max: Val,
-    pub jitter: Val,
-    pub retry_budget: Val,
-    pub breaker: Option<Spanned<RawBreaker>>,
-    pub bulkhead: Val,
-    pub fallback: Val,
-    /// `[[workload.NAME.spike]]`: temporary multipliers on the rate.
-    #[serde(default)]
-    pub spike: Vec<Spanned<RawSpike>>,
-    pub rate_limit: Option<Spanned<RawRateLimit>>,
-    pub priority: Val,
+/// Writes a raw table that takes the call-resilience keys shared by workloads, calls, flows
+/// and sidecars (`retries`, `backoff`, `backoff_max`, `jitter`, `retry_budget`, `breaker`)
+/// between its own `before` and `after` fields. The shared keys are written once here
+/// because serde's `flatten` does not work with `deny_unknown_fields`; they stay in each
+/// table's own place, so the known keys an unknown-key message lists keep their order.
+macro_rules! with_resilience {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            before { $($before:tt)* }
+            after { $($after:tt)* }
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        $vis struct $name {
+            $($before)*
+            pub retries: Val,
+            pub backoff: Val,
+            pub backoff_max: Val,
+            pub jitter: Val,
+            pub retry_budget: Val,
+            pub breaker: Option<Spanned<RawBreaker>>,
+            $($after)*
+        }
+    };
+}
+
+with_resilience! {
+    /// `[workload.NAME]`.
+    pub(super) struct RawWorkload {
+        before {
+            pub endpoint: Val,
+            pub flow: Val,
+            pub rate: Val,
+            /// `rate_file = "traffic.csv"`: the rate as CSV rows, instead of `rate`.
+            pub rate_file: Val,
+            pub arrival: Val,
+            pub users: Val,
+            pub think: Val,
+            pub timeout: Val,
+            pub protocol: Val,
+        }
+        after {
+            pub bulkhead: Val,
+            pub fallback: Val,
+            /// `[[workload.NAME.spike]]`: temporary multipliers on the rate.
+            #[serde(default)]
+            pub spike: Vec<Spanned<RawSpike>>,
+            pub rate_limit: Option<Spanned<RawRateLimit>>,
+            pub priority: Val,
+        }
+    }
 }
 
 /// One `[[workload.NAME.spike]]`.
@@ -204,18 +231,15 @@ pub(super) struct RawAutoscale {
     pub max_step_up: Val,
 }
 
-/// `[service.NAME.sidecar]`: the proxy's cost per crossing and the mesh's policy.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawSidecar {
-    pub overhead: Val,
-    pub timeout: Val,
-    pub retries: Val,
-    pub backoff: Val,
-    pub backoff_max: Val,
-    pub jitter: Val,
-    pub retry_budget: Val,
-    pub breaker: Option<Spanned<RawBreaker>>,
+with_resilience! {
+    /// `[service.NAME.sidecar]`: the proxy's cost per crossing and the mesh's policy.
+    pub(super) struct RawSidecar {
+        before {
+            pub overhead: Val,
+            pub timeout: Val,
+        }
+        after {}
+    }
 }
 
 /// `[service.NAME.endpoint.EP]`.
@@ -234,27 +258,25 @@ pub(super) struct RawEndpoint {
     pub idempotent: Val,
 }
 
-/// One entry of an endpoint's `calls`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawCall {
-    pub to: Val,
-    pub protocol: Val,
-    pub timeout: Val,
-    pub retries: Val,
-    pub backoff: Val,
-    pub backoff_max: Val,
-    pub jitter: Val,
-    pub retry_budget: Val,
-    pub breaker: Option<Spanned<RawBreaker>>,
-    pub bulkhead: Val,
-    /// `true`/`false` (a degraded success), or a call table made instead on failure.
-    pub fallback: Option<Spanned<RawFallback>>,
-    pub via: Val,
-    /// Probability the call is made.
-    pub p: Val,
-    /// Weighted targets, one chosen per request (instead of `to`).
-    pub one_of: Option<Spanned<Vec<Spanned<RawTarget>>>>,
+with_resilience! {
+    /// One entry of an endpoint's `calls`.
+    pub(super) struct RawCall {
+        before {
+            pub to: Val,
+            pub protocol: Val,
+            pub timeout: Val,
+        }
+        after {
+            pub bulkhead: Val,
+            /// `true`/`false` (a degraded success), or a call table made instead on failure.
+            pub fallback: Option<Spanned<RawFallback>>,
+            pub via: Val,
+            /// Probability the call is made.
+            pub p: Val,
+            /// Weighted targets, one chosen per request (instead of `to`).
+            pub one_of: Option<Spanned<Vec<Spanned<RawTarget>>>>,
+        }
+    }
 }
 
 /// One entry of a call's `one_of`.
@@ -356,31 +378,29 @@ pub(super) struct RawTopic {
     pub dead_letter: Val,
 }
 
-/// `[flow.NAME]`. Which keys apply to which style is checked in validation.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawFlow {
-    pub style: Val,
-    pub entry: Val,
-    pub via: Val,
-    pub steps: Option<Spanned<Vec<Spanned<RawStep>>>>,
-    pub reply: Val,
-    pub recovery: Val,
-    pub protocol: Val,
-    pub timeout: Val,
-    pub retries: Val,
-    pub backoff: Val,
-    pub backoff_max: Val,
-    pub jitter: Val,
-    pub retry_budget: Val,
-    pub breaker: Option<Spanned<RawBreaker>>,
-    pub bulkhead: Val,
-    /// Never allowed on a flow; accepted here to say why.
-    pub fallback: Val,
-    pub partitions: Val,
-    pub prefetch: Val,
-    pub visibility: Val,
-    pub max_deliveries: Val,
+with_resilience! {
+    /// `[flow.NAME]`. Which keys apply to which style is checked in validation.
+    pub(super) struct RawFlow {
+        before {
+            pub style: Val,
+            pub entry: Val,
+            pub via: Val,
+            pub steps: Option<Spanned<Vec<Spanned<RawStep>>>>,
+            pub reply: Val,
+            pub recovery: Val,
+            pub protocol: Val,
+            pub timeout: Val,
+        }
+        after {
+            pub bulkhead: Val,
+            /// Never allowed on a flow; accepted here to say why.
+            pub fallback: Val,
+            pub partitions: Val,
+            pub prefetch: Val,
+            pub visibility: Val,
+            pub max_deliveries: Val,
+        }
+    }
 }
 
 /// One entry of a flow's `steps`.

@@ -34,68 +34,35 @@ pub(super) struct RawResilience<'a> {
     fallback: &'a Val,
 }
 
-impl<'a> From<&'a RawCall> for RawResilience<'a> {
-    fn from(c: &'a RawCall) -> Self {
-        RawResilience {
-            retries: &c.retries,
-            backoff: &c.backoff,
-            backoff_max: &c.backoff_max,
-            jitter: &c.jitter,
-            retry_budget: &c.retry_budget,
-            breaker: &c.breaker,
-            bulkhead: &c.bulkhead,
-            // A call's `fallback` may also be a call table: read in `routing`.
-            fallback: &None,
+/// `From` each raw table that takes the shared resilience keys (written once by
+/// `raw::with_resilience`): those six by name, `bulkhead` and `fallback` as the table has
+/// them, so each table says only how it differs.
+macro_rules! resilience_from {
+    ($raw:ty, |$t:ident| bulkhead: $bulkhead:expr, fallback: $fallback:expr) => {
+        impl<'a> From<&'a $raw> for RawResilience<'a> {
+            fn from($t: &'a $raw) -> Self {
+                RawResilience {
+                    retries: &$t.retries,
+                    backoff: &$t.backoff,
+                    backoff_max: &$t.backoff_max,
+                    jitter: &$t.jitter,
+                    retry_budget: &$t.retry_budget,
+                    breaker: &$t.breaker,
+                    bulkhead: $bulkhead,
+                    fallback: $fallback,
+                }
+            }
         }
-    }
+    };
 }
 
-impl<'a> From<&'a RawWorkload> for RawResilience<'a> {
-    fn from(w: &'a RawWorkload) -> Self {
-        RawResilience {
-            retries: &w.retries,
-            backoff: &w.backoff,
-            backoff_max: &w.backoff_max,
-            jitter: &w.jitter,
-            retry_budget: &w.retry_budget,
-            breaker: &w.breaker,
-            bulkhead: &w.bulkhead,
-            fallback: &w.fallback,
-        }
-    }
-}
-
-impl<'a> From<&'a RawSidecar> for RawResilience<'a> {
-    fn from(c: &'a RawSidecar) -> Self {
-        RawResilience {
-            retries: &c.retries,
-            backoff: &c.backoff,
-            backoff_max: &c.backoff_max,
-            jitter: &c.jitter,
-            retry_budget: &c.retry_budget,
-            breaker: &c.breaker,
-            // A proxy neither limits its application's calls nor answers for it: the raw
-            // table has no such keys.
-            bulkhead: &None,
-            fallback: &None,
-        }
-    }
-}
-
-impl<'a> From<&'a RawFlow> for RawResilience<'a> {
-    fn from(f: &'a RawFlow) -> Self {
-        RawResilience {
-            retries: &f.retries,
-            backoff: &f.backoff,
-            backoff_max: &f.backoff_max,
-            jitter: &f.jitter,
-            retry_budget: &f.retry_budget,
-            breaker: &f.breaker,
-            bulkhead: &f.bulkhead,
-            fallback: &f.fallback,
-        }
-    }
-}
+// A call's `fallback` may also be a call table: read in `routing`.
+resilience_from!(RawCall, |c| bulkhead: &c.bulkhead, fallback: &None);
+resilience_from!(RawWorkload, |w| bulkhead: &w.bulkhead, fallback: &w.fallback);
+// A proxy neither limits its application's calls nor answers for it: the raw table has no
+// such keys.
+resilience_from!(RawSidecar, |s| bulkhead: &None, fallback: &None);
+resilience_from!(RawFlow, |f| bulkhead: &f.bulkhead, fallback: &f.fallback);
 
 /// Reads the resilience keys of the call at `path`; everything left out is off.
 pub(super) fn read_resilience(sink: &mut Sink, r: RawResilience, path: &str) -> Resilience {
