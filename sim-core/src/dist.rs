@@ -62,24 +62,30 @@ impl Dist {
     }
 
     /// Draws one duration.
-    #[inline]
+    ///
+    /// Inlined at every draw (a service's work, a hop's latency, a gap between arrivals): a
+    /// constant and an exponential, the draws of most scenarios, then cost no call; the
+    /// other shapes are drawn out of line by [`Dist::sample_shaped`], which keeps this small.
+    #[inline(always)]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> SimDuration {
-        let ns = match self {
-            Dist::Const(d) => return *d,
+        match self {
+            Dist::Const(d) => *d,
             Dist::Exp { exp, mean_ns } => {
                 if *mean_ns == 0.0 {
                     return SimDuration::ZERO;
                 }
-                let ns = exp.sample(rng);
-                // An exponential draw is finite and at least 0: below 2^62 it rounds as
-                // `from_nanos_f64` would (half up) through a signed conversion, which is a
-                // few instructions shorter than an unsigned one; anything else (a huge
-                // mean's tail) takes the general rounding.
-                if (0.0..EXACT_I64_NS).contains(&ns) {
-                    return SimDuration::from_nanos((ns + 0.5) as i64 as u64);
-                }
-                ns
+                SimDuration::from_nanos_f64(exp.sample(rng))
             }
+            _ => self.sample_shaped(rng),
+        }
+    }
+
+    /// A draw of a uniform, normal, lognormal or Pareto distribution.
+    #[inline(never)]
+    fn sample_shaped<R: Rng + ?Sized>(&self, rng: &mut R) -> SimDuration {
+        let ns = match self {
+            Dist::Const(d) => return *d,
+            Dist::Exp { exp, .. } => exp.sample(rng),
             Dist::Uniform { lo_ns, hi_ns } => {
                 let u: f64 = rand::RngExt::random(rng);
                 lo_ns + (hi_ns - lo_ns) * u
@@ -120,10 +126,6 @@ impl Dist {
         matches!(self, Dist::Const(d) if d.as_nanos() == 0)
     }
 }
-
-/// Below this many nanoseconds (2^62, 146 years) a draw plus a half converts to `i64` exactly
-/// as it would to `u64`.
-const EXACT_I64_NS: f64 = (1u64 << 62) as f64;
 
 fn ns(d: SimDuration) -> f64 {
     d.as_nanos() as f64
@@ -258,25 +260,39 @@ mod tests {
             / n as f64
     }
 
-    // Goal: the exponential's short rounding gives the very durations the general one
-    // (`from_nanos_f64`) gives for the same draws, for a mean of microseconds and one whose
-    // tail passes 2^62 ns (the general path, saturating at u64::MAX).
+    /// Checks 100,000 draws of `d` against `raw`, the same draws unrounded from the same
+    /// stream, rounded as before the short path; returns how many raw draws reached `long_ns`.
+    fn rounded_draws<D: Distribution<f64>>(d: &Dist, raw: &D, seed: u64, long_ns: f64) -> usize {
+        let (mut a, mut b) = (stream(seed, "test"), stream(seed, "test"));
+        let mut long = 0;
+        for _ in 0..100_000 {
+            let x = raw.sample(&mut b);
+            long += usize::from(x >= long_ns);
+            let want = SimDuration::from_nanos_f64_general(x);
+            assert_eq!(d.sample(&mut a), want, "{x}");
+        }
+        long
+    }
+
+    // Goal: a draw is its raw sample rounded half up, for the inlined exponential (a mean of
+    // microseconds and one whose tail passes 2^62 ns, saturating at u64::MAX) and for a
+    // shape drawn out of line (a Pareto whose tail passes u64::MAX).
     #[test]
-    fn exponential_rounding_equals_the_general_rounding() {
+    fn draws_round_half_up_and_saturate() {
         for mean_ns in [1_500u64, 2_000_000, 3_000_000_000_000_000_000] {
             let d = Dist::exp(SimDuration::from_nanos(mean_ns));
             let Dist::Exp { exp, .. } = &d else {
                 panic!("an exponential");
             };
-            let (mut a, mut b) = (stream(5, "test"), stream(5, "test"));
-            let mut long = 0;
-            for _ in 0..100_000 {
-                let raw = exp.sample(&mut b);
-                long += usize::from(raw >= EXACT_I64_NS);
-                assert_eq!(d.sample(&mut a), SimDuration::from_nanos_f64(raw), "{raw}");
-            }
+            let long = rounded_draws(&d, exp, 5, (1u64 << 62) as f64);
             assert_eq!(long > 0, mean_ns > 1 << 60, "the huge mean's tail is tried");
         }
+        let d = parse_dist("pareto(1ms, 0.3)").unwrap();
+        let Dist::Pareto { pareto, .. } = &d else {
+            panic!("a Pareto");
+        };
+        let saturated = rounded_draws(&d, pareto, 6, u64::MAX as f64);
+        assert!(saturated > 0, "the tail past u64::MAX is tried");
     }
 
     #[test]

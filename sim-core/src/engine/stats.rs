@@ -132,7 +132,7 @@ impl Stats {
         acc.buckets[i].sent += 1;
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn request_done(
         &mut self,
         w: WorkloadId,

@@ -12,11 +12,15 @@
 //! - A **plain caller** endpoint makes its calls one after another, its first without a
 //!   draw (`p`, `one_of`), never fails on its own, in a run without flows or injected
 //!   errors: its finished work starts its first call at once.
-//! - An **instant link** has no latency and loses nothing: a crossing draws nothing and is
-//!   free unless a fault is active on it (checked at run time, one length test).
-//! - An **exponential link** loses nothing and has an `exp(MEAN)` latency (the generated
-//!   DAG's every hop): a crossing is one draw from its stream, inlined, without reading the
-//!   model's link or deciding its distribution again (`LinkPath::Exp`).
+//! - An **instant link** has no latency, loses nothing and is named by no link fault
+//!   (partition, loss, slow link) of the scenario: a crossing draws nothing and is free.
+//! - An **exponential link** loses nothing, is named by no link fault and has an
+//!   `exp(MEAN)` latency (the generated DAG's every hop): a crossing is one draw from its
+//!   stream, inlined, without reading the model's link or deciding its distribution again
+//!   (`LinkPath::Exp`).
+//!
+//!   A link that a fault names takes the general crossing all run long, active fault or
+//!   not: the faults of a scenario are fixed, so a plain link's hop reads no fault list.
 //!
 //! - An endpoint with **one fixed replica** (its service has one replica, no versions, no
 //!   autoscaler) is served by that replica: an attempt to it takes it without asking the
@@ -75,7 +79,7 @@ pub(super) fn only_replicas(model: &Model, replica_base: &[u32]) -> Vec<u32> {
         .collect()
 }
 
-/// How a crossing of a link is drawn when no fault is active on it, decided at build.
+/// How a crossing of a link is drawn, decided at build.
 #[derive(Clone, Copy, Debug)]
 pub(super) enum LinkPath {
     /// No latency, no loss: the crossing is free and draws nothing.
@@ -83,12 +87,17 @@ pub(super) enum LinkPath {
     /// No loss, exponential latency with a positive mean: one draw of this distribution
     /// from the link's latency stream, rounded as `Dist::sample` rounds it.
     Exp(Exp<f64>),
-    /// Anything else (loss, another distribution): `hop_drawn`, the general crossing.
+    /// Anything else (loss, another distribution, a fault that names the link):
+    /// `hop_drawn`, the general crossing.
     Drawn,
 }
 
 impl LinkPath {
-    fn of(link: &Link) -> LinkPath {
+    /// The path of `link`; `faulted` when a fault of the scenario names it.
+    fn of(link: &Link, faulted: bool) -> LinkPath {
+        if faulted {
+            return LinkPath::Drawn;
+        }
         if link.is_instant() {
             return LinkPath::Instant;
         }
@@ -106,6 +115,22 @@ impl LinkPath {
     pub(super) fn exp_latency<R: rand::Rng + ?Sized>(exp: &Exp<f64>, rng: &mut R) -> SimDuration {
         SimDuration::from_nanos_f64(exp.sample(rng))
     }
+}
+
+/// Per link: some fault of the scenario (partition, loss, slow link) names it.
+fn faulted_links(model: &Model) -> Vec<bool> {
+    let mut faulted = vec![false; model.links.len()];
+    for f in &model.faults {
+        if let FaultKind::Loss { links, .. }
+        | FaultKind::SlowLink { links, .. }
+        | FaultKind::Partition { links } = &f.kind
+        {
+            for l in links {
+                faulted[l.0 as usize] = true;
+            }
+        }
+    }
+    faulted
 }
 
 impl Plain {
@@ -150,7 +175,15 @@ impl Plain {
                         && !injected_errors
                 })
                 .collect(),
-            links: model.links.iter().map(LinkPath::of).collect(),
+            links: {
+                let faulted = faulted_links(model);
+                model
+                    .links
+                    .iter()
+                    .zip(faulted)
+                    .map(|(l, f)| LinkPath::of(l, f))
+                    .collect()
+            },
             only_replica: Vec::new(),
         }
     }
@@ -262,6 +295,30 @@ mod tests {
             lossy_exp.iter().all(drawn),
             "a lossy link draws its loss first"
         );
+    }
+
+    // Goal: a link that a fault names (here a partition between the two services) takes
+    // the general crossing for the whole run, so a plain hop need not read the active
+    // faults; a link no fault names keeps its plain path.
+    #[test]
+    fn a_link_a_fault_names_is_drawn() {
+        let m = model(&format!(
+            "{CHAIN}\n[[fault]]\nkind = \"partition\"\ngroups = [[\"front\"], [\"back\"]]\n\
+             at = \"5s\"\nfor = \"1s\"\n"
+        ));
+        let FaultKind::Partition { links } = &m.faults[0].kind else {
+            panic!("a partition");
+        };
+        assert!(!links.is_empty() && links.len() < m.links.len());
+        let p = Plain::of(&m);
+        for (l, path) in p.links.iter().enumerate() {
+            let named = links.iter().any(|n| n.0 as usize == l);
+            if named {
+                assert!(matches!(path, LinkPath::Drawn), "link {l} is named");
+            } else {
+                assert!(matches!(path, LinkPath::Instant), "link {l} is not");
+            }
+        }
     }
 
     // Goal: in a run whose call sites are all plain, every attempt ends on the plain path

@@ -27,23 +27,21 @@ pub(super) struct Landing {
 }
 
 impl<'m> World<'m> {
-    /// One crossing of `link`: `None` if the message is lost, else its delay. Without an
-    /// active fault, an instant link (decided at build) is `extra` at once and an
-    /// exponential one a single draw, both inlined; any other crossing draws out of line,
-    /// as it always did. Both give `hop_drawn`'s delay, from the same draws.
+    /// One crossing of `link`: `None` if the message is lost, else its delay. An instant
+    /// link (decided at build: no latency, no loss, no fault names it) is `extra` at once
+    /// and an exponential one a single draw, both inlined, reading no fault list; any other
+    /// crossing draws out of line, as it always did. Both give `hop_drawn`'s delay, from the
+    /// same draws.
     #[inline(always)]
     pub(super) fn hop(&mut self, link: LinkId, extra: SimDuration) -> Option<SimDuration> {
         let i = link.0 as usize;
-        if self.link_faults[i].is_empty() {
-            match &self.plain.links[i] {
-                LinkPath::Instant => return Some(extra),
-                LinkPath::Exp(exp) => {
-                    return Some(LinkPath::exp_latency(exp, &mut self.rng.link_latency[i]) + extra);
-                }
-                LinkPath::Drawn => {}
+        match &self.plain.links[i] {
+            LinkPath::Instant => Some(extra),
+            LinkPath::Exp(exp) => {
+                Some(LinkPath::exp_latency(exp, &mut self.rng.link_latency[i]) + extra)
             }
+            LinkPath::Drawn => self.hop_drawn(link, extra),
         }
-        self.hop_drawn(link, extra)
     }
 
     #[inline(never)]
