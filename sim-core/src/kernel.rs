@@ -368,7 +368,8 @@ impl<E: Copy> EventQueue<E> {
         self.len() == 0
     }
 
-    /// How many events have been handed out so far.
+    /// How many events have been handed out so far, or dropped as stale timeouts (which
+    /// `len` relies on: every scheduled event is pending, handed out or dropped).
     pub fn popped(&self) -> u64 {
         self.popped
     }

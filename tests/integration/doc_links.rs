@@ -1,4 +1,5 @@
-//! The docs' links lead somewhere: every relative Markdown link in README.md and docs/*.md
+//! The docs' links lead somewhere: every relative inline Markdown link (`[text](target)`;
+//! the docs write no reference-style links) in README.md and docs/*.md
 //! names a file that exists, and a `#anchor` names a heading of the file it points to (by
 //! GitHub's slug rule: lower case, punctuation but `-` and `_` dropped, spaces to `-`, a
 //! repeated heading numbered `-1`, `-2`, …). A reader who follows a link from the README to a
@@ -6,16 +7,9 @@
 //! links silently, so this test reads them all.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::support::{files_in, root};
-
-/// README.md, then docs/*.md sorted.
-fn markdown_files() -> Vec<PathBuf> {
-    std::iter::once(root().join("README.md"))
-        .chain(files_in("docs", "md"))
-        .collect()
-}
+use crate::support::{doc_files, root};
 
 /// The lines of `text` outside fenced code blocks, with their 0-based numbers (a link or
 /// heading in a code block is text, not a link).
@@ -111,7 +105,7 @@ fn every_relative_link_in_the_docs_resolves() {
     // Goal: a link to a missing file or heading fails here, naming the file, line and link.
     let mut bad = Vec::new();
     let mut checked = 0;
-    for file in markdown_files() {
+    for file in doc_files() {
         let text = std::fs::read_to_string(&file).expect("a readable Markdown file");
         let name = file
             .strip_prefix(root())

@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::support::{files_in, root};
+use crate::support::{doc_files, root};
 
 /// Marks a block whose output is shown in part.
 const ABRIDGED: &str = "<!-- abridged -->";
@@ -28,13 +28,6 @@ struct Example {
     command: String,
     shown: Vec<String>,
     abridged: bool,
-}
-
-/// The Markdown files whose examples are checked: README.md, then docs/*.md sorted.
-fn doc_files() -> Vec<PathBuf> {
-    std::iter::once(root().join("README.md"))
-        .chain(files_in("docs", "md"))
-        .collect()
 }
 
 /// Every fenced block of `file` that starts with a `$ ` command line.

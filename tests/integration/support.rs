@@ -38,6 +38,14 @@ pub fn scenario_files() -> Vec<PathBuf> {
     files_in("scenarios", "toml")
 }
 
+/// The project's Markdown docs, whose examples and links are checked: README.md, then
+/// docs/*.md sorted.
+pub fn doc_files() -> Vec<PathBuf> {
+    std::iter::once(root().join("README.md"))
+        .chain(files_in("docs", "md"))
+        .collect()
+}
+
 /// Every file of the workspace directory `dir` whose name ends in `.ext`, sorted.
 pub fn files_in(dir: &str, ext: &str) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(root().join(dir))

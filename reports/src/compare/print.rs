@@ -327,8 +327,8 @@ pub fn write_compare_markdown<W: Write>(mut w: W, c: &Comparison) -> io::Result<
     writeln!(w, "# meshsim compare\n")?;
     writeln!(w, "{}\n", escape(&verdict(c)))?;
     writeln!(w, "{}\n", escape(&seeds_line(c)))?;
-    // The metric column left, the numbers right. (The table always has a row: every
-    // workload has its metrics, so `table_body`'s "none" never shows here.)
+    // The metric column left, the numbers right. A run's workloads always have metrics; a
+    // `merge` of hand-made partial files without any prints `table_body`'s "none" row.
     let write_table = |w: &mut W, (header, rows): (Vec<String>, Vec<Vec<String>>)| {
         let header: Vec<&str> = header.iter().map(String::as_str).collect();
         table_body(w, &header, &[], rows)

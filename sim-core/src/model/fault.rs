@@ -48,6 +48,23 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
+    /// The links a fault acts on (loss, slow link, partition), or none: the one place that
+    /// says which kinds touch links, so the plain path's "this link is never faulted"
+    /// (decided at build) and the faults that act on links cannot disagree. Every kind is
+    /// named, so a new one must be decided here.
+    pub fn links(&self) -> &[LinkId] {
+        match self {
+            FaultKind::Loss { links, .. }
+            | FaultKind::SlowLink { links, .. }
+            | FaultKind::Partition { links } => links,
+            FaultKind::Crash { .. }
+            | FaultKind::Slow { .. }
+            | FaultKind::Error { .. }
+            | FaultKind::BrokerDown { .. }
+            | FaultKind::Duplicate { .. } => &[],
+        }
+    }
+
     /// The `kind` as written in the scenario.
     pub fn name(&self) -> &'static str {
         match self {

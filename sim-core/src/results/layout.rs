@@ -172,13 +172,17 @@ impl LatencyCounts {
     /// length), so the allocator can give it that room, and a run's end holds one of the two
     /// per endpoint, not both.
     pub fn into_histogram(self) -> super::LatencyHistogram {
-        let recorded: Vec<(u32, u64)> = self
-            .counts
-            .iter()
-            .enumerate()
-            .filter(|&(_, &c)| c != 0)
-            .map(|(i, &c)| (i as u32, c))
-            .collect();
+        // Sized exactly, so the list is never larger than the counts it stands for in the
+        // memory estimate (footprint.rs): a collect could double its room while growing.
+        let nonzero = self.counts.iter().filter(|&&c| c != 0).count();
+        let mut recorded: Vec<(u32, u64)> = Vec::with_capacity(nonzero);
+        recorded.extend(
+            self.counts
+                .iter()
+                .enumerate()
+                .filter(|&(_, &c)| c != 0)
+                .map(|(i, &c)| (i as u32, c)),
+        );
         drop(self);
         let top = recorded
             .last()

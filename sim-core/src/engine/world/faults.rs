@@ -63,10 +63,8 @@ impl<'m> World<'m> {
                 }
             }
             FaultKind::Error { service, .. } => self.error_faults[service.0 as usize].push(i),
-            FaultKind::Loss { links, .. }
-            | FaultKind::SlowLink { links, .. }
-            | FaultKind::Partition { links } => {
-                for l in links {
+            FaultKind::Loss { .. } | FaultKind::SlowLink { .. } | FaultKind::Partition { .. } => {
+                for l in model.faults[i as usize].kind.links() {
                     self.link_faults[l.0 as usize].push(i);
                 }
             }

@@ -13,6 +13,7 @@ use super::{CallRef, Caller, NO_GUARD, Outcome, PendingCall, World};
 use crate::engine::guard::Guard;
 use crate::engine::slab::Handle;
 use crate::model::{Call, EndpointId, Model, Sidecar};
+use crate::results::Cause;
 use crate::time::SimDuration;
 
 /// No sidecar on this service.
@@ -180,10 +181,11 @@ impl<'m> World<'m> {
         if guard != NO_GUARD {
             // The sidecar has no bulkhead (see `model::sidecar`): only its breaker refuses.
             let policy = &self.mesh_policy(pc.call).1.resilience;
+            debug_assert!(policy.bulkhead.is_none(), "a sidecar has no bulkhead");
             match self.admit_guard(guard, policy) {
                 Ok(p) => probe = p,
                 Err(cause) => {
-                    if now >= self.warmup {
+                    if now >= self.warmup && cause == Cause::CircuitOpen {
                         self.stats.calls.circuit_open += 1;
                     }
                     return self.attempt_done(app, Outcome::Failed(cause), false);

@@ -120,15 +120,8 @@ impl LinkPath {
 /// Per link: some fault of the scenario (partition, loss, slow link) names it.
 fn faulted_links(model: &Model) -> Vec<bool> {
     let mut faulted = vec![false; model.links.len()];
-    for f in &model.faults {
-        if let FaultKind::Loss { links, .. }
-        | FaultKind::SlowLink { links, .. }
-        | FaultKind::Partition { links } = &f.kind
-        {
-            for l in links {
-                faulted[l.0 as usize] = true;
-            }
-        }
+    for l in model.faults.iter().flat_map(|f| f.kind.links()) {
+        faulted[l.0 as usize] = true;
     }
     faulted
 }

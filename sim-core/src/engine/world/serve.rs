@@ -442,6 +442,10 @@ impl<'m> World<'m> {
     /// `work_done`): the job is looked up once per event.
     fn finish_read(&mut self, job: Handle, j: super::Job, outcome: Outcome) {
         let now = self.q.now();
+        // The abandoned count below is decided by the reply's lookup; tests check it against
+        // the lookup at the job's end, which it replaced (see the comment there).
+        #[cfg(debug_assertions)]
+        let gave_up_at_end = self.caller_gave_up(&j);
         if self.tracer.is_some() {
             self.trace_job_outcome(job, outcome);
             self.trace_job_gone(job);
@@ -495,6 +499,8 @@ impl<'m> World<'m> {
             // ends only calls whose attempts it answers, and this call's one attempt is this
             // job; a timeout or a retry is an event of its own, never in between.
             let waited = self.reply(j.reply_to, outcome);
+            #[cfg(debug_assertions)]
+            debug_assert_eq!(!waited && j.reply_to != Handle::NONE, gave_up_at_end);
             if !waited && j.counted && j.reply_to != Handle::NONE {
                 self.stats.abandoned(j.endpoint);
             }
