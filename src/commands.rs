@@ -77,14 +77,10 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
         .map(|o| format!("{}={}", o.path, o.value))
         .collect();
 
-    let printed = if args.json {
-        "report.json"
-    } else {
-        "report.txt"
-    };
     crate::out_dir::emit(
         out,
-        printed,
+        "report",
+        args.json,
         || output_files(&results, &report, args.png),
         |bytes| {
             if args.json {

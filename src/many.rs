@@ -45,7 +45,7 @@ pub fn compare(args: &CompareArgs) -> Result<ExitCode, Failure> {
     let results = run_plan(&plan, &picked, args.shard, args.jobs, args.output.quiet)?;
     match args.shard {
         Some(shard) => write_partial(&Partial::new(&plan.info, shard, results), out),
-        None => emit(&Comparison::build(plan.info, &results), &args.output, out),
+        None => emit_compare(&Comparison::build(plan.info, &results), &args.output, out),
     }
 }
 
@@ -150,7 +150,7 @@ pub fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
             .map_err(|e| Failure::BadInput(vec![e]))?;
     }
     match plan.command.as_str() {
-        "compare" => emit(&Comparison::build(plan, &results), &args.output, out),
+        "compare" => emit_compare(&Comparison::build(plan, &results), &args.output, out),
         "sweep" => emit_sweep(&Sweep::build(plan, &results), &args.output, out),
         other => Err(Failure::BadInput(vec![format!(
             "these are partial results of `{other}`; merge combines those of compare and sweep"
@@ -244,7 +244,11 @@ impl Destination {
 }
 
 /// The comparison on stdout (text or JSON) and, with `--out`, its files.
-fn emit(c: &Comparison, output: &ManyOutput, out: Destination) -> Result<ExitCode, Failure> {
+fn emit_compare(
+    c: &Comparison,
+    output: &ManyOutput,
+    out: Destination,
+) -> Result<ExitCode, Failure> {
     let json = |w: &mut Vec<u8>| write_compare_json(w, c);
     let text = |w: &mut Vec<u8>| write_compare_text(w, c);
     emit_many("compare", output, out, || compare_files(c), json, text)
@@ -268,9 +272,8 @@ fn emit_many(
     json: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
     text: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
 ) -> Result<ExitCode, Failure> {
-    let printed = format!("{name}.{}", if output.json { "json" } else { "txt" });
     let alone = |w: &mut Vec<u8>| if output.json { json(w) } else { text(w) };
-    out_dir::emit(out.dir(), &printed, files, alone)?;
+    out_dir::emit(out.dir(), name, output.json, files, alone)?;
     Ok(ExitCode::SUCCESS)
 }
 

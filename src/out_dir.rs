@@ -30,22 +30,25 @@ const MAX_MARKER_BYTES: u64 = 64 * 1024;
 pub(crate) type Files = Vec<(String, Vec<u8>)>;
 
 /// A command's output on stdout and, with `--out`, its files. Each output is rendered once:
-/// with `--out`, stdout is the copy of the file named `printed` (so `report.json` is the bytes
-/// of `run --json`, `compare.txt` those of `compare`); without, only what is printed is
-/// rendered (`alone`). The files are staged first, stdout written, and only then the files put
-/// in place: a failure at any step writes nothing.
+/// with `--out`, stdout is the copy of the file `STEM.json` (with `--json`) or `STEM.txt`
+/// (so `report.json` is the bytes of `run --json`, `compare.txt` those of `compare`: the one
+/// place that names the printed file); without, only what is printed is rendered (`alone`).
+/// The files are staged first, stdout written, and only then the files put in place: a
+/// failure at any step writes nothing.
 pub(crate) fn emit(
     out: Option<OutDir>,
-    printed: &str,
+    stem: &str,
+    json: bool,
     files: impl FnOnce() -> std::io::Result<Files>,
     alone: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
 ) -> Result<(), Failure> {
+    let printed = format!("{stem}.{}", if json { "json" } else { "txt" });
     let in_memory = |e: std::io::Error| output_error("<memory>", &e);
     let stdout = match &out {
         Some(dir) => {
             let files = files().map_err(in_memory)?;
             dir.stage(&files)?;
-            let file = files.into_iter().find(|(name, _)| name == printed);
+            let file = files.into_iter().find(|(name, _)| *name == printed);
             file.unwrap_or_else(|| panic!("the output files include {printed}"))
                 .1
         }

@@ -74,10 +74,18 @@ impl Dist {
                 if *mean_ns == 0.0 {
                     return SimDuration::ZERO;
                 }
-                SimDuration::from_nanos_f64(exp.sample(rng))
+                Dist::exp_draw(exp, rng)
             }
             _ => self.sample_shaped(rng),
         }
+    }
+
+    /// One exponential draw, rounded to whole nanoseconds: what `sample` draws for an
+    /// exponential of nonzero mean, shared with the plain path's inlined link crossing
+    /// (`plain::LinkPath::Exp`), so the two cannot draw differently.
+    #[inline(always)]
+    pub(crate) fn exp_draw<R: Rng + ?Sized>(exp: &Exp<f64>, rng: &mut R) -> SimDuration {
+        SimDuration::from_nanos_f64(exp.sample(rng))
     }
 
     /// A draw of a uniform, normal, lognormal or Pareto distribution.

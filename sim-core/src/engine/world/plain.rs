@@ -28,11 +28,10 @@
 //!
 //! Everything else keeps the general path, unchanged; both paths give the same bytes.
 
-use rand_distr::{Distribution, Exp};
+use rand_distr::Exp;
 
 use crate::dist::Dist;
 use crate::model::{FaultKind, Link, Model};
-use crate::time::SimDuration;
 
 use super::CallRef;
 
@@ -107,13 +106,6 @@ impl LinkPath {
             Dist::Exp { mean_ns, exp } if lossless && *mean_ns != 0.0 => LinkPath::Exp(*exp),
             _ => LinkPath::Drawn,
         }
-    }
-
-    /// The latency of one crossing of an exponential link: `Dist::sample`'s draw, the same
-    /// bits from the same stream.
-    #[inline(always)]
-    pub(super) fn exp_latency<R: rand::Rng + ?Sized>(exp: &Exp<f64>, rng: &mut R) -> SimDuration {
-        SimDuration::from_nanos_f64(exp.sample(rng))
     }
 }
 
@@ -199,6 +191,7 @@ mod tests {
     use crate::engine::world::World;
     use crate::model::{EndpointId, WorkloadId};
     use crate::scenario::parse_scenario;
+    use crate::time::SimDuration;
 
     fn model(text: &str) -> Model {
         parse_scenario("test.toml", text, &[]).expect("a valid scenario")

@@ -5,6 +5,7 @@ use rand::RngExt;
 
 use super::plain::LinkPath;
 use super::{CallRef, Caller, Event, Outcome, World};
+use crate::dist::Dist;
 use crate::engine::levels::{BUSY, QUEUED};
 use crate::engine::slab::Handle;
 use crate::model::{EndpointId, FaultKind, LinkId, ServiceId};
@@ -37,9 +38,7 @@ impl<'m> World<'m> {
         let i = link.0 as usize;
         match &self.plain.links[i] {
             LinkPath::Instant => Some(extra),
-            LinkPath::Exp(exp) => {
-                Some(LinkPath::exp_latency(exp, &mut self.rng.link_latency[i]) + extra)
-            }
+            LinkPath::Exp(exp) => Some(Dist::exp_draw(exp, &mut self.rng.link_latency[i]) + extra),
             LinkPath::Drawn => self.hop_drawn(link, extra),
         }
     }
