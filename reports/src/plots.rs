@@ -970,10 +970,15 @@ fn breaker_rows(report: &Report) -> (usize, usize) {
     (all.min(MAX_BREAKER_ROWS), all)
 }
 
-/// An axis label without trailing zeros: `0.5`, `20`, `1000`, `0.001`.
+/// An axis label without trailing zeros: `0.5`, `20`, `1000`, `0.001`, `0.00001`. A value
+/// under 0.001 keeps two significant digits (a log axis of sub-microsecond latencies has
+/// ticks at 0.0001 ms and 0.00001 ms, which three decimals would all print as `0`).
 fn short_number(x: f64) -> String {
     let text = if x.abs() >= 100.0 {
         format!("{x:.0}")
+    } else if x != 0.0 && x.abs() < 0.001 && x.is_finite() {
+        let decimals = (-x.abs().log10()).ceil().min(300.0) as usize + 1;
+        format!("{x:.decimals$}")
     } else {
         format!("{x:.3}")
     };
@@ -987,7 +992,23 @@ fn short_number(x: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::counted_span;
+    use super::{counted_span, short_number};
+
+    #[test]
+    fn axis_labels_tell_small_ticks_apart() {
+        // Goal: the ticks of a log axis below 0.001 keep their digits (they printed `0`), and
+        // the labels at and above 0.001 are as before.
+        let got: Vec<String> = [
+            0.00001, 0.0001, 0.00025, 0.001, 0.5, 20.0, 1000.0, 0.0, -0.0,
+        ]
+        .into_iter()
+        .map(short_number)
+        .collect();
+        let want = [
+            "0.00001", "0.0001", "0.00025", "0.001", "0.5", "20", "1000", "0", "0",
+        ];
+        assert_eq!(got, want);
+    }
     use crate::json::TimelineReport;
 
     #[test]
