@@ -13,10 +13,12 @@
 //! exactly the single heap's, while a timeout costs a ring-buffer append and pop instead of a
 //! push and pop in the big heap.
 //!
-//! The main queue's earliest entry may wait outside the heap, in a *front* slot (see
-//! `EventQueue::front`): a handler that schedules the event due next (M/M/1's next arrival,
-//! a request's hop) hands it to the next pop with no heap push and pop. The slot only ever
-//! holds an entry below every heap key, so the smallest key is still the one handed out.
+//! The main heap's root is handed out in place and left *vacant* (see `EventQueue::vacant`):
+//! the first event the handler then schedules fills the root with one sift down, so an event
+//! that schedules another (a request's hop, its work done, M/M/1's next arrival) costs one
+//! sift instead of a pop and a push; only when nothing was scheduled is the root removed, at
+//! the next peek. The heap is a correct min-heap whenever it is read, so the smallest key is
+//! still the one handed out.
 
 mod heap;
 
@@ -125,13 +127,13 @@ pub struct Next {
 
 /// A future-event list with a simulated clock.
 pub struct EventQueue<E> {
-    /// The main queue's earliest entry, kept out of the heap: an entry scheduled while this
-    /// slot is empty and earlier than the heap's top goes here, and the next pop takes it
-    /// without a push or a pop of the heap (an event that schedules the next one due — M/M/1's
-    /// arrival, a zero-latency hop — never touches the heap). Invariant: when `Some`, its
-    /// key is below every key in `heap`.
-    front: Option<Entry<E>>,
     heap: MinHeap<E>,
+    /// The heap's root was handed out and is not yet replaced: the next entry scheduled takes
+    /// its place ([`MinHeap::fill_root`], one sift for that pop and push), or the next peek
+    /// removes it ([`MinHeap::remove_root`], the pop's sift, when the handler scheduled none
+    /// in the main queue). Invariant: while `true` the heap is not empty and its root counts
+    /// as absent; nothing reads the heap before the flag is cleared.
+    vacant: bool,
     lanes: Vec<Lane<E>>,
     /// The front of each lane, the earliest found in O(1).
     heads: Heads,
@@ -151,7 +153,7 @@ impl<E: Copy> Default for EventQueue<E> {
 impl<E: Copy> EventQueue<E> {
     pub fn new() -> Self {
         EventQueue {
-            front: None,
+            vacant: false,
             heap: MinHeap::with_capacity(1024),
             lanes: Vec::new(),
             heads: Heads::new(),
@@ -177,32 +179,37 @@ impl<E: Copy> EventQueue<E> {
         let seq = self.next_seq;
         self.next_seq += 1;
         let entry = Entry { time, seq, event };
-        let key = entry.key();
-        match &mut self.front {
-            // Earlier than the front: the front goes to the heap (still below the rest).
-            Some(front) if key < front.key() => {
-                let old = std::mem::replace(front, entry);
-                self.heap.push(old);
-            }
-            Some(_) => self.heap.push(entry),
-            None if self.heap.peek().is_none_or(|h| key < h.key()) => self.front = Some(entry),
-            None => self.heap.push(entry),
+        if self.vacant {
+            self.vacant = false;
+            self.heap.fill_root(entry);
+        } else {
+            self.heap.push(entry);
         }
     }
 
-    /// The main queue's earliest entry: the front slot's, or else the heap's top.
+    /// Removes the heap's vacant root, if any, so the heap can be read: the handler of the
+    /// event handed out scheduled nothing in its place.
+    #[inline(always)]
+    fn settle(&mut self) {
+        if self.vacant {
+            self.vacant = false;
+            self.heap.remove_root();
+        }
+    }
+
+    /// The main heap's earliest entry (the heap settled).
     #[inline(always)]
     fn main_first(&self) -> Option<&Entry<E>> {
-        self.front.as_ref().or_else(|| self.heap.peek())
+        debug_assert!(!self.vacant);
+        self.heap.peek()
     }
 
-    /// Takes the main queue's earliest entry (the queue is not empty).
+    /// Hands out the main heap's root, leaving it vacant (the heap settled, not empty).
     #[inline(always)]
     fn pop_main(&mut self) -> Entry<E> {
-        match self.front.take() {
-            Some(front) => front,
-            None => self.heap.pop().expect("a peeked event is pending"),
-        }
+        debug_assert!(!self.vacant);
+        self.vacant = true;
+        *self.heap.peek().expect("a peeked event is pending")
     }
 
     /// Schedules `event` after `delay` from now.
@@ -280,6 +287,7 @@ impl<E: Copy> EventQueue<E> {
         &mut self,
         mut drop: impl FnMut(SimTime, u64, &E) -> bool,
     ) -> Option<Next> {
+        self.settle();
         loop {
             let heap = self.main_first();
             if self.in_lanes == 0 {
@@ -322,14 +330,15 @@ impl<E: Copy> EventQueue<E> {
 
     /// The time of the earliest pending event.
     #[inline]
-    pub fn peek_time(&self) -> Option<SimTime> {
+    pub fn peek_time(&mut self) -> Option<SimTime> {
         self.peek_in::<true>().map(|n| n.time)
     }
 
     /// The earliest pending event's time and place, for [`EventQueue::pop_next`]. `LANES` is
     /// [`EventQueue::has_lanes`]: with `false` only the main heap is looked at.
     #[inline(always)]
-    pub fn peek_in<const LANES: bool>(&self) -> Option<Next> {
+    pub fn peek_in<const LANES: bool>(&mut self) -> Option<Next> {
+        self.settle();
         let lane = LANES && self.lane_first();
         let time = if lane {
             SimTime((self.heads.first_key() >> 64) as u64)
@@ -410,11 +419,12 @@ mod tests {
     }
 
     #[test]
-    fn the_front_slot_pops_like_a_sorted_shadow_when_each_event_schedules_the_next() {
-        // Goal: the front slot (an entry earlier than the heap's top kept out of the heap)
-        // never changes the order, in the pattern it is made for — each pop schedules one or
-        // two events, often the next one due, often at the same instant as now or as another
-        // pending event (ties decided by seq) — and len counts it with the heap all along.
+    fn the_vacant_root_pops_like_a_sorted_shadow_when_each_event_schedules_the_next() {
+        // Goal: the vacant root (a popped root filled by the next entry scheduled, or removed
+        // at the next peek) never changes the order, in the pattern it is made for — each pop
+        // schedules none, one or two events, often the next one due, often at the same
+        // instant as now or as another pending event (ties decided by seq), sometimes behind
+        // all the rest — and len counts every pending entry all along.
         let mut rng = stream(5, "kernel-front-test");
         let mut q = EventQueue::new();
         let mut shadow = BTreeMap::new();

@@ -49,7 +49,7 @@ impl<E: Copy> MinHeap<E> {
 
     /// Adds `entry`: a hole climbs from the new leaf while the parent's key is larger. Out of
     /// line: `EventQueue::schedule_at` is inlined into every handler that schedules, and most
-    /// of its calls end in the front slot, not here.
+    /// of its calls fill the vacant root instead ([`MinHeap::fill_root`]).
     #[inline(never)]
     pub(super) fn push(&mut self, entry: Entry<E>) {
         let hole = self.data.len();
@@ -57,17 +57,29 @@ impl<E: Copy> MinHeap<E> {
         sift_up(&mut self.data, hole, entry);
     }
 
-    /// Removes the entry with the smallest key. Bottom-up, as `std`'s: the hole at the root
-    /// sinks along the smaller children to a leaf (one comparison a level), then the last
-    /// entry climbs back from there (a step or two: it came from the bottom).
-    #[inline(always)]
+    /// Removes the entry with the smallest key (tests; the queue hands out the root with
+    /// [`MinHeap::peek`] and then fills or removes it, see `EventQueue::vacant`).
+    #[cfg(test)]
     pub(super) fn pop(&mut self) -> Option<Entry<E>> {
-        let last = self.data.pop()?;
-        let data = &mut self.data[..];
-        let Some(&top) = data.first() else {
-            return Some(last);
+        let top = *self.data.first()?;
+        self.remove_root();
+        Some(top)
+    }
+
+    /// Removes the root, already handed out (the heap is not empty). Bottom-up, as `std`'s
+    /// pop: the hole at the root sinks along the smaller children to a leaf (one comparison
+    /// a level), then the last entry climbs back from there (a step or two: it came from the
+    /// bottom).
+    #[inline(always)]
+    pub(super) fn remove_root(&mut self) {
+        let Some(last) = self.data.pop() else {
+            return;
         };
+        let data = &mut self.data[..];
         let end = data.len();
+        if end == 0 {
+            return;
+        }
         let mut hole = 0;
         let mut child = 1;
         while child + 1 < end {
@@ -81,7 +93,32 @@ impl<E: Copy> MinHeap<E> {
             hole = child;
         }
         sift_up(data, hole, last);
-        Some(top)
+    }
+
+    /// Puts `entry` in place of the root, already handed out (the heap is not empty): the
+    /// pop of one event and the push of the one it schedules as a single sift. Top-down with
+    /// an early stop, as most new entries are due soon (a hop, a work done) and stop a level
+    /// or two down — the one due next stops at once, at the cost of one comparison of the
+    /// children and one with the smaller.
+    #[inline(never)]
+    pub(super) fn fill_root(&mut self, entry: Entry<E>) {
+        let data = &mut self.data[..];
+        let end = data.len();
+        let key = entry.key();
+        let mut hole = 0;
+        let mut child = 1;
+        while child < end {
+            if child + 1 < end && data[child + 1].key() < data[child].key() {
+                child += 1;
+            }
+            if key < data[child].key() {
+                break;
+            }
+            data[hole] = data[child];
+            hole = child;
+            child = 2 * hole + 1;
+        }
+        data[hole] = entry;
     }
 }
 
@@ -106,10 +143,11 @@ mod tests {
     use super::*;
     use crate::rng::stream;
     use rand::RngExt;
+    use std::collections::BTreeSet;
 
     #[test]
     fn pops_every_key_in_order_as_it_grows_to_many_thousands_and_back() {
-        // Goal: the heap alone (no front slot in the way) pops the smallest key each time,
+        // Goal: the heap alone (no vacant root in the way) pops the smallest key each time,
         // through sizes from 0 to ~50 k (deep trees, both a two-child and a one-child last
         // parent) and with few distinct times, so the order rests on seq in most comparisons.
         let mut rng = stream(3, "kernel-heap-test");
@@ -135,6 +173,65 @@ mod tests {
                 assert_eq!(h.peek().map(|e| (e.time, e.seq)), shadow.first().copied());
             }
         }
+        while let Some(e) = h.pop() {
+            assert_eq!(Some((e.time, e.event)), shadow.pop_first());
+        }
+        assert!(shadow.is_empty());
+    }
+
+    #[test]
+    fn filling_the_handed_out_root_pops_every_key_in_order() {
+        // Goal: `fill_root` (the root handed out, a new entry sifted down in its place) keeps
+        // a min-heap, whether the new entry is the smallest (stops at once), the largest (sinks
+        // to a leaf, through two-child and one-child parents) or anything between, with few
+        // distinct times so seq decides most comparisons; and `remove_root` after a handed-out
+        // root (nothing scheduled in its place) also keeps one. Sizes grow to ~8 k and back.
+        let mut rng = stream(4, "kernel-heap-fill-test");
+        let mut h = MinHeap::with_capacity(0);
+        let mut shadow = BTreeSet::new();
+        let (mut seq, mut now) = (0u64, 0u64);
+        // One new entry, due at most 7 ns after the last one handed out: into the root's
+        // place (`fill`) or pushed.
+        let push = |h: &mut MinHeap<u64>, shadow: &mut BTreeSet<_>, seq: &mut u64, time, fill| {
+            let entry = Entry {
+                time,
+                seq: *seq,
+                event: *seq,
+            };
+            if fill {
+                h.fill_root(entry);
+            } else {
+                h.push(entry);
+            }
+            shadow.insert((time, *seq));
+            *seq += 1;
+        };
+        for round in 0..4 {
+            for _ in 0..40_000 {
+                let Some(&top) = h.peek() else {
+                    let time = SimTime(now + rng.random_range(0..8));
+                    push(&mut h, &mut shadow, &mut seq, time, false);
+                    continue;
+                };
+                // Hand out the root; the shadow's first is the same key.
+                assert_eq!(Some((top.time, top.seq)), shadow.pop_first());
+                now = top.time.0;
+                let r = rng.random_range(0..10);
+                // Even rounds grow (by 0.2 a step), odd ones shrink (by 0.2).
+                if r < 1 + 4 * (round % 2) {
+                    h.remove_root();
+                } else {
+                    let time = SimTime(now + rng.random_range(0..8));
+                    push(&mut h, &mut shadow, &mut seq, time, true);
+                    if r >= 7 {
+                        let time = SimTime(now + rng.random_range(0..8));
+                        push(&mut h, &mut shadow, &mut seq, time, false);
+                    }
+                }
+                assert_eq!(h.peek().map(|e| (e.time, e.seq)), shadow.first().copied());
+            }
+        }
+        assert!(seq > 60_000, "{seq} entries");
         while let Some(e) = h.pop() {
             assert_eq!(Some((e.time, e.event)), shadow.pop_first());
         }
