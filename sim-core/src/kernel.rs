@@ -125,6 +125,17 @@ pub struct Next {
     lane: bool,
 }
 
+impl Next {
+    /// The event with key `key`, in a lane or not.
+    #[inline(always)]
+    fn at(key: u128, lane: bool) -> Self {
+        Next {
+            time: SimTime((key >> 64) as u64),
+            lane,
+        }
+    }
+}
+
 /// A future-event list with a simulated clock.
 pub struct EventQueue<E> {
     heap: MinHeap<E>,
@@ -135,10 +146,9 @@ pub struct EventQueue<E> {
     /// as absent; nothing reads the heap before the flag is cleared.
     vacant: bool,
     lanes: Vec<Lane<E>>,
-    /// The front of each lane, the earliest found in O(1).
+    /// The front of each lane, the earliest found in O(1) (`u128::MAX` when all are empty,
+    /// so no count of lane entries is kept to tell).
     heads: Heads,
-    /// Entries held in all lanes together, so `len` counts them at no scan.
-    in_lanes: usize,
     now: SimTime,
     next_seq: u64,
     popped: u64,
@@ -157,7 +167,6 @@ impl<E: Copy> EventQueue<E> {
             heap: MinHeap::with_capacity(1024),
             lanes: Vec::new(),
             heads: Heads::new(),
-            in_lanes: 0,
             now: SimTime::ZERO,
             next_seq: 0,
             popped: 0,
@@ -204,12 +213,13 @@ impl<E: Copy> EventQueue<E> {
         self.heap.peek()
     }
 
-    /// Hands out the main heap's root, leaving it vacant (the heap settled, not empty).
+    /// Hands out the main heap's root's event, leaving the root vacant (the heap settled,
+    /// not empty; its time is the peeked one).
     #[inline(always)]
-    fn pop_main(&mut self) -> Entry<E> {
+    fn pop_main(&mut self) -> E {
         debug_assert!(!self.vacant);
         self.vacant = true;
-        *self.heap.peek().expect("a peeked event is pending")
+        self.heap.peek().expect("a peeked event is pending").event
     }
 
     /// Schedules `event` after `delay` from now.
@@ -244,17 +254,6 @@ impl<E: Copy> EventQueue<E> {
         }
         debug_assert!(l.queue.back().is_none_or(|b| b.time <= time));
         l.queue.push_back(Entry { time, seq, event });
-        self.in_lanes += 1;
-    }
-
-    /// Whether the earliest pending event is a lane's front rather than the main heap's top.
-    /// Keys are unique, so `<` decides every case: no tie rule of its own.
-    #[inline]
-    fn lane_first(&self) -> bool {
-        self.in_lanes != 0
-            && self
-                .main_first()
-                .is_none_or(|h| self.heads.first_key() < h.key())
     }
 
     /// Whether any lane was made. Decided at model build, so a run whose model has no
@@ -289,20 +288,15 @@ impl<E: Copy> EventQueue<E> {
     ) -> Option<Next> {
         self.settle();
         loop {
-            let heap = self.main_first();
-            if self.in_lanes == 0 {
-                return heap.map(|h| Next {
-                    time: h.time,
-                    lane: false,
-                });
+            let main = self.heap.first_key();
+            let lanes = self.heads.first_key();
+            // Keys are unique, so `<` decides every case (no tie rule of its own); both
+            // `u128::MAX` means nothing is pending.
+            if main < lanes {
+                return Some(Next::at(main, false));
             }
-            if let Some(h) = heap
-                && h.key() < self.heads.first_key()
-            {
-                return Some(Next {
-                    time: h.time,
-                    lane: false,
-                });
+            if lanes == u128::MAX {
+                return None;
             }
             let front = &self.lanes[self.heads.first() as usize].queue[0];
             let time = front.time;
@@ -324,7 +318,6 @@ impl<E: Copy> EventQueue<E> {
         let entry = lane.queue.pop_front().expect("the first lane is not empty");
         let next = lane.queue.front().map_or(u128::MAX, Entry::key);
         self.heads.set(first, next);
-        self.in_lanes -= 1;
         entry
     }
 
@@ -339,13 +332,16 @@ impl<E: Copy> EventQueue<E> {
     #[inline(always)]
     pub fn peek_in<const LANES: bool>(&mut self) -> Option<Next> {
         self.settle();
-        let lane = LANES && self.lane_first();
-        let time = if lane {
-            SimTime((self.heads.first_key() >> 64) as u64)
-        } else {
-            self.main_first()?.time
-        };
-        Some(Next { time, lane })
+        if !LANES {
+            return self.main_first().map(|h| Next {
+                time: h.time,
+                lane: false,
+            });
+        }
+        // As in `peek_dropping`: the smaller key is first, `u128::MAX` is nothing pending.
+        let (main, lanes) = (self.heap.first_key(), self.heads.first_key());
+        let first = main.min(lanes);
+        (first != u128::MAX).then(|| Next::at(first, lanes < main))
     }
 
     /// Removes the event `next` (from [`EventQueue::peek_in`] or [`EventQueue::peek_dropping`],
@@ -354,12 +350,12 @@ impl<E: Copy> EventQueue<E> {
     #[inline(always)]
     pub fn pop_next<const LANES: bool>(&mut self, next: Next) -> E {
         debug_assert_eq!(Some(next), self.peek_in::<true>());
-        let Entry { time, event, .. } = if LANES && next.lane {
-            self.pop_lane()
+        let event = if LANES && next.lane {
+            self.pop_lane().event
         } else {
             self.pop_main()
         };
-        self.now = time;
+        self.now = next.time;
         self.popped += 1;
         event
     }
@@ -394,7 +390,8 @@ mod tests {
     #[test]
     fn pops_in_time_then_insertion_order_like_a_sorted_shadow() {
         // Goal: the heap agrees with a BTreeMap keyed (time, seq) over a long random
-        // interleaving of pushes and pops, including many equal times.
+        // interleaving of pushes and pops, including many equal times; the peek of the loop
+        // without lanes answers as the full peek, down to nothing pending.
         let mut rng = stream(42, "kernel-test");
         let mut q = EventQueue::new();
         let mut shadow = BTreeMap::new();
@@ -406,6 +403,8 @@ mod tests {
                 shadow.insert((at, seq), seq);
                 seq += 1;
             } else {
+                // Without lanes, the loop of a model without timeouts peeks the heap alone.
+                assert_eq!(q.peek_in::<false>(), q.peek_in::<true>());
                 let got = q.pop();
                 let want = shadow.pop_first().map(|((t, _), e)| (t, e));
                 assert_eq!(got, want);
@@ -416,6 +415,7 @@ mod tests {
             assert_eq!(got, want);
         }
         assert!(shadow.is_empty());
+        assert_eq!(q.peek_in::<false>(), None);
     }
 
     #[test]

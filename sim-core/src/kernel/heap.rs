@@ -47,6 +47,12 @@ impl<E: Copy> MinHeap<E> {
         self.data.first()
     }
 
+    /// The root's key, `u128::MAX` (above every real key) when the heap is empty.
+    #[inline(always)]
+    pub(super) fn first_key(&self) -> u128 {
+        self.data.first().map_or(u128::MAX, Entry::key)
+    }
+
     /// Adds `entry`: a hole climbs from the new leaf while the parent's key is larger. Out of
     /// line: `EventQueue::schedule_at` is inlined into every handler that schedules, and most
     /// of its calls fill the vacant root instead ([`MinHeap::fill_root`]).
