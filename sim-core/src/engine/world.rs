@@ -662,7 +662,7 @@ impl<'m> World<'m> {
             finder: None,
         };
         world.load_watched = world.balancers.iter().any(|b| b.watches_load());
-        world.plain.only_replica = plain::only_replicas(model, &world.replica_base);
+        world.plain.targets = plain::targets(model, &world.replica_base);
         world.autoscale_init();
         world
     }

@@ -81,6 +81,31 @@ impl<'m> World<'m> {
         }
     }
 
+    /// The next replica of fixed pool `p` (`Target::RoundRobin`: several replicas, a pool
+    /// that never changes) in round-robin order: `pick_in_pool`'s pick, inlined. The count
+    /// stays below the pool's fixed size, so it wraps by a comparison, not a division.
+    #[inline(always)]
+    pub(super) fn pick_round_robin(&mut self, p: usize) -> u32 {
+        let b = &mut self.balancers[p];
+        let k = b.round_robin;
+        debug_assert!(k < b.len && b.up.is_none());
+        b.round_robin = if k + 1 == b.len { 0 } else { k + 1 };
+        b.first + k
+    }
+
+    /// The least-outstanding replica of fixed pool `p` (`Target::Least`): `pick_in_pool`'s
+    /// pick, inlined.
+    #[inline(always)]
+    pub(super) fn pick_least(&self, p: usize) -> u32 {
+        let b = &self.balancers[p];
+        debug_assert!(b.len > 1 && b.up.is_none());
+        b.first
+            + b.least
+                .as_ref()
+                .expect("kept for least-outstanding")
+                .least()
+    }
+
     /// A replica of pool `p` of service `s`.
     #[inline(never)]
     fn pick_in_pool(&mut self, s: usize, p: usize) -> u32 {

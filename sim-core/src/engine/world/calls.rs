@@ -5,6 +5,7 @@
 use rand::RngExt;
 
 use super::mesh::Wire;
+use super::plain::Target;
 use super::serve::Landing;
 use super::{CallRef, Caller, Event, Job, NO_GUARD, Outcome, PendingCall, World};
 use crate::engine::guard::{Admit, backoff};
@@ -257,13 +258,14 @@ impl<'m> World<'m> {
         if let Some(queue) = spec.via {
             return self.send_via(handle, queue, spec.link);
         }
-        // An endpoint with one fixed replica (decided at build) is served by it: what its
-        // balancer would pick, without reading its service or its balancer.
-        let only = self.plain.only_replica[spec.to.0 as usize];
-        let (replica, endpoint) = if only != super::plain::NO_REPLICA {
-            (only, spec.to)
-        } else {
-            self.pick_target(spec.to)
+        // An endpoint with one fixed replica, or a fixed pool under round-robin or
+        // least-outstanding (decided at build), is picked inline: what its balancer would
+        // pick, without reading its service or its policy.
+        let (replica, endpoint) = match self.plain.targets[spec.to.0 as usize] {
+            Target::Only(r) => (r, spec.to),
+            Target::RoundRobin(p) => (self.pick_round_robin(p as usize), spec.to),
+            Target::Least(p) => (self.pick_least(p as usize), spec.to),
+            Target::Balanced => self.pick_target(spec.to),
         };
         let extra = self.overhead(spec.protocol) + sidecars;
         let Some(delay) = self.hop(spec.link, extra) else {

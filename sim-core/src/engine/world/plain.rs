@@ -12,6 +12,9 @@
 //! - A **plain caller** endpoint makes its calls one after another, its first without a
 //!   draw (`p`, `one_of`), never fails on its own, in a run without flows or injected
 //!   errors: its finished work starts its first call at once.
+//! - A **plain sequence** is a plain caller all of whose calls are made without a draw and
+//!   that publishes nothing: a call's end starts the next site or finishes the job, from
+//!   the one lookup of the job that checks it is alive (`Plain::sequence`).
 //! - An **instant link** has no latency, loses nothing and is named by no link fault
 //!   (partition, loss, slow link) of the scenario: a crossing draws nothing and is free.
 //! - An **exponential link** loses nothing, is named by no link fault and has an
@@ -24,14 +27,19 @@
 //!
 //! - An endpoint with **one fixed replica** (its service has one replica, no versions, no
 //!   autoscaler) is served by that replica: an attempt to it takes it without asking the
-//!   service's balancer, whose pick of a one-replica pool is that replica (`only_replica`).
+//!   service's balancer, whose pick of a one-replica pool is that replica (`Target::Only`).
+//! - An endpoint of a **fixed pool** (several replicas, no versions, no autoscaler, no
+//!   health checks: the pool and the callers' belief that all of it is up never change)
+//!   under `round-robin` or `least-outstanding` is picked inline, by the policy decided at
+//!   build (`Target::RoundRobin`, `Target::Least`): the pick the balancer would make, from
+//!   the same state, without reading the service, its versions or its policy.
 //!
 //! Everything else keeps the general path, unchanged; both paths give the same bytes.
 
 use rand_distr::Exp;
 
 use crate::dist::Dist;
-use crate::model::{FaultKind, Link, Model};
+use crate::model::{FaultKind, LbPolicy, Link, Model};
 
 use super::CallRef;
 
@@ -48,31 +56,50 @@ pub(super) struct Plain {
     pub(super) leaf: Vec<bool>,
     /// Per endpoint: it is a plain caller.
     pub(super) caller: Vec<bool>,
+    /// Per endpoint: its number of call sites when it is a plain sequence, else 0.
+    pub(super) sequence: Vec<u16>,
     /// Per link: how a crossing without an active fault is drawn. 16 bytes a link in one
     /// dense vector, so a hop reads one entry instead of the model's link and its `Dist`.
     pub(super) links: Vec<LinkPath>,
-    /// Per endpoint: the replica every attempt to it goes to, or `NO_REPLICA` when its
-    /// service's balancer picks (several replicas, versions, an autoscaler). Set by
-    /// `World::new` from its replica layout (`only_replicas`).
-    pub(super) only_replica: Vec<u32>,
+    /// Per endpoint: how an attempt to it picks its replica. Set by `World::new` from its
+    /// replica layout (`targets`).
+    pub(super) targets: Vec<Target>,
 }
 
-/// No fixed replica: the balancer picks.
-pub(super) const NO_REPLICA: u32 = u32::MAX;
+/// How an attempt to an endpoint picks its replica, decided at build. 8 bytes an endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Target {
+    /// Always this replica (a global index): the service is one replica for good.
+    Only(u32),
+    /// Round-robin over the fixed pool of this service (its pool's index is the service's).
+    RoundRobin(u32),
+    /// The least-outstanding replica of the fixed pool of this service.
+    Least(u32),
+    /// The service's balancer picks (another policy, health checks, versions, autoscaling).
+    Balanced,
+}
 
-/// Per endpoint, its fixed replica (see `Plain::only_replica`), given each service's first
-/// replica as `World::new` laid them out.
-pub(super) fn only_replicas(model: &Model, replica_base: &[u32]) -> Vec<u32> {
+/// Per endpoint, its `Target` (see `Plain::targets`), given each service's first replica as
+/// `World::new` laid them out.
+pub(super) fn targets(model: &Model, replica_base: &[u32]) -> Vec<Target> {
     model
         .endpoints
         .iter()
         .map(|ep| {
+            let i = ep.service.0;
             let s = model.service(ep.service);
-            let fixed = s.replicas == 1 && s.versions.is_empty() && s.autoscale.is_none();
-            if fixed {
-                replica_base[ep.service.0 as usize]
-            } else {
-                NO_REPLICA
+            // The pool and what the callers believe of it never change in the run.
+            let fixed = s.versions.is_empty() && s.autoscale.is_none();
+            if fixed && s.replicas == 1 {
+                return Target::Only(replica_base[i as usize]);
+            }
+            if !fixed || s.health_check.is_some() {
+                return Target::Balanced;
+            }
+            match s.lb {
+                LbPolicy::RoundRobin => Target::RoundRobin(i),
+                LbPolicy::LeastOutstanding => Target::Least(i),
+                LbPolicy::Random | LbPolicy::PowerOfTwo => Target::Balanced,
             }
         })
         .collect()
@@ -134,6 +161,32 @@ impl Plain {
             site_base.push(sites.len() as u32);
             sites.extend(ep.all_calls().map(site));
         }
+        let caller: Vec<bool> = model
+            .endpoints
+            .iter()
+            .map(|ep| {
+                ep.calls.first().is_some_and(|c| c.route.is_none())
+                    && !ep.parallel
+                    && (ep.fail <= 0.0 || ep.fail.is_nan())
+                    && no_flows
+                    && !injected_errors
+            })
+            .collect();
+        let sequence = model
+            .endpoints
+            .iter()
+            .zip(&caller)
+            .map(|(ep, &plain_caller)| {
+                let sequence = plain_caller
+                    && ep.calls.iter().all(|c| c.route.is_none())
+                    && ep.publish.is_empty();
+                // A site index is a u16 (`CallRef::Endpoint`): a count past it stays general.
+                match u16::try_from(ep.calls.len()) {
+                    Ok(n) if sequence => n,
+                    _ => 0,
+                }
+            })
+            .collect();
         Plain {
             sites,
             site_base,
@@ -149,17 +202,8 @@ impl Plain {
                         && !injected_errors
                 })
                 .collect(),
-            caller: model
-                .endpoints
-                .iter()
-                .map(|ep| {
-                    ep.calls.first().is_some_and(|c| c.route.is_none())
-                        && !ep.parallel
-                        && (ep.fail <= 0.0 || ep.fail.is_nan())
-                        && no_flows
-                        && !injected_errors
-                })
-                .collect(),
+            caller,
+            sequence,
             links: {
                 let faulted = faulted_links(model);
                 model
@@ -169,7 +213,7 @@ impl Plain {
                     .map(|(l, f)| LinkPath::of(l, f))
                     .collect()
             },
-            only_replica: Vec::new(),
+            targets: Vec::new(),
         }
     }
 
@@ -253,6 +297,49 @@ mod tests {
             "[service.back.endpoint.read]\nfail = 0.1",
         ));
         assert!(!Plain::of(&failing).leaf[back.0 as usize], "it may fail");
+    }
+
+    // Goal: a plain caller whose every site is made without a draw and that publishes
+    // nothing is a plain sequence of its sites' count; a `p` on a later site, a publish or
+    // an endpoint without calls is not.
+    #[test]
+    fn builder_marks_plain_sequences() {
+        let m = model(CHAIN);
+        let p = Plain::of(&m);
+        let (front, back) = (endpoint(&m, "front/get"), endpoint(&m, "back/read"));
+        assert_eq!(p.sequence[front.0 as usize], 2);
+        assert_eq!(p.sequence[back.0 as usize], 0, "it makes no calls");
+        let drawn = model(&CHAIN.replace("retries = 2", "retries = 2, p = 0.5"));
+        assert!(Plain::of(&drawn).caller[front.0 as usize]);
+        assert_eq!(Plain::of(&drawn).sequence[front.0 as usize], 0, "a draw");
+    }
+
+    // Goal: a plain sequence stops at its first failed call, as sequential calls do: with
+    // every call to the back end failing, each front job makes one call, not two, so the
+    // back end sees as many requests as the front end; with none failing, twice as many.
+    // (Counted at the endpoints, so a sequence that went on past a failure fails here.)
+    #[test]
+    fn a_plain_sequence_stops_at_a_failure() {
+        let arrivals = |text: &str| {
+            let m = model(text);
+            let mut w = World::new(&m, 1);
+            let (front, back) = (endpoint(&m, "front/get"), endpoint(&m, "back/read"));
+            assert_eq!(w.plain.sequence[front.0 as usize], 2);
+            w.run(&mut |_| {}).expect("runs");
+            let at = |e: EndpointId| w.stats.endpoints[e.0 as usize].arrivals;
+            (at(front), at(back))
+        };
+        let plain = CHAIN.replace(", retries = 2", "");
+        let (front, back) = arrivals(&plain);
+        assert!(front > 3_000);
+        assert_eq!(back, 2 * front);
+        let failing = plain.replace(
+            "[service.back.endpoint.read]",
+            "[service.back.endpoint.read]\nfail = 1.0",
+        );
+        let (front, back) = arrivals(&failing);
+        assert!(front > 3_000);
+        assert_eq!(back, front);
     }
 
     // Goal: a sidecar anywhere makes every site general (the mesh decides each attempt), and
@@ -364,21 +451,83 @@ mod tests {
 
     // Goal: only an endpoint whose service is one replica for good (no versions, no
     // autoscaler) has a fixed replica, and it is the replica the balancer would pick; a
-    // service of two replicas, or with a version, leaves the pick to its balancer.
+    // pool of two replicas is picked by its policy inline, and a service with a version
+    // leaves the pick to its balancer.
     #[test]
     fn only_a_one_replica_service_fixes_its_replica() {
         let m = model(&CHAIN.replace("[service.back]", "[service.back]\nreplicas = 2"));
         let mut w = World::new(&m, 1);
         let (front, back) = (endpoint(&m, "front/get"), endpoint(&m, "back/read"));
-        let fixed = w.plain.only_replica[front.0 as usize];
-        assert_ne!(fixed, NO_REPLICA);
+        let Target::Only(fixed) = w.plain.targets[front.0 as usize] else {
+            panic!("one replica");
+        };
         assert_eq!(fixed, w.pick_replica(m.endpoints[front.0 as usize].service));
-        assert_eq!(w.plain.only_replica[back.0 as usize], NO_REPLICA);
+        let back_service = m.endpoints[back.0 as usize].service.0;
+        assert_eq!(
+            w.plain.targets[back.0 as usize],
+            Target::RoundRobin(back_service)
+        );
         let versioned = model(&format!(
             "{CHAIN}\n[service.front.version.canary]\nweight = 5\nreplicas = 1\n"
         ));
         let w = World::new(&versioned, 1);
         let front = endpoint(&versioned, "front/get");
-        assert_eq!(w.plain.only_replica[front.0 as usize], NO_REPLICA);
+        assert_eq!(w.plain.targets[front.0 as usize], Target::Balanced);
+    }
+
+    // Goal: a fixed pool's inline pick is the balancer's, pick for pick: round-robin and
+    // least-outstanding over three replicas whose loads change between picks give the
+    // replica `pick_replica` gives from the same state; random and p2c, health checks and
+    // autoscaling keep the balancer's pick (their pool or their draws are its own).
+    #[test]
+    fn a_fixed_pool_picks_what_its_balancer_picks() {
+        for lb in ["round-robin", "least-outstanding"] {
+            let text = CHAIN.replace(
+                "[service.back]",
+                &format!("[service.back]\nreplicas = 3\nlb = \"{lb}\""),
+            );
+            let m = model(&text);
+            let back = endpoint(&m, "back/read");
+            let service = m.endpoints[back.0 as usize].service;
+            let mut fast = World::new(&m, 1);
+            let mut general = World::new(&m, 1);
+            let target = fast.plain.targets[back.0 as usize];
+            assert!(
+                matches!(target, Target::RoundRobin(_) | Target::Least(_)),
+                "{lb}"
+            );
+            for k in 0..200u32 {
+                let p = service.0 as usize;
+                let picked = match target {
+                    Target::RoundRobin(_) => fast.pick_round_robin(p),
+                    _ => fast.pick_least(p),
+                };
+                assert_eq!(picked, general.pick_replica(service), "{lb}, pick {k}");
+                // Loads move as requests come and go, the same in both worlds.
+                for w in [&mut fast, &mut general] {
+                    let r = picked as usize;
+                    if k % 3 == 2 && w.replicas[r].outstanding > 0 {
+                        w.replicas[r].outstanding -= 1;
+                    } else {
+                        w.replicas[r].outstanding += 1;
+                    }
+                    w.load_changed(r);
+                }
+            }
+        }
+        for extra in ["lb = \"random\"", "lb = \"p2c\"", "health_check = \"1s\""] {
+            let text = CHAIN.replace(
+                "[service.back]",
+                &format!("[service.back]\nreplicas = 3\n{extra}"),
+            );
+            let m = model(&text);
+            let w = World::new(&m, 1);
+            let back = endpoint(&m, "back/read");
+            assert_eq!(
+                w.plain.targets[back.0 as usize],
+                Target::Balanced,
+                "{extra}"
+            );
+        }
     }
 }

@@ -287,8 +287,9 @@ impl<'m> World<'m> {
         }
         if self.plain.caller[e.0 as usize] {
             // Nothing to fail, no flow, a first call without a draw (decided at build): what
-            // the general path below does for it, without asking each feature.
-            self.jobs.get_mut(job).expect("live job").next_call = 0;
+            // the general path below does for it, without asking each feature. (Every job is
+            // made with `next_call` 0 and makes its calls after its work: nothing to write.)
+            debug_assert_eq!(j.next_call, 0);
             return self.start_call(Caller::Job(job), CallRef::Endpoint(e, 0));
         }
         let ep = &self.model.endpoints[e.0 as usize];
@@ -346,11 +347,43 @@ impl<'m> World<'m> {
         false
     }
 
-    /// One of a job's downstream calls ended (after its retries and fallback).
+    /// One of a job's downstream calls ended (after its retries and fallback). A plain
+    /// sequence (decided at build) goes on from the one lookup that finds the job alive.
     pub(super) fn call_done(&mut self, job: Handle, outcome: Outcome) {
-        let Some(e) = self.live_endpoint(job) else {
+        let Some(j) = self.jobs.get_mut(job) else {
             return;
         };
+        if self.replicas[j.replica as usize].epoch != j.epoch {
+            return self.vanish(job);
+        }
+        let e = j.endpoint;
+        let sites = self.plain.sequence[e.0 as usize];
+        if sites != 0 {
+            // What the general path below does for a sequential endpoint without draws,
+            // flows or messages: stop at a failure, note a degraded answer, make the next
+            // call or finish.
+            match outcome {
+                Outcome::Failed(_) => {
+                    let j = *j;
+                    return self.finish_read(job, j, outcome);
+                }
+                Outcome::Degraded => j.degraded = true,
+                Outcome::Ok => {}
+            }
+            j.next_call += 1;
+            let next = j.next_call;
+            if next < sites {
+                return self.start_call(Caller::Job(job), CallRef::Endpoint(e, next));
+            }
+            let j = *j;
+            return self.finish_read(job, j, Outcome::Ok);
+        }
+        self.call_done_general(job, e, outcome);
+    }
+
+    /// `call_done` of live job `job` at endpoint `e` outside a plain sequence.
+    #[inline(never)]
+    fn call_done_general(&mut self, job: Handle, e: EndpointId, outcome: Outcome) {
         if !self.flow_accs.is_empty() && self.is_coordinator(e) {
             return self.coordinator_call_done(job, outcome);
         }
