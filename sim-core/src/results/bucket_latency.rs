@@ -50,9 +50,8 @@ impl BucketLatency {
 
     /// Adds `counts[i]` values at every index `i` of the histogram's counts (as many
     /// [`BucketLatency::record_ns`] of a value at that index would), leaving `counts` zero:
-    /// how an [`super::OpenBucket`] hands over its latencies. Into an empty bucket, the
-    /// entries are made in one walk (in increasing index order, so sorted) when they fit;
-    /// otherwise each index is added as values would be.
+    /// how an [`super::OpenBucket`] hands over its latencies when it touched too many
+    /// indices to list them.
     pub fn add_counts(&mut self, counts: &mut [u64]) {
         // One pass for both questions (how many, and does any pass a `u32`), without a
         // branch per count: measured cheaper than appending while walking (199 closes of
@@ -60,15 +59,7 @@ impl BucketLatency {
         let (recorded, bits) = counts.iter().fold((0usize, 0u64), |(n, bits), &c| {
             (n + usize::from(c != 0), bits | c)
         });
-        if recorded == 0 {
-            return;
-        }
-        if let BucketLatency::Sparse(entries) = self
-            && entries.is_empty()
-            && recorded <= MOST_SPARSE
-            && bits <= u64::from(u32::MAX)
-        {
-            entries.reserve_exact(recorded);
+        if let Some(entries) = self.room_for(recorded, bits) {
             for (i, c) in counts.iter_mut().enumerate() {
                 if *c != 0 {
                     entries.push((i as u32, std::mem::take(c) as u32));
@@ -80,6 +71,45 @@ impl BucketLatency {
             if *c != 0 {
                 self.record_index_n(i as u32, std::mem::take(c));
             }
+        }
+    }
+
+    /// [`BucketLatency::add_counts`] when the indices with a count are known: `at`, in
+    /// increasing order, each with a count. Costs what was recorded, not the width of
+    /// `counts` (an open bucket of a large model sees a request or two).
+    pub fn add_counts_at(&mut self, counts: &mut [u64], at: &[u16]) {
+        debug_assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?}");
+        debug_assert!(at.iter().all(|&i| counts[usize::from(i)] != 0), "{at:?}");
+        let bits = at
+            .iter()
+            .fold(0u64, |bits, &i| bits | counts[usize::from(i)]);
+        let taken = at
+            .iter()
+            .map(|&i| (u32::from(i), std::mem::take(&mut counts[usize::from(i)])));
+        if let Some(entries) = self.room_for(at.len(), bits) {
+            entries.extend(taken.map(|(i, c)| (i, c as u32)));
+            return;
+        }
+        for (i, c) in taken {
+            self.record_index_n(i, c);
+        }
+    }
+
+    /// The entries to append `recorded` counts of bitwise or `bits` to in one walk by
+    /// increasing index (so sorted), room made: when these latencies are sparse and empty
+    /// and the counts fit. Otherwise each index is added as values would be.
+    fn room_for(&mut self, recorded: usize, bits: u64) -> Option<&mut Vec<(u32, u32)>> {
+        match self {
+            BucketLatency::Sparse(entries)
+                if recorded > 0
+                    && entries.is_empty()
+                    && recorded <= MOST_SPARSE
+                    && bits <= u64::from(u32::MAX) =>
+            {
+                entries.reserve_exact(recorded);
+                Some(entries)
+            }
+            _ => None,
         }
     }
 

@@ -96,12 +96,27 @@ impl<const HALF: u32> Counts<HALF> {
     /// Counts one latency, as [`super::RecordNs::record_ns`] records it.
     #[inline]
     pub fn record_ns(&mut self, ns: u64) {
+        *self.slot(ns).1 += 1;
+    }
+
+    /// Counts one latency as [`Counts::record_ns`] does, and gives its index when it is the
+    /// first count there (for a list of the indices counted).
+    #[inline]
+    pub fn record_ns_first(&mut self, ns: u64) -> Option<usize> {
+        let (i, c) = self.slot(ns);
+        *c += 1;
+        (*c == 1).then_some(i)
+    }
+
+    /// The index of `ns` (clamped) and its count, grown to hold it.
+    #[inline(always)]
+    fn slot(&mut self, ns: u64) -> (usize, &mut u64) {
         let ns = clamp(ns);
         let i = Layout::<HALF>::index_of(ns) as usize;
         if i >= self.counts.len() {
             self.grow(ns);
         }
-        self.counts[i] += 1;
+        (i, &mut self.counts[i])
     }
 
     /// Grows to hold `ns` as the histogram grows: new zeroed counts (memory the system
