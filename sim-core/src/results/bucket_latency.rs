@@ -165,40 +165,28 @@ impl BucketLatency {
 
     /// The latency figures, as [`LatencySummary::of`] gives them for the histogram; `None`
     /// when no latency was recorded. Sparse entries are summarised as they are, by the
-    /// histogram's own rules (a quantile is the highest value equivalent to the first index
-    /// whose running count reaches `ceil(q × total)`; the mean adds each index's middle value
-    /// × its count / total, in index order), without building the histogram: a timeline
-    /// reads 14,100 buckets at 1,000 services.
+    /// histogram's own rules ([`LatencySummary::of_recorded`]), without building the
+    /// histogram: a timeline reads 14,100 buckets at 1,000 services.
     pub fn summary(&self) -> Option<LatencySummary> {
-        let entries = match self {
-            BucketLatency::Dense(h) => return LatencySummary::of(h),
-            BucketLatency::Sparse(entries) => entries,
-        };
-        let &(last, _) = entries.last()?;
-        let total: u64 = entries.iter().map(|&(_, c)| u64::from(c)).sum();
-        let mean_ns = entries.iter().fold(0.0_f64, |sum, &(i, c)| {
-            let middle = BucketLayout::value_of(i) + (BucketLayout::range_of(i) >> 1);
-            sum + middle as f64 * f64::from(c) / total as f64
-        });
-        let quantile = |q: f64| sparse_quantile(entries, total, q);
-        Some(LatencySummary::from_parts(
-            mean_ns,
-            quantile,
-            BucketLayout::highest_of(last),
-        ))
+        match self {
+            BucketLatency::Dense(h) => LatencySummary::of(h),
+            BucketLatency::Sparse(entries) => {
+                LatencySummary::of_recorded::<7>(recorded(entries), total(entries))
+            }
+        }
     }
 
-    /// The values at `quantiles` in milliseconds and nothing else, as
+    /// The values at `quantiles` (in increasing order) in milliseconds and nothing else, as
     /// [`LatencySummary::quantiles_of`] gives them for the histogram; `None` when no latency
     /// was recorded. For the timeline, which shows p50 and p99 per bucket.
     pub fn quantiles<const N: usize>(&self, quantiles: [f64; N]) -> Option<[f64; N]> {
         match self {
             BucketLatency::Dense(h) => LatencySummary::quantiles_of(h, quantiles),
-            BucketLatency::Sparse(entries) => {
-                entries.last()?;
-                let total: u64 = entries.iter().map(|&(_, c)| u64::from(c)).sum();
-                Some(quantiles.map(|q| sparse_quantile(entries, total, q) as f64 / 1e6))
-            }
+            BucketLatency::Sparse(entries) => LatencySummary::quantiles_of_recorded::<7, N>(
+                recorded(entries),
+                total(entries),
+                quantiles,
+            ),
         }
     }
 
@@ -239,16 +227,12 @@ fn grow_and_record_n(h: &mut BucketHistogram, ns: u64, count: u64) {
     record_n(h, ns, count);
 }
 
-/// The histogram's `value_at_quantile(q)` over sparse entries of `total` values: the highest
-/// value equivalent to the first index whose running count reaches `max(1, ceil(q × total))`.
-fn sparse_quantile(entries: &[(u32, u32)], total: u64, q: f64) -> u64 {
-    let at = ((q.min(1.0) * total as f64).ceil() as u64).max(1);
-    let mut running = 0u64;
-    for &(i, c) in entries {
-        running += u64::from(c);
-        if running >= at {
-            return BucketLayout::highest_of(i);
-        }
-    }
-    0
+/// Sparse entries as the (index, count) pairs a summary walks.
+fn recorded(entries: &[(u32, u32)]) -> impl Iterator<Item = (u32, u64)> + '_ {
+    entries.iter().map(|&(i, c)| (i, u64::from(c)))
+}
+
+/// The number of latencies sparse entries hold.
+fn total(entries: &[(u32, u32)]) -> u64 {
+    entries.iter().map(|&(_, c)| u64::from(c)).sum()
 }
