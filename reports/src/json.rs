@@ -548,7 +548,7 @@ impl Report {
                     rejected: e.rejected,
                     ok: e.completed - e.failed,
                     failed: e.failed,
-                    latency_ms: LatencySummary::of(&e.latency).into(),
+                    latency_ms: e.latency.summary().into(),
                     abandoned: e.abandoned,
                 };
                 (e.name.clone(), report)

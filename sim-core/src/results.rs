@@ -287,8 +287,12 @@ pub struct EndpointStats {
     /// up on them (timed out, or retried), or that were still at a replica — in transit,
     /// queued or in service — at the end with their caller gone: work nobody waited for.
     pub abandoned: u64,
-    /// Time from arrival at the replica to the reply, queue wait included, for successes.
-    pub latency: LatencyHistogram,
+    /// Time from arrival at the replica to the reply, queue wait included, for successes:
+    /// counts in the latency histogram's layout, whose figures ([`LatencyCounts::summary`])
+    /// are the histogram's without building it ([`LatencyCounts::histogram`] makes it where
+    /// a histogram is needed). A 1,000-service model has thousands of endpoints and no
+    /// output that reads more than their figures.
+    pub latency: LatencyCounts,
 }
 
 /// One service over all its replicas.

@@ -16,7 +16,7 @@ use sim_core::model::{
 };
 use sim_core::results::{
     BreakerState, BreakerStats, CallStats, Cause, EndpointStats, FailureCounts, FaultStats,
-    RunResults, ServiceStats, WorkloadBucket, WorkloadStats, new_latency_histogram,
+    LatencyCounts, RunResults, ServiceStats, WorkloadBucket, WorkloadStats, new_latency_histogram,
 };
 use sim_core::{SimDuration, SimTime};
 
@@ -166,8 +166,10 @@ pub fn model() -> Model {
 
 pub fn results() -> RunResults {
     let mut latency = new_latency_histogram();
+    let mut counts = LatencyCounts::default();
     for ms in 1..=100u64 {
         latency.record(ms * 1_000_000).unwrap();
+        counts.record_ns(ms * 1_000_000);
     }
     let mut failed = FailureCounts::default();
     for _ in 0..7 {
@@ -218,7 +220,7 @@ pub fn results() -> RunResults {
                 rejected: 0,
                 failed: 8,
                 abandoned: 0,
-                latency: latency.clone(),
+                latency: counts.clone(),
             },
             EndpointStats {
                 name: "order/place".to_string(),
@@ -227,7 +229,7 @@ pub fn results() -> RunResults {
                 rejected: 0,
                 failed: 1,
                 abandoned: 0,
-                latency,
+                latency: counts,
             },
         ],
         services: vec![

@@ -5,7 +5,7 @@
 use crate::model::{EndpointId, Model, ServiceId, WorkloadId};
 use crate::results::{
     CallStats, EndpointStats, FailureCounts, LatencyCounts, OpenBucket, ServiceStats, VersionStats,
-    WorkloadBucket, WorkloadStats, empty_latency_histogram, new_latency_histogram,
+    WorkloadBucket, WorkloadStats, new_latency_histogram,
 };
 use crate::time::{SimDuration, SimTime};
 
@@ -312,17 +312,9 @@ impl Stats {
                 rejected: acc.rejected,
                 failed: acc.failed,
                 abandoned: acc.abandoned,
-                // Made one at a time, each endpoint's counts dropped as its histogram is
-                // made: a second full histogram per endpoint is what made 10,000 endpoints
-                // run out of memory.
-                latency: {
-                    let counts = std::mem::take(&mut acc.latency);
-                    if counts.is_empty() {
-                        empty_latency_histogram()
-                    } else {
-                        counts.into_histogram()
-                    }
-                },
+                // The counts themselves: their figures are read from them, with no
+                // histogram built (see `EndpointStats::latency`).
+                latency: std::mem::take(&mut acc.latency),
             })
             .collect()
     }

@@ -50,9 +50,8 @@ impl BucketLatency {
 
     /// Adds `counts[i]` values at every index `i` of the histogram's counts (as many
     /// [`BucketLatency::record_ns`] of a value at that index would), leaving `counts` zero:
-    /// how an [`super::OpenBucket`] hands over its latencies. Into an empty bucket, the
-    /// entries are made in one walk (in increasing index order, so sorted) when they fit;
-    /// otherwise each index is added as values would be.
+    /// how an [`super::OpenBucket`] hands over its latencies when it touched too many
+    /// indices to list them.
     pub fn add_counts(&mut self, counts: &mut [u64]) {
         // One pass for both questions (how many, and does any pass a `u32`), without a
         // branch per count: measured cheaper than appending while walking (199 closes of
@@ -60,15 +59,7 @@ impl BucketLatency {
         let (recorded, bits) = counts.iter().fold((0usize, 0u64), |(n, bits), &c| {
             (n + usize::from(c != 0), bits | c)
         });
-        if recorded == 0 {
-            return;
-        }
-        if let BucketLatency::Sparse(entries) = self
-            && entries.is_empty()
-            && recorded <= MOST_SPARSE
-            && bits <= u64::from(u32::MAX)
-        {
-            entries.reserve_exact(recorded);
+        if let Some(entries) = self.room_for(recorded, bits) {
             for (i, c) in counts.iter_mut().enumerate() {
                 if *c != 0 {
                     entries.push((i as u32, std::mem::take(c) as u32));
@@ -80,6 +71,45 @@ impl BucketLatency {
             if *c != 0 {
                 self.record_index_n(i as u32, std::mem::take(c));
             }
+        }
+    }
+
+    /// [`BucketLatency::add_counts`] when the indices with a count are known: `at`, in
+    /// increasing order, each with a count. Costs what was recorded, not the width of
+    /// `counts` (an open bucket of a large model sees a request or two).
+    pub fn add_counts_at(&mut self, counts: &mut [u64], at: &[u16]) {
+        debug_assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?}");
+        debug_assert!(at.iter().all(|&i| counts[usize::from(i)] != 0), "{at:?}");
+        let bits = at
+            .iter()
+            .fold(0u64, |bits, &i| bits | counts[usize::from(i)]);
+        let taken = at
+            .iter()
+            .map(|&i| (u32::from(i), std::mem::take(&mut counts[usize::from(i)])));
+        if let Some(entries) = self.room_for(at.len(), bits) {
+            entries.extend(taken.map(|(i, c)| (i, c as u32)));
+            return;
+        }
+        for (i, c) in taken {
+            self.record_index_n(i, c);
+        }
+    }
+
+    /// The entries to append `recorded` counts of bitwise or `bits` to in one walk by
+    /// increasing index (so sorted), room made: when these latencies are sparse and empty
+    /// and the counts fit. Otherwise each index is added as values would be.
+    fn room_for(&mut self, recorded: usize, bits: u64) -> Option<&mut Vec<(u32, u32)>> {
+        match self {
+            BucketLatency::Sparse(entries)
+                if recorded > 0
+                    && entries.is_empty()
+                    && recorded <= MOST_SPARSE
+                    && bits <= u64::from(u32::MAX) =>
+            {
+                entries.reserve_exact(recorded);
+                Some(entries)
+            }
+            _ => None,
         }
     }
 
@@ -135,40 +165,28 @@ impl BucketLatency {
 
     /// The latency figures, as [`LatencySummary::of`] gives them for the histogram; `None`
     /// when no latency was recorded. Sparse entries are summarised as they are, by the
-    /// histogram's own rules (a quantile is the highest value equivalent to the first index
-    /// whose running count reaches `ceil(q × total)`; the mean adds each index's middle value
-    /// × its count / total, in index order), without building the histogram: a timeline
-    /// reads 14,100 buckets at 1,000 services.
+    /// histogram's own rules ([`LatencySummary::of_recorded`]), without building the
+    /// histogram: a timeline reads 14,100 buckets at 1,000 services.
     pub fn summary(&self) -> Option<LatencySummary> {
-        let entries = match self {
-            BucketLatency::Dense(h) => return LatencySummary::of(h),
-            BucketLatency::Sparse(entries) => entries,
-        };
-        let &(last, _) = entries.last()?;
-        let total: u64 = entries.iter().map(|&(_, c)| u64::from(c)).sum();
-        let mean_ns = entries.iter().fold(0.0_f64, |sum, &(i, c)| {
-            let middle = BucketLayout::value_of(i) + (BucketLayout::range_of(i) >> 1);
-            sum + middle as f64 * f64::from(c) / total as f64
-        });
-        let quantile = |q: f64| sparse_quantile(entries, total, q);
-        Some(LatencySummary::from_parts(
-            mean_ns,
-            quantile,
-            BucketLayout::highest_of(last),
-        ))
+        match self {
+            BucketLatency::Dense(h) => LatencySummary::of(h),
+            BucketLatency::Sparse(entries) => {
+                LatencySummary::of_recorded::<7>(recorded(entries), total(entries))
+            }
+        }
     }
 
-    /// The values at `quantiles` in milliseconds and nothing else, as
+    /// The values at `quantiles` (in increasing order) in milliseconds and nothing else, as
     /// [`LatencySummary::quantiles_of`] gives them for the histogram; `None` when no latency
     /// was recorded. For the timeline, which shows p50 and p99 per bucket.
     pub fn quantiles<const N: usize>(&self, quantiles: [f64; N]) -> Option<[f64; N]> {
         match self {
             BucketLatency::Dense(h) => LatencySummary::quantiles_of(h, quantiles),
-            BucketLatency::Sparse(entries) => {
-                entries.last()?;
-                let total: u64 = entries.iter().map(|&(_, c)| u64::from(c)).sum();
-                Some(quantiles.map(|q| sparse_quantile(entries, total, q) as f64 / 1e6))
-            }
+            BucketLatency::Sparse(entries) => LatencySummary::quantiles_of_recorded::<7, N>(
+                recorded(entries),
+                total(entries),
+                quantiles,
+            ),
         }
     }
 
@@ -209,16 +227,12 @@ fn grow_and_record_n(h: &mut BucketHistogram, ns: u64, count: u64) {
     record_n(h, ns, count);
 }
 
-/// The histogram's `value_at_quantile(q)` over sparse entries of `total` values: the highest
-/// value equivalent to the first index whose running count reaches `max(1, ceil(q × total))`.
-fn sparse_quantile(entries: &[(u32, u32)], total: u64, q: f64) -> u64 {
-    let at = ((q.min(1.0) * total as f64).ceil() as u64).max(1);
-    let mut running = 0u64;
-    for &(i, c) in entries {
-        running += u64::from(c);
-        if running >= at {
-            return BucketLayout::highest_of(i);
-        }
-    }
-    0
+/// Sparse entries as the (index, count) pairs a summary walks.
+fn recorded(entries: &[(u32, u32)]) -> impl Iterator<Item = (u32, u64)> + '_ {
+    entries.iter().map(|&(i, c)| (i, u64::from(c)))
+}
+
+/// The number of latencies sparse entries hold.
+fn total(entries: &[(u32, u32)]) -> u64 {
+    entries.iter().map(|&(_, c)| u64::from(c)).sum()
 }

@@ -14,7 +14,7 @@
 
 use hdrhistogram::{Counter, Histogram};
 
-use super::{HISTOGRAM_MAX_NS, HISTOGRAM_TOP_NS};
+use super::{HISTOGRAM_MAX_NS, HISTOGRAM_TOP_NS, LatencySummary};
 
 /// The layout of a histogram whose first bucket has `2 × 2^HALF` sub-buckets: 3 significant
 /// figures is 2048 (`HALF` = 10), 2 is 256 (`HALF` = 7). Every later power of two adds
@@ -96,12 +96,27 @@ impl<const HALF: u32> Counts<HALF> {
     /// Counts one latency, as [`super::RecordNs::record_ns`] records it.
     #[inline]
     pub fn record_ns(&mut self, ns: u64) {
+        *self.slot(ns).1 += 1;
+    }
+
+    /// Counts one latency as [`Counts::record_ns`] does, and gives its index when it is the
+    /// first count there (for a list of the indices counted).
+    #[inline]
+    pub fn record_ns_first(&mut self, ns: u64) -> Option<usize> {
+        let (i, c) = self.slot(ns);
+        *c += 1;
+        (*c == 1).then_some(i)
+    }
+
+    /// The index of `ns` (clamped) and its count, grown to hold it.
+    #[inline(always)]
+    fn slot(&mut self, ns: u64) -> (usize, &mut u64) {
         let ns = clamp(ns);
         let i = Layout::<HALF>::index_of(ns) as usize;
         if i >= self.counts.len() {
             self.grow(ns);
         }
-        self.counts[i] += 1;
+        (i, &mut self.counts[i])
     }
 
     /// Grows to hold `ns` as the histogram grows: new zeroed counts (memory the system
@@ -154,6 +169,25 @@ impl<const HALF: u32> Counts<HALF> {
         }
     }
 
+    /// The latency figures of the histogram these counts make ([`LatencySummary::of`] of
+    /// it, to the bit), read from the counts: no histogram built and walked for a figure
+    /// that needs none (an endpoint's, at thousands of endpoints). `None` when none was
+    /// counted.
+    pub fn summary(&self) -> Option<LatencySummary> {
+        // Two walks of plain counts: the total first, as every term of the mean divides by it.
+        let total = self.counts.iter().sum();
+        LatencySummary::of_recorded::<HALF>(self.recorded(), total)
+    }
+
+    /// (index, count) of every index with a count, by increasing index.
+    fn recorded(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
+        self.counts
+            .iter()
+            .enumerate()
+            .filter(|&(_, &c)| c != 0)
+            .map(|(i, &c)| (i as u32, c))
+    }
+
     /// Whether no latency was counted (counts grow at the first).
     pub fn is_empty(&self) -> bool {
         self.counts.iter().all(|&c| c == 0)
@@ -166,6 +200,12 @@ impl<const HALF: u32> Counts<HALF> {
 }
 
 impl LatencyCounts {
+    /// The histogram these counts make, the counts kept (see
+    /// [`LatencyCounts::into_histogram`]): for a reader that needs the histogram itself.
+    pub fn histogram(&self) -> super::LatencyHistogram {
+        self.clone().into_histogram()
+    }
+
     /// The histogram these counts make: [`super::new_latency_histogram`] grown to the largest
     /// value, with every count recorded at its index. The counts are let go of before the
     /// histogram is made, at its final size at once: it takes the room they took (the same
@@ -176,13 +216,7 @@ impl LatencyCounts {
         // memory estimate (footprint.rs): a collect could double its room while growing.
         let nonzero = self.counts.iter().filter(|&&c| c != 0).count();
         let mut recorded: Vec<(u32, u64)> = Vec::with_capacity(nonzero);
-        recorded.extend(
-            self.counts
-                .iter()
-                .enumerate()
-                .filter(|&(_, &c)| c != 0)
-                .map(|(i, &c)| (i as u32, c)),
-        );
+        recorded.extend(self.recorded());
         drop(self);
         let top = recorded
             .last()
@@ -347,6 +381,78 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Checks the summary of counts against the crate's own functions on the histogram
+    /// `h` they were also recorded into: `mean()`, `value_at_quantile()`, `max()`.
+    fn summary_agrees<const HALF: u32, T: Counter>(c: &Counts<HALF>, h: &Histogram<T>, what: &str) {
+        use crate::results::summary::tests::{bits, crate_summary};
+        let ms = |ns: u64| ns as f64 / 1e6;
+        let want = crate_summary(h);
+        assert_eq!(
+            bits(c.summary()),
+            bits(want),
+            "{what}: {:?} vs {want:?}",
+            c.summary()
+        );
+        let total = c.counts.iter().sum();
+        let quantiles = [0.0, 1e-9, 0.5, 0.5, 0.999_999, 1.0, 1.5];
+        let want = (!h.is_empty()).then(|| quantiles.map(|q| ms(h.value_at_quantile(q))));
+        let got = LatencySummary::quantiles_of_recorded::<HALF, 7>(c.recorded(), total, quantiles);
+        assert_eq!(got, want, "{what}: quantiles");
+    }
+
+    #[test]
+    fn figures_from_counts_are_the_histograms() {
+        // Goal: the summary read straight from counts (no histogram built) is, bit for bit,
+        // what hdrhistogram's own mean(), value_at_quantile() and max() give for the
+        // histogram of the same values, in both layouts (whole-run latencies, 3 significant
+        // figures; time buckets, 2): random sets of many shapes (zeros, repeats, one value,
+        // values past the top, the whole range), counts in the billions (where the mean's
+        // f64 terms round), and nothing at all.
+        let mut whole_empty = LatencyCounts::default();
+        summary_agrees(&whole_empty, &whole_empty.clone().into_histogram(), "empty");
+        summary_agrees(
+            &Counts::<7>::default(),
+            &full_bucket_histogram(),
+            "empty bucket",
+        );
+        for seed in 1..120u64 {
+            let mut rng = Scatter(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+            let mut whole = LatencyCounts::default();
+            let mut bucket = Counts::<7>::default();
+            let mut direct = new_latency_histogram();
+            let n = [1, 2, 3, 10, 100, 5000][seed as usize % 6];
+            let shape = seed % 5;
+            for _ in 0..rng.next() % n + 1 {
+                let r = rng.next();
+                let ns = match (shape + r) % 8 {
+                    0 => 0,
+                    1 if shape != 0 => HISTOGRAM_TOP_NS + rng.next() % 1000,
+                    2 => u64::MAX - rng.next() % 3,
+                    3 => 1000 + rng.next() % 4,
+                    4 => rng.next() % 3000,
+                    _ => rng.next() >> (rng.next() % 64),
+                };
+                direct.record_ns(ns);
+                whole.record_ns(ns);
+                bucket.record_ns(ns);
+            }
+            let what = format!("seed {seed}");
+            summary_agrees(&whole, &direct, &what);
+            let mut h = crate::results::new_bucket_histogram();
+            bucket.record_into(&mut h);
+            summary_agrees(&bucket, &h, &format!("{what}, bucket layout"));
+            // Counts no single run reaches by recording, in the billions: set directly.
+            let big = rng.next() % 5_000_000_000;
+            if let Some(c) = whole.counts.iter_mut().rev().find(|c| **c != 0) {
+                *c += big;
+            }
+            whole.counts[0] += big / 3;
+            summary_agrees(&whole, &whole.histogram(), &format!("{what}, billions"));
+        }
+        whole_empty.record_ns(5);
+        summary_agrees(&whole_empty, &whole_empty.histogram(), "one value");
     }
 
     #[test]

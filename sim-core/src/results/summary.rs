@@ -24,6 +24,8 @@
 
 use hdrhistogram::{Counter, Histogram};
 
+use super::layout::Layout;
+
 /// The quantiles of a [`LatencySummary`], in increasing order: p50, p90, p99, p99.9.
 const SUMMARY_QUANTILES: [f64; 4] = [0.50, 0.90, 0.99, 0.999];
 
@@ -59,19 +61,40 @@ impl LatencySummary {
         })
     }
 
-    /// The figures from a mean, a quantile function and a max in nanoseconds: the formula of
-    /// [`LatencySummary::of`] for figures found another way ([`super::BucketLatency`]'s
-    /// sparse entries).
-    pub fn from_parts(mean_ns: f64, quantile: impl Fn(f64) -> u64, max_ns: u64) -> Self {
-        let [p50, p90, p99, p999] = SUMMARY_QUANTILES.map(|q| ms(quantile(q)));
-        LatencySummary {
-            mean: mean_ns / 1e6,
+    /// The figures of the histogram that counts in layout `HALF` make — `recorded`, each
+    /// (index, count) with a count, by increasing index, `total` their sum — without building
+    /// it: [`LatencySummary::of`] of that histogram, to the bit, by the same formulas (see
+    /// the module's comment) with the layout's values for the crate's (checked against the
+    /// crate below). `None` when nothing was recorded. For counts kept without a histogram
+    /// (an endpoint's [`super::LatencyCounts`], a time bucket's sparse entries): a report of
+    /// a 1,000-service model reads thousands of them.
+    pub fn of_recorded<const HALF: u32>(
+        recorded: impl Iterator<Item = (u32, u64)>,
+        total: u64,
+    ) -> Option<LatencySummary> {
+        let pass = Pass::<4>::over_recorded::<HALF>(recorded, total, SUMMARY_QUANTILES)?;
+        let [p50, p90, p99, p999] = pass.values.map(ms);
+        Some(LatencySummary {
+            mean: pass.mean / 1e6,
             p50,
             p90,
             p99,
             p999,
-            max: ms(max_ns),
-        }
+            max: ms(Layout::<HALF>::highest_of(pass.last)),
+        })
+    }
+
+    /// The values at `quantiles` (in increasing order) in milliseconds, as
+    /// [`LatencySummary::quantiles_of`] gives them for the histogram counts in layout `HALF`
+    /// make (`recorded` and `total` as [`LatencySummary::of_recorded`] takes them); `None`
+    /// when nothing was recorded.
+    pub fn quantiles_of_recorded<const HALF: u32, const N: usize>(
+        recorded: impl Iterator<Item = (u32, u64)>,
+        total: u64,
+        quantiles: [f64; N],
+    ) -> Option<[f64; N]> {
+        let pass = Pass::<N>::over_recorded::<HALF>(recorded, total, quantiles)?;
+        Some(pass.values.map(ms))
     }
 
     /// The values at `quantiles`, in milliseconds, and nothing else; `None` when `h` is
@@ -143,12 +166,53 @@ impl<const N: usize> Pass<N> {
             let (value, count) = (v.value_iterated_to(), v.count_at_value());
             // Term by term in bucket order, the same operations as `mean()`: the same f64.
             mean += h.median_equivalent(value) as f64 * count.as_f64() / total as f64;
-            targets.reached(h, value, count.as_u64());
+            targets.reached(value, count.as_u64(), || h.lowest_equivalent(value));
         }
         Pass {
             mean,
             values: targets.values,
         }
+    }
+}
+
+/// [`Pass`] over counts in layout `HALF`, with the index of the last one.
+struct RecordedPass<const N: usize> {
+    mean: f64,
+    values: [u64; N],
+    /// The index of the largest value recorded.
+    last: u32,
+}
+
+impl<const N: usize> Pass<N> {
+    /// [`Pass::over`] the histogram that `recorded` counts in layout `HALF` make (each
+    /// (index, count) with a count, by increasing index; `total` their sum), as the
+    /// iterator of recorded buckets would give them: each index's highest value, its count.
+    /// `None` when nothing was recorded.
+    fn over_recorded<const HALF: u32>(
+        recorded: impl Iterator<Item = (u32, u64)>,
+        total: u64,
+        quantiles: [f64; N],
+    ) -> Option<RecordedPass<N>> {
+        if total == 0 {
+            return None;
+        }
+        let mut targets = Targets::new(quantiles, total);
+        let mut mean = 0.0;
+        let mut last = None;
+        for (i, count) in recorded {
+            let middle = Layout::<HALF>::value_of(i) + (Layout::<HALF>::range_of(i) >> 1);
+            // `median_equivalent(value) × count / total`, term by term: `mean()`'s f64.
+            mean += middle as f64 * count as f64 / total as f64;
+            targets.reached(Layout::<HALF>::highest_of(i), count, || {
+                Layout::<HALF>::value_of(i)
+            });
+            last = Some(i);
+        }
+        Some(RecordedPass {
+            mean,
+            values: targets.values,
+            last: last?,
+        })
     }
 }
 
@@ -179,14 +243,15 @@ impl<const N: usize> Targets<N> {
         }
     }
 
-    /// Takes the next bucket: `value` its highest equivalent value, `count` its count.
-    fn reached<T: Counter>(&mut self, h: &Histogram<T>, value: u64, count: u64) {
+    /// Takes the next bucket: `value` its highest equivalent value, `count` its count,
+    /// `lowest` its lowest equivalent value (asked for only by a quantile of 0).
+    fn reached(&mut self, value: u64, count: u64, lowest: impl Fn() -> u64) {
         self.running = self.running.saturating_add(count);
         while self.next < N && self.running >= self.counts[self.next] {
             // A quantile above 0 reports the bucket's highest equivalent value, exactly 0
             // its lowest.
             self.values[self.next] = if self.quantiles[self.next] == 0.0 {
-                h.lowest_equivalent(value)
+                lowest()
             } else {
                 value
             };
@@ -204,7 +269,7 @@ fn count_at_quantile(q: f64, total: u64) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::results::{
         HISTOGRAM_MAX_NS, RecordNs, empty_latency_histogram, full_bucket_histogram,
@@ -215,7 +280,9 @@ mod tests {
 
     /// The figures as the crate computes them, one walk each: what every report printed
     /// before the one-pass summary, and must still print byte for byte.
-    fn crate_summary<T: Counter>(h: &Histogram<T>) -> Option<LatencySummary> {
+    pub(in crate::results) fn crate_summary<T: Counter>(
+        h: &Histogram<T>,
+    ) -> Option<LatencySummary> {
         if h.is_empty() {
             return None;
         }
@@ -231,7 +298,7 @@ mod tests {
     }
 
     /// Bit for bit: `==` on f64 would let a -0.0 pass for a 0.0.
-    fn bits(s: Option<LatencySummary>) -> Option<[u64; 6]> {
+    pub(in crate::results) fn bits(s: Option<LatencySummary>) -> Option<[u64; 6]> {
         s.map(|s| [s.mean, s.p50, s.p90, s.p99, s.p999, s.max].map(f64::to_bits))
     }
 

@@ -135,7 +135,7 @@ fn no_admitted_request_waited_longer_than_the_shedding_bound() {
     // its 10 ms of work. The histogram keeps 3 significant digits (its max may read up to
     // 0.1% high), hence the 0.1% in the comparison. Without shedding the same load queues
     // for tens of seconds.
-    let max_ms = |r: &RunResults| r.endpoints[0].latency.max() as f64 / 1e6;
+    let max_ms = |r: &RunResults| r.endpoints[0].latency.histogram().max() as f64 / 1e6;
     let fifo = run(&overload(""), &[]);
     assert!(max_ms(&fifo) > 5_000.0, "fifo max {} ms", max_ms(&fifo));
     let shed = run(&overload("shed = { queue_time = \"50ms\" }"), &[]);
@@ -266,7 +266,7 @@ fn an_adaptive_limit_keeps_latency_near_its_timeout_at_capacity() {
         &overload("shed = { concurrency = \"adaptive\", timeout = \"50ms\" }"),
         &[],
     );
-    let p99_ms = r.endpoints[0].latency.value_at_quantile(0.99) as f64 / 1e6;
+    let p99_ms = r.endpoints[0].latency.histogram().value_at_quantile(0.99) as f64 / 1e6;
     assert!(p99_ms < 100.0, "p99 at the replica {p99_ms} ms");
     let served: u64 = r.workloads.iter().map(|w| w.ok).sum();
     let rps = served as f64 / 60.0;
