@@ -14,11 +14,12 @@
 //! push and pop in the big heap.
 //!
 //! The main heap's root is handed out in place and left *vacant* (see `EventQueue::vacant`):
-//! the first event the handler then schedules fills the root with one sift down, so an event
-//! that schedules another (a request's hop, its work done, M/M/1's next arrival) costs one
-//! sift instead of a pop and a push; only when nothing was scheduled is the root removed, at
-//! the next peek. The heap is a correct min-heap whenever it is read, so the smallest key is
-//! still the one handed out.
+//! the first event the handler then schedules that belongs above the bottom fills the root
+//! with one sift down, so an event that schedules another (a request's hop, its work done,
+//! M/M/1's next arrival) costs one sift instead of a pop and a push; one that would stay at a
+//! new leaf is added there; only when nothing filled it is the root removed, at the next
+//! peek. The heap is a correct min-heap whenever it is read, so the smallest key is still the
+//! one handed out.
 
 mod heap;
 
@@ -140,10 +141,13 @@ impl Next {
 pub struct EventQueue<E> {
     heap: MinHeap<E>,
     /// The heap's root was handed out and is not yet replaced: the next entry scheduled takes
-    /// its place ([`MinHeap::fill_root`], one sift for that pop and push), or the next peek
-    /// removes it ([`MinHeap::remove_root`], the pop's sift, when the handler scheduled none
-    /// in the main queue). Invariant: while `true` the heap is not empty and its root counts
-    /// as absent; nothing reads the heap before the flag is cleared.
+    /// its place ([`MinHeap::fill_root`], one sift for that pop and push) unless it would stay
+    /// at a new leaf (then it is added there and the root stays vacant), or the next peek
+    /// removes it ([`MinHeap::remove_root`], the pop's sift, when nothing filled it).
+    /// Invariant: while `true` the heap is not empty, its root counts as absent and the rest
+    /// is a min-heap below it; nothing reads the heap before the flag is cleared. A push
+    /// meanwhile never climbs into the root: the handed-out key there is below every pending
+    /// key (it was the smallest, and a new entry has a time no earlier and a larger seq).
     vacant: bool,
     lanes: Vec<Lane<E>>,
     /// The front of each lane, the earliest found in O(1) (`u128::MAX` when all are empty,
@@ -189,8 +193,7 @@ impl<E: Copy> EventQueue<E> {
         self.next_seq += 1;
         let entry = Entry { time, seq, event };
         if self.vacant {
-            self.vacant = false;
-            self.heap.fill_root(entry);
+            self.vacant = !self.heap.fill_root(entry);
         } else {
             self.heap.push(entry);
         }

@@ -8,6 +8,11 @@
 
 use crate::time::SimTime;
 
+/// The size above which [`MinHeap::fill_root`] leaves an entry that belongs at the bottom at
+/// a new leaf: 256 entries, 8 levels (checkout-sync's heap and the 1,000-service DAG's,
+/// ~140, stay below; 1 k requests in flight and more above).
+const LEAF_FROM: usize = 256;
+
 /// One pending event and its key.
 #[derive(Clone, Copy)]
 pub(super) struct Entry<E> {
@@ -101,16 +106,29 @@ impl<E: Copy> MinHeap<E> {
         sift_up(data, hole, last);
     }
 
-    /// Puts `entry` in place of the root, already handed out (the heap is not empty): the
-    /// pop of one event and the push of the one it schedules as a single sift. Top-down with
-    /// an early stop, as most new entries are due soon (a hop, a work done) and stop a level
-    /// or two down — the one due next stops at once, at the cost of one comparison of the
-    /// children and one with the smaller.
+    /// Puts `entry` in place of the root, already handed out (the heap is not empty), and
+    /// says so; or, for an entry that would stay at a new leaf, adds it there and answers
+    /// `false` (the root still vacant, for a later entry or the next peek's removal).
+    ///
+    /// Filling is the pop of one event and the push of the one it schedules as a single
+    /// sift: top-down with an early stop, as most new entries are due soon (a hop, a work
+    /// done) and stop a level or two down — the one due next at once, after one comparison of
+    /// the children and one with the smaller. In a heap of more than [`LEAF_FROM`] entries,
+    /// an entry later than a new leaf's parent (a work done 100 s away among a million
+    /// shorter ones) would sink through every level, two comparisons each through memory
+    /// the caches no longer hold, so it stays at that leaf after one comparison, as a push
+    /// would leave it. In a smaller heap the fill goes on: a leaf there costs a removal of
+    /// the root later, which measured dearer than the few levels of the fill.
     #[inline(never)]
-    pub(super) fn fill_root(&mut self, entry: Entry<E>) {
-        let data = &mut self.data[..];
-        let end = data.len();
+    pub(super) fn fill_root(&mut self, entry: Entry<E>) -> bool {
+        let end = self.data.len();
         let key = entry.key();
+        // The parent of the leaf at `end` (never the vacant root, in a heap this size).
+        if end > LEAF_FROM && self.data[(end - 1) / 2].key() < key {
+            self.data.push(entry);
+            return false;
+        }
+        let data = &mut self.data[..];
         let mut hole = 0;
         let mut child = 1;
         while child < end {
@@ -125,6 +143,7 @@ impl<E: Copy> MinHeap<E> {
             child = 2 * hole + 1;
         }
         data[hole] = entry;
+        true
     }
 }
 
@@ -190,8 +209,10 @@ mod tests {
         // Goal: `fill_root` (the root handed out, a new entry sifted down in its place) keeps
         // a min-heap, whether the new entry is the smallest (stops at once), the largest (sinks
         // to a leaf, through two-child and one-child parents) or anything between, with few
-        // distinct times so seq decides most comparisons; and `remove_root` after a handed-out
-        // root (nothing scheduled in its place) also keeps one. Sizes grow to ~8 k and back.
+        // distinct times so seq decides most comparisons; an entry it leaves at a new leaf
+        // (a heap past `LEAF_FROM`, the entry later than the leaf's parent) with the root
+        // still vacant, then removed, keeps one too; and so does `remove_root` after a
+        // handed-out root (nothing scheduled in its place). Sizes grow to ~8 k and back.
         let mut rng = stream(4, "kernel-heap-fill-test");
         let mut h = MinHeap::with_capacity(0);
         let mut shadow = BTreeSet::new();
@@ -204,14 +225,18 @@ mod tests {
                 seq: *seq,
                 event: *seq,
             };
-            if fill {
-                h.fill_root(entry);
-            } else {
+            // A fill that leaves the root vacant added the entry at a leaf: remove the root.
+            let at_leaf = fill && !h.fill_root(entry);
+            if at_leaf {
+                h.remove_root();
+            } else if !fill {
                 h.push(entry);
             }
             shadow.insert((time, *seq));
             *seq += 1;
+            usize::from(at_leaf)
         };
+        let mut at_leaves = 0;
         for round in 0..4 {
             for _ in 0..40_000 {
                 let Some(&top) = h.peek() else {
@@ -228,7 +253,7 @@ mod tests {
                     h.remove_root();
                 } else {
                     let time = SimTime(now + rng.random_range(0..8));
-                    push(&mut h, &mut shadow, &mut seq, time, true);
+                    at_leaves += push(&mut h, &mut shadow, &mut seq, time, true);
                     if r >= 7 {
                         let time = SimTime(now + rng.random_range(0..8));
                         push(&mut h, &mut shadow, &mut seq, time, false);
@@ -238,6 +263,8 @@ mod tests {
             }
         }
         assert!(seq > 60_000, "{seq} entries");
+        // Fills in a heap past `LEAF_FROM` left many entries at a leaf, root still vacant.
+        assert!(at_leaves > 1_000, "{at_leaves} left at a leaf");
         while let Some(e) = h.pop() {
             assert_eq!(Some((e.time, e.event)), shadow.pop_first());
         }
