@@ -4,7 +4,7 @@
 use rand::RngExt;
 
 use super::plain::LinkPath;
-use super::{CallRef, Caller, Event, Outcome, World};
+use super::{CallRef, Caller, Event, Outcome, PendingCall, World};
 use crate::dist::Dist;
 use crate::engine::levels::{BUSY, QUEUED};
 use crate::engine::slab::Handle;
@@ -601,10 +601,10 @@ impl<'m> World<'m> {
     /// reply on the plain path is one function.
     #[inline(always)]
     pub(super) fn reply(&mut self, call: Handle, outcome: Outcome) -> bool {
-        let Some(&pc) = self.calls.get(call) else {
+        let Some(&PendingCall { call: site, .. }) = self.calls.get(call) else {
             return false;
         };
-        let spec = self.call_spec(pc.call);
+        let spec = self.call_spec(site);
         if self.tracer.is_some() {
             self.trace_reply_sent(call);
         }
@@ -616,7 +616,9 @@ impl<'m> World<'m> {
             return true; // lost reply: the caller will time out (or wait forever without one)
         };
         if delay == SimDuration::ZERO {
-            // The call is still the one looked up above: end it without a second lookup.
+            // The call is still there (a crossing ends no call). Its record is read now,
+            // not before the crossing, around whose draw it was copied whole.
+            let pc = *self.calls.get(call).expect("the call replied to is live");
             self.attempt_ended(call, pc, spec, outcome, false);
         } else {
             self.q.schedule(delay, Event::Reply(call, outcome));
