@@ -88,6 +88,16 @@ impl Dist {
         SimDuration::from_nanos_f64(exp.sample(rng))
     }
 
+    /// The exponential `sample` draws with [`Dist::exp_draw`], when this is an exponential
+    /// of nonzero mean: a plain path decided at build then draws it without deciding the
+    /// distribution again, and draws what `sample` draws.
+    pub(crate) fn nonzero_exp(&self) -> Option<Exp<f64>> {
+        match self {
+            Dist::Exp { mean_ns, exp } if *mean_ns != 0.0 => Some(*exp),
+            _ => None,
+        }
+    }
+
     /// A draw of a uniform, normal, lognormal or Pareto distribution.
     #[inline(never)]
     fn sample_shaped<R: Rng + ?Sized>(&self, rng: &mut R) -> SimDuration {

@@ -309,8 +309,6 @@ pub struct World<'m> {
     /// Coordinator resumes and choreography commands scheduled: flows still moving.
     flow_timers: u32,
     rng: Streams,
-    /// Inter-arrival distribution per workload (open loop, Poisson).
-    gaps: Vec<Dist>,
     /// Per workload, how its next arrival is drawn: decided once from its `Arrival`, so
     /// an open-loop arrival reads one small value instead of decoding the model's enum.
     next_gap: Vec<NextGap>,
@@ -604,16 +602,6 @@ impl<'m> World<'m> {
             flow_call_steps: super::flows::call_steps(model),
             flow_timers: 0,
             rng: streams(model, seed),
-            gaps: model
-                .workloads
-                .iter()
-                .map(|w| match w.arrival {
-                    Arrival::Open { rate_per_s, .. } if rate_per_s > 0.0 => {
-                        Dist::exp(SimDuration::from_nanos_f64(1e9 / rate_per_s))
-                    }
-                    _ => Dist::zero(),
-                })
-                .collect(),
             next_gap: model.workloads.iter().map(NextGap::of).collect(),
             call_guard,
             workload_guard,
@@ -796,23 +784,29 @@ impl<'m> World<'m> {
         self.schedule_autoscalers();
     }
 
-    /// One event to its handler. Every arm is a call of its own (the two that would inline a
-    /// body, an open arrival and a request's arrival, go through out-of-line wrappers), so
-    /// `handle` is a dispatch that saves no registers and ends in a jump to the handler.
+    /// One event to its handler: a bare dispatch, every arm a call of its own (the two that
+    /// would inline a body, an open arrival and a request's arrival, go through out-of-line
+    /// wrappers), so `handle` saves no registers and ends in a jump to the handler. The
+    /// events of a request's life come first; the rest go through `handle_rest`, out of
+    /// line, so that no arm inlined there makes `handle` save registers for every event.
     #[inline]
     fn handle(&mut self, event: Event) {
         match event {
             Event::OpenArrival(w) => self.open_arrival(w),
-            Event::UserSend(w) => {
-                if self.q.now() < self.end_of_arrivals && self.user_stays(w) {
-                    self.send_request(w);
-                }
-            }
-            Event::UsersChange(w) => self.users_change(w),
+            Event::UserSend(w) => self.user_send(w),
             Event::RequestArrive(job) => self.request_arrive(job),
             Event::WorkDone(job) => self.work_done(job),
             Event::Reply(call, outcome) => self.attempt_done(call, outcome, false),
             Event::Timeout(call) => self.time_out(call),
+            event => self.handle_rest(event),
+        }
+    }
+
+    /// Every event but those `handle` dispatches itself.
+    #[inline(never)]
+    fn handle_rest(&mut self, event: Event) {
+        match event {
+            Event::UsersChange(w) => self.users_change(w),
             Event::Retry(call) => self.send_attempt(call),
             Event::FaultStart(i) => self.fault_start(i),
             Event::FaultEnd(i) => self.fault_end(i),
@@ -835,6 +829,21 @@ impl<'m> World<'m> {
             Event::VersionStep(k) => self.version_step(k),
             Event::Autoscale(s) => self.autoscale_tick(s),
             Event::Provisioned(r, generation) => self.provisioned(r, generation),
+            Event::OpenArrival(_)
+            | Event::UserSend(_)
+            | Event::RequestArrive(_)
+            | Event::WorkDone(_)
+            | Event::Reply(..)
+            | Event::Timeout(_) => unreachable!("dispatched by `handle`"),
+        }
+    }
+
+    /// A closed-loop user has finished thinking: its request goes out, unless arrivals
+    /// are over or a user schedule wants one user fewer. Out of line (see `handle`).
+    #[inline(never)]
+    fn user_send(&mut self, w: WorkloadId) {
+        if self.q.now() < self.end_of_arrivals && self.user_stays(w) {
+            self.send_request(w);
         }
     }
 
@@ -860,8 +869,9 @@ impl<'m> World<'m> {
     fn next_arrival(&mut self, w: WorkloadId, after: SimTime) -> Option<SimTime> {
         let i = w.0 as usize;
         match self.next_gap[i] {
-            // Exponential gaps (ziggurat sampling: no logarithm on the common path).
-            NextGap::Poisson => Some(after + self.gaps[i].sample(&mut self.rng.workload[i])),
+            // Exponential gaps (ziggurat sampling: no logarithm on the common path), drawn
+            // as `Dist::sample` draws them, without deciding the distribution again.
+            NextGap::Poisson(exp) => Some(after + Dist::exp_draw(&exp, &mut self.rng.workload[i])),
             NextGap::Fixed(gap) => Some(after + gap),
             NextGap::Varying => self.next_varying_arrival(i),
             NextGap::Closed | NextGap::None => None,
@@ -944,13 +954,18 @@ impl<'m> World<'m> {
         }
     }
 
+    /// A client request of workload `w` goes out. Inlined into its two callers (an open
+    /// arrival, a closed-loop user's send) with a client's own copy of `start_call`, so a
+    /// request sent is one function: no saved registers for a call of its own, and the
+    /// tests of what kind of caller and call site it is decided by the compiler.
+    #[inline(always)]
     fn send_request(&mut self, w: WorkloadId) {
         let now = self.q.now();
         if now >= self.warmup {
             self.stats.request_sent(w, now);
         }
         self.requests_sent += 1;
-        self.start_call(Caller::Client(w), CallRef::Workload(w));
+        self.start_call_inline(Caller::Client(w), CallRef::Workload(w));
     }
 
     /// A job was just created: requests at replicas (including those whose caller gave
@@ -1128,8 +1143,8 @@ fn guards(model: &Model) -> (Vec<Vec<u32>>, Vec<u32>, Vec<Guard>) {
 /// How a workload's next arrival is drawn, from its `Arrival` at model build.
 #[derive(Clone, Copy, Debug)]
 pub(in crate::engine) enum NextGap {
-    /// Open loop, exponential gaps (`gaps`).
-    Poisson,
+    /// Open loop, exponential gaps of mean 1 / rate (a positive mean in whole nanoseconds).
+    Poisson(rand_distr::Exp<f64>),
     /// Open loop, constant gaps of 1 / rate.
     Fixed(SimDuration),
     /// A rate schedule: `next_varying_arrival`.
@@ -1144,7 +1159,16 @@ impl NextGap {
     fn of(w: &crate::model::Workload) -> NextGap {
         match w.arrival {
             Arrival::Open { rate_per_s, .. } if rate_per_s <= 0.0 => NextGap::None,
-            Arrival::Open { poisson: true, .. } => NextGap::Poisson,
+            // The exponential `Dist::exp` makes of the mean; one whose mean rounds to 0 ns
+            // draws nothing and gives 0 (`Dist::sample`), as a fixed gap of 0 does.
+            Arrival::Open {
+                rate_per_s,
+                poisson: true,
+                ..
+            } => match Dist::exp(SimDuration::from_nanos_f64(1e9 / rate_per_s)).nonzero_exp() {
+                Some(exp) => NextGap::Poisson(exp),
+                None => NextGap::Fixed(SimDuration::ZERO),
+            },
             Arrival::Open { rate_per_s, .. } => {
                 NextGap::Fixed(SimDuration::from_nanos_f64(1e9 / rate_per_s))
             }

@@ -109,13 +109,16 @@ impl<const HALF: u32> Counts<HALF> {
     }
 
     /// The index of `ns` (clamped) and its count, grown to hold it.
+    /// The common case, an index within the counts, is checked once (a growth first and the
+    /// index after made LLVM check it twice).
     #[inline(always)]
     fn slot(&mut self, ns: u64) -> (usize, &mut u64) {
         let ns = clamp(ns);
         let i = Layout::<HALF>::index_of(ns) as usize;
-        if i >= self.counts.len() {
-            self.grow(ns);
+        if i < self.counts.len() {
+            return (i, &mut self.counts[i]);
         }
+        self.grow(ns);
         (i, &mut self.counts[i])
     }
 

@@ -55,8 +55,16 @@ impl<'m> World<'m> {
     }
 
     /// Starts a logical call: the breaker and the bulkhead may refuse it at once; otherwise
-    /// the first attempt goes out.
+    /// the first attempt goes out. A job's calls come here; a client's request has its own
+    /// copy (`send_request`).
+    #[inline(never)]
     pub(super) fn start_call(&mut self, caller: Caller, call: CallRef) {
+        self.start_call_inline(caller, call);
+    }
+
+    /// `start_call`'s body, inlined into it and into `send_request`.
+    #[inline(always)]
+    pub(super) fn start_call_inline(&mut self, caller: Caller, call: CallRef) {
         let now = self.q.now();
         if self.over_in_flight(self.calls.live()) {
             return;
@@ -354,6 +362,8 @@ impl<'m> World<'m> {
     }
 
     /// A caller's own timeout fired (not a timeout cause propagated up from further down).
+    /// Out of line (see `World::handle`).
+    #[inline(never)]
     pub(super) fn time_out(&mut self, call: Handle) {
         let Some(caller) = self.calls.get(call).map(|pc| pc.caller) else {
             return; // the reply came first
@@ -373,7 +383,9 @@ impl<'m> World<'m> {
     }
 
     /// An attempt ended, by reply or by timeout, whichever came first; the other finds the
-    /// handle stale and is ignored. Retry, or end the logical call.
+    /// handle stale and is ignored. Retry, or end the logical call. Out of line (see
+    /// `World::handle`).
+    #[inline(never)]
     pub(super) fn attempt_done(&mut self, call: Handle, outcome: Outcome, by_timeout: bool) {
         let Some(&pc) = self.calls.get(call) else {
             return;
@@ -499,8 +511,13 @@ impl<'m> World<'m> {
 
     /// The protocol's cost for one message crossing: a built-in constant, or a draw from a
     /// `[protocol.NAME]` profile's distribution.
+    /// In a run whose every call uses the default protocol (decided at build), one test of
+    /// a flag instead of the jump table on the protocol, twice a call.
     #[inline]
     pub(super) fn overhead(&mut self, protocol: Protocol) -> SimDuration {
+        if self.plain.no_overhead {
+            return SimDuration::ZERO;
+        }
         match protocol.per_message() {
             Some(d) => d,
             None => self.user_overhead(protocol),
@@ -633,14 +650,12 @@ impl<'m> World<'m> {
         };
         match caller {
             Caller::Client(w) => {
-                if outcome == Outcome::Ok && now >= self.warmup && now < self.end_of_arrivals {
-                    self.stats.workloads[w.0 as usize].ok_in_window += 1;
-                }
-                if started >= self.warmup {
-                    self.stats.request_done(w, started, now, outcome);
-                    if let Some(f) = self.finder.as_mut() {
-                        f.saw(u64::from(request), now.since(started), outcome);
-                    }
+                let in_window = now >= self.warmup && now < self.end_of_arrivals;
+                let measured = started >= self.warmup;
+                let counted = (in_window, measured);
+                self.stats.request_done(w, (started, now), outcome, counted);
+                if measured && let Some(f) = self.finder.as_mut() {
+                    f.saw(u64::from(request), now.since(started), outcome);
                 }
                 if self.is_closed_loop(w)
                     && let Arrival::Closed { think, .. } | Arrival::ClosedVarying { think, .. } =

@@ -38,7 +38,6 @@
 
 use rand_distr::Exp;
 
-use crate::dist::Dist;
 use crate::model::{FaultKind, LbPolicy, Link, Model};
 
 use super::CallRef;
@@ -61,6 +60,11 @@ pub(super) struct Plain {
     /// Per link: how a crossing without an active fault is drawn. 16 bytes a link in one
     /// dense vector, so a hop reads one entry instead of the model's link and its `Dist`.
     pub(super) links: Vec<LinkPath>,
+    /// Per endpoint: its work, when it is an exponential of nonzero mean (the M/M/1's and
+    /// the generated DAG's), drawn inline from its stream; `None`: `Dist::sample`.
+    pub(super) work: Vec<Option<Exp<f64>>>,
+    /// Every call site of the model uses the default protocol (no overhead per message).
+    pub(super) no_overhead: bool,
     /// Per endpoint: how an attempt to it picks its replica. Set by `World::new` from its
     /// replica layout (`targets`).
     pub(super) targets: Vec<Target>,
@@ -128,9 +132,9 @@ impl LinkPath {
             return LinkPath::Instant;
         }
         let lossless = link.loss <= 0.0 || link.loss.is_nan();
-        match &link.latency {
-            // `Dist::sample` of an exp with mean 0 draws nothing: that one stays general.
-            Dist::Exp { mean_ns, exp } if lossless && *mean_ns != 0.0 => LinkPath::Exp(*exp),
+        // `Dist::sample` of an exp with mean 0 draws nothing: that one stays general.
+        match link.latency.nonzero_exp() {
+            Some(exp) if lossless => LinkPath::Exp(exp),
             _ => LinkPath::Drawn,
         }
     }
@@ -213,6 +217,17 @@ impl Plain {
                     .map(|(l, f)| LinkPath::of(l, f))
                     .collect()
             },
+            work: model
+                .endpoints
+                .iter()
+                .map(|ep| ep.work.nonzero_exp())
+                .collect(),
+            no_overhead: model
+                .workloads
+                .iter()
+                .map(|w| &w.call)
+                .chain(model.endpoints.iter().flat_map(|ep| ep.all_calls()))
+                .all(|c| c.protocol == crate::model::Protocol::None),
             targets: Vec::new(),
         }
     }
@@ -232,6 +247,7 @@ impl Plain {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dist::Dist;
     use crate::engine::world::World;
     use crate::model::{EndpointId, WorkloadId};
     use crate::scenario::parse_scenario;
@@ -529,5 +545,58 @@ mod tests {
                 "{extra}"
             );
         }
+    }
+
+    // Goal: an exponential work (decided at build, `Plain::work`) and a Poisson workload's
+    // gap (`NextGap::Poisson`) are drawn inline as `Dist::sample` draws them, draw for draw:
+    // the same durations and the streams at the same place after; a constant work keeps
+    // `Dist::sample`.
+    #[test]
+    fn exponential_work_and_gaps_draw_what_the_general_draw_gives() {
+        use crate::engine::world::NextGap;
+        use crate::time::SimTime;
+        let m = model(CHAIN);
+        let mut w = World::new(&m, 7);
+        for e in 0..m.endpoints.len() {
+            let exp = w.plain.work[e].expect("exp(1ms) work is drawn inline");
+            for k in 0..2_000 {
+                let mut general = w.rng.work[e].clone();
+                let fast = Dist::exp_draw(&exp, &mut w.rng.work[e]);
+                assert_eq!(fast, m.endpoints[e].work.sample(&mut general), "{e}, {k}");
+                assert!(general == w.rng.work[e], "same stream position");
+            }
+        }
+        assert!(matches!(w.next_gap[0], NextGap::Poisson(_)));
+        let gap = Dist::exp(SimDuration::from_nanos_f64(1e9 / 200.0));
+        let mut at = SimTime::ZERO;
+        for k in 0..2_000 {
+            let mut general = w.rng.workload[0].clone();
+            let next = w.next_arrival(WorkloadId(0), at).expect("an open workload");
+            assert_eq!(next, at + gap.sample(&mut general), "gap {k}");
+            assert!(general == w.rng.workload[0], "same stream position");
+            at = next;
+        }
+        let fixed = model(&CHAIN.replace("work = \"exp(1ms)\"", "work = \"1ms\""));
+        assert!(Plain::of(&fixed).work.iter().all(Option::is_none));
+    }
+
+    // Goal: a model whose calls all use the default protocol skips the protocol's overhead
+    // (`Plain::no_overhead`), which is zero for it anyway; one call with `protocol = "rest"`
+    // anywhere keeps the overhead of every call, 120 µs for it and zero for the others.
+    #[test]
+    fn only_a_model_without_protocols_skips_their_overhead() {
+        use crate::model::Protocol;
+        let m = model(CHAIN);
+        let mut w = World::new(&m, 1);
+        assert!(w.plain.no_overhead);
+        assert_eq!(w.overhead(Protocol::None), SimDuration::ZERO);
+        let rest = model(&CHAIN.replace(
+            "{ to = \"back/read\", timeout = \"50ms\" },",
+            "{ to = \"back/read\", timeout = \"50ms\", protocol = \"rest\" },",
+        ));
+        let mut w = World::new(&rest, 1);
+        assert!(!w.plain.no_overhead);
+        assert_eq!(w.overhead(Protocol::Rest), SimDuration::from_micros(120));
+        assert_eq!(w.overhead(Protocol::None), SimDuration::ZERO);
     }
 }
