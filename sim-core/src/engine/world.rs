@@ -706,8 +706,9 @@ impl<'m> World<'m> {
             }
             let event = self.q.pop_next::<LANES>(next);
             self.handle(event);
-            if let Some(err) = self.stop.take() {
-                return Err(err);
+            // Read first, taken only when set: `take` writes the whole `Option` back each time.
+            if self.stop.is_some() {
+                return Err(self.stop.take().expect("just checked"));
             }
             if self.q.len() as u64 + self.brokers.deadline_entries > max_pending {
                 return Err(RunError::TooManyPending {
@@ -789,7 +790,8 @@ impl<'m> World<'m> {
     /// wrappers), so `handle` saves no registers and ends in a jump to the handler. The
     /// events of a request's life come first; the rest go through `handle_rest`, out of
     /// line, so that no arm inlined there makes `handle` save registers for every event.
-    #[inline]
+    /// Inlined into the run loop, so the dispatch is the loop's own jump table.
+    #[inline(always)]
     fn handle(&mut self, event: Event) {
         match event {
             Event::OpenArrival(w) => self.open_arrival(w),
