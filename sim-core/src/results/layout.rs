@@ -81,7 +81,7 @@ pub fn clamp(ns: u64) -> u64 {
     }
 }
 
-/// One count of [`Counts`]: 64-bit, which never overflows, or 16-bit, whose overflow is
+/// One count of [`Counts`]: 64-bit, which never overflows, or 8-bit, whose overflow is
 /// carried into a short side list (`Counts::carries`).
 pub trait Cell: Copy + Default + PartialEq + std::fmt::Debug {
     /// Adds `n` and gives how many times the sum passed the cell's width (always 0 for 64
@@ -122,12 +122,12 @@ impl Cell for u64 {
     }
 }
 
-impl Cell for u16 {
+impl Cell for u8 {
     #[inline(always)]
     fn add(&mut self, n: u64) -> u64 {
-        let sum = u64::from(*self) + (n & 0xffff);
-        *self = sum as u16;
-        (n >> 16) + (sum >> 16)
+        let sum = u64::from(*self) + (n & 0xff);
+        *self = sum as u8;
+        (n >> 8) + (sum >> 8)
     }
 
     #[inline(always)]
@@ -142,7 +142,7 @@ impl Cell for u16 {
     }
 
     fn carried(n: u64) -> u64 {
-        n << 16
+        n << 8
     }
 }
 
@@ -159,12 +159,13 @@ pub struct Counts<const HALF: u32, C: Cell = u64> {
 
 /// A whole-run latency histogram's counts, until [`LatencyCounts::into_histogram`] makes it.
 ///
-/// 16-bit cells: a 1,000-service model keeps one per endpoint, and with 64-bit cells their
+/// 8-bit cells: a 1,000-service model keeps one per endpoint, and with 64-bit cells their
 /// counts were most of its memory (about 130 of 169 MiB at 60 s) and, recorded a few times a
 /// second each, the run's main source of misses past the last-level cache (a record and a
-/// growth each touch memory no other event did). A count passes 65,535 at one index only in
-/// runs that record far more than that, where the carry is rare.
-pub type LatencyCounts = Counts<10, u16>;
+/// growth each touch memory no other event did). A count passes 255 at an index only where
+/// that index is recorded often, so its carries (one per 256 records there) are few and
+/// cheap; 16-bit cells took 72 MiB there and cost ~8% more CPU at 120 s.
+pub type LatencyCounts = Counts<10, u8>;
 
 impl<const HALF: u32, C: Cell> Counts<HALF, C> {
     /// Counts one latency, as [`super::RecordNs::record_ns`] records it.
@@ -410,7 +411,7 @@ mod tests {
     fn counts_grow_as_the_histogram_does() {
         // Goal: counts grow as the histogram's counts grow for the same values (the memory
         // estimate counts a histogram's room per endpoint): the same length after every
-        // value, in 16-bit cells, a quarter of the histogram's 64-bit room.
+        // value, in 8-bit cells, an eighth of the histogram's 64-bit room.
         let mut h = new_latency_histogram();
         let mut c = LatencyCounts::default();
         for v in edges() {
@@ -418,16 +419,13 @@ mod tests {
             c.record_ns(v);
             assert_eq!(c.counts.len(), h.distinct_values(), "after {v}");
         }
-        assert_eq!(
-            c.heap_bytes(),
-            full_latency_histogram().distinct_values() * 2
-        );
+        assert_eq!(c.heap_bytes(), full_latency_histogram().distinct_values());
     }
 
     #[test]
     fn narrow_cells_carry_what_passes_them() {
-        // Goal: 16-bit cells count what 64-bit ones count, at every index, past 65,535 at
-        // one index (a carry, also with the cell back at zero: exactly 65,536) and when
+        // Goal: 8-bit cells count what 64-bit ones count, at every index, past 255 at one
+        // index (carries, also with the cell back at zero: 65,536 and 256) and when
         // counts are added (cells summing past the width, added carries), and the histogram
         // and figures they make are the 64-bit counts' to the bit.
         let mut narrow = LatencyCounts::default();
@@ -438,6 +436,8 @@ mod tests {
             (5, 65_535),
             (9_000, 200_001),
             (1 << 30, 1),
+            (40_000_000, 256),
+            (3_000, 255),
         ] {
             for _ in 0..n {
                 narrow.record_ns(ns);
@@ -445,8 +445,10 @@ mod tests {
                 direct.record_ns(ns);
             }
         }
-        assert_eq!(narrow.counts[Layout::<10>::index_of(700_000) as usize], 0);
-        assert_eq!(narrow.carries.len(), 2, "{:?}", narrow.carries);
+        for ns in [700_000, 40_000_000] {
+            assert_eq!(narrow.counts[Layout::<10>::index_of(ns) as usize], 0);
+        }
+        assert_eq!(narrow.carries.len(), 4, "{:?}", narrow.carries);
         let got: Vec<_> = narrow.recorded().collect();
         assert_eq!(got, wide.recorded().collect::<Vec<_>>());
         assert_eq!(narrow.summary(), wide.summary());
@@ -463,7 +465,7 @@ mod tests {
         );
         assert_eq!(
             sum.total(),
-            2 * (65_536 + 65_535 + 200_001 + 1) + 70_000 * 65_536 + 40_000
+            2 * (65_536 + 65_535 + 200_001 + 1 + 256 + 255) + 70_000 * 65_536 + 40_000
         );
         assert!(!sum.is_empty() && LatencyCounts::default().is_empty());
     }
