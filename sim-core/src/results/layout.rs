@@ -81,38 +81,107 @@ pub fn clamp(ns: u64) -> u64 {
     }
 }
 
+/// One count of [`Counts`]: 64-bit, which never overflows, or 8-bit, whose overflow is
+/// carried into a short side list (`Counts::carries`).
+pub trait Cell: Copy + Default + PartialEq + std::fmt::Debug {
+    /// Adds `n` and gives how many times the sum passed the cell's width (always 0 for 64
+    /// bits, so a `u64` cell's carry code is compiled away).
+    fn add(&mut self, n: u64) -> u64;
+
+    /// Adds one, and says whether the cell wrapped to zero (never for 64 bits): the record
+    /// path's `add(1)`, one increment and one test.
+    fn bump(&mut self) -> bool;
+
+    fn value(self) -> u64;
+
+    /// The count that `n` carries of a cell stand for.
+    fn carried(n: u64) -> u64;
+}
+
+impl Cell for u64 {
+    #[inline(always)]
+    fn add(&mut self, n: u64) -> u64 {
+        *self += n;
+        0
+    }
+
+    #[inline(always)]
+    fn bump(&mut self) -> bool {
+        *self += 1;
+        false
+    }
+
+    #[inline(always)]
+    fn value(self) -> u64 {
+        self
+    }
+
+    /// A 64-bit cell never carries.
+    fn carried(_: u64) -> u64 {
+        0
+    }
+}
+
+impl Cell for u8 {
+    #[inline(always)]
+    fn add(&mut self, n: u64) -> u64 {
+        let sum = u64::from(*self) + (n & 0xff);
+        *self = sum as u8;
+        (n >> 8) + (sum >> 8)
+    }
+
+    #[inline(always)]
+    fn bump(&mut self) -> bool {
+        *self = self.wrapping_add(1);
+        *self == 0
+    }
+
+    #[inline(always)]
+    fn value(self) -> u64 {
+        u64::from(self)
+    }
+
+    fn carried(n: u64) -> u64 {
+        n << 8
+    }
+}
+
 /// Counts of latencies in a histogram's layout, grown like the histogram (to the end of the
-/// power of two holding the largest value, with an exact allocation), so they take the room
-/// its counts would, and 64-bit, so they never saturate.
+/// power of two holding the largest value, with an exact allocation), in cells of `C`: a
+/// count passing a narrow cell is carried into `carries`, so no count ever saturates.
 #[derive(Clone, Debug, Default)]
-pub struct Counts<const HALF: u32> {
-    counts: Vec<u64>,
+pub struct Counts<const HALF: u32, C: Cell = u64> {
+    counts: Vec<C>,
+    /// (index, carries) of every index whose count passed its cell, by increasing index:
+    /// its count is the cell plus `Cell::carried` of the carries. Empty for 64-bit cells.
+    carries: Vec<(u32, u64)>,
 }
 
 /// A whole-run latency histogram's counts, until [`LatencyCounts::into_histogram`] makes it.
-pub type LatencyCounts = Counts<10>;
+///
+/// 8-bit cells: a 1,000-service model keeps one per endpoint, and with 64-bit cells their
+/// counts were most of its memory (about 130 of 169 MiB at 60 s) and, recorded a few times a
+/// second each, the run's main source of misses past the last-level cache (a record and a
+/// growth each touch memory no other event did). A count passes 255 at an index only where
+/// that index is recorded often, so its carries (one per 256 records there) are few and
+/// cheap; 16-bit cells took 72 MiB there and cost ~8% more CPU at 120 s.
+pub type LatencyCounts = Counts<10, u8>;
 
-impl<const HALF: u32> Counts<HALF> {
+impl<const HALF: u32, C: Cell> Counts<HALF, C> {
     /// Counts one latency, as [`super::RecordNs::record_ns`] records it.
     #[inline]
     pub fn record_ns(&mut self, ns: u64) {
-        *self.slot(ns).1 += 1;
-    }
-
-    /// Counts one latency as [`Counts::record_ns`] does, and gives its index when it is the
-    /// first count there (for a list of the indices counted).
-    #[inline]
-    pub fn record_ns_first(&mut self, ns: u64) -> Option<usize> {
         let (i, c) = self.slot(ns);
-        *c += 1;
-        (*c == 1).then_some(i)
+        if c.bump() {
+            self.carry(i, 1);
+        }
     }
 
-    /// The index of `ns` (clamped) and its count, grown to hold it.
+    /// The index of `ns` (clamped) and its cell, grown to hold it.
     /// The common case, an index within the counts, is checked once (a growth first and the
     /// index after made LLVM check it twice).
     #[inline(always)]
-    fn slot(&mut self, ns: u64) -> (usize, &mut u64) {
+    fn slot(&mut self, ns: u64) -> (usize, &mut C) {
         let ns = clamp(ns);
         let i = Layout::<HALF>::index_of(ns) as usize;
         if i < self.counts.len() {
@@ -122,6 +191,28 @@ impl<const HALF: u32> Counts<HALF> {
         (i, &mut self.counts[i])
     }
 
+    /// Notes `n` more carries at index `i`: its cell passed its width `n` times.
+    #[cold]
+    #[inline(never)]
+    fn carry(&mut self, i: usize, n: u64) {
+        let i = i as u32;
+        match self.carries.binary_search_by_key(&i, |&(at, _)| at) {
+            Ok(at) => self.carries[at].1 += n,
+            Err(at) => self.carries.insert(at, (i, n)),
+        }
+    }
+
+    /// Adds `n` at index `i` (grown to hold it), as `n` records of a value there would.
+    fn add_at(&mut self, i: u32, n: u64) {
+        if i as usize >= self.counts.len() {
+            self.grow(Layout::<HALF>::value_of(i));
+        }
+        let carry = self.counts[i as usize].add(n);
+        if carry != 0 {
+            self.carry(i as usize, carry);
+        }
+    }
+
     /// Grows to hold `ns` as the histogram grows: new zeroed counts (memory the system
     /// gives as zeros, resident only where written) with the old ones copied where not
     /// zero, as the histogram's own growth does. Resizing in place wrote every zero: the
@@ -129,9 +220,9 @@ impl<const HALF: u32> Counts<HALF> {
     #[cold]
     #[inline(never)]
     fn grow(&mut self, ns: u64) {
-        let mut wider = vec![0u64; Layout::<HALF>::len_for(ns)];
+        let mut wider = vec![C::default(); Layout::<HALF>::len_for(ns)];
         for (to, &from) in wider.iter_mut().zip(&self.counts) {
-            if from != 0 {
+            if from != C::default() {
                 *to = from;
             }
         }
@@ -139,36 +230,24 @@ impl<const HALF: u32> Counts<HALF> {
     }
 
     /// Adds `other`'s counts (a version's copy of an endpoint into its base endpoint).
-    pub fn add(&mut self, other: &Counts<HALF>) {
-        if let Some(last) = other.counts.len().checked_sub(1)
-            && last >= self.counts.len()
-        {
-            self.grow(Layout::<HALF>::value_of(last as u32));
+    pub fn add(&mut self, other: &Counts<HALF, C>) {
+        for (i, n) in other.recorded() {
+            self.add_at(i, n);
         }
-        for (to, from) in self.counts.iter_mut().zip(&other.counts) {
-            *to += from;
-        }
-    }
-
-    /// The counts by index, zeros included.
-    pub fn as_mut_slice(&mut self) -> &mut [u64] {
-        &mut self.counts
     }
 
     /// Records every count into `h` (a histogram of this layout), growing it once to the
     /// largest value: as recording each latency there would have.
     pub fn record_into<T: Counter>(&self, h: &mut Histogram<T>) {
-        let Some(last) = self.counts.iter().rposition(|&c| c != 0) else {
+        let Some((last, _)) = self.recorded().last() else {
             return;
         };
-        let top = Layout::<HALF>::value_of(last as u32);
+        let top = Layout::<HALF>::value_of(last);
         if top > h.high() {
             super::grow_to(h, top);
         }
-        for (i, &c) in self.counts.iter().enumerate() {
-            if c != 0 {
-                record_n(h, Layout::<HALF>::value_of(i as u32), c);
-            }
+        for (i, c) in self.recorded() {
+            record_n(h, Layout::<HALF>::value_of(i), c);
         }
     }
 
@@ -178,27 +257,52 @@ impl<const HALF: u32> Counts<HALF> {
     /// counted.
     pub fn summary(&self) -> Option<LatencySummary> {
         // Two walks of plain counts: the total first, as every term of the mean divides by it.
-        let total = self.counts.iter().sum();
-        LatencySummary::of_recorded::<HALF>(self.recorded(), total)
+        LatencySummary::of_recorded::<HALF>(self.recorded(), self.total())
+    }
+
+    /// The number of latencies counted.
+    fn total(&self) -> u64 {
+        let cells: u64 = self.counts.iter().map(|c| c.value()).sum();
+        let carried: u64 = self.carries.iter().map(|&(_, n)| C::carried(n)).sum();
+        cells + carried
     }
 
     /// (index, count) of every index with a count, by increasing index.
     fn recorded(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
-        self.counts
-            .iter()
-            .enumerate()
-            .filter(|&(_, &c)| c != 0)
-            .map(|(i, &c)| (i as u32, c))
+        let mut carries = self.carries.iter().peekable();
+        self.counts.iter().enumerate().filter_map(move |(i, &c)| {
+            let i = i as u32;
+            let carried = carries.next_if(|&&(at, _)| at == i).map_or(0, |&(_, n)| n);
+            let n = c.value() + C::carried(carried);
+            (n != 0).then_some((i, n))
+        })
     }
 
     /// Whether no latency was counted (counts grow at the first).
     pub fn is_empty(&self) -> bool {
-        self.counts.iter().all(|&c| c == 0)
+        self.carries.is_empty() && self.counts.iter().all(|&c| c == C::default())
     }
 
     /// Bytes held on the heap.
     pub fn heap_bytes(&self) -> usize {
-        self.counts.capacity() * 8
+        self.counts.capacity() * std::mem::size_of::<C>()
+            + self.carries.capacity() * std::mem::size_of::<(u32, u64)>()
+    }
+}
+
+impl<const HALF: u32> Counts<HALF> {
+    /// Counts one latency as [`Counts::record_ns`] does, and gives its index when it is the
+    /// first count there (for a list of the indices counted).
+    #[inline]
+    pub fn record_ns_first(&mut self, ns: u64) -> Option<usize> {
+        let (i, c) = self.slot(ns);
+        *c += 1;
+        (*c == 1).then_some(i)
+    }
+
+    /// The counts by index, zeros included.
+    pub fn as_mut_slice(&mut self) -> &mut [u64] {
+        &mut self.counts
     }
 }
 
@@ -211,13 +315,12 @@ impl LatencyCounts {
 
     /// The histogram these counts make: [`super::new_latency_histogram`] grown to the largest
     /// value, with every count recorded at its index. The counts are let go of before the
-    /// histogram is made, at its final size at once: it takes the room they took (the same
-    /// length), so the allocator can give it that room, and a run's end holds one of the two
-    /// per endpoint, not both.
+    /// histogram is made, at its final size at once (the same length as the counts, in
+    /// 64-bit counts), so a run's end holds one of the two per endpoint, not both.
     pub fn into_histogram(self) -> super::LatencyHistogram {
         // Sized exactly, so the list is never larger than the counts it stands for in the
         // memory estimate (footprint.rs): a collect could double its room while growing.
-        let nonzero = self.counts.iter().filter(|&&c| c != 0).count();
+        let nonzero = self.recorded().count();
         let mut recorded: Vec<(u32, u64)> = Vec::with_capacity(nonzero);
         recorded.extend(self.recorded());
         drop(self);
@@ -309,8 +412,9 @@ mod tests {
 
     #[test]
     fn counts_grow_as_the_histogram_does() {
-        // Goal: counts take the room the histogram's counts take for the same values (what
-        // the memory estimate counts per histogram): the same length after every value.
+        // Goal: counts grow as the histogram's counts grow for the same values (the memory
+        // estimate counts a histogram's room per endpoint): the same length after every
+        // value, in 8-bit cells, an eighth of the histogram's 64-bit room.
         let mut h = new_latency_histogram();
         let mut c = LatencyCounts::default();
         for v in edges() {
@@ -318,10 +422,55 @@ mod tests {
             c.record_ns(v);
             assert_eq!(c.counts.len(), h.distinct_values(), "after {v}");
         }
+        assert_eq!(c.heap_bytes(), full_latency_histogram().distinct_values());
+    }
+
+    #[test]
+    fn narrow_cells_carry_what_passes_them() {
+        // Goal: 8-bit cells count what 64-bit ones count, at every index, past 255 at one
+        // index (carries, also with the cell back at zero: 65,536 and 256) and when
+        // counts are added (cells summing past the width, added carries), and the histogram
+        // and figures they make are the 64-bit counts' to the bit.
+        let mut narrow = LatencyCounts::default();
+        let mut wide = Counts::<10>::default();
+        let mut direct = new_latency_histogram();
+        for (ns, n) in [
+            (700_000, 65_536),
+            (5, 65_535),
+            (9_000, 200_001),
+            (1 << 30, 1),
+            (40_000_000, 256),
+            (3_000, 255),
+        ] {
+            for _ in 0..n {
+                narrow.record_ns(ns);
+                wide.record_ns(ns);
+                direct.record_ns(ns);
+            }
+        }
+        for ns in [700_000, 40_000_000] {
+            assert_eq!(narrow.counts[Layout::<10>::index_of(ns) as usize], 0);
+        }
+        assert_eq!(narrow.carries.len(), 4, "{:?}", narrow.carries);
+        let got: Vec<_> = narrow.recorded().collect();
+        assert_eq!(got, wide.recorded().collect::<Vec<_>>());
+        assert_eq!(narrow.summary(), wide.summary());
+        assert_eq!(recorded(&narrow.histogram()), recorded(&direct));
+        let mut sum = narrow.clone();
+        sum.add(&narrow);
+        sum.add_at(3, 70_000 * 65_536 + 40_000);
+        let mut wide_sum = wide.clone();
+        wide_sum.add(&wide);
+        wide_sum.add_at(3, 70_000 * 65_536 + 40_000);
         assert_eq!(
-            c.heap_bytes(),
-            full_latency_histogram().distinct_values() * 8
+            sum.recorded().collect::<Vec<_>>(),
+            wide_sum.recorded().collect::<Vec<_>>()
         );
+        assert_eq!(
+            sum.total(),
+            2 * (65_536 + 65_535 + 200_001 + 1 + 256 + 255) + 70_000 * 65_536 + 40_000
+        );
+        assert!(!sum.is_empty() && LatencyCounts::default().is_empty());
     }
 
     fn recorded(h: &LatencyHistogram) -> Vec<(u64, u64)> {
@@ -388,7 +537,11 @@ mod tests {
 
     /// Checks the summary of counts against the crate's own functions on the histogram
     /// `h` they were also recorded into: `mean()`, `value_at_quantile()`, `max()`.
-    fn summary_agrees<const HALF: u32, T: Counter>(c: &Counts<HALF>, h: &Histogram<T>, what: &str) {
+    fn summary_agrees<const HALF: u32, C: Cell, T: Counter>(
+        c: &Counts<HALF, C>,
+        h: &Histogram<T>,
+        what: &str,
+    ) {
         use crate::results::summary::tests::{bits, crate_summary};
         let ms = |ns: u64| ns as f64 / 1e6;
         let want = crate_summary(h);
@@ -398,7 +551,7 @@ mod tests {
             "{what}: {:?} vs {want:?}",
             c.summary()
         );
-        let total = c.counts.iter().sum();
+        let total = c.total();
         let quantiles = [0.0, 1e-9, 0.5, 0.5, 0.999_999, 1.0, 1.5];
         let want = (!h.is_empty()).then(|| quantiles.map(|q| ms(h.value_at_quantile(q))));
         let got = LatencySummary::quantiles_of_recorded::<HALF, 7>(c.recorded(), total, quantiles);
@@ -448,10 +601,10 @@ mod tests {
             summary_agrees(&bucket, &h, &format!("{what}, bucket layout"));
             // Counts no single run reaches by recording, in the billions: set directly.
             let big = rng.next() % 5_000_000_000;
-            if let Some(c) = whole.counts.iter_mut().rev().find(|c| **c != 0) {
-                *c += big;
+            if let Some((last, _)) = whole.recorded().last() {
+                whole.add_at(last, big);
             }
-            whole.counts[0] += big / 3;
+            whole.add_at(0, big / 3);
             summary_agrees(&whole, &whole.histogram(), &format!("{what}, billions"));
         }
         whole_empty.record_ns(5);
