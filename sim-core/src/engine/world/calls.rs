@@ -55,8 +55,8 @@ impl<'m> World<'m> {
     }
 
     /// Starts a logical call: the breaker and the bulkhead may refuse it at once; otherwise
-    /// the first attempt goes out. A job's calls come here; a client's request has its own
-    /// copy (`send_request`).
+    /// the first attempt goes out. A job's calls come here; a client's request inlines the
+    /// same body (`start_call_inline`, one source for both) into `send_request`.
     #[inline(never)]
     pub(super) fn start_call(&mut self, caller: Caller, call: CallRef) {
         self.start_call_inline(caller, call);
