@@ -510,12 +510,12 @@ impl<'m> World<'m> {
     }
 
     /// The protocol's cost for one message crossing: a built-in constant, or a draw from a
-    /// `[protocol.NAME]` profile's distribution.
-    /// In a run whose every call uses the default protocol (decided at build), one test of
-    /// a flag instead of the jump table on the protocol, twice a call.
+    /// `[protocol.NAME]` profile's distribution. The default protocol, nearly every call's,
+    /// is one test of the value at hand, ahead of the jump table on the protocol: in every
+    /// model, not only one whose calls all use it.
     #[inline]
     pub(super) fn overhead(&mut self, protocol: Protocol) -> SimDuration {
-        if self.plain.no_overhead {
+        if protocol == Protocol::None {
             return SimDuration::ZERO;
         }
         match protocol.per_message() {

@@ -63,8 +63,6 @@ pub(super) struct Plain {
     /// Per endpoint: its work, when it is an exponential of nonzero mean (the M/M/1's and
     /// the generated DAG's), drawn inline from its stream; `None`: `Dist::sample`.
     pub(super) work: Vec<Option<Exp<f64>>>,
-    /// Every call site of the model uses the default protocol (no overhead per message).
-    pub(super) no_overhead: bool,
     /// Per endpoint: how an attempt to it picks its replica. Set by `World::new` from its
     /// replica layout (`targets`).
     pub(super) targets: Vec<Target>,
@@ -222,12 +220,6 @@ impl Plain {
                 .iter()
                 .map(|ep| ep.work.nonzero_exp())
                 .collect(),
-            no_overhead: model
-                .workloads
-                .iter()
-                .map(|w| &w.call)
-                .chain(model.endpoints.iter().flat_map(|ep| ep.all_calls()))
-                .all(|c| c.protocol == crate::model::Protocol::None),
             targets: Vec::new(),
         }
     }
@@ -580,22 +572,20 @@ mod tests {
         assert!(Plain::of(&fixed).work.iter().all(Option::is_none));
     }
 
-    // Goal: a model whose calls all use the default protocol skips the protocol's overhead
-    // (`Plain::no_overhead`), which is zero for it anyway; one call with `protocol = "rest"`
-    // anywhere keeps the overhead of every call, 120 µs for it and zero for the others.
+    // Goal: the default protocol's early return in `overhead` gives its zero, in a model
+    // without protocols and in one where a call names `protocol = "rest"`, which keeps its
+    // 120 µs.
     #[test]
-    fn only_a_model_without_protocols_skips_their_overhead() {
+    fn the_default_protocol_costs_nothing_beside_others() {
         use crate::model::Protocol;
         let m = model(CHAIN);
         let mut w = World::new(&m, 1);
-        assert!(w.plain.no_overhead);
         assert_eq!(w.overhead(Protocol::None), SimDuration::ZERO);
         let rest = model(&CHAIN.replace(
             "{ to = \"back/read\", timeout = \"50ms\" },",
             "{ to = \"back/read\", timeout = \"50ms\", protocol = \"rest\" },",
         ));
         let mut w = World::new(&rest, 1);
-        assert!(!w.plain.no_overhead);
         assert_eq!(w.overhead(Protocol::Rest), SimDuration::from_micros(120));
         assert_eq!(w.overhead(Protocol::None), SimDuration::ZERO);
     }
