@@ -141,9 +141,11 @@ impl Stats {
     pub fn request_done(
         &mut self,
         w: WorkloadId,
-        (started, now): (SimTime, SimTime),
+        started: SimTime,
+        now: SimTime,
         outcome: Outcome,
-        (in_window, measured): (bool, bool),
+        in_window: bool,
+        measured: bool,
     ) {
         let i = if measured {
             self.bucket_index(started)

@@ -652,8 +652,8 @@ impl<'m> World<'m> {
             Caller::Client(w) => {
                 let in_window = now >= self.warmup && now < self.end_of_arrivals;
                 let measured = started >= self.warmup;
-                let counted = (in_window, measured);
-                self.stats.request_done(w, (started, now), outcome, counted);
+                self.stats
+                    .request_done(w, started, now, outcome, in_window, measured);
                 if measured && let Some(f) = self.finder.as_mut() {
                     f.saw(u64::from(request), now.since(started), outcome);
                 }
