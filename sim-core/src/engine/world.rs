@@ -164,7 +164,8 @@ struct PendingCall {
     guard: u32,
     /// This attempt is a half-open breaker's probe.
     probe: bool,
-    /// Made at a plain call site (`plain::Plain`): its one attempt ends on the plain path.
+    /// Made at a plain call site (`plain::Plain`) of an untraced run: its one attempt ends on
+    /// the plain path.
     plain: bool,
     /// For client calls: the request's index in send order (for `meshsim trace`).
     request: u32,

@@ -101,7 +101,8 @@ impl<'m> World<'m> {
             attempt: 0,
             guard,
             probe,
-            plain,
+            // A traced call ends on the general path, which traces it.
+            plain: plain && self.tracer.is_none(),
             request: self.current_request() as u32,
             flow: Handle::NONE,
             sheddable: self.priorities && self.is_sheddable(caller),
@@ -413,7 +414,7 @@ impl<'m> World<'m> {
         outcome: Outcome,
         by_timeout: bool,
     ) {
-        if pc.plain && self.tracer.is_none() {
+        if pc.plain {
             #[cfg(test)]
             {
                 self.paths.plain_ends += 1;

@@ -298,9 +298,11 @@ impl<'m> World<'m> {
         let Some(&j) = self.jobs.get(job) else {
             return;
         };
-        if self.replicas[j.replica as usize].epoch != j.epoch {
+        let replica = &self.replicas[j.replica as usize];
+        if replica.epoch != j.epoch {
             return self.vanish(job);
         }
+        let service = replica.service;
         let e = j.endpoint;
         if self.tracer.is_some() {
             self.trace_work_done(job);
@@ -309,7 +311,7 @@ impl<'m> World<'m> {
             // No calls, no messages, no flow, no failure possible: the answer is now, from
             // the record just read (tracing reads jobs, never changes them). Inlined here,
             // the plain leaf's finish, the commonest, saves a call of its own.
-            return self.finish_read_inline(job, j, Outcome::Ok);
+            return self.finish_read_inline(job, j, Outcome::Ok, service);
         }
         if self.plain.caller[e.0 as usize] {
             // Nothing to fail, no flow, a first call without a draw (decided at build): what
@@ -379,9 +381,11 @@ impl<'m> World<'m> {
         let Some(j) = self.jobs.get_mut(job) else {
             return;
         };
-        if self.replicas[j.replica as usize].epoch != j.epoch {
+        let replica = &self.replicas[j.replica as usize];
+        if replica.epoch != j.epoch {
             return self.vanish(job);
         }
+        let service = replica.service;
         let e = j.endpoint;
         let sites = self.plain.sequence[e.0 as usize];
         if sites != 0 {
@@ -391,7 +395,7 @@ impl<'m> World<'m> {
             match outcome {
                 Outcome::Failed(_) => {
                     let j = *j;
-                    return self.finish_read(job, j, outcome);
+                    return self.finish_read(job, j, outcome, service);
                 }
                 Outcome::Degraded => j.degraded = true,
                 Outcome::Ok => {}
@@ -402,7 +406,7 @@ impl<'m> World<'m> {
                 return self.start_call(Caller::Job(job), CallRef::Endpoint(e, next));
             }
             let j = *j;
-            return self.finish_read(job, j, Outcome::Ok);
+            return self.finish_read(job, j, Outcome::Ok, service);
         }
         self.call_done_general(job, e, outcome);
     }
@@ -493,19 +497,28 @@ impl<'m> World<'m> {
     pub(super) fn finish(&mut self, job: Handle, outcome: Outcome) {
         // One copy of the record, its slot freed after (`remove` would move it twice).
         let j = *self.jobs.get(job).expect("finishing a live job");
-        self.finish_read(job, j, outcome);
+        let service = self.replicas[j.replica as usize].service;
+        self.finish_read(job, j, outcome, service);
     }
 
     /// `finish` of live job `job` whose record `j` the caller has just read (a plain
-    /// sequence's `call_done`): the job is looked up once per event.
+    /// sequence's `call_done`), with its replica's `service`, read there with the epoch: the
+    /// job is looked up once per event, and its replica indexed once before its worker is
+    /// freed.
     #[inline(never)]
-    fn finish_read(&mut self, job: Handle, j: super::Job, outcome: Outcome) {
-        self.finish_read_inline(job, j, outcome);
+    fn finish_read(&mut self, job: Handle, j: super::Job, outcome: Outcome, service: ServiceId) {
+        self.finish_read_inline(job, j, outcome, service);
     }
 
     /// `finish_read`'s body, inlined into it and into a plain leaf's `work_done`.
     #[inline(always)]
-    fn finish_read_inline(&mut self, job: Handle, j: super::Job, outcome: Outcome) {
+    fn finish_read_inline(
+        &mut self,
+        job: Handle,
+        j: super::Job,
+        outcome: Outcome,
+        service: ServiceId,
+    ) {
         let now = self.q.now();
         // The abandoned count below is decided by the reply's lookup; tests check it against
         // the lookup at the job's end, which it replaced (see the comment there).
@@ -523,20 +536,21 @@ impl<'m> World<'m> {
             outcome
         };
         let r = j.replica as usize;
-        let replica = &mut self.replicas[r];
-        replica.outstanding -= 1;
-        let service = replica.service;
         if j.counted {
             self.stats
                 .job_done(j.endpoint, now.since(j.arrived), outcome);
         }
-        // The replica is indexed again only after admission's own work, which may change it.
+        // The replica is indexed once, here, unless admission's own work (which sees the job
+        // gone from its count) comes first.
         let replica = if self.admitting
             && let Some(admission) = &self.model.services[service.0 as usize].admission
         {
+            self.replicas[r].outstanding -= 1;
             self.after_job(admission, &j, outcome, r);
             &mut self.replicas[r]
         } else {
+            let replica = &mut self.replicas[r];
+            replica.outstanding -= 1;
             replica
         };
         // Advanced here, just before its change, not at the job's end above: nothing in
