@@ -17,6 +17,7 @@ mod balancer;
 mod calls;
 mod consumers;
 mod faults;
+mod fifo;
 mod flows;
 mod mesh;
 mod messaging;
@@ -27,8 +28,6 @@ mod tracing;
 mod versions;
 
 pub(super) use tracing::{Finder, Tracer};
-
-use std::collections::VecDeque;
 
 use super::RunError;
 use super::broker::{Brokers, Copy as MessageCopy, Origin};
@@ -165,7 +164,8 @@ struct PendingCall {
     guard: u32,
     /// This attempt is a half-open breaker's probe.
     probe: bool,
-    /// Made at a plain call site (`plain::Plain`): its one attempt ends on the plain path.
+    /// Made at a plain call site (`plain::Plain`) of an untraced run: its one attempt ends on
+    /// the plain path.
     plain: bool,
     /// For client calls: the request's index in send order (for `meshsim trace`).
     request: u32,
@@ -219,7 +219,7 @@ struct Replica {
     /// Jobs assigned to this replica (in transit, queued or in service): what a load balancer
     /// that counts its outstanding requests sees.
     outstanding: u32,
-    queue: VecDeque<Handle>,
+    queue: fifo::Fifo,
     /// Crash faults (scheduled or chaos) holding this replica down; up when zero.
     crashes: u32,
     epoch: u32,
@@ -246,12 +246,29 @@ impl Replica {
     }
 }
 
+/// A stream and how its draws are made, decided at build (`plain::Plain::work`,
+/// `plain::Plain::links`): one record, so a draw indexes one vector, not the plan's and the
+/// stream's.
+struct Drawn<P> {
+    plan: P,
+    stream: Stream,
+}
+
+/// Each stream of `streams` with its plan in `plans`, in order.
+fn drawn<P>(plans: Vec<P>, streams: Vec<Stream>) -> Vec<Drawn<P>> {
+    debug_assert_eq!(plans.len(), streams.len());
+    let pair = |(plan, stream)| Drawn { plan, stream };
+    plans.into_iter().zip(streams).map(pair).collect()
+}
+
 /// Random streams, one per component and purpose (see `crate::rng`).
 struct Streams {
     workload: Vec<Stream>,
-    work: Vec<Stream>,
+    /// Per endpoint: its work's stream and how it is drawn.
+    work: Vec<Drawn<Option<rand_distr::Exp<f64>>>>,
     fail: Vec<Stream>,
-    link_latency: Vec<Stream>,
+    /// Per link: its latency's stream and how a crossing is drawn.
+    link_latency: Vec<Drawn<plain::LinkPath>>,
     link_loss: Vec<Stream>,
     lb: Vec<Stream>,
     /// Backoff jitter, per call site owner (endpoint or workload).
@@ -397,7 +414,9 @@ pub(super) const PENDING_EVENT_BYTES: u64 = (std::mem::size_of::<Event>() + 16) 
 /// An endpoint's accounts without its histogram, and its rows in the per-endpoint tables.
 pub(super) const ENDPOINT_BYTES: u64 = 256;
 
-fn streams(model: &Model, seed: u64) -> Streams {
+/// The run's streams; the work and link plans of `plain` are moved beside their streams.
+fn streams(model: &Model, seed: u64, plain: &mut plain::Plain) -> Streams {
+    let plain = plain.take_draws();
     let named =
         |names: Vec<String>| -> Vec<Stream> { names.iter().map(|n| stream(seed, n)).collect() };
     let endpoints: Vec<String> = (0..model.endpoints.len())
@@ -414,11 +433,14 @@ fn streams(model: &Model, seed: u64) -> Streams {
                 .map(|w| format!("workload/{}", w.name))
                 .collect(),
         ),
-        work: named(
-            endpoints
-                .iter()
-                .map(|e| format!("endpoint/{e}/work"))
-                .collect(),
+        work: drawn(
+            plain.work,
+            named(
+                endpoints
+                    .iter()
+                    .map(|e| format!("endpoint/{e}/work"))
+                    .collect(),
+            ),
         ),
         fail: named(
             endpoints
@@ -426,7 +448,10 @@ fn streams(model: &Model, seed: u64) -> Streams {
                 .map(|e| format!("endpoint/{e}/fail"))
                 .collect(),
         ),
-        link_latency: named(links.iter().map(|l| format!("link/{l}/latency")).collect()),
+        link_latency: drawn(
+            plain.links,
+            named(links.iter().map(|l| format!("link/{l}/latency")).collect()),
+        ),
         link_loss: named(links.iter().map(|l| format!("link/{l}/loss")).collect()),
         lb: named(
             model
@@ -559,7 +584,7 @@ impl<'m> World<'m> {
                         queue_cap,
                         busy: 0,
                         outstanding: 0,
-                        queue: VecDeque::new(),
+                        queue: fifo::Fifo::new(),
                         crashes: 0,
                         epoch: 0,
                         down_by: 0,
@@ -579,6 +604,7 @@ impl<'m> World<'m> {
         let (autoscalers, autoscaler_of) = autoscale::autoscalers(model, &marks);
         let mut q = EventQueue::new();
         let timeout_lanes = timeouts::timeout_lanes(model, &mut q);
+        let mut plain = plain::Plain::of(model);
         let mut world = World {
             model,
             q,
@@ -601,7 +627,7 @@ impl<'m> World<'m> {
             flow_entry: super::flows::entries(model),
             flow_call_steps: super::flows::call_steps(model),
             flow_timers: 0,
-            rng: streams(model, seed),
+            rng: streams(model, seed, &mut plain),
             next_gap: model.workloads.iter().map(NextGap::of).collect(),
             call_guard,
             workload_guard,
@@ -642,7 +668,7 @@ impl<'m> World<'m> {
             draining: 0,
             no_fault: (model.faults.len() + chaos_targets) as u32,
             seed,
-            plain: plain::Plain::of(model),
+            plain,
             load_watched: false,
             #[cfg(test)]
             paths: PathCounts::default(),

@@ -147,7 +147,7 @@ impl<'m> World<'m> {
     /// once, so the work is bounded by the jobs that arrived.
     pub(super) fn shed_stale(&mut self, r: usize, shed: Shed) {
         let now = self.q.now();
-        while let Some(&front) = self.replicas[r].queue.front() {
+        while let Some(front) = self.replicas[r].queue.front() {
             let j = self.jobs.get(front).expect("queued job is live");
             // Deliveries are bounded by their consumer's prefetch and are never shed.
             if j.msg != Handle::NONE || now.since(j.arrived) <= shed.bound(j.sheddable) {

@@ -101,7 +101,8 @@ impl<'m> World<'m> {
             attempt: 0,
             guard,
             probe,
-            plain,
+            // A traced call ends on the general path, which traces it.
+            plain: plain && self.tracer.is_none(),
             request: self.current_request() as u32,
             flow: Handle::NONE,
             sheddable: self.priorities && self.is_sheddable(caller),
@@ -282,7 +283,18 @@ impl<'m> World<'m> {
             }
             return; // lost on the way: the caller learns of it only by its timeout
         };
-        self.replicas[replica as usize].outstanding += 1;
+        // A zero-latency hop arrives now: its job is made arrived (`arrive`'s fields set),
+        // from what is read of its replica here, with the count.
+        let at_once = delay == SimDuration::ZERO;
+        let (epoch, service, up) = {
+            let rep = &mut self.replicas[replica as usize];
+            rep.outstanding += 1;
+            if at_once {
+                (rep.epoch, rep.service, rep.is_up())
+            } else {
+                (0, rep.service, true)
+            }
+        };
         self.load_changed(replica as usize);
         // Without flows and priorities (decided at build) the call has nothing to pass on.
         // (Tested before the lookup, so a plain run looks nothing up.)
@@ -302,14 +314,7 @@ impl<'m> World<'m> {
         if flow != Handle::NONE {
             self.flow_ref(flow);
         }
-        // A zero-latency hop arrives now: its job is made arrived (`arrive`'s fields set).
-        let at_once = delay == SimDuration::ZERO;
         let counted = at_once && now >= self.warmup;
-        let epoch = if at_once {
-            self.replicas[replica as usize].epoch
-        } else {
-            0
-        };
         let job = self.jobs.insert(Job {
             endpoint,
             replica,
@@ -336,6 +341,8 @@ impl<'m> World<'m> {
                 sent: now,
                 endpoint,
                 replica: replica as usize,
+                service,
+                up,
                 reply_to: handle,
                 delivery: false,
                 counted,
@@ -407,13 +414,14 @@ impl<'m> World<'m> {
         outcome: Outcome,
         by_timeout: bool,
     ) {
-        if pc.plain && self.tracer.is_none() {
+        if pc.plain {
             #[cfg(test)]
             {
                 self.paths.plain_ends += 1;
             }
-            // The caller passed the record it read: free the slot without moving it out.
-            self.calls.discard(call);
+            // The caller passed the record it has just read: free the slot without moving it
+            // out or checking its handle again.
+            self.calls.discard_live(call);
             self.deliver(pc.caller, spec, pc.started, outcome, pc.request);
             if pc.flow != Handle::NONE {
                 self.flow_told(pc.flow, outcome, pc.started);

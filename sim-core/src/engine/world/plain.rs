@@ -57,15 +57,23 @@ pub(super) struct Plain {
     pub(super) caller: Vec<bool>,
     /// Per endpoint: its number of call sites when it is a plain sequence, else 0.
     pub(super) sequence: Vec<u16>,
-    /// Per link: how a crossing without an active fault is drawn. 16 bytes a link in one
-    /// dense vector, so a hop reads one entry instead of the model's link and its `Dist`.
+    /// Per link: how a crossing without an active fault is drawn. 16 bytes a link, kept by
+    /// the world beside the link's latency stream (`take_draws`), so a hop reads one entry
+    /// instead of the model's link and its `Dist`.
     pub(super) links: Vec<LinkPath>,
     /// Per endpoint: its work, when it is an exponential of nonzero mean (the M/M/1's and
-    /// the generated DAG's), drawn inline from its stream; `None`: `Dist::sample`.
+    /// the generated DAG's), drawn inline from its stream; `None`: `Dist::sample`. Kept by
+    /// the world beside the endpoint's work stream (`take_draws`).
     pub(super) work: Vec<Option<Exp<f64>>>,
     /// Per endpoint: how an attempt to it picks its replica. Set by `World::new` from its
     /// replica layout (`targets`).
     pub(super) targets: Vec<Target>,
+}
+
+/// The plans of `Plain::take_draws`.
+pub(super) struct Draws {
+    pub(super) links: Vec<LinkPath>,
+    pub(super) work: Vec<Option<Exp<f64>>>,
 }
 
 /// How an attempt to an endpoint picks its replica, decided at build. 8 bytes an endpoint.
@@ -221,6 +229,14 @@ impl Plain {
                 .map(|ep| ep.work.nonzero_exp())
                 .collect(),
             targets: Vec::new(),
+        }
+    }
+
+    /// The link and work plans, moved out (to the world's streams, `World::new`).
+    pub(super) fn take_draws(&mut self) -> Draws {
+        Draws {
+            links: std::mem::take(&mut self.links),
+            work: std::mem::take(&mut self.work),
         }
     }
 
@@ -441,18 +457,21 @@ mod tests {
         let m = model(&format!("{CHAIN}\n[network]\nlatency = \"exp(0.5ms)\"\n"));
         let mut w = World::new(&m, 7);
         for l in 0..m.links.len() {
-            assert!(matches!(w.plain.links[l], LinkPath::Exp(_)));
+            assert!(matches!(w.rng.link_latency[l].plan, LinkPath::Exp(_)));
             let link = crate::model::LinkId(l as u32);
             for k in 0..5_000u64 {
                 let extra = SimDuration::from_nanos(k % 3 * 1_000);
-                let before = w.rng.link_latency[l].clone();
+                let before = w.rng.link_latency[l].stream.clone();
                 let fast = w.hop(link, extra);
-                let after_fast = w.rng.link_latency[l].clone();
-                w.rng.link_latency[l] = before;
+                let after_fast = w.rng.link_latency[l].stream.clone();
+                w.rng.link_latency[l].stream = before;
                 let general = w.hop_drawn(link, extra);
                 assert_eq!(fast, general, "link {l}, crossing {k}");
                 assert!(fast.is_some_and(|d| d >= extra));
-                assert!(after_fast == w.rng.link_latency[l], "same stream position");
+                assert!(
+                    after_fast == w.rng.link_latency[l].stream,
+                    "same stream position"
+                );
             }
         }
     }
@@ -550,12 +569,12 @@ mod tests {
         let m = model(CHAIN);
         let mut w = World::new(&m, 7);
         for e in 0..m.endpoints.len() {
-            let exp = w.plain.work[e].expect("exp(1ms) work is drawn inline");
+            let exp = w.rng.work[e].plan.expect("exp(1ms) work is drawn inline");
             for k in 0..2_000 {
-                let mut general = w.rng.work[e].clone();
-                let fast = Dist::exp_draw(&exp, &mut w.rng.work[e]);
+                let mut general = w.rng.work[e].stream.clone();
+                let fast = Dist::exp_draw(&exp, &mut w.rng.work[e].stream);
                 assert_eq!(fast, m.endpoints[e].work.sample(&mut general), "{e}, {k}");
-                assert!(general == w.rng.work[e], "same stream position");
+                assert!(general == w.rng.work[e].stream, "same stream position");
             }
         }
         assert!(matches!(w.next_gap[0], NextGap::Poisson(_)));

@@ -19,6 +19,10 @@ pub(super) struct Landing {
     pub sent: SimTime,
     pub endpoint: EndpointId,
     pub replica: usize,
+    /// The replica's service and whether it is up, read with its epoch where the job was
+    /// placed, so the arrival does not index the replica again for them.
+    pub service: ServiceId,
+    pub up: bool,
     /// The pending call to answer (`Handle::NONE` for a delivery).
     pub reply_to: Handle,
     /// A message delivery (waits for a worker whatever the queue's bound).
@@ -35,10 +39,10 @@ impl<'m> World<'m> {
     /// same draws.
     #[inline(always)]
     pub(super) fn hop(&mut self, link: LinkId, extra: SimDuration) -> Option<SimDuration> {
-        let i = link.0 as usize;
-        match &self.plain.links[i] {
+        let d = &mut self.rng.link_latency[link.0 as usize];
+        match d.plan {
             LinkPath::Instant => Some(extra),
-            LinkPath::Exp(exp) => Some(Dist::exp_draw(exp, &mut self.rng.link_latency[i]) + extra),
+            LinkPath::Exp(exp) => Some(Dist::exp_draw(&exp, &mut d.stream) + extra),
             LinkPath::Drawn => self.hop_drawn(link, extra),
         }
     }
@@ -57,7 +61,7 @@ impl<'m> World<'m> {
         if l.latency.is_zero() {
             return Some(extra);
         }
-        let latency = l.latency.sample(&mut self.rng.link_latency[i]);
+        let latency = l.latency.sample(&mut self.rng.link_latency[i].stream);
         if factor == 1.0 {
             Some(latency + extra)
         } else {
@@ -105,7 +109,8 @@ impl<'m> World<'m> {
         // bounds deliveries is the consumer's prefetch, not the queue.
         let delivery = j.msg != Handle::NONE;
         let r = j.replica as usize;
-        j.epoch = self.replicas[r].epoch;
+        let replica = &self.replicas[r];
+        j.epoch = replica.epoch;
         // A delivery counts with its message (whenever it arrives); other work from warmup on.
         if !delivery {
             j.counted = now >= self.warmup;
@@ -114,6 +119,8 @@ impl<'m> World<'m> {
             sent,
             endpoint: j.endpoint,
             replica: r,
+            service: replica.service,
+            up: replica.is_up(),
             reply_to: j.reply_to,
             delivery,
             counted: j.counted,
@@ -131,15 +138,12 @@ impl<'m> World<'m> {
             sent,
             endpoint,
             replica: r,
+            service,
+            up,
             reply_to,
             delivery: is_delivery,
             counted,
         } = landing;
-        // The replica is read once here: its service and whether it is up.
-        let (service, up) = {
-            let replica = &self.replicas[r];
-            (replica.service, replica.is_up())
-        };
         if self.tracer.is_some()
             && let Some(&pc) = self.calls.get(reply_to)
         {
@@ -175,7 +179,8 @@ impl<'m> World<'m> {
         if replica.busy < replica.workers {
             replica.busy += 1;
             levels.value[BUSY] += 1;
-            self.start_work(job, endpoint, r);
+            let factor = replica.slow_factor;
+            self.start_work(job, endpoint, r, factor);
         } else if replica
             .queue_cap
             .is_none_or(|cap| replica.queue.len() < cap as usize)
@@ -212,19 +217,20 @@ impl<'m> World<'m> {
     }
 
     /// Inlined into its two callers (an arrival to an idle worker, a finish that takes the
-    /// next queued job): the plain path then makes no call for it.
+    /// next queued job): the plain path then makes no call for it. `factor` is the replica's
+    /// `slow_factor`, read by the caller where it took the worker.
     #[inline(always)]
-    fn start_work(&mut self, job: Handle, endpoint: EndpointId, replica: usize) {
+    fn start_work(&mut self, job: Handle, endpoint: EndpointId, replica: usize, factor: f64) {
         if self.tracer.is_some() {
             self.trace_work_started(job);
         }
         let e = endpoint.0 as usize;
         // An exponential work (decided at build) is drawn as `Dist::sample` draws it.
-        let mut work = match &self.plain.work[e] {
-            Some(exp) => Dist::exp_draw(exp, &mut self.rng.work[e]),
-            None => self.model.endpoints[e].work.sample(&mut self.rng.work[e]),
+        let d = &mut self.rng.work[e];
+        let mut work = match &d.plan {
+            Some(exp) => Dist::exp_draw(exp, &mut d.stream),
+            None => self.model.endpoints[e].work.sample(&mut d.stream),
         };
-        let factor = self.replicas[replica].slow_factor;
         if factor != 1.0 {
             work = SimDuration::from_nanos_f64(work.as_nanos() as f64 * factor);
             for &f in &self.replicas[replica].slow_faults {
@@ -292,9 +298,11 @@ impl<'m> World<'m> {
         let Some(&j) = self.jobs.get(job) else {
             return;
         };
-        if self.replicas[j.replica as usize].epoch != j.epoch {
+        let replica = &self.replicas[j.replica as usize];
+        if replica.epoch != j.epoch {
             return self.vanish(job);
         }
+        let service = replica.service;
         let e = j.endpoint;
         if self.tracer.is_some() {
             self.trace_work_done(job);
@@ -303,7 +311,7 @@ impl<'m> World<'m> {
             // No calls, no messages, no flow, no failure possible: the answer is now, from
             // the record just read (tracing reads jobs, never changes them). Inlined here,
             // the plain leaf's finish, the commonest, saves a call of its own.
-            return self.finish_read_inline(job, j, Outcome::Ok);
+            return self.finish_read_inline(job, j, Outcome::Ok, service);
         }
         if self.plain.caller[e.0 as usize] {
             // Nothing to fail, no flow, a first call without a draw (decided at build): what
@@ -373,9 +381,11 @@ impl<'m> World<'m> {
         let Some(j) = self.jobs.get_mut(job) else {
             return;
         };
-        if self.replicas[j.replica as usize].epoch != j.epoch {
+        let replica = &self.replicas[j.replica as usize];
+        if replica.epoch != j.epoch {
             return self.vanish(job);
         }
+        let service = replica.service;
         let e = j.endpoint;
         let sites = self.plain.sequence[e.0 as usize];
         if sites != 0 {
@@ -385,7 +395,7 @@ impl<'m> World<'m> {
             match outcome {
                 Outcome::Failed(_) => {
                     let j = *j;
-                    return self.finish_read(job, j, outcome);
+                    return self.finish_read(job, j, outcome, service);
                 }
                 Outcome::Degraded => j.degraded = true,
                 Outcome::Ok => {}
@@ -396,7 +406,7 @@ impl<'m> World<'m> {
                 return self.start_call(Caller::Job(job), CallRef::Endpoint(e, next));
             }
             let j = *j;
-            return self.finish_read(job, j, Outcome::Ok);
+            return self.finish_read(job, j, Outcome::Ok, service);
         }
         self.call_done_general(job, e, outcome);
     }
@@ -487,19 +497,28 @@ impl<'m> World<'m> {
     pub(super) fn finish(&mut self, job: Handle, outcome: Outcome) {
         // One copy of the record, its slot freed after (`remove` would move it twice).
         let j = *self.jobs.get(job).expect("finishing a live job");
-        self.finish_read(job, j, outcome);
+        let service = self.replicas[j.replica as usize].service;
+        self.finish_read(job, j, outcome, service);
     }
 
     /// `finish` of live job `job` whose record `j` the caller has just read (a plain
-    /// sequence's `call_done`): the job is looked up once per event.
+    /// sequence's `call_done`), with its replica's `service`, read there with the epoch: the
+    /// job is looked up once per event, and its replica indexed once before its worker is
+    /// freed.
     #[inline(never)]
-    fn finish_read(&mut self, job: Handle, j: super::Job, outcome: Outcome) {
-        self.finish_read_inline(job, j, outcome);
+    fn finish_read(&mut self, job: Handle, j: super::Job, outcome: Outcome, service: ServiceId) {
+        self.finish_read_inline(job, j, outcome, service);
     }
 
     /// `finish_read`'s body, inlined into it and into a plain leaf's `work_done`.
     #[inline(always)]
-    fn finish_read_inline(&mut self, job: Handle, j: super::Job, outcome: Outcome) {
+    fn finish_read_inline(
+        &mut self,
+        job: Handle,
+        j: super::Job,
+        outcome: Outcome,
+        service: ServiceId,
+    ) {
         let now = self.q.now();
         // The abandoned count below is decided by the reply's lookup; tests check it against
         // the lookup at the job's end, which it replaced (see the comment there).
@@ -509,38 +528,42 @@ impl<'m> World<'m> {
             self.trace_job_outcome(job, outcome);
             self.trace_job_gone(job);
         }
-        self.jobs.discard(job);
+        // Found live by the caller (its record is `j`), and tracing frees nothing.
+        self.jobs.discard_live(job);
         let outcome = if outcome == Outcome::Ok && j.degraded {
             Outcome::Degraded
         } else {
             outcome
         };
         let r = j.replica as usize;
-        let service = {
-            let replica = &mut self.replicas[r];
-            replica.outstanding -= 1;
-            replica.service
-        };
         if j.counted {
             self.stats
                 .job_done(j.endpoint, now.since(j.arrived), outcome);
         }
-        if self.admitting
+        // The replica is indexed once, here, unless admission's own work (which sees the job
+        // gone from its count) comes first.
+        let replica = if self.admitting
             && let Some(admission) = &self.model.services[service.0 as usize].admission
         {
+            self.replicas[r].outstanding -= 1;
             self.after_job(admission, &j, outcome, r);
-        }
+            &mut self.replicas[r]
+        } else {
+            let replica = &mut self.replicas[r];
+            replica.outstanding -= 1;
+            replica
+        };
         // Advanced here, just before its change, not at the job's end above: nothing in
         // between changes the levels without advancing them first (a shed of stale jobs
         // advances them itself), so the areas are the same and the levels are indexed once.
         // (In system is busy + queued: it falls with the one of them that falls below.)
         let levels = &mut self.levels[service.0 as usize];
         levels.advance(now, &self.marks);
-        let replica = &mut self.replicas[r];
         if let Some(next) = replica.queue.pop_front() {
             levels.value[QUEUED] -= 1;
+            let factor = replica.slow_factor;
             let endpoint = self.jobs.get(next).expect("queued job is live").endpoint;
-            self.start_work(next, endpoint, r);
+            self.start_work(next, endpoint, r, factor);
         } else {
             replica.busy -= 1;
             levels.value[BUSY] -= 1;
@@ -618,7 +641,7 @@ impl<'m> World<'m> {
         if delay == SimDuration::ZERO {
             // The call is still there (a crossing ends no call). Its record is read now,
             // not before the crossing, around whose draw it was copied whole.
-            let pc = *self.calls.get(call).expect("the call replied to is live");
+            let pc = *self.calls.get_live(call);
             self.attempt_ended(call, pc, spec, outcome, false);
         } else {
             self.q.schedule(delay, Event::Reply(call, outcome));
