@@ -63,7 +63,7 @@ impl<const HALF: u32> Layout<HALF> {
     /// The number of counts of a histogram grown to hold `ns` (clamped): the first bucket,
     /// or the counts up to the end of the power of two holding `ns`, as
     /// [`super::RecordNs::record_ns`] grows one.
-    fn len_for(ns: u64) -> usize {
+    pub(super) fn len_for(ns: u64) -> usize {
         let first = 2 * Self::HALF_COUNT as usize;
         let top = (ns + 1).next_power_of_two() - 1;
         (Self::index_of(top) as usize + 1).max(first)
