@@ -63,7 +63,7 @@ impl<const HALF: u32> Layout<HALF> {
     /// The number of counts of a histogram grown to hold `ns` (clamped): the first bucket,
     /// or the counts up to the end of the power of two holding `ns`, as
     /// [`super::RecordNs::record_ns`] grows one.
-    fn len_for(ns: u64) -> usize {
+    pub(super) fn len_for(ns: u64) -> usize {
         let first = 2 * Self::HALF_COUNT as usize;
         let top = (ns + 1).next_power_of_two() - 1;
         (Self::index_of(top) as usize + 1).max(first)
@@ -96,6 +96,10 @@ pub trait Cell: Copy + Default + PartialEq + std::fmt::Debug {
 
     /// The count that `n` carries of a cell stand for.
     fn carried(n: u64) -> u64;
+
+    /// Whether any cell of `line` is not zero, or'ed in the cells' own width (which LLVM
+    /// turns into a few vector instructions a line).
+    fn any(line: &[Self]) -> bool;
 }
 
 impl Cell for u64 {
@@ -119,6 +123,10 @@ impl Cell for u64 {
     /// A 64-bit cell never carries.
     fn carried(_: u64) -> u64 {
         0
+    }
+
+    fn any(line: &[Self]) -> bool {
+        line.iter().fold(0, |bits, &c| bits | c) != 0
     }
 }
 
@@ -144,6 +152,10 @@ impl Cell for u8 {
     fn carried(n: u64) -> u64 {
         n << 8
     }
+
+    fn any(line: &[Self]) -> bool {
+        line.iter().fold(0, |bits, &c| bits | c) != 0
+    }
 }
 
 /// Counts of latencies in a histogram's layout, grown like the histogram (to the end of the
@@ -155,6 +167,21 @@ pub struct Counts<const HALF: u32, C: Cell = u64> {
     /// (index, carries) of every index whose count passed its cell, by increasing index:
     /// its count is the cell plus `Cell::carried` of the carries. Empty for 64-bit cells.
     carries: Vec<(u32, u64)>,
+}
+
+/// How many cells [`Counts`] tests for a count at once, when copying or walking them.
+const LINE: usize = 64;
+
+/// Whether any cell of `line` holds a count (one pass without a branch per cell).
+fn holds_count<C: Cell>(line: &[C]) -> bool {
+    C::any(line)
+}
+
+/// A bit per cell of `line` (at most [`LINE`]) that is not zero.
+fn nonzero<C: Cell>(line: &[C]) -> u64 {
+    line.iter()
+        .enumerate()
+        .fold(0, |m, (j, &c)| m | u64::from(c != C::default()) << j)
 }
 
 /// A whole-run latency histogram's counts, until [`LatencyCounts::into_histogram`] makes it.
@@ -217,13 +244,17 @@ impl<const HALF: u32, C: Cell> Counts<HALF, C> {
     /// gives as zeros, resident only where written) with the old ones copied where not
     /// zero, as the histogram's own growth does. Resizing in place wrote every zero: the
     /// 1,000-service DAG (60 s) held 192 MiB resident against 185 MiB this way.
+    /// Copied a line of cells at a time, and only the lines holding a count: a cell at a
+    /// time, testing each, was ~86 instructions per event of the 1,000-service DAG in a
+    /// 20 s run (its endpoints grow a dozen times each, over thousands of mostly empty
+    /// cells), and the pages written are still only those holding a count.
     #[cold]
     #[inline(never)]
     fn grow(&mut self, ns: u64) {
         let mut wider = vec![C::default(); Layout::<HALF>::len_for(ns)];
-        for (to, &from) in wider.iter_mut().zip(&self.counts) {
-            if from != C::default() {
-                *to = from;
+        for (to, from) in wider.chunks_mut(LINE).zip(self.counts.chunks(LINE)) {
+            if holds_count(from) {
+                to[..from.len()].copy_from_slice(from);
             }
         }
         self.counts = wider;
@@ -267,15 +298,37 @@ impl<const HALF: u32, C: Cell> Counts<HALF, C> {
         cells + carried
     }
 
-    /// (index, count) of every index with a count, by increasing index.
+    /// (index, count) of every index with a count, by increasing index. A line of cells
+    /// with no count and no carry is passed over with one test: an endpoint of a large
+    /// model holds a few hundred latencies in thousands of cells, and a walk of every cell
+    /// was most of the report's summaries (1,000-service DAG, 20 s: 239 M instructions).
     fn recorded(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
-        let mut carries = self.carries.iter().peekable();
-        self.counts.iter().enumerate().filter_map(move |(i, &c)| {
-            let i = i as u32;
-            let carried = carries.next_if(|&&(at, _)| at == i).map_or(0, |&(_, n)| n);
-            let n = c.value() + C::carried(carried);
-            (n != 0).then_some((i, n))
-        })
+        let mut rest = self.carries.as_slice();
+        self.counts
+            .chunks(LINE)
+            .enumerate()
+            .flat_map(move |(k, line)| {
+                let first = k * LINE;
+                let ends = rest.partition_point(|&(at, _)| (at as usize) < first + line.len());
+                let (here, after) = rest.split_at(ends);
+                rest = after;
+                // A bit per cell with a count: a cell not zero, or one with carries.
+                let cells = if holds_count(line) { nonzero(line) } else { 0 };
+                let mut mask = here
+                    .iter()
+                    .fold(cells, |m, &(at, _)| m | 1 << (at as usize - first));
+                let mut here = here.iter().peekable();
+                std::iter::from_fn(move || {
+                    if mask == 0 {
+                        return None;
+                    }
+                    let j = mask.trailing_zeros() as usize;
+                    mask &= mask - 1;
+                    let i = (first + j) as u32;
+                    let carried = here.next_if(|&&(at, _)| at == i).map_or(0, |&(_, n)| n);
+                    Some((i, line[j].value() + C::carried(carried)))
+                })
+            })
     }
 
     /// Whether no latency was counted (counts grow at the first).
@@ -471,6 +524,43 @@ mod tests {
             2 * (65_536 + 65_535 + 200_001 + 1 + 256 + 255) + 70_000 * 65_536 + 40_000
         );
         assert!(!sum.is_empty() && LatencyCounts::default().is_empty());
+    }
+
+    #[test]
+    fn a_walk_by_lines_finds_every_count_and_carry() {
+        // Goal: the walk that passes over lines of cells without a count gives every index
+        // a cell-by-cell walk gives, with its carries: counts alone at a line's first or
+        // last cell, carries whose cell is back at zero (alone in their line, at its edges,
+        // at the last index), through growths, and nothing else.
+        let edges = [0usize, 63, 64, 127, 128, 1000, 2047, 2048, 5000, 6143];
+        for seed in 1..30u64 {
+            let mut rng = Scatter(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+            let mut c = LatencyCounts::default();
+            for _ in 0..rng.next() % 40 {
+                let i = match rng.next() % 3 {
+                    0 => edges[(rng.next() % edges.len() as u64) as usize],
+                    _ => (rng.next() % 6144) as usize,
+                };
+                let n = match rng.next() % 4 {
+                    0 => 256 * (1 + rng.next() % 3),
+                    1 => 255 + rng.next() % 3,
+                    _ => 1 + rng.next() % 5,
+                };
+                c.add_at(i as u32, n);
+            }
+            let cell_by_cell: Vec<(u32, u64)> = (0..c.counts.len())
+                .filter_map(|i| {
+                    let carried = c.carries.iter().find(|&&(at, _)| at as usize == i);
+                    let n = u64::from(c.counts[i]) + carried.map_or(0, |&(_, n)| n << 8);
+                    (n != 0).then_some((i as u32, n))
+                })
+                .collect();
+            assert_eq!(
+                c.recorded().collect::<Vec<_>>(),
+                cell_by_cell,
+                "seed {seed}"
+            );
+        }
     }
 
     fn recorded(h: &LatencyHistogram) -> Vec<(u64, u64)> {

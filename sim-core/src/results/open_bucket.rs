@@ -137,7 +137,7 @@ impl OpenBucket {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::layout::Scatter;
+    use crate::results::layout::{BucketLayout, Scatter};
     use crate::results::{BucketLatency, HISTOGRAM_TOP_NS};
 
     /// Every count at every index, the total, and the figures the reports read.
@@ -291,6 +291,67 @@ mod tests {
             assert!(counts.iter().all(|&c| c == 0), "the counts are taken");
             same(&walked, &listed, &format!("{held} held"));
             assert_eq!(listed.histogram().count_at(200), u32::MAX);
+        }
+    }
+
+    #[test]
+    fn counts_past_the_sparse_limit_into_an_empty_bucket_give_the_values_recorded() {
+        // Goal: counts at more indices than a bucket keeps sparse when recording, handed to
+        // an empty bucket (kept as entries while they take no more room than the histogram,
+        // else taken into the histogram in one walk), or to one already holding entries
+        // (each index added as values are), end with exactly the counts, total and figures
+        // of recording every value there one at a time, and stay so through late values
+        // after: just under, at and past the limit, past the room of the histogram, at
+        // every index of a full-range bucket histogram (0 and the top included).
+        let full = crate::results::full_bucket_histogram().distinct_values();
+        let most_sparse = 1024;
+        for distinct in [
+            most_sparse - 1,
+            most_sparse,
+            most_sparse + 1,
+            2000,
+            3000,
+            full,
+        ] {
+            for (seed, held) in [(1u64, 0u64), (2, 0), (3, 1), (4, 40)] {
+                let mut rng = Scatter(seed * 7919 + distinct as u64);
+                let mut indices: Vec<usize> = (0..full).collect();
+                for k in (1..full).rev() {
+                    indices.swap(k, (rng.next() % (k as u64 + 1)) as usize);
+                }
+                let mut counts = vec![0u64; full];
+                for &i in &indices[..distinct] {
+                    counts[i] = 1 + rng.next() % 5;
+                }
+                let mut direct = BucketLatency::default();
+                let mut handed = BucketLatency::default();
+                for _ in 0..held {
+                    let ns = rng.next() >> (rng.next() % 64);
+                    direct.record_ns(ns);
+                    handed.record_ns(ns);
+                }
+                for (i, &c) in counts.iter().enumerate() {
+                    let ns = BucketLayout::value_of(i as u32);
+                    (0..c).for_each(|_| direct.record_ns(ns));
+                }
+                handed.add_counts(&mut counts);
+                assert!(counts.iter().all(|&c| c == 0), "the counts are taken");
+                same(
+                    &direct,
+                    &handed,
+                    &format!("{distinct} indices, {held} held"),
+                );
+                // Late successes after the close: at an index held, and at new ones.
+                for late in [BucketLayout::value_of(indices[0] as u32), 0, u64::MAX, 777] {
+                    direct.record_ns(late);
+                    handed.record_ns(late);
+                    same(
+                        &direct,
+                        &handed,
+                        &format!("{distinct} indices, late {late}"),
+                    );
+                }
+            }
         }
     }
 
