@@ -213,4 +213,33 @@ mod tests {
         assert_eq!(*s.get_live(c), 3);
         assert_eq!(s.get(b), Some(&2));
     }
+
+    // Goal: the checks that stand for release's trust in a live handle fire in the debug
+    // builds the tests run in: a stale handle, its slot freed or reused, is refused by both
+    // `get_live` and `discard_live`.
+    #[cfg(debug_assertions)]
+    #[test]
+    fn stale_handles_are_refused_in_debug_builds() {
+        let stale = |f: fn(&mut Slab<u32>, Handle)| {
+            let mut s = Slab::new();
+            let a = s.insert(1);
+            s.discard_live(a);
+            let freed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut s, a)));
+            let _ = s.insert(2);
+            let reused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut s, a)));
+            (freed.is_err(), reused.is_err())
+        };
+        assert_eq!(
+            stale(|s, h| s.discard_live(h)),
+            (true, true),
+            "discard_live"
+        );
+        assert_eq!(
+            stale(|s, h| {
+                let _ = s.get_live(h);
+            }),
+            (true, true),
+            "get_live"
+        );
+    }
 }

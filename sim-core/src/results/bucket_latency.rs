@@ -22,8 +22,9 @@ pub enum BucketLatency {
     /// At most [`MOST_SPARSE`] of them, or more when they were handed over at once and take
     /// no more room than the histogram (`most_handed`).
     Sparse(Vec<(u32, u32)>),
-    /// Past [`MOST_SPARSE`] distinct values, or a count that would pass `u32::MAX` (where
-    /// the histogram's own saturation rules take over): the histogram itself.
+    /// Past [`MOST_SPARSE`] distinct values recorded one at a time, more handed over at once
+    /// than fit the histogram's room (`most_handed`), or a count that would pass `u32::MAX`
+    /// (where the histogram's own saturation rules take over): the histogram itself.
     Dense(Box<BucketHistogram>),
 }
 
@@ -128,7 +129,15 @@ impl BucketLatency {
                     && recorded <= most
                     && bits <= u64::from(u32::MAX) =>
             {
-                entries.reserve_exact(recorded);
+                // A power of two while later values may still be inserted, so that growth
+                // doubles from there and the capacity stays within `bytes_for` of the
+                // distinct values (exactly `recorded` would double to 2 × 600 = 1,200
+                // where 1,024 is counted); past the recording limit no entry is inserted.
+                if recorded <= MOST_SPARSE {
+                    entries.reserve_exact(recorded.next_power_of_two());
+                } else {
+                    entries.reserve_exact(recorded);
+                }
                 Some(entries)
             }
             _ => None,

@@ -336,6 +336,17 @@ mod tests {
                 }
                 handed.add_counts(&mut counts);
                 assert!(counts.iter().all(|&c| c == 0), "the counts are taken");
+                if held == 0 {
+                    // Which form the close took: entries up to half the histogram's width
+                    // (their bytes are two counts'), past the recording limit too; beyond
+                    // that the histogram.
+                    let kept = match &handed {
+                        BucketLatency::Sparse(e) => Some(e.len()),
+                        BucketLatency::Dense(_) => None,
+                    };
+                    let sparse = distinct <= 2000;
+                    assert_eq!(kept, sparse.then_some(distinct), "{distinct} indices");
+                }
                 same(
                     &direct,
                     &handed,
@@ -351,6 +362,31 @@ mod tests {
                         &format!("{distinct} indices, late {late}"),
                     );
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn a_bucket_handed_counts_then_values_stays_within_its_estimate() {
+        // Goal: a bucket handed the counts of `handed` distinct indices at a close, then
+        // recorded values at new indices (late successes) up to `distinct` in all, holds no
+        // more heap bytes than the memory estimate counts for `distinct` distinct values, at
+        // every step: the entries' capacity grows by doubling from a power of two.
+        for handed in [1usize, 3, 600, 700, 1000, 1024] {
+            let mut counts = vec![0u64; 2 * 1024 + 8];
+            (0..handed).for_each(|i| counts[2 * i] = 1);
+            let mut b = BucketLatency::default();
+            b.add_counts(&mut counts);
+            assert!(b.heap_bytes() as u64 <= BucketLatency::bytes_for(handed as u64));
+            for distinct in handed + 1..=1024 {
+                let odd = 2 * (distinct - handed) - 1;
+                b.record_ns(crate::results::layout::BucketLayout::value_of(odd as u32));
+                let bytes = b.heap_bytes() as u64;
+                let counted = BucketLatency::bytes_for(distinct as u64);
+                assert!(
+                    bytes <= counted,
+                    "{handed} handed, {distinct}: {bytes} > {counted}"
+                );
             }
         }
     }
