@@ -414,9 +414,9 @@ pub(super) const PENDING_EVENT_BYTES: u64 = (std::mem::size_of::<Event>() + 16) 
 /// An endpoint's accounts without its histogram, and its rows in the per-endpoint tables.
 pub(super) const ENDPOINT_BYTES: u64 = 256;
 
-/// The run's streams; the work and link plans of `plain` are moved beside their streams.
-fn streams(model: &Model, seed: u64, plain: &mut plain::Plain) -> Streams {
-    let plain = plain.take_draws();
+/// The run's streams, the plain path's work and link plans beside them.
+fn streams(model: &Model, seed: u64) -> Streams {
+    let plain = plain::Draws::of(model);
     let named =
         |names: Vec<String>| -> Vec<Stream> { names.iter().map(|n| stream(seed, n)).collect() };
     let endpoints: Vec<String> = (0..model.endpoints.len())
@@ -604,7 +604,7 @@ impl<'m> World<'m> {
         let (autoscalers, autoscaler_of) = autoscale::autoscalers(model, &marks);
         let mut q = EventQueue::new();
         let timeout_lanes = timeouts::timeout_lanes(model, &mut q);
-        let mut plain = plain::Plain::of(model);
+        let plain = plain::Plain::of(model);
         let mut world = World {
             model,
             q,
@@ -627,7 +627,7 @@ impl<'m> World<'m> {
             flow_entry: super::flows::entries(model),
             flow_call_steps: super::flows::call_steps(model),
             flow_timers: 0,
-            rng: streams(model, seed, &mut plain),
+            rng: streams(model, seed),
             next_gap: model.workloads.iter().map(NextGap::of).collect(),
             call_guard,
             workload_guard,

@@ -57,23 +57,39 @@ pub(super) struct Plain {
     pub(super) caller: Vec<bool>,
     /// Per endpoint: its number of call sites when it is a plain sequence, else 0.
     pub(super) sequence: Vec<u16>,
-    /// Per link: how a crossing without an active fault is drawn. 16 bytes a link, kept by
-    /// the world beside the link's latency stream (`take_draws`), so a hop reads one entry
-    /// instead of the model's link and its `Dist`.
-    pub(super) links: Vec<LinkPath>,
-    /// Per endpoint: its work, when it is an exponential of nonzero mean (the M/M/1's and
-    /// the generated DAG's), drawn inline from its stream; `None`: `Dist::sample`. Kept by
-    /// the world beside the endpoint's work stream (`take_draws`).
-    pub(super) work: Vec<Option<Exp<f64>>>,
     /// Per endpoint: how an attempt to it picks its replica. Set by `World::new` from its
     /// replica layout (`targets`).
     pub(super) targets: Vec<Target>,
 }
 
-/// The plans of `Plain::take_draws`.
+/// How the plain path draws, decided at build and kept by the world beside the streams they
+/// draw from (`World::new`), so a draw reads one entry.
 pub(super) struct Draws {
+    /// Per link: how a crossing without an active fault is drawn (16 bytes a link), instead of
+    /// the model's link and its `Dist`.
     pub(super) links: Vec<LinkPath>,
+    /// Per endpoint: its work, when it is an exponential of nonzero mean (the M/M/1's and the
+    /// generated DAG's), drawn inline from its stream; `None`: `Dist::sample`.
     pub(super) work: Vec<Option<Exp<f64>>>,
+}
+
+impl Draws {
+    pub(super) fn of(model: &Model) -> Draws {
+        let faulted = faulted_links(model);
+        Draws {
+            links: model
+                .links
+                .iter()
+                .zip(faulted)
+                .map(|(l, f)| LinkPath::of(l, f))
+                .collect(),
+            work: model
+                .endpoints
+                .iter()
+                .map(|ep| ep.work.nonzero_exp())
+                .collect(),
+        }
+    }
 }
 
 /// How an attempt to an endpoint picks its replica, decided at build. 8 bytes an endpoint.
@@ -214,29 +230,7 @@ impl Plain {
                 .collect(),
             caller,
             sequence,
-            links: {
-                let faulted = faulted_links(model);
-                model
-                    .links
-                    .iter()
-                    .zip(faulted)
-                    .map(|(l, f)| LinkPath::of(l, f))
-                    .collect()
-            },
-            work: model
-                .endpoints
-                .iter()
-                .map(|ep| ep.work.nonzero_exp())
-                .collect(),
             targets: Vec::new(),
-        }
-    }
-
-    /// The link and work plans, moved out (to the world's streams, `World::new`).
-    pub(super) fn take_draws(&mut self) -> Draws {
-        Draws {
-            links: std::mem::take(&mut self.links),
-            work: std::mem::take(&mut self.work),
         }
     }
 
@@ -378,7 +372,7 @@ mod tests {
         assert!(!p.site(CallRef::Workload(WorkloadId(0))));
         // The plan of every link of CHAIN under this `[network]` table.
         let plans = |network: &str| -> Vec<LinkPath> {
-            Plain::of(&model(&format!("{CHAIN}\n[network]\n{network}\n"))).links
+            Draws::of(&model(&format!("{CHAIN}\n[network]\n{network}\n"))).links
         };
         let instant = |l: &LinkPath| matches!(l, LinkPath::Instant);
         let drawn = |l: &LinkPath| matches!(l, LinkPath::Drawn);
@@ -407,7 +401,7 @@ mod tests {
             panic!("a partition");
         };
         assert!(!links.is_empty() && links.len() < m.links.len());
-        let p = Plain::of(&m);
+        let p = Draws::of(&m);
         for (l, path) in p.links.iter().enumerate() {
             let named = links.iter().any(|n| n.0 as usize == l);
             if named {
@@ -588,7 +582,7 @@ mod tests {
             at = next;
         }
         let fixed = model(&CHAIN.replace("work = \"exp(1ms)\"", "work = \"1ms\""));
-        assert!(Plain::of(&fixed).work.iter().all(Option::is_none));
+        assert!(Draws::of(&fixed).work.iter().all(Option::is_none));
     }
 
     // Goal: the default protocol's early return in `overhead` gives its zero, in a model
