@@ -984,8 +984,9 @@ impl<'m> World<'m> {
 
     /// A client request of workload `w` goes out. Inlined into its two callers (an open
     /// arrival, a closed-loop user's send) with `start_call`'s body inlined too (one source,
-    /// `start_call_inline`, compiled into each), so a request sent is one function: no saved registers for a call of its own, and the
-    /// tests of what kind of caller and call site it is decided by the compiler.
+    /// `start_call_inline`, compiled into each), so a request sent is one function: no saved
+    /// registers for a call of its own, and the tests of what kind of caller and call site it
+    /// is decided by the compiler.
     #[inline(always)]
     fn send_request(&mut self, w: WorkloadId) {
         let now = self.q.now();

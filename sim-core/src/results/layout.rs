@@ -83,7 +83,9 @@ pub fn clamp(ns: u64) -> u64 {
 
 /// One count of [`Counts`]: 64-bit, which never overflows, or 8-bit, whose overflow is
 /// carried into a short side list (`Counts::carries`).
-pub trait Cell: Copy + Default + PartialEq + std::fmt::Debug {
+pub trait Cell:
+    Copy + Default + PartialEq + std::fmt::Debug + std::ops::BitOr<Output = Self>
+{
     /// Adds `n` and gives how many times the sum passed the cell's width (always 0 for 64
     /// bits, so a `u64` cell's carry code is compiled away).
     fn add(&mut self, n: u64) -> u64;
@@ -99,7 +101,10 @@ pub trait Cell: Copy + Default + PartialEq + std::fmt::Debug {
 
     /// Whether any cell of `line` is not zero, or'ed in the cells' own width (which LLVM
     /// turns into a few vector instructions a line).
-    fn any(line: &[Self]) -> bool;
+    #[inline]
+    fn any(line: &[Self]) -> bool {
+        line.iter().fold(Self::default(), |bits, &c| bits | c) != Self::default()
+    }
 }
 
 impl Cell for u64 {
@@ -123,10 +128,6 @@ impl Cell for u64 {
     /// A 64-bit cell never carries.
     fn carried(_: u64) -> u64 {
         0
-    }
-
-    fn any(line: &[Self]) -> bool {
-        line.iter().fold(0, |bits, &c| bits | c) != 0
     }
 }
 
@@ -152,10 +153,6 @@ impl Cell for u8 {
     fn carried(n: u64) -> u64 {
         n << 8
     }
-
-    fn any(line: &[Self]) -> bool {
-        line.iter().fold(0, |bits, &c| bits | c) != 0
-    }
 }
 
 /// Counts of latencies in a histogram's layout, grown like the histogram (to the end of the
@@ -171,11 +168,6 @@ pub struct Counts<const HALF: u32, C: Cell = u64> {
 
 /// How many cells [`Counts`] tests for a count at once, when copying or walking them.
 const LINE: usize = 64;
-
-/// Whether any cell of `line` holds a count (one pass without a branch per cell).
-fn holds_count<C: Cell>(line: &[C]) -> bool {
-    C::any(line)
-}
 
 /// A bit per cell of `line` (at most [`LINE`]) that is not zero.
 fn nonzero<C: Cell>(line: &[C]) -> u64 {
@@ -253,7 +245,7 @@ impl<const HALF: u32, C: Cell> Counts<HALF, C> {
     fn grow(&mut self, ns: u64) {
         let mut wider = vec![C::default(); Layout::<HALF>::len_for(ns)];
         for (to, from) in wider.chunks_mut(LINE).zip(self.counts.chunks(LINE)) {
-            if holds_count(from) {
+            if C::any(from) {
                 to[..from.len()].copy_from_slice(from);
             }
         }
@@ -313,7 +305,7 @@ impl<const HALF: u32, C: Cell> Counts<HALF, C> {
                 let (here, after) = rest.split_at(ends);
                 rest = after;
                 // A bit per cell with a count: a cell not zero, or one with carries.
-                let cells = if holds_count(line) { nonzero(line) } else { 0 };
+                let cells = if C::any(line) { nonzero(line) } else { 0 };
                 let mut mask = here
                     .iter()
                     .fold(cells, |m, &(at, _)| m | 1 << (at as usize - first));
